@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+
+/**
+ * A call of the app API: its input and output schemas. The dispatcher parses every input with
+ * `input` at the boundary, so a handler only ever sees valid data.
+ */
+export interface CallSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  input: I;
+  output: O;
+  /** One line for humans (CLI help, docs). */
+  summary: string;
+}
+
+/**
+ * An event the core pushes to its clients. A keyed event is subscribed per key
+ * (`fleet.telemetry/<deviceId>`): the core only produces it while someone listens to that key.
+ */
+export interface EventSpec<P extends z.ZodType = z.ZodType> {
+  payload: P;
+  keyed: boolean;
+  summary: string;
+}
+
+/** Declares a call; keeps the literal schema types for inference. */
+export function defineCall<I extends z.ZodType, O extends z.ZodType>(spec: CallSpec<I, O>): CallSpec<I, O> {
+  return spec;
+}
+
+/** Declares an event; keeps the literal schema type for inference. */
+export function defineEvent<P extends z.ZodType>(spec: EventSpec<P>): EventSpec<P> {
+  return spec;
+}

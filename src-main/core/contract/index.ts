@@ -1,0 +1,50 @@
+/**
+ * The app API: every call and event the UI, the CLI and the tests may use, as zod schemas.
+ * The renderer imports types only (`import type`); the core parses every input at the boundary.
+ */
+import type { z } from 'zod';
+import { fleetCalls, fleetEvents } from './fleet';
+import { settingsCalls } from './settings';
+import { simCalls, simEvents } from './sim';
+import { systemCalls } from './system';
+
+export * from './define';
+export * from './errors';
+export * from './fleet';
+export * from './settings';
+export * from './sim';
+export * from './system';
+
+/** All calls, by name. */
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls };
+/** All events, by base name. */
+export const events = { ...fleetEvents, ...simEvents };
+
+export type Calls = typeof calls;
+export type Events = typeof events;
+export type CallName = keyof Calls;
+export type EventName = keyof Events;
+/** What a caller passes (defaults not applied yet). */
+export type CallInput<N extends CallName> = z.input<Calls[N]['input']>;
+/** What a handler receives (parsed, defaults applied). */
+export type ParsedCallInput<N extends CallName> = z.output<Calls[N]['input']>;
+export type CallOutput<N extends CallName> = z.output<Calls[N]['output']>;
+export type EventPayload<E extends EventName> = z.output<Events[E]['payload']>;
+
+/** Event names as subscribed: keyed events take a `/<key>` suffix. */
+export type KeyedEventName = { [E in EventName]: Events[E]['keyed'] extends true ? `${E}/${string}` : E }[EventName];
+
+/** Base name of a (possibly keyed) event name. */
+export type BaseEventName<S extends string> = S extends `${infer B}/${string}` ? B : S;
+
+/**
+ * What every client of the core sees, whatever the transport (in-memory, WebSocket, Electron IPC).
+ * `subscribe` returns an unsubscribe function.
+ */
+export interface TinyFleetApi {
+  call<N extends CallName>(name: N, input?: CallInput<N>): Promise<CallOutput<N>>;
+  subscribe<S extends KeyedEventName>(
+    event: S,
+    handler: (payload: EventPayload<BaseEventName<S> & EventName>) => void,
+  ): () => void;
+}
