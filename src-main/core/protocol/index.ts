@@ -1,0 +1,10 @@
+/**
+ * Device protocol v1, shared by the app (fleet service, broker ACL) and the simulator.
+ * docs/protocol.md is the human-readable specification of the same rules.
+ */
+export * from './topics';
+export * from './limits';
+export * from './errors';
+export * from './messages';
+export * from './commands';
+export * from './codec';
