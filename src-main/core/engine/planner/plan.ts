@@ -1,0 +1,221 @@
+import { tensorBytes, type Model } from '../ir';
+import { alignUp, largestFirst, placeLowestGap, type Lifetime } from './placement';
+import { ALL_REWRITES, NO_REWRITES, buildSchedule, isArenaTensor, type Schedule } from './schedule';
+import { scratchBytes } from './scratch';
+
+/**
+ * One step of a memory problem: what it reads and writes and the scratch it needs while it runs.
+ * Steps are usually ops; the patch-based plan adds one step that stands for a whole patch stage.
+ */
+export interface PlanStepInput {
+  /** TFLite node index of the op (the first op of a patch stage). */
+  opIndex: number;
+  kind: string;
+  inputs: number[];
+  outputs: number[];
+  scratchBytes: number;
+}
+
+/** Everything the placement needs, independent of how the steps were obtained. */
+export interface PlanProblem {
+  steps: PlanStepInput[];
+  /** Arena bytes of a tensor, undefined for constants (they live in Flash). */
+  bytesOf(tensor: number): number | undefined;
+  /** Tensors that use another tensor's bytes (aliases, in-place outputs), resolved to the owner. */
+  sharesBytesWith: ReadonlyMap<number, number>;
+  modelInputs: readonly number[];
+  modelOutputs: readonly number[];
+}
+
+/**
+ * How blocks are ordered for placement:
+ * - `largest-first`: TinyEngine's order (size descending, ties by first use);
+ * - `tflm`: TFLM GreedyMemoryPlanner (size descending, stable over tensor index, scratch last);
+ * - `in-order`: a plain allocator that takes memory when a tensor is produced and frees it after its
+ *   last use (the naive baseline).
+ */
+export type PlacementOrder = 'largest-first' | 'tflm' | 'in-order';
+
+/** One block of the arena: the bytes of a group of tensors sharing memory, or a step's scratch. */
+export interface ArenaBlock extends Lifetime {
+  kind: 'tensor' | 'scratch';
+  /** Tensor ids using these bytes; empty for scratch. */
+  tensors: number[];
+  /** Step a scratch block belongs to. */
+  step?: number;
+  offset: number;
+}
+
+/** Memory at one step of the schedule. */
+export interface TimelineEntry {
+  step: number;
+  opIndex: number;
+  kind: string;
+  /** Sum of the blocks live during the step (tensors + this step's scratch). */
+  liveBytes: number;
+  /** Highest arena byte in use during the step. */
+  arenaEndBytes: number;
+  /** Tensor ids live during the step, ascending. */
+  liveTensors: number[];
+  scratchBytes: number;
+}
+
+/** Where the plan reaches its peak. */
+export interface PeakLocation {
+  step: number;
+  opIndex: number;
+  kind: string;
+  liveBytes: number;
+}
+
+/** A placed plan and its report. */
+export interface MemoryPlan {
+  blocks: ArenaBlock[];
+  /** Arena offset of every arena tensor. */
+  tensorOffsets: Map<number, number>;
+  /** Arena offset of each step's scratch (steps without scratch are absent). */
+  scratchOffsets: Map<number, number>;
+  /** Arena size: the highest byte any block reaches (scratch included). */
+  peakBytes: number;
+  /** Highest byte reached by tensor blocks alone. */
+  activationArenaBytes: number;
+  /** Largest scratch any single step needs. */
+  scratchBytes: number;
+  /** Max over steps of the live bytes: no placement can do better with these lifetimes. */
+  lowerBoundBytes: number;
+  timeline: TimelineEntry[];
+  peak: PeakLocation;
+}
+
+/** Alignment of every block: word-aligned for Cortex-M loads and for Int32/Float32 views. */
+export const ARENA_ALIGNMENT = 4;
+/** TFLM aligns every arena buffer to 16 bytes (MicroArenaBufferAlignment). */
+export const TFLM_ALIGNMENT = 16;
+
+/** Builds the placement problem of a schedule (its own scratch per step). */
+export function problemOfSchedule(schedule: Schedule): PlanProblem {
+  const { model } = schedule;
+  return {
+    steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inputs: s.inputs, outputs: s.outputs, scratchBytes: scratchBytes(model, s) })),
+    bytesOf: (t) => (isArenaTensor(model.tensors[t]) ? tensorBytes(model.tensors[t]) : undefined),
+    sharesBytesWith: schedule.sharesBytesWith,
+    modelInputs: model.inputs,
+    modelOutputs: model.outputs,
+  };
+}
+
+/** Lifetimes of the tensor groups and scratch of a problem, and the placement. */
+export function planProblem(problem: PlanProblem, order: PlacementOrder, alignment = ARENA_ALIGNMENT): MemoryPlan {
+  const { steps } = problem;
+  const lastStep = steps.length - 1;
+  const owner = (t: number) => problem.sharesBytesWith.get(t) ?? t;
+
+  // Lifetime of every arena tensor: from its producer (or the start, for inputs) to its last reader.
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const touch = (t: number, s: number) => {
+    if (t < 0 || problem.bytesOf(t) === undefined) return;
+    if (!first.has(t) || s < first.get(t)!) first.set(t, s);
+    if (!last.has(t) || s > last.get(t)!) last.set(t, s);
+  };
+  for (const t of problem.modelInputs) touch(t, 0);
+  steps.forEach((s, i) => {
+    for (const t of s.outputs) touch(t, i);
+    for (const t of s.inputs) touch(t, i);
+  });
+  for (const t of problem.modelOutputs) touch(t, Math.max(lastStep, 0));
+
+  const groups = new Map<number, number[]>();
+  for (const t of [...first.keys()].sort((a, b) => a - b)) {
+    const o = owner(t);
+    groups.set(o, [...(groups.get(o) ?? []), t]);
+  }
+  const blocks: ArenaBlock[] = [];
+  for (const tensors of groups.values()) {
+    blocks.push({
+      kind: 'tensor',
+      tensors,
+      bytes: alignUp(Math.max(...tensors.map((t) => problem.bytesOf(t)!)), alignment),
+      firstStep: Math.min(...tensors.map((t) => first.get(t)!)),
+      lastStep: Math.max(...tensors.map((t) => last.get(t)!)),
+      offset: -1,
+    });
+  }
+  steps.forEach((s, i) => {
+    if (s.scratchBytes > 0) blocks.push({ kind: 'scratch', tensors: [], step: i, bytes: alignUp(s.scratchBytes, alignment), firstStep: i, lastStep: i, offset: -1 });
+  });
+
+  const byIndex = blocks.map((_, i) => i); // tensor groups by owner id, then scratch by step
+  const byFirstUse = [...byIndex].sort((a, b) => blocks[a].firstStep - blocks[b].firstStep || a - b);
+  const placementOrder =
+    order === 'in-order' ? byFirstUse : order === 'tflm' ? largestFirst(blocks, byIndex) : largestFirst(blocks, byFirstUse);
+  const offsets = placeLowestGap(blocks, placementOrder);
+  blocks.forEach((b, i) => (b.offset = offsets[i]));
+
+  const tensorOffsets = new Map<number, number>();
+  const scratchOffsets = new Map<number, number>();
+  for (const b of blocks) {
+    if (b.kind === 'scratch') scratchOffsets.set(b.step!, b.offset);
+    else for (const t of b.tensors) tensorOffsets.set(t, b.offset);
+  }
+
+  const timeline: TimelineEntry[] = steps.map((s, i) => {
+    const live = blocks.filter((b) => b.firstStep <= i && i <= b.lastStep);
+    const liveTensors = [...first.keys()].filter((t) => first.get(t)! <= i && i <= last.get(t)!).sort((a, b) => a - b);
+    return {
+      step: i,
+      opIndex: s.opIndex,
+      kind: s.kind,
+      liveBytes: live.reduce((sum, b) => sum + b.bytes, 0),
+      arenaEndBytes: live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0),
+      liveTensors,
+      scratchBytes: s.scratchBytes,
+    };
+  });
+  const peakBytes = blocks.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
+  const peakEntry = timeline.reduce<TimelineEntry | undefined>(
+    (best, e) => (!best || e.arenaEndBytes > best.arenaEndBytes || (e.arenaEndBytes === best.arenaEndBytes && e.liveBytes > best.liveBytes) ? e : best),
+    undefined,
+  );
+  return {
+    blocks,
+    tensorOffsets,
+    scratchOffsets,
+    peakBytes,
+    activationArenaBytes: blocks.filter((b) => b.kind === 'tensor').reduce((m, b) => Math.max(m, b.offset + b.bytes), 0),
+    scratchBytes: steps.reduce((m, s) => Math.max(m, alignUp(s.scratchBytes, alignment)), 0),
+    lowerBoundBytes: timeline.reduce((m, e) => Math.max(m, e.liveBytes), 0),
+    timeline,
+    peak: peakEntry
+      ? { step: peakEntry.step, opIndex: peakEntry.opIndex, kind: peakEntry.kind, liveBytes: peakEntry.liveBytes }
+      : { step: 0, opIndex: -1, kind: 'NONE', liveBytes: 0 },
+  };
+}
+
+/** The three plans the report compares. */
+export type PlanStrategy = 'tinyengine' | 'naive' | 'tflm-greedy';
+
+/** A plan together with the schedule it places. */
+export interface PlannedSchedule {
+  strategy: PlanStrategy;
+  schedule: Schedule;
+  plan: MemoryPlan;
+}
+
+/**
+ * Plans a model's activation memory:
+ * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, largest first;
+ * - `naive`: no rewrites, memory taken in execution order and freed after last use;
+ * - `tflm-greedy`: no rewrites, TFLM's GreedyMemoryPlanner with its 16-byte buffer alignment.
+ */
+export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine'): PlannedSchedule {
+  const schedule = buildSchedule(model, strategy === 'tinyengine' ? ALL_REWRITES : NO_REWRITES);
+  const problem = problemOfSchedule(schedule);
+  const plan =
+    strategy === 'tinyengine'
+      ? planProblem(problem, 'largest-first')
+      : strategy === 'naive'
+        ? planProblem(problem, 'in-order')
+        : planProblem(problem, 'tflm', TFLM_ALIGNMENT);
+  return { strategy, schedule, plan };
+}
