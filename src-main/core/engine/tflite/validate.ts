@@ -1,0 +1,350 @@
+import { type Model, type Op, type Tensor, DTYPE_BYTES, elementCount } from '../ir';
+import { constInt32s } from '../runtime/constants';
+import { windowGeometry } from '../runtime/geometry';
+import { ModelFormatError } from './errors';
+
+const KNOWN_TYPES = new Set(['FLOAT32', 'INT32', 'UINT8', 'INT64', 'BOOL', 'INT16', 'INT8']);
+/** Largest tensor the engine accepts, in elements (a 64 Mi-element activation is far beyond any MCU). */
+const MAX_ELEMENTS = 1 << 26;
+/** Largest total of activation bytes. */
+const MAX_ACTIVATION_BYTES = 2 ** 30;
+
+/** Ops computing on quantized int8 values (input 0 and output 0 must be int8 with quantization). */
+const QUANTIZED_COMPUTE = new Set([
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'MUL', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'MEAN', 'SOFTMAX',
+  'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6',
+]);
+
+/**
+ * Why the runtime cannot run this op with these tensor types (e.g. "float32 input"), or null.
+ * Reported together with unsupported op kinds, before structural validation.
+ */
+export function unsupportedDtypes(op: Op, tensors: Tensor[], typeNames: string[]): string | null {
+  for (const id of [...op.inputs, ...op.outputs]) {
+    if (id >= 0 && !KNOWN_TYPES.has(typeNames[id])) return `${typeNames[id]} tensor ${id}`;
+  }
+  if (op.inputs.length === 0 || op.inputs[0] < 0 || op.outputs.length === 0) return null; // structural: validateModel reports it
+  const input = tensors[op.inputs[0]].dtype;
+  const output = tensors[op.outputs[0]].dtype;
+  if (QUANTIZED_COMPUTE.has(op.kind)) {
+    if (input !== 'int8') return `${input} input`;
+    if (output !== 'int8') return `${output} output`;
+    if (op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D' || op.kind === 'FULLY_CONNECTED') {
+      const filter = op.inputs[1] >= 0 ? tensors[op.inputs[1]]?.dtype : undefined;
+      if (filter !== undefined && filter !== 'int8') return `${filter} weights`;
+      const bias = op.inputs[2] >= 0 ? tensors[op.inputs[2]]?.dtype : undefined;
+      if (bias !== undefined && bias !== 'int32') return `${bias} bias`;
+    }
+    if ((op.kind === 'ADD' || op.kind === 'MUL') && op.inputs[1] >= 0 && tensors[op.inputs[1]]?.dtype !== 'int8') return 'mixed input types';
+    return null;
+  }
+  switch (op.kind) {
+    case 'QUANTIZE':
+      if (output !== 'int8' && output !== 'uint8') return `${output} output`;
+      if (input !== 'float32' && input !== 'int8' && input !== 'uint8') return `${input} input`;
+      return null;
+    case 'DEQUANTIZE':
+      if (input !== 'int8' && input !== 'uint8') return `${input} input`;
+      if (output !== 'float32') return `${output} output`;
+      return null;
+    default:
+      return input === output ? null : `${input} input with ${output} output`;
+  }
+}
+
+/**
+ * Structural validation of a freshly read model: sizes, constant data, quantization, graph order
+ * (every input is a constant, a graph input, a variable or produced by an earlier op, which also
+ * rules out cycles) and every op's shapes. `charge` accounts work against the reader's budget.
+ */
+export function validateModel(model: Model, typeNames: string[], charge: (units: number) => void): void {
+  const { tensors } = model;
+  let activationBytes = 0;
+  for (const t of tensors) {
+    charge(1 + t.shape.length);
+    for (const d of t.shape) {
+      if (!Number.isInteger(d) || d < 1 || d > MAX_ELEMENTS) throw new ModelFormatError(`tensor ${t.id} "${t.name}": absurd shape [${t.shape.join(', ')}]`);
+    }
+    const n = elementCount(t.shape);
+    if (n > MAX_ELEMENTS) throw new ModelFormatError(`tensor ${t.id} "${t.name}": ${n} elements is too large`);
+    if (t.data) {
+      const expected = n * DTYPE_BYTES[t.dtype];
+      if (t.data.byteLength !== expected) throw new ModelFormatError(`tensor ${t.id} "${t.name}": constant data has ${t.data.byteLength} bytes, shape [${t.shape.join(', ')}] needs ${expected}`);
+    } else {
+      activationBytes += n * DTYPE_BYTES[t.dtype];
+    }
+    if (t.quant && t.quant.scale.length > 1 && t.quant.scale.length !== t.shape[t.quant.axis]) {
+      throw new ModelFormatError(`tensor ${t.id}: ${t.quant.scale.length} scales for dimension ${t.quant.axis}`);
+    }
+  }
+  if (activationBytes > MAX_ACTIVATION_BYTES) throw new ModelFormatError(`activations need ${activationBytes} bytes, which is absurd`);
+  if (model.inputs.length === 0) throw new ModelFormatError('model has no inputs');
+  if (model.outputs.length === 0) throw new ModelFormatError('model has no outputs');
+
+  const available = new Uint8Array(tensors.length);
+  for (const t of tensors) if (t.data || t.isVariable) available[t.id] = 1;
+  for (const id of model.inputs) {
+    if (!KNOWN_TYPES.has(typeNames[id])) throw new ModelFormatError(`input tensor ${id} has unsupported type ${typeNames[id]}`);
+    if (tensors[id].data) throw new ModelFormatError(`input tensor ${id} is a constant`);
+    if (available[id] === 2) throw new ModelFormatError(`input tensor ${id} listed twice`);
+    available[id] = 2;
+  }
+  for (const op of model.ops) {
+    charge(1 + op.inputs.length + op.outputs.length);
+    for (const id of op.inputs) {
+      if (id >= 0 && !available[id]) throw new ModelFormatError(`node ${op.index} ${op.kind}: tensor ${id} is used before being produced`);
+    }
+    for (const id of op.outputs) {
+      if (tensors[id].data) throw new ModelFormatError(`node ${op.index} ${op.kind}: writes constant tensor ${id}`);
+      if (available[id]) throw new ModelFormatError(`node ${op.index} ${op.kind}: tensor ${id} is already defined`);
+      available[id] = 3;
+    }
+    validateOp(op, tensors, charge);
+  }
+  for (const id of model.outputs) {
+    if (!KNOWN_TYPES.has(typeNames[id])) throw new ModelFormatError(`output tensor ${id} has unsupported type ${typeNames[id]}`);
+    if (!available[id]) throw new ModelFormatError(`output tensor ${id} is never produced`);
+  }
+}
+
+function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void): void {
+  const fail = (msg: string): never => {
+    throw new ModelFormatError(`node ${op.index} ${op.kind}: ${msg}`);
+  };
+  const arity = (min: number, max: number) => {
+    if (op.inputs.length < min || op.inputs.length > max) fail(`expects ${min === max ? min : `${min}-${max}`} inputs, has ${op.inputs.length}`);
+    if (op.outputs.length !== 1) fail(`expects 1 output, has ${op.outputs.length}`);
+  };
+  const req = (i: number): Tensor => {
+    const id = op.inputs[i];
+    if (id === undefined || id < 0) return fail(`input ${i} is missing`);
+    return tensors[id];
+  };
+  const opt = (i: number): Tensor | null => (op.inputs[i] !== undefined && op.inputs[i] >= 0 ? tensors[op.inputs[i]] : null);
+  const constInts = (i: number, what: string): number[] => {
+    const v = constInt32s(req(i));
+    if (!v) return fail(`${what} (input ${i}) must be a constant int32 tensor`);
+    charge(v.length);
+    return v;
+  };
+  const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+  const expectShape = (actual: readonly number[], expected: readonly number[]) => {
+    if (!sameShape(actual, expected)) fail(`output shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+  };
+  const quantized = (t: Tensor, what: string) => {
+    if (t.dtype === 'int8' || t.dtype === 'uint8') {
+      if (!t.quant) fail(`${what} tensor ${t.id} has no quantization`);
+    }
+  };
+  const perTensor = (t: Tensor, what: string) => {
+    quantized(t, what);
+    if (t.quant && t.quant.scale.length !== 1) fail(`${what} tensor ${t.id} must be quantized per tensor`);
+  };
+  const positive = (v: number, what: string) => {
+    if (!Number.isInteger(v) || v < 1 || v > 4096) fail(`invalid ${what} ${v}`);
+  };
+
+  const isQuantOp = QUANTIZED_COMPUTE.has(op.kind);
+  switch (op.kind) {
+    case 'CONV_2D':
+    case 'DEPTHWISE_CONV_2D': {
+      arity(2, 3);
+      const input = req(0), filter = req(1), bias = opt(2), out = tensors[op.outputs[0]];
+      const o = op.options;
+      positive(o.strideH, 'stride'); positive(o.strideW, 'stride'); positive(o.dilationH, 'dilation'); positive(o.dilationW, 'dilation');
+      if (input.shape.length !== 4 || filter.shape.length !== 4) fail('input and filter must be 4-D');
+      if (!filter.data) fail('filter must be constant');
+      const [n, inH, inW, inC] = input.shape;
+      const [fo, kH, kW, fc] = filter.shape;
+      let outC: number;
+      if (op.kind === 'CONV_2D') {
+        if (fc !== inC) fail(`filter has ${fc} input channels, input has ${inC} (grouped convolution is not supported)`);
+        outC = fo;
+        if (filter.quant && filter.quant.scale.length > 1 && filter.quant.axis !== 0) fail('per-channel filter must be quantized along axis 0');
+      } else {
+        if (fo !== 1) fail(`depthwise filter must have shape [1, H, W, C], has [${filter.shape.join(', ')}]`);
+        outC = fc;
+        if (outC % inC !== 0) fail(`output channels ${outC} not a multiple of input channels ${inC}`);
+        op.options.depthMultiplier = outC / inC;
+        if (filter.quant && filter.quant.scale.length > 1 && filter.quant.axis !== 3) fail('per-channel filter must be quantized along axis 3');
+      }
+      if (bias) {
+        if (!bias.data || bias.shape.length !== 1 || bias.shape[0] !== outC) fail(`bias must be a constant of shape [${outC}]`);
+      }
+      const g = windowGeometry(inH, inW, kH, kW, o);
+      if (g.outH < 1 || g.outW < 1) fail('filter larger than the input');
+      expectShape(out.shape, [n, g.outH, g.outW, outC]);
+      perTensor(input, 'input'); perTensor(out, 'output'); quantized(filter, 'filter');
+      break;
+    }
+    case 'FULLY_CONNECTED': {
+      arity(2, 3);
+      const input = req(0), weights = req(1), bias = opt(2), out = tensors[op.outputs[0]];
+      if (weights.shape.length !== 2 || !weights.data) fail('weights must be a constant 2-D tensor');
+      const [units, depth] = weights.shape;
+      const n = elementCount(input.shape);
+      if (n % depth !== 0) fail(`input of ${n} elements is not a multiple of the weights' depth ${depth}`);
+      if (bias && (!bias.data || elementCount(bias.shape) !== units)) fail(`bias must be a constant of ${units} elements`);
+      if (weights.quant && weights.quant.scale.length > 1 && weights.quant.axis !== 0) fail('per-channel weights must be quantized along axis 0');
+      if (out.shape[out.shape.length - 1] !== units || elementCount(out.shape) !== (n / depth) * units) {
+        fail(`output shape [${out.shape.join(', ')}] does not hold ${n / depth} rows of ${units}`);
+      }
+      perTensor(input, 'input'); perTensor(out, 'output'); quantized(weights, 'weights');
+      break;
+    }
+    case 'ADD':
+    case 'MUL': {
+      arity(2, 2);
+      const a = req(0), b = req(1), out = tensors[op.outputs[0]];
+      const shape = broadcastShape(a.shape, b.shape);
+      if (!shape) return fail(`shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] do not broadcast`);
+      if (shape.length > 4) fail('broadcasting beyond 4 dimensions is not supported');
+      expectShape(out.shape, shape);
+      perTensor(a, 'input'); perTensor(b, 'input'); perTensor(out, 'output');
+      break;
+    }
+    case 'AVERAGE_POOL_2D':
+    case 'MAX_POOL_2D': {
+      arity(1, 1);
+      const input = req(0), out = tensors[op.outputs[0]];
+      const o = op.options;
+      positive(o.strideH, 'stride'); positive(o.strideW, 'stride'); positive(o.filterH, 'filter size'); positive(o.filterW, 'filter size');
+      if (input.shape.length !== 4) fail('input must be 4-D');
+      const [n, inH, inW, c] = input.shape;
+      const g = windowGeometry(inH, inW, o.filterH, o.filterW, o);
+      expectShape(out.shape, [n, g.outH, g.outW, c]);
+      perTensor(input, 'input'); perTensor(out, 'output');
+      break;
+    }
+    case 'MEAN': {
+      arity(2, 2);
+      const input = req(0), out = tensors[op.outputs[0]];
+      const axes = normalizeAxes(constInts(1, 'axes'), input.shape.length);
+      if (!axes) return fail('axes out of range');
+      expectShape(out.shape, reducedShape(input.shape, axes, op.options.keepDims));
+      perTensor(input, 'input'); perTensor(out, 'output');
+      break;
+    }
+    case 'PAD': {
+      arity(2, 2);
+      const input = req(0), out = tensors[op.outputs[0]];
+      const pads = constInts(1, 'paddings');
+      if (pads.length !== 2 * input.shape.length) fail(`paddings must have shape [${input.shape.length}, 2]`);
+      if (pads.some((p) => p < 0 || p > MAX_ELEMENTS)) fail('negative or absurd padding');
+      if (input.shape.length > 4) fail('padding beyond 4 dimensions is not supported');
+      expectShape(out.shape, input.shape.map((d, i) => d + pads[2 * i] + pads[2 * i + 1]));
+      if (input.dtype === 'int8' || input.dtype === 'uint8') { perTensor(input, 'input'); perTensor(out, 'output'); }
+      break;
+    }
+    case 'RESHAPE':
+    case 'SQUEEZE': {
+      arity(1, 2);
+      const input = req(0), out = tensors[op.outputs[0]];
+      if (elementCount(input.shape) !== elementCount(out.shape)) fail(`reshapes ${elementCount(input.shape)} elements into ${elementCount(out.shape)}`);
+      sameQuant(input, out, fail);
+      break;
+    }
+    case 'SOFTMAX':
+    case 'LOGISTIC':
+    case 'HARD_SWISH':
+    case 'RELU':
+    case 'RELU6': {
+      arity(1, 1);
+      const input = req(0), out = tensors[op.outputs[0]];
+      expectShape(out.shape, input.shape);
+      perTensor(input, 'input'); perTensor(out, 'output');
+      if (op.kind === 'SOFTMAX' && !(op.options.beta > 0 && Number.isFinite(op.options.beta))) fail(`invalid beta ${op.options.beta}`);
+      break;
+    }
+    case 'CONCATENATION': {
+      if (op.inputs.length < 1 || op.outputs.length !== 1) fail('expects at least 1 input and 1 output');
+      const out = tensors[op.outputs[0]];
+      const rank = out.shape.length;
+      const axis = op.options.axis < 0 ? op.options.axis + rank : op.options.axis;
+      if (axis < 0 || axis >= rank) fail(`axis ${op.options.axis} out of range`);
+      op.options.axis = axis;
+      let total = 0;
+      op.inputs.forEach((_, i) => {
+        const t = req(i);
+        if (t.shape.length !== rank || t.shape.some((d, k) => k !== axis && d !== out.shape[k])) fail(`input ${i} shape [${t.shape.join(', ')}] does not fit the output`);
+        total += t.shape[axis];
+        sameQuant(t, out, fail);
+      });
+      if (total !== out.shape[axis]) fail(`inputs sum to ${total} along axis ${axis}, output has ${out.shape[axis]}`);
+      break;
+    }
+    case 'RESIZE_NEAREST_NEIGHBOR': {
+      arity(2, 2);
+      const input = req(0), out = tensors[op.outputs[0]];
+      const size = constInts(1, 'size');
+      if (input.shape.length !== 4 || size.length !== 2) fail('needs a 4-D input and a size of 2 values');
+      if (size.some((s) => s < 1 || s > MAX_ELEMENTS)) fail('absurd output size');
+      expectShape(out.shape, [input.shape[0], size[0], size[1], input.shape[3]]);
+      sameQuant(input, out, fail);
+      break;
+    }
+    case 'TRANSPOSE': {
+      arity(2, 2);
+      const input = req(0), out = tensors[op.outputs[0]];
+      const perm = constInts(1, 'permutation');
+      const rank = input.shape.length;
+      if (rank > 6 || perm.length !== rank || [...perm].sort((x, y) => x - y).some((p, i) => p !== i)) fail(`[${perm.join(', ')}] is not a permutation of ${rank} axes`);
+      expectShape(out.shape, perm.map((p) => input.shape[p]));
+      sameQuant(input, out, fail);
+      break;
+    }
+    case 'QUANTIZE':
+    case 'DEQUANTIZE': {
+      arity(1, 1);
+      const input = req(0), out = tensors[op.outputs[0]];
+      expectShape(out.shape, input.shape);
+      perTensor(input, 'input'); perTensor(out, 'output');
+      break;
+    }
+  }
+  if (isQuantOp) charge(1);
+}
+
+/** Both sides of a data-movement op must share quantization (TFLite requires it for int8). */
+function sameQuant(a: Tensor, b: Tensor, fail: (msg: string) => never): void {
+  if (a.dtype !== 'int8' && a.dtype !== 'uint8') return;
+  const qa = a.quant, qb = b.quant;
+  if (!qa && !qb) return;
+  if (!qa || !qb || qa.scale.length !== 1 || qb.scale.length !== 1 || Math.fround(qa.scale[0]) !== Math.fround(qb.scale[0]) || qa.zeroPoint[0] !== qb.zeroPoint[0]) {
+    fail(`tensors ${a.id} and ${b.id} must share one quantization`);
+  }
+}
+
+/** NumPy-style broadcast of two shapes, or null when they are incompatible. */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+/** Sorted, de-duplicated, non-negative axes, or null when one is out of range. */
+export function normalizeAxes(axes: readonly number[], rank: number): number[] | null {
+  const out = new Set<number>();
+  for (const a of axes) {
+    const x = a < 0 ? a + rank : a;
+    if (x < 0 || x >= rank) return null;
+    out.add(x);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Shape after reducing `axes`. */
+export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepDims) out.push(1);
+  });
+  return out;
+}
