@@ -1,0 +1,50 @@
+/** Schedules one callback; returns nothing useful. Injected so tests can drive frames by hand. */
+export type FrameScheduler = (callback: () => void) => void;
+
+/**
+ * Runs `callback` on the next animation frame, or after 250 ms when the page is hidden (browsers
+ * pause animation frames in background tabs, and batches must not pile up meanwhile).
+ */
+export const animationFrameScheduler: FrameScheduler = (callback) => {
+  if (typeof document !== 'undefined' && document.hidden) setTimeout(callback, 250);
+  else requestAnimationFrame(() => callback());
+};
+
+/**
+ * Collects items (event payloads) and hands them over all at once, at most once per frame, so that
+ * the UI applies a burst of events in one reactive update instead of one update per event.
+ */
+export class FrameBatcher<T> {
+  private items: T[] = [];
+  private scheduled = false;
+  private disposed = false;
+
+  constructor(
+    private readonly flush: (items: T[]) => void,
+    private readonly schedule: FrameScheduler = animationFrameScheduler,
+  ) {}
+
+  /** Queues an item; the flush runs on the next frame. */
+  push(item: T): void {
+    if (this.disposed) return;
+    this.items.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => this.flushNow());
+  }
+
+  /** Hands the queued items over now (no-op when none are queued). */
+  flushNow(): void {
+    this.scheduled = false;
+    if (this.disposed || this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    this.flush(items);
+  }
+
+  /** Drops queued items and ignores later pushes. */
+  dispose(): void {
+    this.disposed = true;
+    this.items = [];
+  }
+}
