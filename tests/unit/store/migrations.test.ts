@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, Store, migrate, schemaVersion } from '../../../src-main/core/store';
+
+const open: Database[] = [];
+function memoryDb(): Database {
+  const db = new BetterSqlite3(':memory:');
+  open.push(db);
+  return db;
+}
+afterEach(() => {
+  for (const db of open.splice(0)) db.close();
+});
+
+function tables(db: Database): string[] {
+  return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+}
+
+describe('migrations', () => {
+  it('has one test per migration below (update this count with a new test)', () => {
+    expect(SCHEMA_VERSION).toBe(3);
+    expect(MIGRATIONS).toHaveLength(3);
+  });
+
+  it('1: creates the registry, settings, audit log and counters on an empty database', () => {
+    const db = memoryDb();
+    expect(schemaVersion(db)).toBe(0);
+    migrate(db, 1);
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toEqual(['audit_log', 'counters', 'devices', 'settings']);
+    db.prepare("INSERT INTO devices (id, name, mcu, created_at, secret_hash, mosquitto_hash) VALUES ('d1', 'D1', 'rp2040', 1, 'h', 'm')").run();
+    const row = db.prepare('SELECT status, tags, slots, simulated FROM devices').get();
+    expect(row).toEqual({ status: 'unknown', tags: '[]', slots: '[]', simulated: 0 });
+  });
+
+  it('2: adds telemetry tables and keeps the registry at version 1', () => {
+    const db = memoryDb();
+    migrate(db, 1);
+    db.prepare("INSERT INTO devices (id, name, mcu, created_at, secret_hash, mosquitto_hash) VALUES ('d1', 'D1', 'rp2040', 5, 'h', 'm')").run();
+    db.prepare("INSERT INTO audit_log (ts, actor, action) VALUES (1, 'cli', 'device.add')").run();
+    migrate(db, 2);
+    expect(schemaVersion(db)).toBe(2);
+    expect(tables(db)).toContain('telemetry_raw');
+    expect(tables(db)).toContain('telemetry_1m');
+    expect(db.prepare('SELECT id, created_at FROM devices').all()).toEqual([{ id: 'd1', created_at: 5 }]);
+    expect(db.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(1);
+    db.prepare("INSERT INTO telemetry_1m (device_id, minute, count) VALUES ('d1', 60000, 3)").run();
+    expect(() => db.prepare("INSERT INTO telemetry_1m (device_id, minute, count) VALUES ('d1', 60000, 1)").run()).toThrow(/UNIQUE/);
+  });
+
+  it('3: adds events and commands and keeps telemetry at version 2', () => {
+    const db = memoryDb();
+    migrate(db, 2);
+    db.prepare("INSERT INTO telemetry_raw (device_id, ts, seq, battery) VALUES ('d1', 1000, 0, 99.5)").run();
+    migrate(db, 3);
+    expect(schemaVersion(db)).toBe(3);
+    expect(tables(db)).toEqual(expect.arrayContaining(['device_events', 'commands']));
+    expect(db.prepare('SELECT battery FROM telemetry_raw').pluck().get()).toBe(99.5);
+    db.prepare("INSERT INTO commands (id, device_id, command, params, state, sent_at) VALUES ('c1', 'd1', 'ping', '{}', 'pending', 1)").run();
+    expect(db.prepare('SELECT state FROM commands').pluck().get()).toBe('pending');
+  });
+
+  it('rolls a failing migration back and keeps the previous version', () => {
+    const db = memoryDb();
+    const broken = [...MIGRATIONS.slice(0, 1), (d: Database) => {
+      d.exec('CREATE TABLE half_done (x INTEGER)');
+      throw new Error('boom');
+    }];
+    migrate(db, 1, broken);
+    expect(() => migrate(db, 2, broken)).toThrow('boom');
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).not.toContain('half_done');
+  });
+
+  it('refuses a database newer than the code and leaves the file untouched', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-store-'));
+    try {
+      const file = path.join(dir, 'tinyfleet.db');
+      const db = new BetterSqlite3(file);
+      db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      db.exec('CREATE TABLE from_the_future (x INTEGER)');
+      db.close();
+      const before = readFileSync(file);
+      let caught: unknown;
+      try {
+        Store.open(dir).close();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(SchemaTooNewError);
+      expect((caught as Error).message).toMatch(new RegExp(`schema version ${SCHEMA_VERSION + 1}.*up to ${SCHEMA_VERSION}`));
+      expect(readFileSync(file).equals(before)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
