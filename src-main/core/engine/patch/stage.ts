@@ -1,0 +1,223 @@
+import { elementCount, tensorBytes, type Model, type OpKind } from '../ir';
+import { opMacs } from '../cost/macs';
+import { isWindowOp, windowOf, type Window } from '../planner/geometry';
+import { planProblem, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
+import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
+import { scratchBytes } from '../planner/scratch';
+import { dimsOf, regionArea, regionBytes, tiles, union, windowInputRegion, type Layout, type Region } from './region';
+
+/** Ops that can run on a spatial patch: sliding windows, element-wise ops and NCHW->NHWC transposes. */
+const PATCHABLE: ReadonlySet<OpKind> = new Set<OpKind>([
+  'CONV_2D',
+  'DEPTHWISE_CONV_2D',
+  'AVERAGE_POOL_2D',
+  'MAX_POOL_2D',
+  'ADD',
+  'MUL',
+  'RELU',
+  'RELU6',
+  'HARD_SWISH',
+  'LOGISTIC',
+  'QUANTIZE',
+  'DEQUANTIZE',
+  'TRANSPOSE',
+]);
+
+/** TRANSPOSE permutation that turns NCHW into NHWC: the only transpose a patch stage accepts. */
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+
+/** A point where the schedule can be cut: a prefix of steps whose only product used later is one NHWC tensor. */
+export interface StageSplit {
+  /** Number of schedule steps in the stage (steps [0, split)). */
+  split: number;
+  /** The one tensor the rest of the model reads from the stage. */
+  stageOutput: number;
+  /** Arena tensors the stage reads from outside (model inputs), kept whole in SRAM. */
+  stageInputs: number[];
+  /** Layout of every tensor the stage touches. */
+  layouts: Map<number, Layout>;
+}
+
+/** What running a stage as n x n patches costs. */
+export interface PatchStage extends StageSplit {
+  n: number;
+  /** Per patch (row-major), the region of every stage tensor the patch computes or reads. */
+  patches: { tile: Region; regions: Map<number, Region> }[];
+  /** Per stage step, bytes of the temporary copy an element-wise op makes of a larger input region. */
+  cropBytes: number[];
+  /** Placement of one patch's buffers (stage input copies, intermediates, output tile). */
+  patchPlan: MemoryPlan;
+  /** MACs of the stage run patch by patch, and run layer by layer. */
+  patchMacs: number;
+  layerMacs: number;
+}
+
+function readPerm(model: Model, step: ScheduleStep): number[] | undefined {
+  const t = model.tensors[step.inputs[1]];
+  if (!t?.data || t.dtype !== 'int32') return undefined;
+  const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return Array.from({ length: elementCount(t.shape) }, (_, i) => view.getInt32(i * 4, true));
+}
+
+/** Arena inputs of a step (constants and omitted inputs dropped). */
+function arenaInputs(model: Model, step: ScheduleStep): number[] {
+  const ins = step.kind === 'TRANSPOSE' ? step.inputs.slice(0, 1) : step.inputs;
+  return ins.filter((t) => t >= 0 && isArenaTensor(model.tensors[t]));
+}
+
+/** Why a step cannot be part of a patch stage, or undefined when it can. */
+function unpatchable(model: Model, step: ScheduleStep): string | undefined {
+  if (!PATCHABLE.has(step.kind)) return `${step.kind} is not spatially local`;
+  const out = model.tensors[step.outputs[0]];
+  if (out.shape.length !== 4 || out.shape[0] !== 1) return 'output is not a single NHWC image';
+  if (step.kind === 'TRANSPOSE') {
+    const perm = readPerm(model, step);
+    if (!perm || perm.join() !== NCHW_TO_NHWC.join()) return 'TRANSPOSE other than NCHW->NHWC';
+    return undefined;
+  }
+  const ins = arenaInputs(model, step);
+  if (step.kind === 'ADD' || step.kind === 'MUL') {
+    if (ins.length !== 2 || step.inputs.length !== 2) return 'element-wise op with a constant operand';
+    if (ins.some((t) => model.tensors[t].shape.join() !== out.shape.join())) return 'broadcasting element-wise op';
+  }
+  for (const t of ins) if (model.tensors[t].shape.length !== 4) return 'input is not 4-D';
+  return undefined;
+}
+
+/** Every valid split point of a schedule, shortest stage first. */
+export function findSplits(schedule: Schedule): StageSplit[] {
+  const { model, steps } = schedule;
+  const splits: StageSplit[] = [];
+  const layouts = new Map<number, Layout>();
+  const produced = new Set<number>();
+  const readers = new Map<number, number[]>();
+  steps.forEach((s) => {
+    for (const t of s.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), s.step]);
+  });
+  const external = new Set<number>();
+  for (let k = 0; k < steps.length - 1; k++) {
+    const step = steps[k];
+    if (unpatchable(model, step)) break;
+    const ins = arenaInputs(model, step);
+    const inLayout: Layout = step.kind === 'TRANSPOSE' ? 'nchw' : 'nhwc';
+    let consistent = true;
+    for (const t of ins) {
+      if (layouts.has(t) && layouts.get(t) !== inLayout) consistent = false;
+      layouts.set(t, inLayout);
+      if (!produced.has(t)) external.add(t);
+    }
+    const out = step.outputs[0];
+    if (layouts.has(out) && layouts.get(out) !== 'nhwc') consistent = false;
+    layouts.set(out, 'nhwc');
+    produced.add(out);
+    if (!consistent) break;
+    if ([...external].some((t) => !model.inputs.includes(t))) break;
+
+    const split = k + 1;
+    const crossing = [...produced].filter((t) => model.outputs.includes(t) || (readers.get(t) ?? []).some((r) => r >= split));
+    if (crossing.length !== 1) continue;
+    const stageOutput = crossing[0];
+    if ((readers.get(stageOutput) ?? []).some((r) => r < split)) continue;
+    // Every other product must feed the stage output, or its region would be undefined.
+    const dead = [...produced].some((t) => t !== stageOutput && !(readers.get(t) ?? []).some((r) => r < split));
+    if (dead) continue;
+    splits.push({ split, stageOutput, stageInputs: [...external].sort((a, b) => a - b), layouts: new Map(layouts) });
+  }
+  return splits;
+}
+
+/** Backward pass: the region of each stage tensor one output tile needs. */
+function regionsForTile(model: Model, steps: ScheduleStep[], split: StageSplit, tile: Region): Map<number, Region> {
+  const regions = new Map<number, Region>([[split.stageOutput, tile]]);
+  for (let k = split.split - 1; k >= 0; k--) {
+    const step = steps[k];
+    const out = regions.get(step.outputs[0]);
+    if (!out) throw new Error(`patch stage: output of node ${step.opIndex} is not needed by the stage output`);
+    for (const t of arenaInputs(model, step)) {
+      let need = out;
+      if (isWindowOp(model.ops.find((o) => o.index === step.opIndex)!)) {
+        const dims = dimsOf(model.tensors[t], split.layouts.get(t)!);
+        need = windowInputRegion(out, windowOfStep(model, step), step.padding!, dims.h, dims.w);
+      }
+      regions.set(t, union(regions.get(t), need));
+    }
+  }
+  return regions;
+}
+
+export function windowOfStep(model: Model, step: ScheduleStep): Window {
+  const op = model.ops.find((o) => o.index === step.opIndex)!;
+  if (!isWindowOp(op)) throw new Error(`node ${step.opIndex} (${step.kind}) has no window`);
+  return windowOf(model, op);
+}
+
+/** Cost of running a stage as n x n patches: regions, one patch's buffer plan, MACs. */
+export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): PatchStage {
+  const { model, steps } = schedule;
+  const outDims = dimsOf(model.tensors[split.stageOutput], 'nhwc');
+  if (n < 1 || n > outDims.h || n > outDims.w) throw new Error(`patch grid ${n}x${n} does not fit a ${outDims.h}x${outDims.w} stage output`);
+  const stageSteps = steps.slice(0, split.split);
+  const patches = tiles(outDims.h, outDims.w, n).map((tile) => ({ tile, regions: regionsForTile(model, steps, split, tile) }));
+
+  const bufferBytes = new Map<number, number>();
+  const cropBytes = new Array<number>(split.split).fill(0);
+  let patchMacs = 0;
+  let layerMacs = 0;
+  for (const p of patches) {
+    for (const [t, r] of p.regions) bufferBytes.set(t, Math.max(bufferBytes.get(t) ?? 0, regionBytes(model, t, split.layouts.get(t)!, r)));
+  }
+  stageSteps.forEach((step, k) => {
+    const op = model.ops.find((o) => o.index === step.opIndex)!;
+    const out = model.tensors[step.outputs[0]];
+    const macs = opMacs(model, op);
+    layerMacs += macs;
+    for (const p of patches) {
+      const r = p.regions.get(step.outputs[0])!;
+      patchMacs += (macs * regionArea(r)) / (out.shape[1] * out.shape[2]);
+      if (isWindowOp(op)) continue;
+      let crop = 0;
+      for (const t of arenaInputs(model, step)) {
+        const ri = p.regions.get(t)!;
+        if (ri.h0 !== r.h0 || ri.h1 !== r.h1 || ri.w0 !== r.w0 || ri.w1 !== r.w1) crop += regionBytes(model, t, split.layouts.get(t)!, r);
+      }
+      cropBytes[k] = Math.max(cropBytes[k], crop);
+    }
+  });
+
+  const problem: PlanProblem = {
+    steps: stageSteps.map((s, k) => ({ opIndex: s.opIndex, kind: s.kind, inputs: arenaInputs(model, s), outputs: s.outputs, scratchBytes: cropBytes[k] })),
+    bytesOf: (t) => bufferBytes.get(t),
+    sharesBytesWith: new Map(),
+    modelInputs: split.stageInputs,
+    modelOutputs: [split.stageOutput],
+  };
+  return { ...split, n, patches, cropBytes, patchPlan: planProblem(problem, 'largest-first'), patchMacs: Math.round(patchMacs), layerMacs };
+}
+
+/**
+ * The whole-model placement problem with the stage run patch by patch: one step stands for the stage
+ * (its inputs and output whole, one patch's buffers as its scratch), the rest of the schedule follows.
+ */
+export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProblem {
+  const { model, steps } = schedule;
+  const inside = new Set<number>();
+  for (const s of steps.slice(0, stage.split)) for (const t of s.outputs) if (t !== stage.stageOutput) inside.add(t);
+  const sharesBytesWith = new Map<number, number>();
+  for (const [t, owner] of schedule.sharesBytesWith) {
+    if (!inside.has(t) && !inside.has(owner) && t !== stage.stageOutput) sharesBytesWith.set(t, owner);
+  }
+  const stageStep: PlanStepInput = {
+    opIndex: steps[0].opIndex,
+    kind: 'PATCH_STAGE',
+    inputs: stage.stageInputs,
+    outputs: [stage.stageOutput],
+    scratchBytes: stage.patchPlan.peakBytes,
+  };
+  return {
+    steps: [stageStep, ...steps.slice(stage.split).map((s) => ({ opIndex: s.opIndex, kind: s.kind, inputs: s.inputs, outputs: s.outputs, scratchBytes: scratchBytes(model, s) }))],
+    bytesOf: (t) => (isArenaTensor(model.tensors[t]) ? tensorBytes(model.tensors[t]) : undefined),
+    sharesBytesWith,
+    modelInputs: model.inputs,
+    modelOutputs: model.outputs,
+  };
+}
