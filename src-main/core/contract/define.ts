@@ -15,9 +15,9 @@ export interface CallSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType =
  * An event the core pushes to its clients. A keyed event is subscribed per key
  * (`fleet.telemetry/<deviceId>`): the core only produces it while someone listens to that key.
  */
-export interface EventSpec<P extends z.ZodType = z.ZodType> {
+export interface EventSpec<P extends z.ZodType = z.ZodType, K extends boolean = boolean> {
   payload: P;
-  keyed: boolean;
+  keyed: K;
   summary: string;
 }
 
@@ -26,7 +26,7 @@ export function defineCall<I extends z.ZodType, O extends z.ZodType>(spec: CallS
   return spec;
 }
 
-/** Declares an event; keeps the literal schema type for inference. */
-export function defineEvent<P extends z.ZodType>(spec: EventSpec<P>): EventSpec<P> {
+/** Declares an event; keeps the literal schema type and `keyed` flag for inference (KeyedEventName). */
+export function defineEvent<P extends z.ZodType, K extends boolean>(spec: EventSpec<P, K>): EventSpec<P, K> {
   return spec;
 }
