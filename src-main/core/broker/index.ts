@@ -1,0 +1,9 @@
+/** MQTT: the embedded aedes broker with auth and per-device ACL, the operator connection, Mosquitto export. */
+export * from './acl';
+export * from './authenticator';
+export * from './connection';
+export * from './credentials';
+export * from './embedded-broker';
+export * from './logger';
+export * from './mosquitto-export';
+export * from './operator-credentials';
