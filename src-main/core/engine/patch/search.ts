@@ -25,6 +25,9 @@ export interface PatchSearchOptions {
   maxMacOverhead?: number;
   /** Largest n tried by `auto` (the grid is also capped by the stage output's size). */
   maxN?: number;
+  /** Called with the fraction of candidates evaluated. */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_MAX_MAC_OVERHEAD = 0.2;
@@ -37,15 +40,30 @@ export function evaluatePatch(schedule: Schedule, stage: PatchStage, modelMacs: 
   return { stage, plan, extraMacs, macOverhead: modelMacs > 0 ? extraMacs / modelMacs : 0 };
 }
 
+/** Which grids to try and how to report progress. */
+export interface EnumerateOptions {
+  /** Grids 2..maxN (default 8). */
+  maxN?: number;
+  /** Only this grid. */
+  onlyN?: number;
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
 /** Every (split, n) with n from 2 up to maxN that the stage output can hold. */
-export function enumeratePatchCandidates(schedule: Schedule, modelMacs: number, maxN = DEFAULT_MAX_PATCHES_PER_SIDE, onlyN?: number): PatchCandidate[] {
-  const out: PatchCandidate[] = [];
-  for (const split of findSplits(schedule)) {
+export function enumeratePatchCandidates(schedule: Schedule, modelMacs: number, options: EnumerateOptions = {}): PatchCandidate[] {
+  const { maxN = DEFAULT_MAX_PATCHES_PER_SIDE, onlyN, onProgress, signal } = options;
+  const ns = onlyN !== undefined ? [onlyN] : Array.from({ length: maxN - 1 }, (_, i) => i + 2);
+  const jobs = findSplits(schedule).flatMap((split) => {
     const d = dimsOf(schedule.model.tensors[split.stageOutput], 'nhwc');
-    const ns = onlyN !== undefined ? [onlyN] : Array.from({ length: maxN - 1 }, (_, i) => i + 2);
-    for (const n of ns) if (n <= d.h && n <= d.w) out.push(evaluatePatch(schedule, analyzeStage(schedule, split, n), modelMacs));
-  }
-  return out;
+    return ns.filter((n) => n <= d.h && n <= d.w).map((n) => ({ split, n }));
+  });
+  return jobs.map(({ split, n }, i) => {
+    signal?.throwIfAborted();
+    const candidate = evaluatePatch(schedule, analyzeStage(schedule, split, n), modelMacs);
+    onProgress?.((i + 1) / jobs.length);
+    return candidate;
+  });
 }
 
 const better = (a: PatchCandidate, b: PatchCandidate, primary: (c: PatchCandidate) => number, secondary: (c: PatchCandidate) => number) =>
@@ -64,11 +82,11 @@ export function choosePatch(schedule: Schedule, layerPeakBytes: number, modelMac
   const byMacs = (c: PatchCandidate) => c.extraMacs;
   if (typeof mode === 'object') {
     if (!Number.isInteger(mode.n) || mode.n < 1) throw new Error(`patch grid must be a positive integer, got ${mode.n}`);
-    const candidates = enumeratePatchCandidates(schedule, modelMacs, mode.n, mode.n);
+    const candidates = enumeratePatchCandidates(schedule, modelMacs, { onlyN: mode.n, onProgress: options.onProgress, signal: options.signal });
     if (candidates.length === 0) throw new Error(`no split point of ${schedule.model.name} can run as ${mode.n}x${mode.n} patches`);
     return candidates.reduce((a, b) => (better(b, a, byPeak, byMacs) ? b : a));
   }
-  const candidates = enumeratePatchCandidates(schedule, modelMacs, options.maxN ?? DEFAULT_MAX_PATCHES_PER_SIDE);
+  const candidates = enumeratePatchCandidates(schedule, modelMacs, { maxN: options.maxN, onProgress: options.onProgress, signal: options.signal });
   if (candidates.length === 0) return undefined;
   if (options.sramBudget !== undefined) {
     if (layerPeakBytes <= options.sramBudget) return undefined;

@@ -36,6 +36,8 @@ export interface StageSplit {
   stageInputs: number[];
   /** Layout of every tensor the stage touches. */
   layouts: Map<number, Layout>;
+  /** TFLite node indices the stage runs, PADs folded into its ops included, ascending. */
+  stageOps: number[];
 }
 
 /** What running a stage as n x n patches costs. */
@@ -121,7 +123,11 @@ export function findSplits(schedule: Schedule): StageSplit[] {
     // Every other product must feed the stage output, or its region would be undefined.
     const dead = [...produced].some((t) => t !== stageOutput && !(readers.get(t) ?? []).some((r) => r < split));
     if (dead) continue;
-    splits.push({ split, stageOutput, stageInputs: [...external].sort((a, b) => a - b), layouts: new Map(layouts) });
+    const stageOps = steps
+      .slice(0, split)
+      .flatMap((s) => (s.fusedPad === undefined ? [s.opIndex] : [s.fusedPad, s.opIndex]))
+      .sort((a, b) => a - b);
+    splits.push({ split, stageOutput, stageInputs: [...external].sort((a, b) => a - b), layouts: new Map(layouts), stageOps });
   }
   return splits;
 }

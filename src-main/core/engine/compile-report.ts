@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+const bytes = z.number().int().nonnegative();
+const count = z.number().int().nonnegative();
+
+/** Memory at one step of a schedule. */
+export const TimelineEntrySchema = z.object({
+  step: count,
+  /** TFLite node index (the first op of a patch stage). */
+  opIndex: z.number().int(),
+  /** Op kind, or PATCH_STAGE for the ops run patch by patch. */
+  kind: z.string(),
+  liveBytes: bytes,
+  arenaEndBytes: bytes,
+  liveTensors: z.array(count),
+  scratchBytes: bytes,
+  /** Node indices a PATCH_STAGE step stands for. */
+  coversOps: z.array(count).optional(),
+});
+export type TimelineEntryReport = z.infer<typeof TimelineEntrySchema>;
+
+/** One memory plan: its peak, parts and per-step timeline. */
+export const PlanSummarySchema = z.object({
+  peakBytes: bytes,
+  activationArenaBytes: bytes,
+  scratchBytes: bytes,
+  lowerBoundBytes: bytes,
+  peakOp: z.object({ step: count, opIndex: z.number().int(), kind: z.string(), liveBytes: bytes }),
+  timeline: z.array(TimelineEntrySchema),
+});
+export type PlanSummary = z.infer<typeof PlanSummarySchema>;
+
+/** The patch-based schedule (MCUNetV2) that was chosen, or why none was. */
+export const PatchReportSchema = z.object({
+  /** What was asked: none, auto, or a fixed n x n grid. */
+  mode: z.enum(['none', 'auto', 'fixed']),
+  applied: z.boolean(),
+  /** Why no patch schedule is used (when applied is false). */
+  reason: z.string().optional(),
+  /** Ops [0, split) of the schedule run patch by patch. */
+  split: count.optional(),
+  /** TFLite node index of the last op of the patch stage. */
+  lastStageOp: count.optional(),
+  stageOutput: count.optional(),
+  stageOutputShape: z.array(count).optional(),
+  n: count.optional(),
+  /** Bytes of one patch's buffers (inputs copies, intermediates, output tile, crops). */
+  patchBufferBytes: bytes.optional(),
+  peakBytes: bytes.optional(),
+  /** Peak of the per-layer (in-place) plan, for comparison. */
+  layerPeakBytes: bytes,
+  /** layerPeakBytes / peakBytes. */
+  reduction: z.number().positive().optional(),
+  extraMacs: count.optional(),
+  /** extraMacs / model MACs. */
+  macOverhead: z.number().nonnegative().optional(),
+  maxMacOverhead: z.number().nonnegative(),
+  sramBudget: bytes.optional(),
+  fitsBudget: z.boolean().optional(),
+  plan: PlanSummarySchema.optional(),
+});
+export type PatchReport = z.infer<typeof PatchReportSchema>;
+
+/** Fit of the compiled model on one MCU profile. */
+export const FitReportSchema = z.object({
+  mcu: z.string(),
+  name: z.string(),
+  sramNeededBytes: bytes,
+  sramBytes: bytes,
+  sramHeadroomBytes: z.number().int(),
+  sramHeadroomRatio: z.number(),
+  flashNeededBytes: bytes,
+  flashBytes: bytes,
+  flashHeadroomBytes: z.number().int(),
+  flashHeadroomRatio: z.number(),
+  fitsSram: z.boolean(),
+  fitsFlash: z.boolean(),
+  fits: z.boolean(),
+});
+export type FitReport = z.infer<typeof FitReportSchema>;
+
+/** One op of the model, with what the compiler did to it. */
+export const LayerReportSchema = z.object({
+  opIndex: count,
+  kind: z.string(),
+  outputShape: z.array(count),
+  macs: count,
+  params: count,
+  /** Node index of the op this PAD was folded into. */
+  foldedInto: count.optional(),
+  inPlace: z.boolean(),
+  alias: z.boolean(),
+  /** Runs inside the patch stage. */
+  patched: z.boolean(),
+});
+export type LayerReport = z.infer<typeof LayerReportSchema>;
+
+export const FlashReportSchema = z.object({
+  weightBytes: bytes,
+  biasBytes: bytes,
+  requantBytes: bytes,
+  metadataBytes: bytes,
+  opCallBytes: bytes,
+  runtimeBytes: bytes,
+  totalBytes: bytes,
+});
+
+/** What `compileModel` reports: plain data, shared by the CLI, the UI and the worker. */
+export const CompileReportSchema = z.object({
+  version: z.literal(1),
+  model: z.object({
+    name: z.string(),
+    ops: count,
+    tensors: count,
+    inputs: z.array(z.object({ id: count, shape: z.array(count), dtype: z.string() })),
+    outputs: z.array(z.object({ id: count, shape: z.array(count), dtype: z.string() })),
+  }),
+  macs: count,
+  params: count,
+  /** Arena peak of the chosen schedule (patch-based when applied). */
+  peakSramBytes: bytes,
+  activationArenaBytes: bytes,
+  scratchBytes: bytes,
+  lowerBoundBytes: bytes,
+  /** SRAM the runtime needs besides the arena (stack, globals; see cost/footprint.ts). */
+  runtimeSramBytes: bytes,
+  flashBytes: bytes,
+  flash: FlashReportSchema,
+  /** Timeline and peak of the chosen schedule. */
+  timeline: z.array(TimelineEntrySchema),
+  peakOp: PlanSummarySchema.shape.peakOp,
+  /** The per-layer plan with PAD fusion, in-place depthwise and aliases (no patches). */
+  layerPlan: PlanSummarySchema,
+  patch: PatchReportSchema,
+  baselines: z.object({ naive: PlanSummarySchema, greedy: PlanSummarySchema }),
+  layers: z.array(LayerReportSchema),
+  fits: z.array(FitReportSchema),
+  /** The fit on the MCU asked for with `mcu`. */
+  target: FitReportSchema.optional(),
+  compileMs: z.number().nonnegative(),
+});
+export type CompileReport = z.infer<typeof CompileReportSchema>;

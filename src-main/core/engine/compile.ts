@@ -1,0 +1,162 @@
+import type { CompileReport, LayerReport, PatchReport, PlanSummary } from './compile-report';
+import { modelCost } from './cost/macs';
+import { RUNTIME_SRAM_BYTES } from './cost/footprint';
+import { checkFit } from './fit';
+import type { Model } from './ir';
+import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
+import { choosePatch, DEFAULT_MAX_MAC_OVERHEAD, type PatchCandidate, type PatchMode } from './patch/search';
+import { planModel, type MemoryPlan } from './planner/plan';
+
+export interface CompileOptions {
+  /** MCU profile id: its fit is reported as `target`, and `auto` patching aims at its SRAM. */
+  mcu?: string;
+  /** The MCU catalog (default: resources/mcu-profiles.json). */
+  profiles?: McuProfile[];
+  /** Patch-based inference: none, auto (default), or a fixed n x n grid. */
+  patch?: PatchMode;
+  /** Arena bytes `auto` must fit (default with `mcu`: its SRAM minus the runtime's own SRAM). */
+  sramBudget?: number;
+  /** Largest MAC overhead `auto` accepts without a budget (default 0.2). */
+  maxMacOverhead?: number;
+  signal?: AbortSignal;
+}
+
+/** Progress of a compilation: a named phase and the overall fraction done. */
+export interface CompileProgress {
+  phase: 'cost' | 'plan' | 'baselines' | 'patch' | 'fit';
+  fraction: number;
+}
+
+function summarize(plan: MemoryPlan): PlanSummary {
+  return {
+    peakBytes: plan.peakBytes,
+    activationArenaBytes: plan.activationArenaBytes,
+    scratchBytes: plan.scratchBytes,
+    lowerBoundBytes: plan.lowerBoundBytes,
+    peakOp: { ...plan.peak },
+    timeline: plan.timeline.map((e) => ({ ...e, liveTensors: [...e.liveTensors] })),
+  };
+}
+
+function patchSummary(c: PatchCandidate): PlanSummary {
+  const summary = summarize(c.plan);
+  summary.timeline[0] = { ...summary.timeline[0], coversOps: [...c.stage.stageOps] };
+  return summary;
+}
+
+/**
+ * Compiles a model for MCUs: MACs, parameters, the Flash estimate, the TinyEngine-style memory plan
+ * with its naive and TFLM baselines, the patch-based schedule, and the fit on every MCU profile.
+ * Returns plain data (see CompileReportSchema).
+ */
+export function compileModel(model: Model, options: CompileOptions = {}, onProgress?: (p: CompileProgress) => void): CompileReport {
+  const started = performance.now();
+  const { signal } = options;
+  const profiles = options.profiles ?? loadMcuProfiles();
+  const target = options.mcu !== undefined ? findMcuProfile(profiles, options.mcu) : undefined;
+  const mode = options.patch ?? 'auto';
+  const maxMacOverhead = options.maxMacOverhead ?? DEFAULT_MAX_MAC_OVERHEAD;
+  if (!(maxMacOverhead >= 0)) throw new Error(`max MAC overhead must be a number >= 0, got ${options.maxMacOverhead}`);
+  if (options.sramBudget !== undefined && !(Number.isInteger(options.sramBudget) && options.sramBudget > 0)) {
+    throw new Error(`SRAM budget must be a positive number of bytes, got ${options.sramBudget}`);
+  }
+  const sramBudget = options.sramBudget ?? (target ? Math.max(0, target.sramBytes - RUNTIME_SRAM_BYTES) : undefined);
+
+  onProgress?.({ phase: 'cost', fraction: 0 });
+  const cost = modelCost(model);
+  signal?.throwIfAborted();
+  onProgress?.({ phase: 'plan', fraction: 0.05 });
+  const ours = planModel(model, 'tinyengine');
+  onProgress?.({ phase: 'baselines', fraction: 0.1 });
+  const naive = planModel(model, 'naive');
+  const greedy = planModel(model, 'tflm-greedy');
+  signal?.throwIfAborted();
+
+  onProgress?.({ phase: 'patch', fraction: 0.15 });
+  const chosen = choosePatch(ours.schedule, ours.plan.peakBytes, cost.macs, {
+    mode,
+    sramBudget,
+    maxMacOverhead,
+    signal,
+    onProgress: (f) => onProgress?.({ phase: 'patch', fraction: Math.round((0.15 + 0.8 * f) * 1000) / 1000 }),
+  });
+  const patch: PatchReport = {
+    mode: mode === 'none' || mode === 'auto' ? mode : 'fixed',
+    applied: chosen !== undefined,
+    layerPeakBytes: ours.plan.peakBytes,
+    maxMacOverhead,
+    sramBudget,
+  };
+  if (chosen) {
+    const so = model.tensors[chosen.stage.stageOutput];
+    Object.assign(patch, {
+      split: chosen.stage.split,
+      lastStageOp: ours.schedule.steps[chosen.stage.split - 1].opIndex,
+      stageOutput: so.id,
+      stageOutputShape: [...so.shape],
+      n: chosen.stage.n,
+      patchBufferBytes: chosen.stage.patchPlan.peakBytes,
+      peakBytes: chosen.plan.peakBytes,
+      reduction: ours.plan.peakBytes / chosen.plan.peakBytes,
+      extraMacs: chosen.extraMacs,
+      macOverhead: chosen.macOverhead,
+      plan: patchSummary(chosen),
+    });
+    if (sramBudget !== undefined) patch.fitsBudget = chosen.plan.peakBytes <= sramBudget;
+  } else if (mode === 'none') {
+    patch.reason = 'patch-based inference not requested';
+  } else if (sramBudget !== undefined && ours.plan.peakBytes <= sramBudget) {
+    patch.reason = 'the per-layer plan already fits the SRAM budget';
+    patch.fitsBudget = true;
+  } else {
+    patch.reason = `no split point lowers the peak within a MAC overhead of ${maxMacOverhead}`;
+  }
+
+  onProgress?.({ phase: 'fit', fraction: 0.95 });
+  const final = chosen ? chosen.plan : ours.plan;
+  const fits = checkFit(final.peakBytes, cost.flash.totalBytes, profiles);
+  const stageOpSet = new Set(chosen ? chosen.stage.stageOps : []);
+  const stepOf = new Map(ours.schedule.steps.map((s) => [s.opIndex, s]));
+  const foldedInto = new Map(ours.schedule.steps.filter((s) => s.fusedPad !== undefined).map((s) => [s.fusedPad!, s.opIndex]));
+  const layers: LayerReport[] = cost.perOp.map((c) => {
+    const layer: LayerReport = {
+      opIndex: c.opIndex,
+      kind: c.kind,
+      outputShape: c.outputShape,
+      macs: c.macs,
+      params: c.params,
+      inPlace: stepOf.get(c.opIndex)?.inPlace ?? false,
+      alias: stepOf.get(c.opIndex)?.alias ?? false,
+      patched: stageOpSet.has(c.opIndex),
+    };
+    if (foldedInto.has(c.opIndex)) layer.foldedInto = foldedInto.get(c.opIndex);
+    return layer;
+  });
+  const tensorInfo = (id: number) => ({ id, shape: [...model.tensors[id].shape], dtype: model.tensors[id].dtype });
+  const finalSummary = chosen ? patch.plan! : summarize(ours.plan);
+  const report: CompileReport = {
+    version: 1,
+    model: { name: model.name, ops: model.ops.length, tensors: model.tensors.length, inputs: model.inputs.map(tensorInfo), outputs: model.outputs.map(tensorInfo) },
+    macs: cost.macs,
+    params: cost.params,
+    peakSramBytes: final.peakBytes,
+    activationArenaBytes: final.activationArenaBytes,
+    scratchBytes: final.scratchBytes,
+    lowerBoundBytes: final.lowerBoundBytes,
+    runtimeSramBytes: RUNTIME_SRAM_BYTES,
+    flashBytes: cost.flash.totalBytes,
+    flash: cost.flash,
+    timeline: finalSummary.timeline,
+    peakOp: finalSummary.peakOp,
+    layerPlan: summarize(ours.plan),
+    patch,
+    baselines: { naive: summarize(naive.plan), greedy: summarize(greedy.plan) },
+    layers,
+    fits,
+    compileMs: 0,
+  };
+  if (target) report.target = fits.find((f) => f.mcu === target.id);
+  report.compileMs = performance.now() - started;
+  onProgress?.({ phase: 'fit', fraction: 1 });
+  return report;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { compileModel, type CompileProgress } from '../../../src-main/core/engine/compile';
+import { CompileReportSchema } from '../../../src-main/core/engine/compile-report';
+import { RUNTIME_SRAM_BYTES } from '../../../src-main/core/engine/cost/footprint';
+import { buildTinyMobilenet } from '../../support/ir-builder';
+
+describe('compileModel', () => {
+  const model = buildTinyMobilenet(3, 48);
+
+  it('reports cost, plans, baselines, patch choice and fits as plain data', () => {
+    const progress: CompileProgress[] = [];
+    const report = compileModel(model, { patch: 'auto', maxMacOverhead: 0.5 }, (p) => progress.push(p));
+    const parsed = CompileReportSchema.parse(JSON.parse(JSON.stringify(report)));
+    expect(parsed.macs).toBeGreaterThan(0);
+    expect(parsed.patch.applied).toBe(true);
+    expect(parsed.peakSramBytes).toBe(parsed.patch.peakBytes);
+    expect(parsed.peakSramBytes).toBeLessThan(parsed.layerPlan.peakBytes);
+    expect(parsed.layerPlan.peakBytes).toBeLessThan(parsed.baselines.naive.peakBytes);
+    expect(parsed.timeline[0].kind).toBe('PATCH_STAGE');
+    expect(parsed.timeline[0].coversOps).toContain(model.ops.find((o) => o.kind === 'PAD')!.index);
+    expect(parsed.fits).toHaveLength(7);
+    expect(parsed.layers.find((l) => l.kind === 'PAD')!.foldedInto).toBeDefined();
+    expect(progress.at(-1)).toEqual({ phase: 'fit', fraction: 1 });
+    expect(progress.map((p) => p.fraction)).toEqual([...progress.map((p) => p.fraction)].sort((a, b) => a - b));
+  });
+
+  it('keeps the per-layer plan with patch none and names the reason', () => {
+    const report = compileModel(model, { patch: 'none' });
+    expect(report.patch).toMatchObject({ applied: false, mode: 'none' });
+    expect(report.peakSramBytes).toBe(report.layerPlan.peakBytes);
+    expect(report.timeline).toEqual(report.layerPlan.timeline);
+  });
+
+  it('aims auto at the SRAM of the chosen MCU and reports its fit', () => {
+    const report = compileModel(model, { mcu: 'nrf52840' });
+    expect(report.patch.sramBudget).toBe(256 * 1024 - RUNTIME_SRAM_BYTES);
+    expect(report.patch.reason).toMatch(/already fits/);
+    expect(report.target).toMatchObject({ mcu: 'nrf52840', fits: true });
+  });
+
+  it('runs a fixed grid and rejects bad options by name', () => {
+    expect(compileModel(model, { patch: { n: 2 } }).patch).toMatchObject({ mode: 'fixed', applied: true, n: 2 });
+    expect(() => compileModel(model, { mcu: 'pdp11' })).toThrow(/unknown MCU profile "pdp11"/);
+    expect(() => compileModel(model, { sramBudget: -5 })).toThrow(/SRAM budget/);
+    expect(() => compileModel(model, { maxMacOverhead: Number.NaN })).toThrow(/MAC overhead/);
+  });
+
+  it('stops when cancelled', () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(() => compileModel(model, { signal: controller.signal })).toThrow();
+  });
+});
