@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { compileModel, type CompileProgress } from '../../core/engine/compile';
+import type { CompileReport, PlanSummary } from '../../core/engine/compile-report';
+import type { PatchMode } from '../../core/engine/patch/search';
+import { readTflite } from '../../core/engine/tflite/reader';
+
+interface CompileFlags {
+  mcu?: string;
+  patch: PatchMode;
+  sramBudget?: number;
+  maxMacOverhead?: number;
+  json?: boolean;
+}
+
+/** `none`, `auto` or `NxN` (square grids only). */
+export function parsePatchMode(value: string): PatchMode {
+  if (value === 'none' || value === 'auto') return value;
+  const m = /^(\d+)x(\d+)$/i.exec(value);
+  if (!m) throw new InvalidArgumentError('expected none, auto or NxN (e.g. 4x4)');
+  const [h, w] = [Number(m[1]), Number(m[2])];
+  if (h !== w) throw new InvalidArgumentError(`patch grids are square: got ${h}x${w}`);
+  if (h < 1) throw new InvalidArgumentError('the patch grid needs at least 1x1');
+  return { n: h };
+}
+
+function parseBytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number of bytes');
+  return n;
+}
+
+function parseRatio(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a ratio >= 0, e.g. 0.2 for 20%');
+  return n;
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
+
+function timelineLines(plan: PlanSummary, width = 40): string[] {
+  const max = Math.max(plan.peakBytes, 1);
+  return plan.timeline.map((e) => {
+    const bar = '#'.repeat(Math.round((e.liveBytes / max) * width));
+    const mark = e.step === plan.peakOp.step ? ' <- peak' : '';
+    const what = e.coversOps ? `PATCH_STAGE (ops ${e.coversOps[0]}..${e.coversOps.at(-1)})` : `${e.kind} #${e.opIndex}`;
+    return `  ${String(e.step).padStart(3)} ${what.padEnd(34)} ${kib(e.liveBytes).padStart(12)} ${bar}${mark}`;
+  });
+}
+
+/** The human-readable report. */
+export function formatCompileReport(r: CompileReport): string {
+  const lines = [
+    `model ${r.model.name}: ${r.model.ops} ops, ${r.macs.toLocaleString('en')} MACs, ${r.params.toLocaleString('en')} params`,
+    `Flash ${kib(r.flashBytes)} (weights ${kib(r.flash.weightBytes)}, bias ${kib(r.flash.biasBytes)}, requant ${kib(r.flash.requantBytes)}, calls ${kib(r.flash.opCallBytes)}, runtime ${kib(r.flash.runtimeBytes)})`,
+    `peak SRAM ${kib(r.peakSramBytes)} (activations ${kib(r.activationArenaBytes)}, scratch ${kib(r.scratchBytes)}, lower bound ${kib(r.lowerBoundBytes)}) + runtime ${kib(r.runtimeSramBytes)}`,
+    `peak at step ${r.peakOp.step}: ${r.peakOp.kind} #${r.peakOp.opIndex}`,
+    `per-layer plan ${kib(r.layerPlan.peakBytes)} | naive ${kib(r.baselines.naive.peakBytes)} | TFLM greedy ${kib(r.baselines.greedy.peakBytes)}`,
+  ];
+  const p = r.patch;
+  lines.push(
+    p.applied
+      ? `patch-based: ${p.n}x${p.n} patches up to op #${p.lastStageOp} (stage output ${p.stageOutputShape!.join('x')}), peak ${kib(p.peakBytes!)} (${p.reduction!.toFixed(1)}x lower), +${p.extraMacs!.toLocaleString('en')} MACs (${pct(p.macOverhead!)})`
+      : `patch-based: not used (${p.reason})`,
+  );
+  lines.push('timeline (live bytes per step):', ...timelineLines({ ...r.layerPlan, timeline: r.timeline, peakOp: r.peakOp, peakBytes: r.peakSramBytes }));
+  lines.push('fits:');
+  for (const f of r.fits) {
+    lines.push(
+      `  ${(f.fits ? 'yes' : 'NO ').padEnd(4)}${f.name.padEnd(12)} SRAM ${kib(f.sramNeededBytes).padStart(11)} of ${kib(f.sramBytes).padStart(10)} (headroom ${kib(f.sramHeadroomBytes)})  Flash ${kib(f.flashNeededBytes).padStart(11)} of ${kib(f.flashBytes).padStart(10)} (headroom ${kib(f.flashHeadroomBytes)})`,
+    );
+  }
+  if (r.target) lines.push(`target ${r.target.name}: ${r.target.fits ? 'fits' : 'does NOT fit'}`);
+  lines.push(`compiled in ${r.compileMs.toFixed(0)} ms`);
+  return lines.join('\n') + '\n';
+}
+
+/** `tinyfleet compile MODEL.tflite`: memory plan, patch schedule, cost and MCU fit of a model. */
+export function registerCompile(program: Command): void {
+  program
+    .command('compile')
+    .description('plan memory (TinyEngine-style, patch-based), count MACs/params/Flash and check the fit on MCU profiles')
+    .argument('<model>', 'int8 TFLite model (.tflite)')
+    .option('--mcu <id>', 'MCU profile id: report its fit (exit code 3 when it does not fit) and let --patch auto aim at its SRAM')
+    .option('--patch <mode>', 'patch-based inference: none, auto or NxN', parsePatchMode, 'auto' as PatchMode)
+    .option('--sram-budget <bytes>', 'arena bytes --patch auto must fit', parseBytes)
+    .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts (default 0.2)', parseRatio)
+    .option('--json', 'print the report as JSON')
+    .action((file: string, flags: CompileFlags) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(file));
+      } catch (err) {
+        throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const model = readTflite(bytes, { name: path.basename(file, path.extname(file)) });
+      const showProgress = !flags.json && process.stderr.isTTY;
+      const onProgress = (p: CompileProgress) => {
+        if (showProgress) process.stderr.write(`\rcompiling: ${p.phase} ${Math.round(p.fraction * 100)}%   ${p.fraction === 1 ? '\n' : ''}`);
+      };
+      const report = compileModel(
+        model,
+        { mcu: flags.mcu, patch: flags.patch, sramBudget: flags.sramBudget, maxMacOverhead: flags.maxMacOverhead },
+        onProgress,
+      );
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCompileReport(report));
+      if (report.target && !report.target.fits) process.exitCode = 3;
+    });
+}
