@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { registerCompile } from './compile';
 
 /** A CLI command module adds its sub-command(s) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerCompile];
