@@ -1,0 +1,535 @@
+/* TinyFleet int8 kernel library: see tf_kernels.h for the conventions. */
+#include "tf_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- fixed point */
+
+int32_t tf_srdhm(int32_t a, int32_t b) {
+  int64_t ab;
+  int64_t nudge;
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  ab = (int64_t)a * (int64_t)b;
+  nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+  /* C division truncates toward zero, as gemmlowp's does */
+  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+int32_t tf_rdbypot(int32_t x, int32_t exponent) {
+  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t tf_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t right = shift > 0 ? 0 : -shift;
+  return tf_rdbypot(tf_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+int32_t tf_mbqm_single(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t total = 31 - shift;
+  int64_t r = (int64_t)x * (int64_t)multiplier;
+  if (total > 0) r = (r + ((int64_t)1 << (total - 1))) >> total;
+  if (r > INT32_MAX) r = INT32_MAX;
+  if (r < INT32_MIN) r = INT32_MIN;
+  return (int32_t)r;
+}
+
+int32_t tf_requant(int32_t x, int32_t multiplier, int32_t shift, tf_rounding rounding) {
+  return rounding == TF_ROUND_TFLITE ? tf_mbqm_single(x, multiplier, shift) : tf_mbqm(x, multiplier, shift);
+}
+
+static int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) {
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  return (int8_t)v;
+}
+
+static int8_t finish(const tf_conv_params *p, int32_t acc, int32_t oc) {
+  if (p->bias) acc += p->bias[oc];
+  acc = tf_requant(acc, p->mult[oc], p->shift[oc], p->rounding);
+  return clamp_s8(acc + p->out_offset, p->act_min, p->act_max);
+}
+
+/* ---------------------------------------------------------------- convolution */
+
+/*
+ * The shared body of the convolutions. acc = sum f * (x + in_offset) is computed as
+ * sum f * x + in_offset * sum f over the same taps (exact in int32), which keeps the inner loop a
+ * plain int8 dot product. Called with constant kernel sizes so the compiler specialises it.
+ */
+static inline void conv_body(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out,
+                             const tf_view *ov, const tf_region *r, int32_t kh, int32_t kw, int32_t dh,
+                             int32_t dw) {
+  const int32_t ic_n = iv->c;
+  const int32_t oc_n = ov->c;
+  int32_t oy, ox, oc, ky, kx, ic;
+  for (oy = r->y0; oy < r->y1; oy++) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    for (ox = r->x0; ox < r->x1; ox++) {
+      const int32_t ix0 = ox * p->stride_w - p->pad_left;
+      int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
+      for (oc = 0; oc < oc_n; oc++) {
+        const int8_t *f = p->filter + (size_t)oc * (size_t)(kh * kw * ic_n);
+        int32_t acc = 0;
+        int32_t fsum = 0;
+        for (ky = 0; ky < kh; ky++) {
+          const int32_t iy = iy0 + ky * dh;
+          if (iy < 0 || iy >= iv->h) continue;
+          for (kx = 0; kx < kw; kx++) {
+            const int32_t ix = ix0 + kx * dw;
+            const int8_t *x;
+            const int8_t *fk;
+            if (ix < 0 || ix >= iv->w) continue;
+            x = in + ((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n;
+            fk = f + (size_t)(ky * kw + kx) * (size_t)ic_n;
+            for (ic = 0; ic < ic_n; ic++) {
+              acc += (int32_t)fk[ic] * (int32_t)x[ic];
+              fsum += fk[ic];
+            }
+          }
+        }
+        o[oc] = finish(p, acc + p->in_offset * fsum, oc);
+      }
+    }
+  }
+}
+
+void tf_conv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                const tf_region *r) {
+  conv_body(p, in, iv, out, ov, r, p->kh, p->kw, p->dil_h, p->dil_w);
+}
+
+void tf_conv3x3_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r) {
+  conv_body(p, in, iv, out, ov, r, 3, 3, 1, 1);
+}
+
+void tf_conv1x1_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r) {
+  const int32_t ic_n = iv->c;
+  const int32_t oc_n = ov->c;
+  int32_t oy, ox, oc, ic;
+  for (oy = r->y0; oy < r->y1; oy++) {
+    const int32_t iy = oy * p->stride_h;
+    for (ox = r->x0; ox < r->x1; ox++) {
+      const int32_t ix = ox * p->stride_w;
+      const int8_t *x = in + ((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n;
+      int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
+      for (oc = 0; oc < oc_n; oc++) {
+        const int8_t *f = p->filter + (size_t)oc * (size_t)ic_n;
+        int32_t acc = 0;
+        int32_t fsum = 0;
+        for (ic = 0; ic < ic_n; ic++) {
+          acc += (int32_t)f[ic] * (int32_t)x[ic];
+          fsum += f[ic];
+        }
+        o[oc] = finish(p, acc + p->in_offset * fsum, oc);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- depthwise */
+
+void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                  const tf_region *r) {
+  const int32_t ic_n = iv->c;
+  const int32_t oc_n = ov->c;
+  const int32_t dm = p->depth_multiplier;
+  int32_t oy, ox, ic, m, ky, kx;
+  for (oy = r->y0; oy < r->y1; oy++) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    for (ox = r->x0; ox < r->x1; ox++) {
+      const int32_t ix0 = ox * p->stride_w - p->pad_left;
+      int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
+      for (ic = 0; ic < ic_n; ic++) {
+        for (m = 0; m < dm; m++) {
+          const int32_t oc = ic * dm + m;
+          int32_t acc = 0;
+          for (ky = 0; ky < p->kh; ky++) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            if (iy < 0 || iy >= iv->h) continue;
+            for (kx = 0; kx < p->kw; kx++) {
+              const int32_t ix = ix0 + kx * p->dil_w;
+              int32_t xv;
+              if (ix < 0 || ix >= iv->w) continue;
+              xv = in[((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n + (size_t)ic];
+              acc += (int32_t)p->filter[(size_t)(ky * p->kw + kx) * (size_t)oc_n + (size_t)oc] * (xv + p->in_offset);
+            }
+          }
+          o[oc] = finish(p, acc, oc);
+        }
+      }
+    }
+  }
+}
+
+void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
+                          const tf_region *r, int32_t pad_bottom, int32_t pad_right, int8_t *plane) {
+  const int32_t c_n = iv->c;
+  const int32_t ph = iv->bh + p->pad_top + pad_bottom;
+  const int32_t pw = iv->bw + p->pad_left + pad_right;
+  /* plane row 0 is full-tensor row iv->y0 - pad_top; plane column 0 is column iv->x0 - pad_left */
+  const int32_t zero_point = -p->in_offset;
+  int32_t c, y, x, oy, ox, ky, kx;
+  for (c = 0; c < c_n; c++) {
+    memset(plane, zero_point, (size_t)ph * (size_t)pw);
+    for (y = 0; y < iv->bh; y++) {
+      const int8_t *src = buf + (size_t)y * (size_t)iv->bw * (size_t)c_n + (size_t)c;
+      int8_t *dst = plane + (size_t)(y + p->pad_top) * (size_t)pw + (size_t)p->pad_left;
+      for (x = 0; x < iv->bw; x++) dst[x] = src[(size_t)x * (size_t)c_n];
+    }
+    for (oy = r->y0; oy < r->y1; oy++) {
+      const int32_t py0 = oy * p->stride_h - iv->y0;
+      for (ox = r->x0; ox < r->x1; ox++) {
+        const int32_t px0 = ox * p->stride_w - iv->x0;
+        int32_t acc = 0;
+        for (ky = 0; ky < p->kh; ky++) {
+          const int8_t *row = plane + (size_t)(py0 + ky * p->dil_h) * (size_t)pw + (size_t)px0;
+          const int8_t *f = p->filter + (size_t)ky * (size_t)p->kw * (size_t)c_n + (size_t)c;
+          for (kx = 0; kx < p->kw; kx++)
+            acc += (int32_t)f[(size_t)kx * (size_t)c_n] * ((int32_t)row[kx * p->dil_w] + p->in_offset);
+        }
+        buf[((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n + (size_t)c] = finish(p, acc, c);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- fully connected */
+
+void tf_fully_connected_s8(const tf_fc_params *p, const int8_t *in, int8_t *out) {
+  int32_t b, o, i;
+  for (b = 0; b < p->batches; b++) {
+    const int8_t *x = in + (size_t)b * (size_t)p->in_dim;
+    int32_t xsum = 0;
+    for (i = 0; i < p->in_dim; i++) xsum += x[i];
+    for (o = 0; o < p->out_dim; o++) {
+      const int8_t *f = p->filter + (size_t)o * (size_t)p->in_dim;
+      const int32_t ch = p->per_channel ? o : 0;
+      int32_t acc = 0;
+      int32_t fsum = 0;
+      for (i = 0; i < p->in_dim; i++) {
+        acc += (int32_t)f[i] * (int32_t)x[i];
+        fsum += f[i];
+      }
+      /* sum (f + fo)(x + io) expanded; exact in int32 */
+      acc += p->in_offset * fsum + p->filter_offset * xsum + p->in_dim * p->filter_offset * p->in_offset;
+      if (p->bias) acc += p->bias[o];
+      acc = tf_requant(acc, p->mult[ch], p->shift[ch], p->rounding);
+      out[(size_t)b * (size_t)p->out_dim + (size_t)o] = clamp_s8(acc + p->out_offset, p->act_min, p->act_max);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- pooling */
+
+static void pool(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                 const tf_region *r, int is_max) {
+  const int32_t c_n = iv->c;
+  int32_t oy, ox, c, y, x;
+  for (oy = r->y0; oy < r->y1; oy++) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
+    const int32_t fy1 = p->kh < iv->h - iy0 ? p->kh : iv->h - iy0;
+    for (ox = r->x0; ox < r->x1; ox++) {
+      const int32_t ix0 = ox * p->stride_w - p->pad_left;
+      const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
+      const int32_t fx1 = p->kw < iv->w - ix0 ? p->kw : iv->w - ix0;
+      const int32_t count = (fy1 - fy0) * (fx1 - fx0);
+      int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n;
+      for (c = 0; c < c_n; c++) {
+        int32_t acc = is_max ? -128 : 0;
+        for (y = fy0; y < fy1; y++) {
+          const int8_t *row = in + ((size_t)(iy0 + y - iv->y0) * (size_t)iv->bw) * (size_t)c_n + (size_t)c;
+          for (x = fx0; x < fx1; x++) {
+            const int32_t v = row[(size_t)(ix0 + x - iv->x0) * (size_t)c_n];
+            if (is_max) {
+              if (v > acc) acc = v;
+            } else {
+              acc += v;
+            }
+          }
+        }
+        if (!is_max && count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        o[c] = clamp_s8(acc, p->act_min, p->act_max);
+      }
+    }
+  }
+}
+
+void tf_avgpool_s8(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r) {
+  pool(p, in, iv, out, ov, r, 0);
+}
+
+void tf_maxpool_s8(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r) {
+  pool(p, in, iv, out, ov, r, 1);
+}
+
+/* ---------------------------------------------------------------- elementwise */
+
+static int8_t add_one(const tf_add_params *p, int32_t a, int32_t b) {
+  const int32_t x1 = (int32_t)((uint32_t)(p->in1_offset + a) << p->left_shift);
+  const int32_t x2 = (int32_t)((uint32_t)(p->in2_offset + b) << p->left_shift);
+  const int32_t s1 = tf_mbqm(x1, p->in1_mult, p->in1_shift);
+  const int32_t s2 = tf_mbqm(x2, p->in2_mult, p->in2_shift);
+  const int32_t raw = tf_mbqm(s1 + s2, p->out_mult, p->out_shift) + p->out_offset;
+  return clamp_s8(raw, p->act_min, p->act_max);
+}
+
+static int8_t mul_one(const tf_mul_params *p, int32_t a, int32_t b) {
+  const int32_t prod = (p->in1_offset + a) * (p->in2_offset + b);
+  return clamp_s8(tf_mbqm(prod, p->out_mult, p->out_shift) + p->out_offset, p->act_min, p->act_max);
+}
+
+void tf_add_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = add_one(p, a[i], b[i]);
+}
+
+void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = mul_one(p, a[i], b[i]);
+}
+
+#define TF_BROADCAST_LOOP(BODY)                                                                     \
+  do {                                                                                              \
+    int32_t i0, i1, i2, i3;                                                                         \
+    size_t k = 0;                                                                                   \
+    for (i0 = 0; i0 < bc->dims[0]; i0++)                                                            \
+      for (i1 = 0; i1 < bc->dims[1]; i1++)                                                          \
+        for (i2 = 0; i2 < bc->dims[2]; i2++)                                                        \
+          for (i3 = 0; i3 < bc->dims[3]; i3++) {                                                    \
+            const size_t ia = (size_t)(i0 * bc->stride_a[0] + i1 * bc->stride_a[1] + i2 * bc->stride_a[2] + \
+                                       i3 * bc->stride_a[3]);                                        \
+            const size_t ib = (size_t)(i0 * bc->stride_b[0] + i1 * bc->stride_b[1] + i2 * bc->stride_b[2] + \
+                                       i3 * bc->stride_b[3]);                                        \
+            out[k++] = BODY;                                                                        \
+          }                                                                                         \
+  } while (0)
+
+void tf_add_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(add_one(p, a[ia], b[ib]));
+}
+
+void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(mul_one(p, a[ia], b[ib]));
+}
+
+/* ---------------------------------------------------------------- softmax (gemmlowp fixed point) */
+
+/* SaturatingRoundingMultiplyByPOT with a positive exponent: saturating left shift. */
+static int32_t sat_shl(int32_t x, int32_t exponent) {
+  const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return (int32_t)((uint32_t)x << exponent);
+}
+
+static int32_t exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
+  const int32_t constant_term = 1895147668;
+  const int32_t constant_1_over_3 = 715827883;
+  const int32_t x = a + (1 << 28);
+  const int32_t x2 = tf_srdhm(x, x);
+  const int32_t x3 = tf_srdhm(x2, x);
+  const int32_t x4 = tf_srdhm(x2, x2);
+  const int32_t x4_over_4 = tf_rdbypot(x4, 2);
+  const int32_t poly = tf_rdbypot(tf_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, 1);
+  return constant_term + tf_srdhm(constant_term, x + poly);
+}
+
+/* gemmlowp::exp_on_negative_values for an input with 5 integer bits; result has 0 integer bits. */
+static int32_t exp_on_negative_values_5(int32_t a) {
+  static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+  const int32_t one_quarter = 1 << 24;
+  const int32_t mask = one_quarter - 1;
+  const int32_t a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
+  int32_t result = exp_on_interval_between_negative_one_quarter_and_0_excl(sat_shl(a_mod_quarter_minus_one_quarter, 5));
+  const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+  int32_t k;
+  for (k = 0; k < 7; k++)
+    if (remainder & (int32_t)((uint32_t)1 << (24 + k))) result = tf_srdhm(result, multipliers[k]);
+  return a == 0 ? INT32_MAX : result;
+}
+
+static int32_t rounding_half_sum(int32_t a, int32_t b) {
+  const int64_t sum = (int64_t)a + (int64_t)b;
+  const int64_t sign = sum >= 0 ? 1 : -1;
+  return (int32_t)((sum + sign) / 2);
+}
+
+/* gemmlowp::one_over_one_plus_x_for_x_in_0_1 (input and result have 0 integer bits). */
+static int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a) {
+  const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
+  const int32_t constant_48_over_17 = 1515870810;
+  const int32_t constant_neg_32_over_17 = -1010580540;
+  int32_t x = constant_48_over_17 + tf_srdhm(half_denominator, constant_neg_32_over_17);
+  int32_t i;
+  for (i = 0; i < 3; i++) {
+    const int32_t half_denominator_times_x = tf_srdhm(half_denominator, x);
+    const int32_t one_minus = (1 << 29) - half_denominator_times_x;
+    x = x + sat_shl(tf_srdhm(x, one_minus), 2);
+  }
+  return sat_shl(x, 1);
+}
+
+static int32_t count_leading_zeros(uint32_t x) {
+  int32_t n = 0;
+  if (x == 0) return 32;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    n++;
+  }
+  return n;
+}
+
+void tf_softmax_s8(const tf_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  int32_t i, c;
+  for (i = 0; i < rows; i++) {
+    const int8_t *x = in + (size_t)i * (size_t)depth;
+    int8_t *o = out + (size_t)i * (size_t)depth;
+    int32_t max_in_row = -128;
+    int32_t sum_of_exps = 0;
+    int32_t headroom_plus_one, num_bits_over_unit, shifted_scale;
+    for (c = 0; c < depth; c++)
+      if (x[c] > max_in_row) max_in_row = x[c];
+    for (c = 0; c < depth; c++) {
+      const int32_t diff = (int32_t)x[c] - max_in_row;
+      if (diff >= p->diff_min) {
+        const int32_t rescaled = tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
+        sum_of_exps += tf_rdbypot(exp_on_negative_values_5(rescaled), 12);
+      }
+    }
+    headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
+    num_bits_over_unit = 12 - headroom_plus_one;
+    shifted_scale = one_over_one_plus_x_for_x_in_0_1(
+        (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
+    for (c = 0; c < depth; c++) {
+      const int32_t diff = (int32_t)x[c] - max_in_row;
+      if (diff >= p->diff_min) {
+        const int32_t rescaled = tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
+        const int32_t e = exp_on_negative_values_5(rescaled);
+        const int32_t unsat = tf_rdbypot(tf_srdhm(shifted_scale, e), num_bits_over_unit + 31 - 8);
+        o[c] = clamp_s8(unsat - 128 + (p->out_offset + 128), -128, 127);
+      } else {
+        o[c] = clamp_s8(p->out_offset, -128, 127);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- mean */
+
+void tf_mean_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t outer, int32_t inner) {
+  int32_t o, i, k;
+  for (o = 0; o < outer; o++) {
+    for (i = 0; i < inner; i++) {
+      const int8_t *x = in + (size_t)o * (size_t)p->count * (size_t)inner + (size_t)i;
+      int32_t acc = 0;
+      for (k = 0; k < p->count; k++) acc += (int32_t)x[(size_t)k * (size_t)inner] - p->in_zero_point;
+      acc = tf_mbqm(acc, p->mult, p->shift) + p->out_zero_point;
+      out[(size_t)o * (size_t)inner + (size_t)i] = clamp_s8(acc, -128, 127);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- tables, quantize */
+
+void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
+}
+
+void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
+}
+
+void tf_quantize_f32_s8(float scale, int32_t zero_point, const float *in, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    const float q = roundf(in[i] / scale);
+    int32_t v;
+    if (q >= 2147483647.0f) v = INT32_MAX;
+    else if (q <= -2147483648.0f) v = INT32_MIN;
+    else v = (int32_t)q;
+    out[i] = clamp_s8(v > INT32_MAX - 256 ? v : v + zero_point, -128, 127);
+  }
+}
+
+/* ---------------------------------------------------------------- data movement */
+
+void tf_pad(const uint8_t *in, const int32_t in_dims[4], const int32_t before[4], const int32_t after[4],
+            uint8_t *out, int32_t elem_bytes, const uint8_t *value) {
+  int32_t od[4];
+  int32_t d, i0, i1, i2, i3, b;
+  size_t k = 0;
+  for (d = 0; d < 4; d++) od[d] = in_dims[d] + before[d] + after[d];
+  for (i0 = 0; i0 < od[0]; i0++)
+    for (i1 = 0; i1 < od[1]; i1++)
+      for (i2 = 0; i2 < od[2]; i2++)
+        for (i3 = 0; i3 < od[3]; i3++) {
+          const int32_t s0 = i0 - before[0], s1 = i1 - before[1], s2 = i2 - before[2], s3 = i3 - before[3];
+          if (s0 < 0 || s0 >= in_dims[0] || s1 < 0 || s1 >= in_dims[1] || s2 < 0 || s2 >= in_dims[2] || s3 < 0 ||
+              s3 >= in_dims[3]) {
+            for (b = 0; b < elem_bytes; b++) out[k++] = value[b];
+          } else {
+            const size_t src =
+                (((size_t)s0 * (size_t)in_dims[1] + (size_t)s1) * (size_t)in_dims[2] + (size_t)s2) * (size_t)in_dims[3] +
+                (size_t)s3;
+            for (b = 0; b < elem_bytes; b++) out[k++] = in[src * (size_t)elem_bytes + (size_t)b];
+          }
+        }
+}
+
+void tf_concat(const uint8_t *const *inputs, const int32_t *inner_bytes, int32_t count, int32_t outer,
+               uint8_t *out) {
+  int32_t o, i;
+  for (o = 0; o < outer; o++)
+    for (i = 0; i < count; i++) {
+      memmove(out, inputs[i] + (size_t)o * (size_t)inner_bytes[i], (size_t)inner_bytes[i]);
+      out += inner_bytes[i];
+    }
+}
+
+void tf_resize_nearest(const uint8_t *in, int32_t in_w, int32_t channel_bytes, const int32_t *src_y,
+                       const int32_t *src_x, int32_t out_h, int32_t out_w, int32_t batches, int32_t in_h,
+                       uint8_t *out) {
+  int32_t b, y, x;
+  for (b = 0; b < batches; b++)
+    for (y = 0; y < out_h; y++)
+      for (x = 0; x < out_w; x++) {
+        const size_t src = (((size_t)b * (size_t)in_h + (size_t)src_y[y]) * (size_t)in_w + (size_t)src_x[x]) *
+                           (size_t)channel_bytes;
+        memcpy(out, in + src, (size_t)channel_bytes);
+        out += channel_bytes;
+      }
+}
+
+void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_strides_perm, int32_t rank,
+                  int32_t elem_bytes, uint8_t *out) {
+  int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+  size_t total = 1;
+  size_t k;
+  int32_t d;
+  for (d = 0; d < rank; d++) total *= (size_t)out_dims[d];
+  for (k = 0; k < total; k++) {
+    size_t src = 0;
+    for (d = 0; d < rank; d++) src += (size_t)idx[d] * (size_t)in_strides_perm[d];
+    memcpy(out + k * (size_t)elem_bytes, in + src * (size_t)elem_bytes, (size_t)elem_bytes);
+    for (d = rank - 1; d >= 0; d--) {
+      if (++idx[d] < out_dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+void tf_copy(const void *in, void *out, size_t bytes) {
+  if (in != out) memmove(out, in, bytes);
+}

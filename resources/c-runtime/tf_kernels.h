@@ -1,0 +1,192 @@
+/*
+ * TinyFleet int8 kernel library (C99, no malloc, freestanding apart from memcpy/memset/roundf).
+ *
+ * Semantics are TFLite's int8 reference kernels, bit for bit with TinyFleet's TypeScript runtime:
+ * per-channel symmetric weights, asymmetric activations, int32 bias, requantization with
+ * SaturatingRoundingDoublingHighMul + RoundingDivideByPOT ("double rounding", TFLite Micro) or, for
+ * CONV_2D and FULLY_CONNECTED in `tflite` mode, ruy's single rounding `(x*M + 2^(s-1)) >> s`.
+ *
+ * Spatial kernels work on views so that patch-based inference can run them on parts of a tensor:
+ * a view is a buffer holding rows [y0, y0+bh) and columns [x0, x0+bw) of a full H x W x C tensor,
+ * and a region names the output pixels to compute. Taps outside the full tensor are padding
+ * (they contribute nothing, as in TFLite); taps inside the tensor must be inside the input view.
+ */
+#ifndef TF_KERNELS_H
+#define TF_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** How CONV_2D and FULLY_CONNECTED requantize their accumulators. */
+typedef enum {
+  TF_ROUND_TFLM = 0,  /* double rounding (TFLite Micro, CMSIS-NN) */
+  TF_ROUND_TFLITE = 1 /* single rounding (TFLite through ruy) */
+} tf_rounding;
+
+/* ---- fixed-point primitives (TFLite/gemmlowp) ---- */
+int32_t tf_srdhm(int32_t a, int32_t b);
+int32_t tf_rdbypot(int32_t x, int32_t exponent);
+/** MultiplyByQuantizedMultiplier with double rounding. */
+int32_t tf_mbqm(int32_t x, int32_t multiplier, int32_t shift);
+/** MultiplyByQuantizedMultiplier with single rounding (ruy). */
+int32_t tf_mbqm_single(int32_t x, int32_t multiplier, int32_t shift);
+/** Requantization chosen by rounding mode. */
+int32_t tf_requant(int32_t x, int32_t multiplier, int32_t shift, tf_rounding rounding);
+
+/** A buffer holding part (or all) of an H x W x C int8 tensor. */
+typedef struct {
+  int32_t h, w, c;  /* full tensor */
+  int32_t y0, x0;   /* first row/column held by the buffer */
+  int32_t bh, bw;   /* rows/columns held by the buffer */
+} tf_view;
+
+/** Output pixels [y0, y1) x [x0, x1) in full-tensor coordinates. */
+typedef struct {
+  int32_t y0, y1, x0, x1;
+} tf_region;
+
+/** CONV_2D / DEPTHWISE_CONV_2D constants. */
+typedef struct {
+  int32_t kh, kw;
+  int32_t stride_h, stride_w;
+  int32_t dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t depth_multiplier; /* depthwise only */
+  int32_t in_offset;        /* -input zero point */
+  int32_t out_offset;       /* output zero point */
+  int32_t act_min, act_max;
+  const int8_t *filter;     /* conv: OHWI; depthwise: 1 x KH x KW x C_out */
+  const int32_t *bias;      /* C_out entries or NULL */
+  const int32_t *mult;      /* per output channel */
+  const int32_t *shift;     /* per output channel */
+  tf_rounding rounding;
+} tf_conv_params;
+
+/** General convolution (any kernel, stride, dilation, padding). */
+void tf_conv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                const tf_region *r);
+/** 1x1 convolution without padding (pointwise), any stride. */
+void tf_conv1x1_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r);
+/** 3x3 convolution, no dilation. */
+void tf_conv3x3_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r);
+/** Depthwise convolution, any depth multiplier; output must not overlap the input. */
+void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                  const tf_region *r);
+/**
+ * In-place depthwise (depth multiplier 1): the output overwrites the input buffer `buf`. Channel by
+ * channel, the input plane is copied into `plane` with its padding filled by the input zero point;
+ * `plane` holds (bh + pad_top + pad_bottom) x (bw + pad_left + pad_right) bytes. Output channel c
+ * only lands on bytes of input channel c, which is already copied, so no other input is overwritten.
+ */
+void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
+                          const tf_region *r, int32_t pad_bottom, int32_t pad_right, int8_t *plane);
+
+/** FULLY_CONNECTED constants. */
+typedef struct {
+  int32_t in_dim, out_dim, batches;
+  int32_t in_offset, filter_offset, out_offset;
+  int32_t act_min, act_max;
+  const int8_t *filter;  /* out_dim x in_dim */
+  const int32_t *bias;   /* out_dim entries or NULL */
+  const int32_t *mult;   /* per_channel ? out_dim : 1 */
+  const int32_t *shift;
+  int32_t per_channel;
+  tf_rounding rounding;
+} tf_fc_params;
+
+void tf_fully_connected_s8(const tf_fc_params *p, const int8_t *in, int8_t *out);
+
+/** AVERAGE_POOL_2D / MAX_POOL_2D constants (output quantization equals the input's). */
+typedef struct {
+  int32_t kh, kw, stride_h, stride_w, pad_top, pad_left;
+  int32_t act_min, act_max;
+} tf_pool_params;
+
+void tf_avgpool_s8(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r);
+void tf_maxpool_s8(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
+                   const tf_region *r);
+
+/** Up to 4-D broadcast: output dims and element strides of both inputs (0 on broadcast axes). */
+typedef struct {
+  int32_t dims[4];
+  int32_t stride_a[4];
+  int32_t stride_b[4];
+} tf_broadcast;
+
+/** ADD constants (TFLite's int8 Add: left shift 20, both inputs rescaled to twice the larger scale). */
+typedef struct {
+  int32_t in1_offset, in2_offset, out_offset;
+  int32_t left_shift;
+  int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
+  int32_t act_min, act_max;
+} tf_add_params;
+
+void tf_add_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
+void tf_add_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** MUL constants. */
+typedef struct {
+  int32_t in1_offset, in2_offset, out_offset;
+  int32_t out_mult, out_shift;
+  int32_t act_min, act_max;
+} tf_mul_params;
+
+void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
+void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** SOFTMAX constants (TFLite's int8 algorithm: gemmlowp exp on negative values, int8 output). */
+typedef struct {
+  int32_t input_multiplier, input_left_shift, diff_min;
+  int32_t out_offset; /* output zero point (-128 for TFLite's int8 softmax) */
+} tf_softmax_params;
+
+void tf_softmax_s8(const tf_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
+
+/** MEAN over rows of `count` elements spaced `stride` apart (reduced axes flattened by the caller). */
+typedef struct {
+  int32_t in_zero_point, out_zero_point;
+  int32_t mult, shift;
+  int32_t count;
+} tf_mean_params;
+
+void tf_mean_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t outer, int32_t inner);
+
+/** Any int8 -> int8 elementwise function as a 256-entry table indexed by (x + 128). */
+void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
+/** int8 -> float32 through a 256-entry table (DEQUANTIZE). */
+void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n);
+/** float32 -> int8 (QUANTIZE): round half away from zero of x / scale, plus the zero point. */
+void tf_quantize_f32_s8(float scale, int32_t zero_point, const float *in, int8_t *out, int32_t n);
+
+/** PAD of a 4-D tensor with a constant byte value; elem_bytes is the element size. */
+void tf_pad(const uint8_t *in, const int32_t in_dims[4], const int32_t before[4], const int32_t after[4],
+            uint8_t *out, int32_t elem_bytes, const uint8_t *value);
+
+/** CONCATENATION: `count` inputs, each copied as outer x (inner_i elements) chunks. */
+void tf_concat(const uint8_t *const *inputs, const int32_t *inner_bytes, int32_t count, int32_t outer,
+               uint8_t *out);
+
+/** RESIZE_NEAREST_NEIGHBOR with precomputed source rows/columns. */
+void tf_resize_nearest(const uint8_t *in, int32_t in_w, int32_t channel_bytes, const int32_t *src_y,
+                       const int32_t *src_x, int32_t out_h, int32_t out_w, int32_t batches, int32_t in_h,
+                       uint8_t *out);
+
+/** TRANSPOSE of up to 6 dims: out[i] = in[sum idx_k * in_stride[perm[k]]]. */
+void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_strides_perm, int32_t rank,
+                  int32_t elem_bytes, uint8_t *out);
+
+/** Plain byte copy (RESHAPE/SQUEEZE that are not aliased by the planner). */
+void tf_copy(const void *in, void *out, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TF_KERNELS_H */
