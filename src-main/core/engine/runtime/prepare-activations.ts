@@ -1,0 +1,58 @@
+import type { Tensor } from '../ir';
+import { quantizeMultiplier, roundHalfAway } from './fixed-point';
+import type { HardSwishParams, ReluParams } from './kernels/activations';
+
+type ActivationKernel =
+  | { kind: 'relu'; params: ReluParams }
+  | { kind: 'lookup'; table: Int8Array }
+  | { kind: 'hardSwish'; params: HardSwishParams };
+
+const f32 = Math.fround;
+
+/** TFLite's Prepare of the int8 activation ops (activations.cc), float32 arithmetic where TFLite uses float. */
+export function prepareActivation(kind: 'LOGISTIC' | 'HARD_SWISH' | 'RELU' | 'RELU6', input: Tensor, output: Tensor): ActivationKernel {
+  const inScale = f32(input.quant!.scale[0]), inZp = input.quant!.zeroPoint[0];
+  const outScale = f32(output.quant!.scale[0]), outZp = output.quant!.zeroPoint[0];
+  switch (kind) {
+    case 'RELU':
+    case 'RELU6': {
+      const m = quantizeMultiplier(f32(inScale / outScale));
+      const actMin = Math.max(-128, outZp + roundHalfAway(f32(0 / outScale)));
+      const actMax = kind === 'RELU' ? 127 : Math.min(127, outZp + roundHalfAway(f32(6 / outScale)));
+      return { kind: 'relu', params: { inputZeroPoint: inZp, outputZeroPoint: outZp, multiplier: m.multiplier, shift: m.shift, actMin, actMax } };
+    }
+    case 'LOGISTIC': {
+      // TFLite's int8 LOGISTIC is a 256-entry table of the float sigmoid (PopulateLookupTable).
+      const table = new Int8Array(256);
+      const inverseScale = f32(1 / outScale);
+      for (let v = -128; v <= 127; v++) {
+        const x = f32(inScale * (v - inZp));
+        const y = f32(f32(1) / f32(1 + f32(Math.exp(-x))));
+        const qv = roundHalfAway(f32(y * inverseScale)) + outZp;
+        table[v + 128] = Math.max(-128, Math.min(127, qv));
+      }
+      return { kind: 'lookup', table };
+    }
+    case 'HARD_SWISH': {
+      const hiresInputScale = f32(f32(1 / 128) * inScale);
+      const reluishScale = f32(3 / 32768);
+      const out = quantizeMultiplier(f32(hiresInputScale / outScale));
+      const reluish = quantizeMultiplier(f32(hiresInputScale / reluishScale));
+      if (out.shift > 0) throw new Error('HARD_SWISH: output multiplier exponent must be <= 0 (TFLite requires it)');
+      return {
+        kind: 'hardSwish',
+        params: {
+          inputZeroPoint: inZp, outputZeroPoint: outZp,
+          outputMultiplierFixedpointInt16: downscaleInt32ToInt16Multiplier(out.multiplier), outputMultiplierExponent: out.shift,
+          reluishMultiplierFixedpointInt16: downscaleInt32ToInt16Multiplier(reluish.multiplier), reluishMultiplierExponent: reluish.shift,
+        },
+      };
+    }
+  }
+}
+
+/** TFLite's DownScaleInt32ToInt16Multiplier. */
+function downscaleInt32ToInt16Multiplier(m: number): number {
+  if (m >= 2147483647 - 32768) return 32767;
+  return (m + 32768) >> 16;
+}
