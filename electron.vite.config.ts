@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'electron-vite';
+
+/**
+ * Builds the three parts of the desktop app into out/: main (Node, dependencies stay external and
+ * load from node_modules), preload (one CommonJS file, as sandboxed preloads must be) and the renderer
+ * (Vue; the same build is served by browser mode). The renderer may import contract *types* through
+ * `@contract`.
+ */
+export default defineConfig({
+  main: {
+    build: {
+      externalizeDeps: true,
+      lib: { entry: resolve(import.meta.dirname, 'src-main/electron/main.ts') },
+    },
+  },
+  preload: {
+    build: {
+      // A sandboxed preload cannot require anything but electron: bundle everything into one file.
+      externalizeDeps: false,
+      lib: { entry: resolve(import.meta.dirname, 'src-main/preload/index.ts'), formats: ['cjs'] },
+      rolldownOptions: { output: { format: 'cjs', entryFileNames: '[name].cjs' } },
+    },
+  },
+  renderer: {
+    root: resolve(import.meta.dirname, 'src-renderer'),
+    resolve: {
+      alias: { '@contract': resolve(import.meta.dirname, 'src-main/core/contract') },
+    },
+    build: {
+      rolldownOptions: { input: resolve(import.meta.dirname, 'src-renderer/index.html') },
+    },
+    plugins: [vue()],
+  },
+});
