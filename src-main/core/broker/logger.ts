@@ -1,5 +1,6 @@
-/** Where core services write diagnostics; `console` fits. */
-export type Logger = Pick<Console, 'info' | 'warn' | 'error'>;
+import type { Logger } from '../host/logger';
+
+export type { Logger };
 
 /** A logger that drops everything (tests, CLI commands whose output is data). */
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,6 @@
+/** The fleet: registry and provisioning, presence, telemetry ingest, events, commands, audit. */
+export * from './csv';
+export * from './fleet-service';
+export * from './registry';
+export * from './retention';
+export * from './telemetry-ingest';

@@ -1,0 +1,194 @@
+import type { TelemetryPoint } from '../contract';
+import type { LatestTelemetry, MinuteAggregate, Store, TelemetryField, TelemetrySample } from '../store';
+import { TELEMETRY_FIELDS } from '../store';
+
+/** Tuning of the ingest; the defaults sustain 10,000 devices at one message per second. */
+export interface IngestOptions {
+  /** Flush period (ms). */
+  flushIntervalMs?: number;
+  /** Flush early once this many samples wait. */
+  maxBatch?: number;
+  /** Above this many waiting samples new ones are dropped (and counted): the store cannot keep up. */
+  maxQueue?: number;
+  /** Late samples for a minute are merged for this long after it ends before the minute is written. */
+  minuteGraceMs?: number;
+  clock?: () => number;
+}
+
+/** What one flush stored, for listeners (live charts, benchmarks). */
+export interface FlushReport {
+  /** Samples in arrival order with the time each was received. */
+  samples: readonly TelemetrySample[];
+  receivedAt: readonly number[];
+  storedAt: number;
+  /** Devices whose latest telemetry changed. */
+  devices: ReadonlySet<string>;
+}
+
+const MINUTE = 60_000;
+
+function emptyAggregate(deviceId: string, minute: number): MinuteAggregate {
+  const zeros = (): Record<TelemetryField, number> => ({ battery: 0, temperature: 0, rssi: 0, freeHeap: 0, inferenceMs: 0 });
+  return { deviceId, minute, count: 0, sums: zeros(), counts: zeros(), metrics: {} };
+}
+
+/** A stored sample as the contract shows it. */
+export function toTelemetryPoint(s: TelemetrySample): TelemetryPoint {
+  return { ts: s.ts, battery: s.battery, temperature: s.temperature, rssi: s.rssi, freeHeap: s.freeHeap, inferenceMs: s.inferenceMs, metrics: s.metrics };
+}
+
+/**
+ * Batched telemetry ingest. Samples are queued and written every `flushIntervalMs` (or as soon as
+ * `maxBatch` wait) in ONE transaction with prepared statements: the raw rows, one latest-telemetry
+ * UPDATE per device (not per message), and the 1-minute aggregates of minutes that have closed.
+ * Aggregates are sums and counts, so late samples merge into a written minute exactly.
+ * Aggregates of the still-open minute live in memory until it closes (or until `close()`).
+ */
+export class TelemetryIngest {
+  private queue: TelemetrySample[] = [];
+  private received: number[] = [];
+  private readonly open = new Map<string, MinuteAggregate>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushScheduled = false;
+  private readonly listeners = new Set<(report: FlushReport) => void>();
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxQueue: number;
+  private readonly minuteGraceMs: number;
+  private readonly clock: () => number;
+  /** Samples written since start. */
+  stored = 0;
+  /** Samples dropped because the queue was full. */
+  dropped = 0;
+
+  constructor(
+    private readonly store: Store,
+    options: IngestOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 200;
+    this.maxBatch = options.maxBatch ?? 5000;
+    this.maxQueue = options.maxQueue ?? 200_000;
+    this.minuteGraceMs = options.minuteGraceMs ?? 5000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Starts the periodic flush. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.flush(), this.flushIntervalMs);
+    this.timer.unref?.();
+  }
+
+  /** Samples waiting to be written. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Calls `listener` after every flush; returns a function that removes it. */
+  onFlush(listener: (report: FlushReport) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Queues one sample. Returns false when it was dropped because the queue is full. */
+  push(sample: TelemetrySample): boolean {
+    if (this.queue.length >= this.maxQueue) {
+      this.dropped++;
+      return false;
+    }
+    this.queue.push(sample);
+    this.received.push(this.clock());
+    if (this.queue.length >= this.maxBatch && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  private aggregate(s: TelemetrySample, closed: MinuteAggregate[]): void {
+    const minute = s.ts - (s.ts % MINUTE);
+    let agg = this.open.get(s.deviceId);
+    if (!agg || agg.minute !== minute) {
+      if (agg && agg.minute < minute) {
+        closed.push(agg);
+        agg = emptyAggregate(s.deviceId, minute);
+        this.open.set(s.deviceId, agg);
+      } else if (!agg) {
+        agg = emptyAggregate(s.deviceId, minute);
+        this.open.set(s.deviceId, agg);
+      } else {
+        // A late sample for a minute already closed: write it as its own partial aggregate.
+        agg = emptyAggregate(s.deviceId, minute);
+        closed.push(agg);
+      }
+    }
+    agg.count++;
+    for (const field of TELEMETRY_FIELDS) {
+      const v = s[field];
+      if (v !== null) {
+        agg.sums[field] += v;
+        agg.counts[field]++;
+      }
+    }
+    for (const name in s.metrics) {
+      const m = agg.metrics[name];
+      if (m) {
+        m[0] += s.metrics[name];
+        m[1]++;
+      } else agg.metrics[name] = [s.metrics[name], 1];
+    }
+  }
+
+  /** Writes everything queued now (also called by the timer). */
+  flush(options: { closeAllMinutes?: boolean } = {}): void {
+    this.flushScheduled = false;
+    const samples = this.queue;
+    const receivedAt = this.received;
+    this.queue = [];
+    this.received = [];
+    const closed: MinuteAggregate[] = [];
+    const latest = new Map<string, LatestTelemetry>();
+    for (const s of samples) {
+      this.aggregate(s, closed);
+      const prev = latest.get(s.deviceId);
+      if (!prev || s.ts >= prev.lastSeen) {
+        latest.set(s.deviceId, {
+          id: s.deviceId,
+          lastSeen: s.ts,
+          battery: s.battery ?? prev?.battery ?? null,
+          temperature: s.temperature ?? prev?.temperature ?? null,
+          rssi: s.rssi ?? prev?.rssi ?? null,
+          freeHeap: s.freeHeap ?? prev?.freeHeap ?? null,
+          inferenceMs: s.inferenceMs ?? prev?.inferenceMs ?? null,
+        });
+      }
+    }
+    const now = this.clock();
+    for (const [id, agg] of this.open) {
+      if (options.closeAllMinutes || agg.minute + MINUTE + this.minuteGraceMs <= now) {
+        closed.push(agg);
+        this.open.delete(id);
+      }
+    }
+    if (samples.length === 0 && closed.length === 0) return;
+    this.store.transaction(() => {
+      this.store.telemetry.insertRaw(samples);
+      this.store.telemetry.mergeMinutes(closed);
+      this.store.devices.updateLatest(latest.values());
+      this.store.counters.add('telemetry.ingested', samples.length);
+    });
+    this.stored += samples.length;
+    if (samples.length && this.listeners.size) {
+      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices: new Set(latest.keys()) };
+      for (const listener of this.listeners) listener(report);
+    }
+  }
+
+  /** Stops the timer and writes everything, including the open minutes. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush({ closeAllMinutes: true });
+    this.listeners.clear();
+  }
+}
