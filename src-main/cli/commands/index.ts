@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerCompile } from './compile';
+import { registerRun } from './run';
+import { registerSim } from './sim';
 
 /** A CLI command module adds its sub-command(s) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerCompile];
+export const commands: RegisterCommand[] = [registerCompile, registerRun, registerSim];
