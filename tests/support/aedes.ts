@@ -13,6 +13,8 @@ import { Store } from '../../src-main/core/store';
  */
 export interface BrokerFixture {
   url: string;
+  /** The data directory of the store (another process may open it, as `tinyfleet sim --data-dir` does). */
+  dataDir: string;
   store: Store;
   provisioner: DeviceProvisioner;
   /** A connected operator client (may subscribe to everything). */
@@ -44,6 +46,7 @@ export async function startBrokerFixture(): Promise<BrokerFixture> {
   });
   return {
     url: broker.url,
+    dataDir: dir,
     store,
     provisioner,
     operator,

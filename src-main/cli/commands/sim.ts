@@ -1,0 +1,184 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { FaultConfig, SimGroupConfig } from '../../core/contract/sim';
+import { loadMcuProfiles, type McuProfile } from '../../core/engine/mcu-profiles';
+import { DeviceRegistry } from '../../core/fleet';
+import { registryProvisioner } from '../../core/host/sim-provisioner';
+import { formatCredentialsCsv, parseCredentialsCsv, type SimCredential, type SimDeviceSpec } from '../../core/sim/credentials';
+import { SimRuntime } from '../../core/sim/sim-runtime';
+import { SIM_TAG } from '../../core/sim/simulator-service';
+import { resolveDataDir, Store } from '../../core/store';
+
+interface SimFlags {
+  broker: string;
+  count?: number;
+  profiles?: string[];
+  interval: number;
+  prefix: string;
+  credentials?: string;
+  dataDir?: string;
+  writeCredentials?: string;
+  loss: number;
+  latency: number;
+  jitter: number;
+  disconnects: number;
+  powerLosses: number;
+  seed: number;
+  duration?: number;
+  statsEvery: number;
+  json?: boolean;
+}
+
+const STATS_KEYS = ['telemetryPublished', 'telemetryDropped', 'commandsAnswered', 'connects', 'connectFailures', 'disconnects', 'powerLosses'] as const;
+
+function intArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function numArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const listArg = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Where the devices' credentials come from: a CSV file, or provisioning in the local store. */
+async function obtainCredentials(flags: SimFlags, profiles: readonly McuProfile[], rotation: readonly McuProfile[], log: (line: string) => void): Promise<SimCredential[]> {
+  if (flags.credentials) {
+    let text: string;
+    try {
+      text = readFileSync(flags.credentials, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read credentials ${flags.credentials}: ${(err as Error).message}`);
+    }
+    const rows = parseCredentialsCsv(text);
+    const count = flags.count ?? rows.length;
+    if (count > rows.length) throw new Error(`--count ${count} but ${flags.credentials} holds only ${rows.length} devices`);
+    const known = new Set(profiles.map((p) => p.id));
+    return rows.slice(0, count).map((r, i) => {
+      const mcu = r.mcu ?? rotation[i % rotation.length].id;
+      if (!known.has(mcu)) throw new Error(`device "${r.id}" in ${flags.credentials} names unknown MCU profile "${mcu}"`);
+      return { id: r.id, secret: r.secret, mcu };
+    });
+  }
+  const count = flags.count ?? 10;
+  const dataDir = resolveDataDir({ flag: flags.dataDir });
+  log(`provisioning ${count} simulated devices in ${dataDir}`);
+  const store = Store.open(dataDir);
+  try {
+    const registry = new DeviceRegistry(store, { mcuIds: new Set(profiles.map((p) => p.id)) });
+    const width = Math.max(5, String(count).length);
+    const specs: SimDeviceSpec[] = Array.from({ length: count }, (_, i) => {
+      const n = String(i + 1).padStart(width, '0');
+      return { id: `${flags.prefix}-${n}`, name: `${flags.prefix} ${n}`, mcu: rotation[i % rotation.length].id, tags: [SIM_TAG] };
+    });
+    return await registryProvisioner(registry, store).provisionSimulated(specs);
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs simulated devices until SIGINT/SIGTERM or `--duration`, printing progress and counters. */
+async function runSim(flags: SimFlags): Promise<void> {
+  const out = (obj: Record<string, unknown>, human: string): void => {
+    if (flags.json) process.stdout.write(JSON.stringify(obj) + '\n');
+    else process.stderr.write(human + '\n');
+  };
+  const profiles = loadMcuProfiles();
+  const rotation = flags.profiles?.length
+    ? flags.profiles.map((id) => {
+        const p = profiles.find((q) => q.id === id);
+        if (!p) throw new Error(`unknown MCU profile "${id}" (known: ${profiles.map((q) => q.id).join(', ')})`);
+        return p;
+      })
+    : profiles;
+  const faults = FaultConfig.parse({
+    messageLoss: flags.loss,
+    latencyMs: flags.latency,
+    jitterMs: flags.jitter,
+    disconnectsPerHour: flags.disconnects,
+    powerLossesPerHour: flags.powerLosses,
+  });
+  const credentials = await obtainCredentials(flags, profiles, rotation, (line) => out({ event: 'provisioning', message: line }, line));
+  if (flags.writeCredentials) {
+    writeFileSync(flags.writeCredentials, formatCredentialsCsv(credentials), { mode: 0o600 });
+    out({ event: 'credentials', file: flags.writeCredentials }, `credentials written to ${flags.writeCredentials} (keep it secret)`);
+  }
+  const config = SimGroupConfig.parse({
+    count: credentials.length,
+    profiles: rotation.map((p) => p.id),
+    telemetryIntervalMs: flags.interval,
+    namePrefix: flags.prefix,
+    faults,
+    seed: flags.seed,
+  });
+
+  const runtime = new SimRuntime({ brokerUrl: flags.broker });
+  const snapshot = (): Record<string, unknown> => ({ ...runtime.counts(), ...Object.fromEntries(STATS_KEYS.map((k) => [k, runtime.stats[k]])) });
+  let stopping: Promise<void> | null = null;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const stop = (why: string): Promise<void> =>
+    (stopping ??= (async () => {
+      out({ event: 'stopping', reason: why }, `stopping (${why})...`);
+      await runtime.dispose();
+      out({ event: 'stopped', ...snapshot() }, `stopped: ${JSON.stringify(snapshot())}`);
+      finish();
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => void stop(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const startedAt = Date.now();
+  out({ event: 'starting', devices: credentials.length, broker: flags.broker }, `connecting ${credentials.length} devices to ${flags.broker}...`);
+  await runtime.start(flags.prefix, config, credentials, profiles, (p) => {
+    out({ event: 'progress', ...p }, `  ${p.attempted}/${p.total} attempted, ${p.connected} online`);
+  });
+  if (!stopping) {
+    out({ event: 'started', ms: Date.now() - startedAt, ...snapshot() }, `${runtime.counts().connected}/${credentials.length} online after ${Date.now() - startedAt} ms; Ctrl-C stops`);
+    const statsTimer = setInterval(() => out({ event: 'stats', ...snapshot() }, `stats: ${JSON.stringify(snapshot())}`), flags.statsEvery * 1000);
+    const durationTimer = flags.duration ? setTimeout(() => void stop('duration'), flags.duration * 1000) : null;
+    await finished;
+    clearInterval(statsTimer);
+    if (durationTimer) clearTimeout(durationTimer);
+  } else {
+    await finished;
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+/** `tinyfleet sim`: simulated devices as their own process, against any broker. */
+export function registerSim(program: Command): void {
+  program
+    .command('sim')
+    .description('run simulated devices (real MQTT clients, protocol v1) against a broker until Ctrl-C')
+    .option('--broker <url>', 'broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--count <n>', 'number of devices (default: every row of --credentials, else 10)', intArg(1, 20_000))
+    .option('--profiles <ids>', 'MCU profile ids taken in turn, comma-separated (default: the whole catalog)', listArg)
+    .option('--interval <ms>', 'telemetry interval', intArg(100, 3_600_000), 1000)
+    .option('--prefix <p>', 'device id prefix when provisioning (ids <p>-00001, ...)', 'sim')
+    .option('--credentials <file.csv>', 'device credentials CSV (id,secret[,mcu]; docs/protocol.md §13) instead of provisioning')
+    .option('--data-dir <dir>', 'TinyFleet data directory to provision the devices in (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .option('--write-credentials <file.csv>', 'also write the provisioned credentials to this CSV (for simulators on other machines)')
+    .option('--loss <ratio>', 'share of telemetry messages dropped', numArg(0, 1), 0)
+    .option('--latency <ms>', 'slow link: latency added to every publish', numArg(0, 60_000), 0)
+    .option('--jitter <ms>', 'slow link: uniform extra latency up to this much', numArg(0, 60_000), 0)
+    .option('--disconnects <perHour>', 'network drops per device per hour (Poisson)', numArg(0, 3600), 0)
+    .option('--power-losses <perHour>', 'power losses per device per hour (Poisson)', numArg(0, 3600), 0)
+    .option('--seed <s>', 'PRNG seed (same seed, same telemetry)', intArg(-(2 ** 31), 2 ** 31 - 1), 1)
+    .option('--duration <s>', 'stop after this many seconds', intArg(1, 365 * 86_400))
+    .option('--stats-every <s>', 'print counters every this many seconds', intArg(1, 3600), 5)
+    .option('--json', 'print progress and counters as JSON lines on stdout')
+    .action(async (flags: SimFlags) => {
+      if (flags.prefix && !/^[a-z0-9][a-z0-9_-]*$/.test(flags.prefix)) throw new Error(`--prefix "${flags.prefix}" must use lowercase letters, digits, - and _`);
+      await runSim(flags);
+    });
+}
