@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerBroker } from './broker';
 import { registerCompile } from './compile';
+import { registerDevices } from './devices';
 import { registerRun } from './run';
 import { registerSim } from './sim';
 
@@ -7,4 +9,4 @@ import { registerSim } from './sim';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerCompile, registerRun, registerSim];
+export const commands: RegisterCommand[] = [registerCompile, registerRun, registerSim, registerDevices, registerBroker];
