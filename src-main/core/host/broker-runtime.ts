@@ -1,9 +1,9 @@
 import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials } from '../broker';
-import type { BrokerSettings, SystemInfo } from '../contract';
+import { AppError, type BrokerSettings, type SystemInfo } from '../contract';
 import type { Store } from '../store';
 import type { Logger } from './logger';
 
-/** Receives the operator connection whenever it changes (null while there is none). */
+/** Receives the new operator connection after a change (null while there is none). */
 export type ConnectionListener = (connection: BrokerConnection | null) => void | Promise<void>;
 
 /**
@@ -45,7 +45,7 @@ export class BrokerRuntime {
     return this.embedded;
   }
 
-  /** The operator connection, or null while disconnected from an unreachable external broker. */
+  /** The operator connection, or null while an external broker is unreachable (or an embedded one failed to start). */
   get operator(): BrokerConnection | null {
     return this.connection;
   }
@@ -55,17 +55,21 @@ export class BrokerRuntime {
     return { mode: this.settings.mode, url: this.url, connected: this.connection?.connected ?? false, warning: this.warning };
   }
 
-  /** Registers a listener and tells it the current connection at once. */
-  async onConnection(listener: ConnectionListener): Promise<void> {
+  /** Registers a listener for later changes of the operator connection (after `apply`). */
+  onConnectionChange(listener: ConnectionListener): () => void {
     this.listeners.add(listener);
-    await listener(this.connection);
+    return () => this.listeners.delete(listener);
   }
 
   /** Closes the current setup and opens the one `settings` describe. */
   async apply(settings: BrokerSettings): Promise<void> {
     await this.shut();
     this.settings = settings;
-    await this.open(settings);
+    try {
+      await this.open(settings);
+    } finally {
+      await this.notify();
+    }
   }
 
   /** Closes the operator connection, then the embedded broker. */
@@ -93,7 +97,6 @@ export class BrokerRuntime {
         this.logger.error(this.warning);
       }
     }
-    await this.notify();
   }
 
   private async startEmbedded(settings: Extract<BrokerSettings, { mode: 'embedded' }>, operator: { username: string; password: string }) {
@@ -117,7 +120,6 @@ export class BrokerRuntime {
     const connection = this.connection;
     this.connection = null;
     if (connection) {
-      await this.notify();
       await connection.close();
     }
     const embedded = this.embedded;
@@ -134,4 +136,19 @@ export class BrokerRuntime {
       }
     }
   }
+}
+
+/**
+ * Stands in for the operator connection while there is no broker (an unreachable external one):
+ * subscriptions wait for the real connection, publishing fails with UNAVAILABLE.
+ */
+export function offlineConnection(): Pick<BrokerConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> {
+  return {
+    connected: false,
+    onMessage: () => () => {},
+    subscribe: async () => {},
+    publish: async () => {
+      throw new AppError('UNAVAILABLE', 'not connected to an MQTT broker: check the broker settings');
+    },
+  };
 }

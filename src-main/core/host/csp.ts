@@ -1,9 +1,10 @@
 /**
  * The Content-Security-Policy of the UI, shared by the Electron window and the browser-mode server
- * so both hosts enforce the same rules. No inline scripts or styles: Vue and Element Plus set styles
+ * so both hosts enforce the same rules. Electron loads the page from file://, where response
+ * headers do not apply, so the build also writes the policy into index.html as a <meta> tag. No inline scripts or styles: Vue and Element Plus set styles
  * through the CSSOM, which CSP does not restrict, and Vite emits CSS as files.
  */
-export function contentSecurityPolicy(options: { dev?: boolean } = {}): string {
+export function contentSecurityPolicy(options: { dev?: boolean; meta?: boolean } = {}): string {
   const directives: Record<string, string[]> = {
     'default-src': ["'self'"],
     'script-src': ["'self'"],
@@ -17,6 +18,8 @@ export function contentSecurityPolicy(options: { dev?: boolean } = {}): string {
     'frame-ancestors': ["'none'"],
     'form-action': ["'none'"],
   };
+  // Browsers ignore (and warn about) frame-ancestors in a <meta> policy; headers carry it.
+  if (options.meta) delete directives['frame-ancestors'];
   return Object.entries(directives)
     .map(([name, values]) => `${name} ${values.join(' ')}`)
     .join('; ');

@@ -1,4 +1,4 @@
-import type { BrokerSettings, Settings } from '../../contract';
+import { AppError, type BrokerSettings, type Settings } from '../../contract';
 import type { AuditRepo } from '../../store';
 import type { Handlers } from '../handler';
 import { redactSettings, type SettingsService } from '../settings-service';
@@ -29,7 +29,11 @@ export function createSettingsHandlers(deps: SettingsHandlerDeps): Handlers<'set
         details: redactSettings(patch as Partial<Settings>),
       });
       if (patch.broker && JSON.stringify(before.broker) !== JSON.stringify(after.broker)) {
-        await deps.applyBroker(after.broker);
+        try {
+          await deps.applyBroker(after.broker);
+        } catch (error) {
+          throw new AppError('UNAVAILABLE', `Settings saved, but the broker could not be started: ${(error as Error).message}`);
+        }
       }
       return after;
     },

@@ -1,0 +1,162 @@
+/**
+ * The composition root: builds the whole core (store, broker, fleet, simulator, handlers,
+ * dispatcher, event bus) for any host, and takes it down in order.
+ *
+ * Usage:
+ *   const core = await createCore({ dataDir, host: 'cli' });          // embedded broker, default fleet
+ *   await core.api.call('fleet.list', {});                             // in-process client
+ *   const off = core.api.subscribe('fleet.devices', (p) => ...);      // batched events
+ *   new BrowserServer({ dispatcher: core.dispatcher, bus: core.bus, ... }) // or any other transport
+ *   await core.dispose();
+ * Tests use tests/support/core.ts (temp data dir, broker on a free port, no simulated devices).
+ */
+import { readFileSync } from 'node:fs';
+import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
+import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { FleetService } from '../fleet';
+import { SimulatorService } from '../sim/simulator-service';
+import { Store } from '../store';
+import { BrokerRuntime, offlineConnection } from './broker-runtime';
+import { Dispatcher } from './dispatcher';
+import { EventBus } from './event-bus';
+import type { Handlers } from './handler';
+import { createFleetHandlers } from './handlers/fleet';
+import { createSettingsHandlers } from './handlers/settings';
+import { createSimHandlers } from './handlers/sim';
+import { createSystemHandlers } from './handlers/system';
+import { createLocalApi, type LocalApi } from './local-api';
+import { createStreamLogger, type Logger } from './logger';
+import { SettingsService } from './settings-service';
+import { registryProvisioner } from './sim-provisioner';
+
+export type HostKind = SystemInfo['host'];
+
+export interface CoreConfig {
+  /** Where the database and broker credentials live (see resolveDataDir). */
+  dataDir: string;
+  host: HostKind;
+  /** App version for system.info; package.json's by default. */
+  version?: string;
+  /** Broker to use for this run instead of the persisted settings (tests, `--broker-port`). */
+  broker?: BrokerSettings;
+  /** Simulated devices to start now; settings.simulator.autoStartCount by default; 0 for none. */
+  simulate?: number;
+  logger?: Logger;
+  /** Check handler outputs and event payloads against the contract (default: only for host 'test'). */
+  validate?: boolean;
+  /** Event batching interval per client (default 150 ms). */
+  batchMs?: number;
+  /** better-sqlite3 native binding to load (an Electron-ABI build under Electron). */
+  sqliteNativeBinding?: string;
+  /** The MCU profile catalog (resources/mcu-profiles.json by default). */
+  mcuCatalogPath?: string;
+}
+
+/** A running core. */
+export interface Core {
+  /** In-process client with the host's actor ('cli', 'test', 'operator'). */
+  api: LocalApi;
+  dispatcher: Dispatcher;
+  bus: EventBus;
+  /** What system.info reports. */
+  info(): SystemInfo;
+  /** Stops the simulator, the fleet service, the broker, the event bus and closes the store, in that order. */
+  dispose(): Promise<void>;
+}
+
+/** Builds and starts a core. If any part fails to start, the parts already started are stopped again. */
+export async function createCore(config: CoreConfig): Promise<Core> {
+  const logger = config.logger ?? createStreamLogger(config.host === 'test' ? 'warn' : 'info');
+  const validate = config.validate ?? config.host === 'test';
+  const version = config.version ?? packageVersion();
+  const startedAt = Date.now();
+  // Undo stack: each started part registers how to stop it; dispose runs it last-in first-out.
+  const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  const dispose = async () => {
+    while (stops.length > 0) {
+      const { name, stop } = stops.pop()!;
+      try {
+        await stop();
+      } catch (error) {
+        logger.error(`shutdown: stopping the ${name} failed`, { error });
+      }
+    }
+  };
+
+  try {
+    const store = Store.open(config.dataDir, { nativeBinding: config.sqliteNativeBinding });
+    stops.push({ name: 'store', stop: () => store.close() });
+    const settings = new SettingsService(store.settings, logger);
+    const bus = new EventBus({ logger, batchMs: config.batchMs, validatePayloads: validate });
+    stops.push({ name: 'event bus', stop: () => (bus.flush(), bus.dispose()) });
+    const profiles = loadMcuProfiles(config.mcuCatalogPath);
+
+    const broker = await BrokerRuntime.start({ settings: config.broker ?? settings.get().broker, store, logger });
+    stops.push({ name: 'broker', stop: () => broker.close() });
+
+    const fleet = new FleetService({
+      store,
+      connection: broker.operator ?? offlineConnection(),
+      events: bus,
+      logger,
+      mcuIds: new Set(profiles.map((p) => p.id)),
+      retention: () => settings.get().telemetry,
+      revokeSessions: (id) => broker.embeddedBroker?.disconnectDevice(id),
+    });
+    await fleet.start();
+    stops.push({ name: 'fleet service', stop: () => fleet.dispose() });
+    broker.onConnectionChange((connection) => fleet.useConnection(connection ?? offlineConnection()));
+
+    const simulator = new SimulatorService({
+      brokerUrl: () => broker.url,
+      provisioner: registryProvisioner(fleet.registry, store),
+      profiles,
+      events: bus,
+    });
+    stops.push({ name: 'simulator', stop: () => simulator.dispose() });
+
+    const applyBroker = async (next: BrokerSettings) => {
+      // Simulated devices follow the app to the new broker: stop them, switch, start them again.
+      const running = simulator.status().groups.map((g) => g.config);
+      if (running.length > 0) await simulator.stop();
+      await broker.apply(next);
+      for (const group of running) {
+        await simulator.start(group).catch((error: unknown) => logger.warn('simulator: could not restart a group on the new broker', { error }));
+      }
+    };
+
+    const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
+    const handlers: Handlers<CallName> = {
+      ...createSystemHandlers(info),
+      ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
+      ...createFleetHandlers({ fleet }),
+      ...createSimHandlers({ simulator, profiles }),
+    };
+    const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
+    const api = createLocalApi(dispatcher, bus, actorOf(config.host));
+    stops.push({ name: 'in-process client', stop: () => api.close() });
+
+    const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
+    if (simulate > 0) {
+      const group = SimGroupConfig.parse({ count: simulate, telemetryIntervalMs: settings.get().simulator.telemetryIntervalMs });
+      await simulator.start(group).catch((error: unknown) => logger.error('simulator: the default simulated fleet did not start', { error }));
+    }
+
+    return { api, dispatcher, bus, info, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** Who the in-process client acts as, for the audit log. */
+function actorOf(host: HostKind): string {
+  return host === 'cli' ? 'cli' : host === 'test' ? 'test' : 'operator';
+}
+
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error(`no version in ${file.pathname}`);
+  return pkg.version;
+}
