@@ -1,0 +1,159 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DeviceStatus, type DeviceSummary } from '../../core/contract';
+import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
+import { DeviceRegistry, formatCsv, type Provisioned } from '../../core/fleet';
+import { DATABASE_FILE, Store, resolveDataDir } from '../../core/store';
+
+/** Who the audit log names for CLI actions. */
+const ACTOR = 'cli';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+function collectStatus(value: string, previous: string[]): string[] {
+  const next = collect(value, previous);
+  for (const s of next) {
+    if (!DeviceStatus.safeParse(s).success) throw new InvalidArgumentError(`expected one of ${DeviceStatus.options.join(', ')}`);
+  }
+  return next;
+}
+
+/** Opens the store of `--data-dir` (or the default); `mustExist` refuses to create an empty one. */
+function openStore(dataDirFlag: string | undefined, mustExist: boolean): Store {
+  const dataDir = resolveDataDir({ flag: dataDirFlag });
+  if (mustExist && !existsSync(path.join(dataDir, DATABASE_FILE))) {
+    throw new Error(`no TinyFleet database in ${dataDir} (pass --data-dir or set TINYFLEET_DATA_DIR)`);
+  }
+  return Store.open(dataDir);
+}
+
+function registryFor(store: Store): DeviceRegistry {
+  return new DeviceRegistry(store, { mcuIds: new Set(loadMcuProfiles().map((p) => p.id)) });
+}
+
+function withStore<T>(dataDir: string | undefined, mustExist: boolean, fn: (store: Store) => Promise<T> | T): Promise<T> {
+  const store = openStore(dataDir, mustExist);
+  return Promise.resolve()
+    .then(() => fn(store))
+    .finally(() => store.close());
+}
+
+const fmtTime = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
+
+/** A plain-text table of devices. */
+export function formatDeviceTable(devices: DeviceSummary[]): string {
+  const header = ['ID', 'NAME', 'MCU', 'STATUS', 'FIRMWARE', 'LAST SEEN', 'TAGS'];
+  const rows = devices.map((d) => [d.id, d.name, d.mcu, d.status, d.firmware ?? '-', fmtTime(d.lastSeen), d.tags.join(',')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** Credentials as the simulator and firmware tooling read them (docs/protocol.md §13). */
+export function formatCredentialsCsv(provisioned: Provisioned[]): string {
+  return formatCsv(
+    ['id', 'secret', 'mcu'],
+    provisioned.map((p) => [p.device.id, p.secret, p.device.mcu]),
+  );
+}
+
+/** `tinyfleet devices list|add|import|export`: the device registry, straight on the store (no running app needed). */
+export function registerDevices(program: Command): void {
+  const devices = program.command('devices').description('the device registry: list, provision, import and export devices');
+
+  devices
+    .command('list')
+    .description('list registered devices')
+    .option('--status <status>', 'only these presence states (repeatable or comma-separated)', collectStatus, [] as string[])
+    .option('--mcu <id>', 'only these MCU profiles (repeatable or comma-separated)', collect, [] as string[])
+    .option('--tag <tag>', 'only devices with any of these tags (repeatable or comma-separated)', collect, [] as string[])
+    .option('--json', 'print the devices as JSON')
+    .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .action((flags: { status: DeviceStatus[]; mcu: string[]; tag: string[]; json?: boolean; dataDir?: string }) =>
+      withStore(flags.dataDir, true, (store) => {
+        const result = store.devices.list({
+          status: flags.status.length ? flags.status : undefined,
+          mcu: flags.mcu.length ? flags.mcu : undefined,
+          tags: flags.tag.length ? flags.tag : undefined,
+          sort: 'id',
+          order: 'asc',
+          offset: 0,
+          limit: Number.MAX_SAFE_INTEGER,
+        });
+        process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatDeviceTable(result.devices));
+        if (!flags.json) process.stderr.write(`${result.total} device(s)\n`);
+      }),
+    );
+
+  devices
+    .command('add')
+    .description('provision one device and print its MQTT secret (shown only this once)')
+    .requiredOption('--mcu <id>', 'MCU profile id of the catalog (resources/mcu-profiles.json)')
+    .option('--id <id>', 'device id (default: generated)')
+    .option('--name <name>', 'display name (default: the id)')
+    .option('--tag <tag>', 'a tag (repeatable or comma-separated)', collect, [] as string[])
+    .option('--json', 'print { device, secret } as JSON')
+    .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .action((flags: { mcu: string; id?: string; name?: string; tag: string[]; json?: boolean; dataDir?: string }) =>
+      withStore(flags.dataDir, false, async (store) => {
+        const p = await registryFor(store).add({ id: flags.id, name: flags.name, mcu: flags.mcu, tags: flags.tag }, ACTOR);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(p, null, 2) + '\n');
+        } else {
+          process.stdout.write(`device ${p.device.id} (${p.device.mcu}) provisioned\nMQTT username: ${p.device.id}\nMQTT secret:   ${p.secret}\n`);
+          process.stderr.write('The secret is shown only now; TinyFleet keeps only its hash. Store it on the device.\n');
+        }
+      }),
+    );
+
+  devices
+    .command('import')
+    .description('provision devices from CSV (id,name,mcu,tags; header optional; tags separated by ";"); prints id,secret,mcu CSV')
+    .argument('<file>', 'CSV file')
+    .option('--json', 'print { added, errors } as JSON')
+    .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .action((file: string, flags: { json?: boolean; dataDir?: string }) => {
+      let csv: string;
+      try {
+        csv = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      return withStore(flags.dataDir, false, async (store) => {
+        let lastPercent = -1;
+        const onProgress = (done: number, total: number): void => {
+          const percent = Math.floor((done / total) * 100);
+          if (percent === lastPercent || total < 20) return;
+          lastPercent = percent;
+          process.stderr.write(`\rissuing credentials: ${done}/${total} (${percent}%)${done === total ? '\n' : ''}`);
+        };
+        const { added, errors } = await registryFor(store).importCsv(csv, ACTOR, { onProgress });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ added, errors }, null, 2) + '\n');
+        } else {
+          if (added.length) process.stdout.write(formatCredentialsCsv(added));
+          for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+          process.stderr.write(`${added.length} device(s) added, ${errors.length} line(s) refused. The secrets above are shown only now.\n`);
+        }
+        // Some lines were refused: say so to scripts.
+        if (errors.length) process.exitCode = 2;
+      });
+    });
+
+  devices
+    .command('export')
+    .description('write the registry as CSV (no secrets); `devices import` reads it back')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .action((flags: { out?: string; dataDir?: string }) =>
+      withStore(flags.dataDir, true, (store) => {
+        const csv = registryFor(store).exportCsv();
+        if (flags.out) {
+          writeFileSync(flags.out, csv);
+          process.stderr.write(`wrote ${store.devices.counts().total} device(s) to ${flags.out}\n`);
+        } else {
+          process.stdout.write(csv);
+        }
+      }),
+    );
+}
