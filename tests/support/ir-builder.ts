@@ -12,6 +12,13 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * Output scale = input scale * weight scale * SPREAD * sqrt(taps): int8 activations and weights have a
+ * spread of a few dozen steps each, so the accumulator's spread grows with sqrt(taps) and SPREAD keeps
+ * the outputs spread over most of the int8 range with little saturation.
+ */
+const SPREAD = 40;
+
 interface ConvSpec {
   outChannels: number;
   kernel?: number;
@@ -96,6 +103,11 @@ export class IrBuilder {
     return this.constant('int32', [channels], data, { scale: wScales.map((s) => s * inScale), zeroPoint: new Array(channels).fill(0), axis: 0 });
   }
 
+  /** Small zero points around 0, so ReLU outputs keep half of the int8 range. */
+  private zeroPoint(): number {
+    return (this.rand() % 21) - 10;
+  }
+
   private q(id: number): { scale: number; zeroPoint: number } {
     const q = this.tensors[id].quant!;
     return { scale: q.scale[0], zeroPoint: q.zeroPoint[0] };
@@ -120,8 +132,8 @@ export class IrBuilder {
     const inQ = this.q(x);
     const bias = this.bias(outChannels, inQ.scale, wScales);
     const [h, w] = this.spatial(x, kernel, stride, dilation, padding);
-    const outScale = inQ.scale * wScales[0] * 135 * Math.sqrt(kernel * kernel * inC);
-    const y = this.tensor([1, h, w, outChannels], { scale: outScale, zeroPoint: -128 + ((this.rand() % 20) | 0) });
+    const outScale = inQ.scale * wScales[0] * SPREAD * Math.sqrt(kernel * kernel * inC);
+    const y = this.tensor([1, h, w, outChannels], { scale: outScale, zeroPoint: this.zeroPoint() });
     this.op('CONV_2D', [x, filter, bias], [y], { padding, strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation, activation });
     return y;
   }
@@ -135,8 +147,8 @@ export class IrBuilder {
     const inQ = this.q(x);
     const bias = this.bias(outC, inQ.scale, wScales);
     const [h, w] = this.spatial(x, kernel, stride, 1, padding);
-    const outScale = inQ.scale * wScales[0] * 135 * kernel;
-    const y = this.tensor([1, h, w, outC], { scale: outScale, zeroPoint: -128 + ((this.rand() % 20) | 0) });
+    const outScale = inQ.scale * wScales[0] * SPREAD * kernel;
+    const y = this.tensor([1, h, w, outC], { scale: outScale, zeroPoint: this.zeroPoint() });
     this.op('DEPTHWISE_CONV_2D', [x, filter, bias], [y], {
       padding,
       strideH: stride,
@@ -201,7 +213,7 @@ export class IrBuilder {
     const inQ = this.q(x);
     const bias = this.bias(units, inQ.scale, wScales);
     const batch = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const y = this.tensor([batch, units], { scale: inQ.scale * wScales[0] * 135 * Math.sqrt(inF), zeroPoint: 5 });
+    const y = this.tensor([batch, units], { scale: inQ.scale * wScales[0] * SPREAD * Math.sqrt(inF), zeroPoint: this.zeroPoint() });
     this.op('FULLY_CONNECTED', [x, filter, bias], [y], { activation, keepNumDims: false });
     return y;
   }
@@ -220,9 +232,11 @@ export class IrBuilder {
 /**
  * A MobileNetV2-like int8 model: stem conv, inverted residual blocks (expand 1x1, depthwise 3x3,
  * project 1x1, residual ADD where shapes match), an explicit PAD before a stride-2 depthwise (as
- * PyTorch exports emit it), pooling, RESHAPE and a classifier.
+ * PyTorch exports emit it), pooling, RESHAPE and a classifier. With `exposeFeatures` the last
+ * feature map is a second output, so that a corrupted activation shows in the outputs (a softmax
+ * over a few classes alone can hide it).
  */
-export function buildTinyMobilenet(seed = 1, size = 32): Model {
+export function buildTinyMobilenet(seed = 1, size = 32, exposeFeatures = false): Model {
   const b = new IrBuilder('tiny-mobilenet', seed);
   const x = b.input([1, size, size, 3]);
   let y = b.conv(x, { outChannels: 8, stride: 2 });
@@ -241,5 +255,5 @@ export function buildTinyMobilenet(seed = 1, size = 32): Model {
   const pooled = b.avgPool(s, size / 4);
   const flat = b.reshape(pooled, [1, 12]);
   const logits = b.fullyConnected(flat, 4);
-  return b.build([b.softmax(logits)]);
+  return b.build(exposeFeatures ? [b.softmax(logits), s] : [b.softmax(logits)]);
 }

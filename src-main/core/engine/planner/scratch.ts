@@ -1,16 +1,35 @@
 import type { Model } from '../ir';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { paddedOutputSize } from './geometry';
 import type { ScheduleStep } from './schedule';
 
 /**
  * Scratch bytes the runtime's kernel for a step needs while it runs. The only kernel with scratch is
- * the in-place depthwise: it copies one input channel, padded on all sides, into a plane before
- * writing that channel's outputs over the input (the runtime's direct convolutions need no im2col).
+ * the in-place depthwise: it copies one input channel, padded, into a plane before writing that
+ * channel's outputs over the input (the runtime's convolutions gather one receptive field at a time
+ * into a small working row kept with the prepared op, so there is no im2col buffer in the arena).
  */
 export function scratchBytes(model: Model, step: ScheduleStep): number {
-  if (step.kind === 'DEPTHWISE_CONV_2D' && step.inPlace) {
-    const input = model.tensors[step.inputs[0]];
-    const p = step.padding!;
-    return (input.shape[1] + p.top + p.bottom) * (input.shape[2] + p.left + p.right);
-  }
-  return 0;
+  if (step.kind !== 'DEPTHWISE_CONV_2D' || !step.inPlace) return 0;
+  const input = model.tensors[step.inputs[0]];
+  const filter = model.tensors[step.inputs[1]];
+  const op = model.ops.find((o) => o.index === step.opIndex);
+  if (op?.kind !== 'DEPTHWISE_CONV_2D') throw new Error(`step ${step.step} is not a depthwise convolution`);
+  const p = step.padding!;
+  const [kH, kW] = [filter.shape[1], filter.shape[2]];
+  const { strideH, strideW, dilationH, dilationW } = op.options;
+  return depthwisePlaneBytes({
+    inH: input.shape[1],
+    inW: input.shape[2],
+    outH: paddedOutputSize(input.shape[1], p.top, p.bottom, kH, strideH, dilationH),
+    outW: paddedOutputSize(input.shape[2], p.left, p.right, kW, strideW, dilationW),
+    kH,
+    kW,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    padTop: p.top,
+    padLeft: p.left,
+  });
 }
