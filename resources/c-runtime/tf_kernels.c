@@ -169,10 +169,10 @@ void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, 
 }
 
 void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
-                          const tf_region *r, int32_t pad_bottom, int32_t pad_right, int8_t *plane) {
+                          const tf_region *r, int32_t plane_h, int32_t plane_w, int8_t *plane) {
   const int32_t c_n = iv->c;
-  const int32_t ph = iv->bh + p->pad_top + pad_bottom;
-  const int32_t pw = iv->bw + p->pad_left + pad_right;
+  const int32_t ph = plane_h;
+  const int32_t pw = plane_w;
   /* plane row 0 is full-tensor row iv->y0 - pad_top; plane column 0 is column iv->x0 - pad_left */
   const int32_t zero_point = -p->in_offset;
   int32_t c, y, x, oy, ox, ky, kx;
@@ -322,119 +322,60 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
   TF_BROADCAST_LOOP(mul_one(p, a[ia], b[ib]));
 }
 
-/* ---------------------------------------------------------------- softmax (gemmlowp fixed point) */
+/* ---------------------------------------------------------------- softmax */
 
-/* SaturatingRoundingMultiplyByPOT with a positive exponent: saturating left shift. */
-static int32_t sat_shl(int32_t x, int32_t exponent) {
-  const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
-  if (x > threshold) return INT32_MAX;
-  if (x < -threshold) return INT32_MIN;
-  return (int32_t)((uint32_t)x << exponent);
-}
-
-static int32_t exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
-  const int32_t constant_term = 1895147668;
-  const int32_t constant_1_over_3 = 715827883;
-  const int32_t x = a + (1 << 28);
-  const int32_t x2 = tf_srdhm(x, x);
-  const int32_t x3 = tf_srdhm(x2, x);
-  const int32_t x4 = tf_srdhm(x2, x2);
-  const int32_t x4_over_4 = tf_rdbypot(x4, 2);
-  const int32_t poly = tf_rdbypot(tf_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, 1);
-  return constant_term + tf_srdhm(constant_term, x + poly);
-}
-
-/* gemmlowp::exp_on_negative_values for an input with 5 integer bits; result has 0 integer bits. */
-static int32_t exp_on_negative_values_5(int32_t a) {
-  static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
-  const int32_t one_quarter = 1 << 24;
-  const int32_t mask = one_quarter - 1;
-  const int32_t a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
-  int32_t result = exp_on_interval_between_negative_one_quarter_and_0_excl(sat_shl(a_mod_quarter_minus_one_quarter, 5));
-  const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
-  int32_t k;
-  for (k = 0; k < 7; k++)
-    if (remainder & (int32_t)((uint32_t)1 << (24 + k))) result = tf_srdhm(result, multipliers[k]);
-  return a == 0 ? INT32_MAX : result;
-}
-
-static int32_t rounding_half_sum(int32_t a, int32_t b) {
-  const int64_t sum = (int64_t)a + (int64_t)b;
-  const int64_t sign = sum >= 0 ? 1 : -1;
-  return (int32_t)((sum + sign) / 2);
-}
-
-/* gemmlowp::one_over_one_plus_x_for_x_in_0_1 (input and result have 0 integer bits). */
-static int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a) {
-  const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
-  const int32_t constant_48_over_17 = 1515870810;
-  const int32_t constant_neg_32_over_17 = -1010580540;
-  int32_t x = constant_48_over_17 + tf_srdhm(half_denominator, constant_neg_32_over_17);
-  int32_t i;
-  for (i = 0; i < 3; i++) {
-    const int32_t half_denominator_times_x = tf_srdhm(half_denominator, x);
-    const int32_t one_minus = (1 << 29) - half_denominator_times_x;
-    x = x + sat_shl(tf_srdhm(x, one_minus), 2);
-  }
-  return sat_shl(x, 1);
-}
-
-static int32_t count_leading_zeros(uint32_t x) {
-  int32_t n = 0;
-  if (x == 0) return 32;
-  while (!(x & 0x80000000u)) {
-    x <<= 1;
-    n++;
-  }
-  return n;
-}
-
-void tf_softmax_s8(const tf_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
-  int32_t i, c;
-  for (i = 0; i < rows; i++) {
-    const int8_t *x = in + (size_t)i * (size_t)depth;
-    int8_t *o = out + (size_t)i * (size_t)depth;
-    int32_t max_in_row = -128;
-    int32_t sum_of_exps = 0;
-    int32_t headroom_plus_one, num_bits_over_unit, shifted_scale;
-    for (c = 0; c < depth; c++)
-      if (x[c] > max_in_row) max_in_row = x[c];
-    for (c = 0; c < depth; c++) {
-      const int32_t diff = (int32_t)x[c] - max_in_row;
-      if (diff >= p->diff_min) {
-        const int32_t rescaled = tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
-        sum_of_exps += tf_rdbypot(exp_on_negative_values_5(rescaled), 12);
-      }
-    }
-    headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
-    num_bits_over_unit = 12 - headroom_plus_one;
-    shifted_scale = one_over_one_plus_x_for_x_in_0_1(
-        (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
-    for (c = 0; c < depth; c++) {
-      const int32_t diff = (int32_t)x[c] - max_in_row;
-      if (diff >= p->diff_min) {
-        const int32_t rescaled = tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
-        const int32_t e = exp_on_negative_values_5(rescaled);
-        const int32_t unsat = tf_rdbypot(tf_srdhm(shifted_scale, e), num_bits_over_unit + 31 - 8);
-        o[c] = clamp_s8(unsat - 128 + (p->out_offset + 128), -128, 127);
-      } else {
-        o[c] = clamp_s8(p->out_offset, -128, 127);
-      }
+void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
+                   int32_t rows, int32_t depth) {
+  int32_t r, j;
+  for (r = 0; r < rows; r++) {
+    const int8_t *x = in + (size_t)r * (size_t)depth;
+    int8_t *o = out + (size_t)r * (size_t)depth;
+    const float *t;
+    int32_t max = -128;
+    float sum = 0.0f;
+    float inv;
+    for (j = 0; j < depth; j++)
+      if (x[j] > max) max = x[j];
+    t = table + 255 - max;
+    for (j = 0; j < depth; j++) sum = sum + t[x[j]];
+    inv = 1.0f / (sum * output_scale);
+    for (j = 0; j < depth; j++) {
+      const float prob = t[x[j]] * inv;
+      o[j] = clamp_s8((int32_t)roundf(prob) + out_zero_point, -128, 127);
     }
   }
 }
 
 /* ---------------------------------------------------------------- mean */
 
-void tf_mean_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t outer, int32_t inner) {
+void tf_mean_spatial_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t batches, int32_t hw,
+                        int32_t channels) {
+  int32_t b, c, i;
+  for (b = 0; b < batches; b++) {
+    for (c = 0; c < channels; c++) {
+      const int8_t *x = in + (size_t)b * (size_t)hw * (size_t)channels + (size_t)c;
+      int32_t acc = 0;
+      for (i = 0; i < hw; i++) acc += x[(size_t)i * (size_t)channels];
+      if (p->tflm) {
+        acc = tf_mbqm(acc - hw * p->in_zero_point, p->mult, p->shift);
+        acc = acc > 0 ? (acc + hw / 2) / hw : (acc - hw / 2) / hw;
+        acc += p->out_zero_point;
+      } else {
+        acc = tf_mbqm(acc, p->mult, p->shift) + p->bias;
+      }
+      out[(size_t)b * (size_t)channels + (size_t)c] = clamp_s8(acc, -128, 127);
+    }
+  }
+}
+
+void tf_mean_generic_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t count, int32_t inner) {
   int32_t o, i, k;
   for (o = 0; o < outer; o++) {
     for (i = 0; i < inner; i++) {
-      const int8_t *x = in + (size_t)o * (size_t)p->count * (size_t)inner + (size_t)i;
+      const int8_t *x = in + (size_t)o * (size_t)count * (size_t)inner + (size_t)i;
       int32_t acc = 0;
-      for (k = 0; k < p->count; k++) acc += (int32_t)x[(size_t)k * (size_t)inner] - p->in_zero_point;
-      acc = tf_mbqm(acc, p->mult, p->shift) + p->out_zero_point;
-      out[(size_t)o * (size_t)inner + (size_t)i] = clamp_s8(acc, -128, 127);
+      for (k = 0; k < count; k++) acc += x[(size_t)k * (size_t)inner];
+      out[(size_t)o * (size_t)inner + (size_t)i] = (int8_t)(acc / count);
     }
   }
 }
@@ -451,15 +392,11 @@ void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n) 
   for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
 }
 
-void tf_quantize_f32_s8(float scale, int32_t zero_point, const float *in, int8_t *out, int32_t n) {
+void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_t *out, int32_t n) {
   int32_t i;
   for (i = 0; i < n; i++) {
-    const float q = roundf(in[i] / scale);
-    int32_t v;
-    if (q >= 2147483647.0f) v = INT32_MAX;
-    else if (q <= -2147483648.0f) v = INT32_MIN;
-    else v = (int32_t)q;
-    out[i] = clamp_s8(v > INT32_MAX - 256 ? v : v + zero_point, -128, 127);
+    const double q = round((double)in[i] / scale) + (double)zero_point;
+    out[i] = (int8_t)(q < -128.0 ? -128 : q > 127.0 ? 127 : (int32_t)q);
   }
 }
 

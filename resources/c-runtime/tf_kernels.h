@@ -80,12 +80,12 @@ void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, 
                   const tf_region *r);
 /**
  * In-place depthwise (depth multiplier 1): the output overwrites the input buffer `buf`. Channel by
- * channel, the input plane is copied into `plane` with its padding filled by the input zero point;
- * `plane` holds (bh + pad_top + pad_bottom) x (bw + pad_left + pad_right) bytes. Output channel c
- * only lands on bytes of input channel c, which is already copied, so no other input is overwritten.
+ * channel, the input plane is copied into `plane` (plane_h x plane_w bytes, the view placed at row
+ * pad_top and column pad_left, everything else the input zero point). Output channel c only lands
+ * on bytes of input channel c, which is already copied, so no other input is overwritten.
  */
 void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
-                          const tf_region *r, int32_t pad_bottom, int32_t pad_right, int8_t *plane);
+                          const tf_region *r, int32_t plane_h, int32_t plane_w, int8_t *plane);
 
 /** FULLY_CONNECTED constants. */
 typedef struct {
@@ -141,29 +141,33 @@ typedef struct {
 void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
 void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
 
-/** SOFTMAX constants (TFLite's int8 algorithm: gemmlowp exp on negative values, int8 output). */
-typedef struct {
-  int32_t input_multiplier, input_left_shift, diff_min;
-  int32_t out_offset; /* output zero point (-128 for TFLite's int8 softmax) */
-} tf_softmax_params;
+/**
+ * SOFTMAX along rows of `depth` (TFLite's int8 kernel, PopulateSoftmaxLookupTable): table[255 - d]
+ * = expf(-input_scale * beta * d), a float32 sum, output round(p / output_scale) + zero point, all in
+ * float32 arithmetic (C99 float evaluation, no contraction: build with -std=c99).
+ */
+void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
+                   int32_t rows, int32_t depth);
 
-void tf_softmax_s8(const tf_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
-
-/** MEAN over rows of `count` elements spaced `stride` apart (reduced axes flattened by the caller). */
+/** MEAN over H and W of an NHWC tensor (TFLite's two integer paths, see tf_mean_spatial_s8). */
 typedef struct {
+  int32_t tflm;          /* 1: reference_integer_ops::Mean (TFLM); 0: optimized_integer_ops::Mean (TFLite) */
   int32_t in_zero_point, out_zero_point;
   int32_t mult, shift;
-  int32_t count;
+  int32_t bias;          /* TFLite path: output zp minus the rounded input zp in output units */
 } tf_mean_params;
 
-void tf_mean_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t outer, int32_t inner);
+void tf_mean_spatial_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t batches, int32_t hw,
+                        int32_t channels);
+/** MEAN over a contiguous block of axes with equal in/out quantization: sum / count, truncated. */
+void tf_mean_generic_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t count, int32_t inner);
 
 /** Any int8 -> int8 elementwise function as a 256-entry table indexed by (x + 128). */
 void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
 /** int8 -> float32 through a 256-entry table (DEQUANTIZE). */
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n);
-/** float32 -> int8 (QUANTIZE): round half away from zero of x / scale, plus the zero point. */
-void tf_quantize_f32_s8(float scale, int32_t zero_point, const float *in, int8_t *out, int32_t n);
+/** float32 -> int8 (QUANTIZE, TFLite's AffineQuantize): round(x / scale) in double, plus the zero point. */
+void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_t *out, int32_t n);
 
 /** PAD of a 4-D tensor with a constant byte value; elem_bytes is the element size. */
 void tf_pad(const uint8_t *in, const int32_t in_dims[4], const int32_t before[4], const int32_t after[4],

@@ -1,0 +1,240 @@
+import { DTYPE_BYTES, elementCount, tensorBytes, type Model } from '../ir';
+import type { ScheduleStep } from '../planner/schedule';
+import { relu, hardSwish } from '../runtime/kernels/activations';
+import { nearestIndex } from '../runtime/kernels/data-movement';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { dequantize, requantize } from '../runtime/kernels/quantize';
+import type { PreparedOp } from '../runtime/prepare';
+import type { CArrayType } from './c-literals';
+
+/**
+ * Per-op C emission. Each step is first prepared by the TS runtime (prepareOp: TFLite's Prepare),
+ * so multipliers, shifts, activation ranges, tables and geometry are the runtime's own numbers; this
+ * module only turns them into one straight-line kernel call with the constants baked in.
+ */
+
+/** What an emitter needs from the generator. */
+export interface EmitContext {
+  model: Model;
+  /** C expression of the tensor's arena address, as `int8_t *` / `uint8_t *` / `float *`. */
+  s8(tensor: number): string;
+  u8(tensor: number): string;
+  f32(tensor: number): string;
+  /** C expression of the current step's scratch (`int8_t *`) and its size; throws when the plan gave none. */
+  scratch(bytes: number): string;
+  /** Declares a const array in Flash and returns its identifier. */
+  constArray(type: CArrayType, hint: string, values: ArrayLike<number>): string;
+}
+
+function block(lines: string[]): string {
+  return `  {\n${lines.map((l) => `    ${l}`).join('\n')}\n  }\n`;
+}
+
+function view(h: number, w: number, c: number): string {
+  return `{${h}, ${w}, ${c}, 0, 0, ${h}, ${w}}`;
+}
+
+/** Per-image statements wrapped in a batch loop when N > 1 (`b` is the image index). */
+function perBatch(n: number, body: (b: string) => string): string[] {
+  if (n === 1) return [body('0')];
+  return ['int32_t b;', `for (b = 0; b < ${n}; b++) {`, `  ${body('b')}`, '}'];
+}
+
+const ALL_BYTES = Array.from({ length: 256 }, (_, i) => i - 128);
+
+/** Runs an int8 -> int8 elementwise kernel of the runtime over all 256 inputs. */
+function tabulate(f: (input: Int8Array, output: Int8Array) => void): Int8Array {
+  const out = new Int8Array(256);
+  f(Int8Array.from(ALL_BYTES), out);
+  return out;
+}
+
+function rounding(single: boolean): string {
+  return single ? 'TF_ROUND_TFLITE' : 'TF_ROUND_TFLM';
+}
+
+/** C statements of one schedule step, from the runtime's prepared op. */
+export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: PreparedOp): string {
+  const { op, kernel: k } = prepared;
+  const id = `op${op.index}`;
+  const inId = prepared.inputs[0];
+  const outId = prepared.outputs[0];
+  const bias = (b: Int32Array | null) => (b ? ctx.constArray('int32_t', `${id}_bias`, b) : 'NULL');
+  switch (k.kind) {
+    case 'conv2d':
+    case 'depthwise': {
+      const p = k.params;
+      const depthwise = k.kind === 'depthwise';
+      const f = ctx.constArray('int8_t', `${id}_filter`, p.filter);
+      const m = ctx.constArray('int32_t', `${id}_mult`, p.multiplier);
+      const s = ctx.constArray('int32_t', `${id}_shift`, p.shift);
+      const dm = depthwise ? k.params.depthMultiplier : 1;
+      const head = [
+        `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${bias(p.bias)}, ${m}, ${s}, ${rounding(p.singleRounding)}};`,
+        `static const tf_view iv = ${view(p.inH, p.inW, p.inC)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.outC)};`,
+        `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
+      ];
+      if (depthwise && step.inPlace) {
+        if (p.batches !== 1) throw new Error(`${op.kind} at node ${op.index}: in-place depthwise needs batch 1`);
+        const needH = (p.outH - 1) * p.strideH + (p.kH - 1) * p.dilationH + 1;
+        const needW = (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW + 1;
+        const planeH = Math.max(needH, p.padTop + p.inH);
+        const planeW = Math.max(needW, p.padLeft + p.inW);
+        const plane = ctx.scratch(depthwisePlaneBytes(k.params));
+        return block([...head, `tf_dwconv_inplace_s8(&p, ${ctx.s8(inId)}, &iv, &ov, &r, ${planeH}, ${planeW}, ${plane});`]);
+      }
+      const noPad = p.padTop === 0 && p.padLeft === 0 && (p.outH - 1) * p.strideH + 1 <= p.inH && (p.outW - 1) * p.strideW + 1 <= p.inW;
+      let fn = 'tf_conv_s8';
+      if (depthwise) fn = 'tf_dwconv_s8';
+      else if (p.kH === 1 && p.kW === 1 && noPad) fn = 'tf_conv1x1_s8';
+      else if (p.kH === 3 && p.kW === 3 && p.dilationH === 1 && p.dilationW === 1) fn = 'tf_conv3x3_s8';
+      const inBytes = p.inH * p.inW * p.inC;
+      const outBytes = p.outH * p.outW * p.outC;
+      return block([...head, ...perBatch(p.batches, (b) => `${fn}(&p, ${ctx.s8(inId)} + ${b} * ${inBytes}, &iv, ${ctx.s8(outId)} + ${b} * ${outBytes}, &ov, &r);`)]);
+    }
+    case 'fullyConnected': {
+      const p = k.params;
+      const f = ctx.constArray('int8_t', `${id}_filter`, p.weights);
+      const m = ctx.constArray('int32_t', `${id}_mult`, p.multiplier);
+      const s = ctx.constArray('int32_t', `${id}_shift`, p.shift);
+      return block([
+        `static const tf_fc_params p = {${p.depth}, ${p.units}, ${p.rows}, ${p.inputOffset}, 0, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${bias(p.bias)}, ${m}, ${s}, 1, ${rounding(p.singleRounding)}};`,
+        `tf_fully_connected_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)});`,
+      ]);
+    }
+    case 'averagePool':
+    case 'maxPool': {
+      const p = k.params;
+      const fn = k.kind === 'maxPool' ? 'tf_maxpool_s8' : 'tf_avgpool_s8';
+      return block([
+        `static const tf_pool_params p = {${p.filterH}, ${p.filterW}, ${p.strideH}, ${p.strideW}, ${p.padTop}, ${p.padLeft}, ${p.actMin}, ${p.actMax}};`,
+        `static const tf_view iv = ${view(p.inH, p.inW, p.channels)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.channels)};`,
+        `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
+        ...perBatch(p.batches, (b) => `${fn}(&p, ${ctx.s8(inId)} + ${b} * ${p.inH * p.inW * p.channels}, &iv, ${ctx.s8(outId)} + ${b} * ${p.outH * p.outW * p.channels}, &ov, &r);`),
+      ]);
+    }
+    case 'add':
+    case 'mul': {
+      const p = k.params;
+      const g = p.broadcast;
+      const args = `${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}`;
+      const params =
+        k.kind === 'add'
+          ? `static const tf_add_params p = {${k.params.input1Offset}, ${k.params.input2Offset}, ${k.params.outputOffset}, ${k.params.leftShift}, ${k.params.input1Multiplier}, ${k.params.input1Shift}, ${k.params.input2Multiplier}, ${k.params.input2Shift}, ${k.params.outputMultiplier}, ${k.params.outputShift}, ${k.params.actMin}, ${k.params.actMax}};`
+          : `static const tf_mul_params p = {${k.params.input1Offset}, ${k.params.input2Offset}, ${k.params.outputOffset}, ${k.params.outputMultiplier}, ${k.params.outputShift}, ${k.params.actMin}, ${k.params.actMax}};`;
+      if (g.elementwise) return block([params, `tf_${k.kind}_s8(&p, ${args}, ${g.dims[0] * g.dims[1] * g.dims[2] * g.dims[3]});`]);
+      return block([
+        params,
+        `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`,
+        `tf_${k.kind}_bcast_s8(&p, ${args}, &bc);`,
+      ]);
+    }
+    case 'mean': {
+      const p = k.params;
+      if (p.path !== 'generic') {
+        const [batches, h, w, c] = p.inShape;
+        return block([
+          `static const tf_mean_params p = {${p.path === 'spatial-tflm' ? 1 : 0}, ${p.inputZeroPoint}, ${p.outputZeroPoint}, ${p.multiplier}, ${p.shift}, ${p.bias}};`,
+          `tf_mean_spatial_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${batches}, ${h * w}, ${c});`,
+        ]);
+      }
+      const axes = [...p.axes].sort((a, b) => a - b);
+      if (axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1)) throw new Error(`MEAN at node ${op.index}: non-contiguous axes [${axes}] are not supported by the C generator`);
+      const outer = elementCount(p.inShape.slice(0, axes[0]));
+      const count = elementCount(p.inShape.slice(axes[0], axes[axes.length - 1] + 1));
+      const inner = elementCount(p.inShape.slice(axes[axes.length - 1] + 1));
+      return `  tf_mean_generic_s8(${ctx.s8(inId)}, ${ctx.s8(outId)}, ${outer}, ${count}, ${inner});\n`;
+    }
+    case 'softmax': {
+      const p = k.params;
+      const table = ctx.constArray('float', `${id}_exp`, p.table);
+      return `  tf_softmax_s8(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});\n`;
+    }
+    case 'relu':
+    case 'hardSwish':
+    case 'lookup':
+    case 'requantize': {
+      const table =
+        k.kind === 'lookup'
+          ? k.table
+          : k.kind === 'relu'
+            ? tabulate((i, o) => relu(i, o, k.params))
+            : k.kind === 'hardSwish'
+              ? tabulate((i, o) => hardSwish(i, o, k.params))
+              : tabulate((i, o) => requantize(i, o, k.params));
+      if (ctx.model.tensors[inId].dtype !== 'int8' || ctx.model.tensors[outId].dtype !== 'int8') {
+        throw new Error(`${op.kind} at node ${op.index}: only int8 -> int8 is supported by the C generator`);
+      }
+      const t = ctx.constArray('int8_t', `${id}_table`, table);
+      return `  tf_lut_s8(${t}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+    }
+    case 'dequantize': {
+      if (ctx.model.tensors[inId].dtype !== 'int8') throw new Error(`DEQUANTIZE at node ${op.index}: only int8 input is supported by the C generator`);
+      const out = new Float32Array(256);
+      dequantize(Int8Array.from(ALL_BYTES), out, k.params);
+      const t = ctx.constArray('float', `${id}_table`, out);
+      return `  tf_lut_s8_f32(${t}, ${ctx.s8(inId)}, ${ctx.f32(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+    }
+    case 'quantize': {
+      const p = k.params;
+      if (ctx.model.tensors[outId].dtype !== 'int8') throw new Error(`QUANTIZE at node ${op.index}: only float32 -> int8 is supported by the C generator`);
+      return `  tf_quantize_f32_s8(${p.scale.toPrecision(17)}, ${p.zeroPoint}, ${ctx.f32(inId)}, ${ctx.s8(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+    }
+    case 'pad': {
+      const p = k.params;
+      const t = ctx.model.tensors[inId];
+      const bytes = DTYPE_BYTES[t.dtype];
+      const value = new Uint8Array(bytes);
+      if (t.dtype === 'float32') new DataView(value.buffer).setFloat32(0, p.value, true);
+      else for (let i = 0; i < bytes; i++) value[i] = (p.value >> (8 * i)) & 0xff;
+      return block([
+        `static const int32_t dims[4] = {${p.inShape.join(', ')}};`,
+        `static const int32_t before[4] = {${p.before.join(', ')}};`,
+        `static const int32_t after[4] = {${p.after.join(', ')}};`,
+        `static const uint8_t value[${bytes}] = {${Array.from(value).join(', ')}};`,
+        `tf_pad(${ctx.u8(inId)}, dims, before, after, ${ctx.u8(outId)}, ${bytes}, value);`,
+      ]);
+    }
+    case 'transpose': {
+      const p = k.params;
+      const rank = p.inShape.length;
+      if (rank > 6) throw new Error(`TRANSPOSE at node ${op.index}: rank ${rank} is not supported by the C generator`);
+      const strides = new Array<number>(rank);
+      for (let i = rank - 1, s = 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= p.inShape[i];
+      }
+      return block([
+        `static const int32_t dims[${rank}] = {${p.perm.map((d) => p.inShape[d]).join(', ')}};`,
+        `static const int32_t strides[${rank}] = {${p.perm.map((d) => strides[d]).join(', ')}};`,
+        `tf_transpose(${ctx.u8(inId)}, dims, strides, ${rank}, ${DTYPE_BYTES[ctx.model.tensors[inId].dtype]}, ${ctx.u8(outId)});`,
+      ]);
+    }
+    case 'concatenation': {
+      const p = k.params;
+      const bytes = DTYPE_BYTES[ctx.model.tensors[outId].dtype];
+      const ptrs = prepared.inputs.map((t) => {
+        const data = ctx.model.tensors[t].data;
+        return data ? `(const uint8_t *)${ctx.constArray('uint8_t', `${id}_const${t}`, data)}` : ctx.u8(t);
+      });
+      return block([
+        `const uint8_t *const ins[${ptrs.length}] = {${ptrs.join(', ')}};`,
+        `static const int32_t inner[${p.chunk.length}] = {${p.chunk.map((c) => c * bytes).join(', ')}};`,
+        `tf_concat(ins, inner, ${ptrs.length}, ${p.outer}, ${ctx.u8(outId)});`,
+      ]);
+    }
+    case 'resizeNearest': {
+      const p = k.params;
+      const ys = Array.from({ length: p.outH }, (_, y) => nearestIndex(y, p.inH, p.outH, p.alignCorners, p.halfPixelCenters));
+      const xs = Array.from({ length: p.outW }, (_, x) => nearestIndex(x, p.inW, p.outW, p.alignCorners, p.halfPixelCenters));
+      const sy = ctx.constArray('int32_t', `${id}_src_y`, ys);
+      const sx = ctx.constArray('int32_t', `${id}_src_x`, xs);
+      const chBytes = p.channels * DTYPE_BYTES[ctx.model.tensors[inId].dtype];
+      return `  tf_resize_nearest(${ctx.u8(inId)}, ${p.inW}, ${chBytes}, ${sy}, ${sx}, ${p.outH}, ${p.outW}, ${p.batches}, ${p.inH}, ${ctx.u8(outId)});\n`;
+    }
+    case 'copy':
+      return `  tf_copy(${ctx.u8(inId)}, ${ctx.u8(outId)}, ${tensorBytes(ctx.model.tensors[outId])});\n`;
+  }
+}
