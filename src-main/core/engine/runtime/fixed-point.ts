@@ -30,7 +30,7 @@ export interface QuantizedMultiplier {
 export function frexp(x: number): [number, number] {
   if (x === 0 || !Number.isFinite(x)) return [x, 0];
   const ax = Math.abs(x);
-  let e = Math.max(-1073, Math.min(1024, Math.ceil(Math.log2(ax))));
+  let e = Math.max(-1073, Math.min(1024, Math.ceil(Math.log2(ax)))) | 0;
   let f = ax * 2 ** -e;
   // log2 can be off by one near powers of two; settle exactly (scaling by powers of two is exact).
   while (f >= 1) { f /= 2; e++; }
@@ -66,7 +66,7 @@ export function saturatingRoundingDoublingHighMul(a: number, b: number): number 
   const p = a * b;
   if (p < TWO_52 && p > -TWO_52) {
     // Exact product; C divides with truncation toward zero.
-    return Math.trunc((p >= 0 ? p + TWO_30 : p + 1 - TWO_30) / TWO_31);
+    return Math.trunc((p >= 0 ? p + TWO_30 : p + 1 - TWO_30) / TWO_31) | 0;
   }
   const nudge = a * b >= 0 ? TWO_30 : 1 - TWO_30;
   const bh = Math.floor(b / TWO_16);
@@ -77,7 +77,7 @@ export function saturatingRoundingDoublingHighMul(a: number, b: number): number 
   const h = a * bh + lh; // s = h * 2^16 + ll exactly, 0 <= ll < 2^16
   let q = Math.floor(h / 32768);
   if (h < 0 && (ll !== 0 || q * 32768 !== h)) q += 1;
-  return q;
+  return q | 0;
 }
 
 /** gemmlowp::RoundingDivideByPOT: x / 2^exponent rounding halves away from zero (exponent 0..31). */
