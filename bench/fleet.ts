@@ -1,0 +1,260 @@
+/**
+ * `npm run bench -- fleet [--sizes 1000,5000,10000] [--duration 30] [--warmup 5] [--interval 1000]`
+ *
+ * Fleet ingest under simulated load. For each size it starts the app's core pieces the way
+ * createCore wires them (SQLite store, embedded aedes broker with auth and ACL, operator connection,
+ * event bus, fleet service with its batched telemetry ingest), provisions N simulated devices through
+ * the registry, and runs the simulator as a separate process (`tinyfleet sim --credentials`), so the
+ * devices do not compete with the ingest for this process's thread. Prints one JSON line per size:
+ *
+ *   devices, telemetryPerSec (rows committed to SQLite per second in the measurement window),
+ *   lost (telemetry the simulator published minus rows stored), lostBySeq (gaps in per-device seq),
+ *   lagP50Ms / lagP99Ms / lagMaxMs (device timestamp → row committed), rssMB (app process),
+ *   simRssMB (simulator process), appCpuPct, eventLoopP99Ms, plus setup timings.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadMcuProfiles } from '../src-main/core/engine/mcu-profiles';
+import { FleetService, type FlushReport } from '../src-main/core/fleet';
+import { BrokerRuntime } from '../src-main/core/host/broker-runtime';
+import { EventBus } from '../src-main/core/host/event-bus';
+import { createStreamLogger } from '../src-main/core/host/logger';
+import { registryProvisioner } from '../src-main/core/host/sim-provisioner';
+import { formatCredentialsCsv, type SimDeviceSpec } from '../src-main/core/sim/credentials';
+import { Store } from '../src-main/core/store';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+interface Options {
+  sizes: number[];
+  durationS: number;
+  warmupS: number;
+  intervalMs: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const opts: Options = { sizes: [1000, 5000, 10_000], durationS: 30, warmupS: 5, intervalMs: 1000 };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, value] = [args[i], args[i + 1]];
+    const num = (): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got "${value}"`);
+      i++;
+      return n;
+    };
+    if (flag === '--sizes') {
+      opts.sizes = (value ?? '').split(',').map(Number);
+      if (opts.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 20_000)) throw new Error(`--sizes needs whole numbers 1..20000, got "${value}"`);
+      i++;
+    } else if (flag === '--duration') opts.durationS = num();
+    else if (flag === '--warmup') opts.warmupS = num();
+    else if (flag === '--interval') opts.intervalMs = num();
+    else throw new Error(`unknown option "${flag}" (use --sizes, --duration, --warmup, --interval)`);
+  }
+  return opts;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function rssOfPid(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The simulator child process and its JSON-lines output. */
+class SimProcess {
+  private readonly waiters: Array<{ event: string; resolve: (line: Record<string, unknown>) => void }> = [];
+  peakRssMB = 0;
+  private readonly sampler: NodeJS.Timeout;
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      for (const w of [...this.waiters]) {
+        if (w.event === line.event) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(`[sim] ${d}`));
+    this.sampler = setInterval(() => (this.peakRssMB = Math.max(this.peakRssMB, rssOfPid(child.pid!) || 0)), 1000);
+  }
+
+  static start(args: string[]): SimProcess {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/tinyfleet.mjs'), 'sim', '--json', ...args], { cwd: projectRoot });
+    return new SimProcess(child);
+  }
+
+  waitFor(event: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simulator: no "${event}" within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ event, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      this.child.once('exit', (code) => reject(new Error(`simulator exited (${code}) before "${event}"`)));
+    });
+  }
+
+  async stop(): Promise<Record<string, unknown>> {
+    const stopped = this.waitFor('stopped', 120_000);
+    this.child.kill('SIGINT');
+    const line = await stopped;
+    clearInterval(this.sampler);
+    return line;
+  }
+}
+
+async function runSize(devices: number, opts: Options): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-bench-fleet-'));
+  const logger = createStreamLogger('warn');
+  const store = Store.open(dir);
+  const bus = new EventBus({ logger });
+  const profiles = loadMcuProfiles();
+  const broker = await BrokerRuntime.start({ settings: { mode: 'embedded', port: 0, listenAll: false }, store, logger });
+  if (!broker.operator) throw new Error('the operator could not connect to the embedded broker');
+  const fleet = new FleetService({
+    store,
+    connection: broker.operator,
+    events: bus,
+    logger,
+    mcuIds: new Set(profiles.map((p) => p.id)),
+    revokeSessions: (id) => broker.embeddedBroker?.disconnectDevice(id),
+  });
+  await fleet.start();
+  let sim: SimProcess | null = null;
+  try {
+    // Provision through the registry, exactly as the in-app simulator does.
+    const t0 = performance.now();
+    const specs: SimDeviceSpec[] = Array.from({ length: devices }, (_, i) => ({
+      id: `bench-${String(i + 1).padStart(5, '0')}`,
+      name: `bench ${i + 1}`,
+      mcu: profiles[i % profiles.length].id,
+      tags: ['sim', 'bench'],
+    }));
+    const credentials = await registryProvisioner(fleet.registry, store).provisionSimulated(specs);
+    const provisionMs = performance.now() - t0;
+    const credFile = path.join(dir, 'credentials.csv');
+    writeFileSync(credFile, formatCredentialsCsv(credentials), { mode: 0o600 });
+
+    // Count every stored sample by device and seq; lag only inside the measurement window.
+    const seqs = new Map<string, { max: number; count: number }>();
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    let lags = new Float64Array(Math.ceil((devices * 1000 * (opts.durationS + 5)) / opts.intervalMs));
+    let nLags = 0;
+    let storedInWindow = 0;
+    const offFlush = fleet.ingest.onFlush((r: FlushReport) => {
+      const inWindow = r.storedAt >= windowStart && r.storedAt < windowEnd;
+      for (const s of r.samples) {
+        const e = seqs.get(s.deviceId);
+        if (e) {
+          e.count++;
+          if (s.seq > e.max) e.max = s.seq;
+        } else seqs.set(s.deviceId, { max: s.seq, count: 1 });
+        if (inWindow) {
+          if (nLags === lags.length) {
+            const bigger = new Float64Array(lags.length * 2);
+            bigger.set(lags);
+            lags = bigger;
+          }
+          lags[nLags++] = r.storedAt - s.ts;
+        }
+      }
+      if (inWindow) storedInWindow += r.samples.length;
+    });
+
+    const t1 = performance.now();
+    sim = SimProcess.start(['--broker', broker.url, '--credentials', credFile, '--interval', String(opts.intervalMs), '--stats-every', '3600', '--prefix', 'bench']);
+    const started = await sim.waitFor('started', 300_000);
+    const connectMs = performance.now() - t1;
+
+    await sleep(opts.warmupS * 1000);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const cpu0 = process.cpuUsage();
+    windowStart = Date.now();
+    windowEnd = windowStart + opts.durationS * 1000;
+    let peakRss = 0;
+    while (Date.now() < windowEnd) {
+      await sleep(500);
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    loop.disable();
+
+    const stopped = await sim.stop();
+    // Let the last messages arrive and the ingest flush them.
+    let last = -1;
+    while (fleet.ingest.stored !== last || fleet.ingest.queued > 0) {
+      last = fleet.ingest.stored;
+      await sleep(1000);
+    }
+    offFlush();
+
+    const published = Number(stopped.telemetryPublished);
+    const stored = fleet.ingest.stored;
+    let lostBySeq = 0;
+    for (const e of seqs.values()) lostBySeq += e.max + 1 - e.count;
+    const sorted = lags.subarray(0, nLags).sort();
+    const stats = fleet.stats();
+    return {
+      bench: 'fleet',
+      devices,
+      intervalMs: opts.intervalMs,
+      durationS: opts.durationS,
+      connected: started.connected,
+      expectedPerSec: Math.round((devices * 1000) / opts.intervalMs),
+      telemetryPerSec: Math.round(storedInWindow / opts.durationS),
+      published,
+      stored,
+      lost: published - stored,
+      lostBySeq,
+      ingestDropped: fleet.ingest.dropped,
+      malformed: stats.malformedMessages,
+      unknownDevice: stats.unknownDeviceMessages,
+      lagP50Ms: Math.round(percentile(sorted, 0.5)),
+      lagP99Ms: Math.round(percentile(sorted, 0.99)),
+      lagMaxMs: Math.round(sorted[sorted.length - 1] ?? NaN),
+      rssMB: Math.round(peakRss / 2 ** 20),
+      simRssMB: Math.round(sim.peakRssMB),
+      appCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (opts.durationS * 1000)) * 100),
+      eventLoopP99Ms: Math.round(loop.percentile(99) / 1e6),
+      provisionMs: Math.round(provisionMs),
+      connectMs: Math.round(connectMs),
+    };
+  } finally {
+    if (sim && sim.child.exitCode === null) sim.child.kill('SIGKILL');
+    await fleet.dispose();
+    await broker.close();
+    bus.dispose();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Entry point for bin/bench.mjs. */
+export async function run(args: string[]): Promise<void> {
+  const opts = parseArgs(args);
+  for (const devices of opts.sizes) {
+    const result = await runSize(devices, opts);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  }
+}
