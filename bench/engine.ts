@@ -1,0 +1,160 @@
+/**
+ * `npm run bench -- engine [--models a.tflite,b.tflite] [--runs N] [--seed S] [--no-oracle]`
+ *
+ * Per model in ../shared/models (skipped with a printed reason when the folder is absent) and per
+ * model the project builds in code (the MobileNetV2-like and wide models of tests/support/ir-builder),
+ * one JSON line:
+ *
+ *   peak SRAM of our plan (PAD fusion, in-place depthwise, aliases, largest-first placement), of the
+ *   naive plan and of TFLM's GreedyMemoryPlanner, and the lower bound; the patch-based peak chosen by
+ *   `auto` (MAC overhead <= 20%) with its grid, split and MAC overhead; compile time (compileModel);
+ *   ms per inference of our runtime (tflite rounding) and of the TFLite oracle's builtin kernels
+ *   (XNNPACK off) on the same seeded inputs, their ratio (ours / oracle, < 1 = we are faster), and
+ *   whether our outputs equal the oracle's.
+ *
+ * Models the engine rejects (custom or unsupported ops) get a line with the error.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compileModel } from '../src-main/core/engine/compile';
+import type { Model } from '../src-main/core/engine/ir';
+import { fillDeterministic, mulberry32 } from '../src-main/core/engine/runtime/inputs';
+import { createInterpreter } from '../src-main/core/engine/runtime/interpreter';
+import type { TensorView } from '../src-main/core/engine/runtime/prepare';
+import { allocateView } from '../src-main/core/engine/runtime/tensor-memory';
+import { readTflite } from '../src-main/core/engine/tflite/reader';
+import { IrBuilder, buildTinyMobilenet } from '../tests/support/ir-builder';
+
+const projectRoot = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+const modelsDir = path.resolve(projectRoot, '../shared/models');
+const oracleModule = path.resolve(projectRoot, '../shared/tools/tflite-oracle/oracle.mjs');
+const wasmDir = path.resolve(projectRoot, 'node_modules/@tensorflow/tfjs-tflite/wasm');
+
+interface OracleApi {
+  run(model: Uint8Array, seed: number, repeat: number): { outputs: { data: number[] }[]; invokeMs: number[] };
+}
+
+async function loadOracle(): Promise<OracleApi | string> {
+  if (!existsSync(oracleModule)) return `oracle not found at ${oracleModule}`;
+  if (!existsSync(path.join(wasmDir, 'tflite_web_api_cc.wasm'))) return `TFLite WASM not found at ${wasmDir}`;
+  process.env.TFLITE_WASM_DIR = wasmDir;
+  const mod = await import(pathToFileURL(oracleModule).href);
+  const rt = await mod.loadTflite({ wasmDir, xnnpack: 'off' });
+  return { run: (model, seed, repeat) => mod.runModel(rt, model, { seed, repeat }) };
+}
+
+function seededInputs(model: Model, seed: number): TensorView[] {
+  const rnd = mulberry32(seed);
+  return model.inputs.map((t) => {
+    const v = allocateView(model.tensors[t]);
+    fillDeterministic(v, rnd);
+    return v;
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Our runtime's ms per inference (median after one warm-up run) and its outputs. */
+function timeOurs(model: Model, inputs: TensorView[], runs: number): { ms: number; outputs: TensorView[] } {
+  const interpreter = createInterpreter(model, { rounding: 'tflite' });
+  const outputs = interpreter.run(inputs).outputs;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    interpreter.run(inputs);
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), outputs };
+}
+
+/** A small model with a wide first layer, built in code (no TFLite file, so no oracle timing). */
+function buildWideNet(): Model {
+  const b = new IrBuilder('built-wide-net', 5);
+  const x = b.input([1, 64, 64, 3]);
+  const wide = b.conv(x, { outChannels: 32, stride: 1 });
+  const down = b.conv(wide, { outChannels: 16, stride: 2 });
+  const e = b.conv(down, { outChannels: 48, kernel: 1 });
+  const d = b.depthwise(e, { stride: 2 });
+  const p = b.conv(d, { outChannels: 24, kernel: 1, activation: 'none' });
+  const pooled = b.avgPool(p, 16);
+  return b.build([b.softmax(b.fullyConnected(b.reshape(pooled, [1, 24]), 4))]);
+}
+
+function benchModel(name: string, model: Model, bytes: Uint8Array | undefined, oracle: OracleApi | string, runs: number, seed: number): Record<string, unknown> {
+  const report = compileModel(model, { patch: 'auto' });
+  const line: Record<string, unknown> = {
+    bench: 'engine',
+    model: name,
+    ops: model.ops.length,
+    macs: report.macs,
+    params: report.params,
+    flashBytes: report.flashBytes,
+    peakOursBytes: report.layerPlan.peakBytes,
+    peakNaiveBytes: report.baselines.naive.peakBytes,
+    peakGreedyBytes: report.baselines.greedy.peakBytes,
+    lowerBoundBytes: report.layerPlan.lowerBoundBytes,
+    patchPeakBytes: report.patch.applied ? report.patch.peakBytes : null,
+    patchGrid: report.patch.applied ? `${report.patch.n}x${report.patch.n}` : null,
+    patchLastOp: report.patch.lastStageOp ?? null,
+    patchMacOverhead: report.patch.applied ? round(report.patch.macOverhead!, 4) : null,
+    patchReduction: report.patch.applied ? round(report.patch.reduction!) : null,
+    patchNote: report.patch.applied ? undefined : report.patch.reason,
+    compileMs: round(report.compileMs, 1),
+  };
+  const inputs = seededInputs(model, seed);
+  const ours = timeOurs(model, inputs, runs);
+  line.oursMsPerInference = round(ours.ms);
+  if (typeof oracle === 'string') line.oracleNote = oracle;
+  else if (!bytes) line.oracleNote = 'built in code: no TFLite file for the oracle';
+  else {
+    const result = oracle.run(bytes, seed, runs + 1);
+    const oracleMs = median(result.invokeMs.slice(1));
+    line.oracleMsPerInference = round(oracleMs);
+    line.speedRatio = round(ours.ms / oracleMs);
+    line.outputsMatchOracle = result.outputs.every((o, i) => o.data.length === ours.outputs[i].length && o.data.every((v, j) => v === Number(ours.outputs[i][j])));
+  }
+  return line;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const runs = Number(opt('--runs') ?? 5);
+  const seed = Number(opt('--seed') ?? 1);
+  const only = opt('--models')?.split(',');
+  const oracle = args.includes('--no-oracle') ? 'oracle disabled (--no-oracle)' : await loadOracle();
+
+  const jobs: { name: string; load: () => { model: Model; bytes?: Uint8Array } }[] = [];
+  if (!existsSync(modelsDir)) {
+    console.log(JSON.stringify({ bench: 'engine', skipped: 'published models', reason: `folder not found: ${modelsDir}` }));
+  } else {
+    for (const file of readdirSync(modelsDir).filter((f) => f.endsWith('.tflite')).sort()) {
+      if (only && !only.includes(file)) continue;
+      jobs.push({
+        name: file,
+        load: () => {
+          const bytes = new Uint8Array(readFileSync(path.join(modelsDir, file)));
+          return { model: readTflite(bytes, { name: file.replace(/\.tflite$/, '') }), bytes };
+        },
+      });
+    }
+  }
+  if (!only) {
+    jobs.push({ name: 'built:tiny-mobilenet-96', load: () => ({ model: buildTinyMobilenet(1, 96) }) });
+    jobs.push({ name: 'built:wide-net-64', load: () => ({ model: buildWideNet() }) });
+  }
+  for (const job of jobs) {
+    let loaded: { model: Model; bytes?: Uint8Array };
+    try {
+      loaded = job.load();
+    } catch (err) {
+      console.log(JSON.stringify({ bench: 'engine', model: job.name, rejected: err instanceof Error ? err.message : String(err) }));
+      continue;
+    }
+    console.log(JSON.stringify(benchModel(job.name, loaded.model, loaded.bytes, oracle, runs, seed)));
+  }
+}
