@@ -56,15 +56,22 @@ function seededInputs(model: Model, seed: number): TensorView[] {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Our runtime's ms per inference (median after one warm-up run) and its outputs. */
+/** Runs to time: at least `runs`, and enough to fill about MEASURE_MS (small models need many to warm up the JIT). */
+const MEASURE_MS = 500;
+const repeatsFor = (msEach: number, runs: number) => Math.min(2000, Math.max(runs, Math.ceil(MEASURE_MS / Math.max(msEach, 0.001))));
+
+/** Our runtime's ms per inference (median after a warm-up as long as the measurement) and its outputs. */
 function timeOurs(model: Model, inputs: TensorView[], runs: number): { ms: number; outputs: TensorView[] } {
   const interpreter = createInterpreter(model, { rounding: 'tflite' });
+  const t0 = performance.now();
   const outputs = interpreter.run(inputs).outputs;
+  const repeats = repeatsFor(performance.now() - t0, runs);
+  for (let i = 0; i < repeats; i++) interpreter.run(inputs);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
     interpreter.run(inputs);
-    times.push(performance.now() - t0);
+    times.push(performance.now() - t);
   }
   return { ms: median(times), outputs };
 }
@@ -105,13 +112,14 @@ function benchModel(name: string, model: Model, bytes: Uint8Array | undefined, o
   };
   const inputs = seededInputs(model, seed);
   const ours = timeOurs(model, inputs, runs);
-  line.oursMsPerInference = round(ours.ms);
+  line.oursMsPerInference = round(ours.ms, 4);
   if (typeof oracle === 'string') line.oracleNote = oracle;
   else if (!bytes) line.oracleNote = 'built in code: no TFLite file for the oracle';
   else {
-    const result = oracle.run(bytes, seed, runs + 1);
+    const first = oracle.run(bytes, seed, 2).invokeMs[1];
+    const result = oracle.run(bytes, seed, repeatsFor(first, runs) + 1);
     const oracleMs = median(result.invokeMs.slice(1));
-    line.oracleMsPerInference = round(oracleMs);
+    line.oracleMsPerInference = round(oracleMs, 4);
     line.speedRatio = round(ours.ms / oracleMs);
     line.outputsMatchOracle = result.outputs.every((o, i) => o.data.length === ours.outputs[i].length && o.data.every((v, j) => v === Number(ours.outputs[i][j])));
   }
