@@ -300,7 +300,7 @@ export class FleetService {
   }
 
   private afterFlush(report: FlushReport): void {
-    for (const id of report.devices) this.dirty.add(id);
+    for (const id of report.latestWritten) this.dirty.add(id);
     let live: Map<string, TelemetryPoint[]> | null = null;
     for (const id of report.devices) {
       if (this.events.hasSubscribers(`fleet.telemetry/${id}`)) (live ??= new Map()).set(id, []);

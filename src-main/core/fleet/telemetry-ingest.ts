@@ -12,6 +12,12 @@ export interface IngestOptions {
   maxQueue?: number;
   /** Late samples for a minute are merged for this long after it ends before the minute is written. */
   minuteGraceMs?: number;
+  /**
+   * The devices table's latest-telemetry columns are written at most this often (ms): one UPDATE
+   * per device per interval, however many samples arrived, so 10,000 devices cost 10,000 row
+   * writes a second at most.
+   */
+  latestIntervalMs?: number;
   clock?: () => number;
 }
 
@@ -21,8 +27,10 @@ export interface FlushReport {
   samples: readonly TelemetrySample[];
   receivedAt: readonly number[];
   storedAt: number;
-  /** Devices whose latest telemetry changed. */
+  /** Devices that sent the samples of this flush. */
   devices: ReadonlySet<string>;
+  /** Devices whose latest-telemetry columns were written in this flush. */
+  latestWritten: ReadonlySet<string>;
 }
 
 const MINUTE = 60_000;
@@ -39,8 +47,9 @@ export function toTelemetryPoint(s: TelemetrySample): TelemetryPoint {
 
 /**
  * Batched telemetry ingest. Samples are queued and written every `flushIntervalMs` (or as soon as
- * `maxBatch` wait) in ONE transaction with prepared statements: the raw rows, one latest-telemetry
- * UPDATE per device (not per message), and the 1-minute aggregates of minutes that have closed.
+ * `maxBatch` wait) in ONE transaction with prepared statements: the raw rows, the 1-minute
+ * aggregates of minutes that have closed and, at most once per `latestIntervalMs`, one
+ * latest-telemetry UPDATE per device (not per message).
  * Aggregates are sums and counts, so late samples merge into a written minute exactly.
  * Aggregates of the still-open minute live in memory until it closes (or until `close()`).
  */
@@ -48,6 +57,9 @@ export class TelemetryIngest {
   private queue: TelemetrySample[] = [];
   private received: number[] = [];
   private readonly open = new Map<string, MinuteAggregate>();
+  private latest = new Map<string, LatestTelemetry>();
+  private latestWrittenAt = Number.NEGATIVE_INFINITY;
+  private readonly latestIntervalMs: number;
   private timer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
   private readonly listeners = new Set<(report: FlushReport) => void>();
@@ -69,6 +81,7 @@ export class TelemetryIngest {
     this.maxBatch = options.maxBatch ?? 5000;
     this.maxQueue = options.maxQueue ?? 200_000;
     this.minuteGraceMs = options.minuteGraceMs ?? 5000;
+    this.latestIntervalMs = options.latestIntervalMs ?? 1000;
     this.clock = options.clock ?? Date.now;
   }
 
@@ -147,8 +160,10 @@ export class TelemetryIngest {
     this.queue = [];
     this.received = [];
     const closed: MinuteAggregate[] = [];
-    const latest = new Map<string, LatestTelemetry>();
+    const latest = this.latest;
+    const devices = new Set<string>();
     for (const s of samples) {
+      devices.add(s.deviceId);
       this.aggregate(s, closed);
       const prev = latest.get(s.deviceId);
       if (!prev || s.ts >= prev.lastSeen) {
@@ -170,16 +185,23 @@ export class TelemetryIngest {
         this.open.delete(id);
       }
     }
-    if (samples.length === 0 && closed.length === 0) return;
+    const writeLatest = latest.size > 0 && (options.closeAllMinutes || now - this.latestWrittenAt >= this.latestIntervalMs);
+    if (samples.length === 0 && closed.length === 0 && !writeLatest) return;
     this.store.transaction(() => {
       this.store.telemetry.insertRaw(samples);
       this.store.telemetry.mergeMinutes(closed);
-      this.store.devices.updateLatest(latest.values());
+      if (writeLatest) this.store.devices.updateLatest(latest.values());
       this.store.counters.add('telemetry.ingested', samples.length);
     });
+    let latestWritten: ReadonlySet<string> = new Set();
+    if (writeLatest) {
+      latestWritten = new Set(latest.keys());
+      this.latest = new Map();
+      this.latestWrittenAt = now;
+    }
     this.stored += samples.length;
-    if (samples.length && this.listeners.size) {
-      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices: new Set(latest.keys()) };
+    if ((samples.length || latestWritten.size) && this.listeners.size) {
+      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latestWritten };
       for (const listener of this.listeners) listener(report);
     }
   }

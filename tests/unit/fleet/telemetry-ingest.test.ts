@@ -39,6 +39,26 @@ describe('TelemetryIngest', () => {
     expect(store.telemetry.raw('a', 0, Number.MAX_SAFE_INTEGER, 1).map((p) => p.battery)).toEqual([94]);
   });
 
+  it('writes the latest telemetry at most once per interval, keeping the newest values', () => {
+    const ingest = new TelemetryIngest(store, { clock: () => now, latestIntervalMs: 1000 });
+    const written: string[][] = [];
+    ingest.onFlush((r) => written.push([...r.latestWritten]));
+    ingest.push(sample('a', T0, 0, { battery: 99 }));
+    ingest.flush();
+    ingest.push(sample('a', T0 + 200, 1, { battery: 98 }));
+    ingest.push(sample('b', T0 + 200, 0, { battery: 50 }));
+    now += 200;
+    ingest.flush();
+    expect(store.devices.get('a')?.battery).toBe(99);
+    expect(store.devices.get('b')?.battery).toBeNull();
+    expect(store.telemetry.rawCount()).toBe(3);
+    now += 800;
+    ingest.flush();
+    expect(store.devices.get('a')?.battery).toBe(98);
+    expect(store.devices.get('b')?.battery).toBe(50);
+    expect(written).toEqual([['a'], [], ['a', 'b']]);
+  });
+
   it('downsamples into 1-minute means, merging late samples and separate flushes exactly', () => {
     const ingest = new TelemetryIngest(store, { clock: () => now, minuteGraceMs: 5000 });
     ingest.push(sample('a', T0 + 1000, 0, { battery: 90, metrics: { score: 1 } }));
