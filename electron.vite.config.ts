@@ -1,6 +1,22 @@
 import { resolve } from 'node:path';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { contentSecurityPolicy } from './src-main/core/host/csp';
+
+/** Writes the app's CSP into index.html: file:// pages (Electron) get no response headers. */
+function cspMeta(): Plugin {
+  let dev = false;
+  return {
+    name: 'tinyfleet-csp-meta',
+    configResolved(config) {
+      dev = config.command === 'serve';
+    },
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy({ dev, meta: true }) }, injectTo: 'head-prepend' },
+    ],
+  };
+}
 
 /**
  * Builds the three parts of the desktop app into out/: main (Node, dependencies stay external and
@@ -12,7 +28,8 @@ export default defineConfig({
   main: {
     build: {
       externalizeDeps: true,
-      lib: { entry: resolve(import.meta.dirname, 'src-main/electron/main.ts') },
+      // out/main/index.js, the "main" of package.json.
+      lib: { entry: { index: resolve(import.meta.dirname, 'src-main/electron/main.ts') } },
     },
   },
   preload: {
@@ -31,6 +48,6 @@ export default defineConfig({
     build: {
       rolldownOptions: { input: resolve(import.meta.dirname, 'src-renderer/index.html') },
     },
-    plugins: [vue()],
+    plugins: [vue(), cspMeta()],
   },
 });

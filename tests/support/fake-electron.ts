@@ -125,6 +125,7 @@ export class FakeElectron {
       return this.userData;
     };
     app.getVersion = () => '0.0.0-test';
+    app.getAppPath = () => process.cwd();
     app.requestSingleInstanceLock = () => true;
     app.enableSandbox = () => (this.sandboxEnabled = true);
     app.quit = () => {
