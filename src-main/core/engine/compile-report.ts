@@ -44,8 +44,12 @@ export const PatchReportSchema = z.object({
   stageOutput: count.optional(),
   stageOutputShape: z.array(count).optional(),
   n: count.optional(),
-  /** Bytes of one patch's buffers (inputs copies, intermediates, output tile, crops). */
+  /** Bytes of one patch's buffers (input copies, intermediates, output tile, crops, planes). */
   patchBufferBytes: bytes.optional(),
+  /** Bytes of the stage's inputs, held whole while the stage runs. */
+  stageInputBytes: bytes.optional(),
+  /** Bytes of the stage output, held whole while the stage runs. */
+  stageOutputBytes: bytes.optional(),
   peakBytes: bytes.optional(),
   /** Peak of the per-layer (in-place) plan, for comparison. */
   layerPeakBytes: bytes,

@@ -2,9 +2,10 @@ import type { CompileReport, LayerReport, PatchReport, PlanSummary } from './com
 import { modelCost } from './cost/macs';
 import { RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { checkFit } from './fit';
-import type { Model } from './ir';
+import { tensorBytes, type Model } from './ir';
 import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
 import { choosePatch, DEFAULT_MAX_MAC_OVERHEAD, type PatchCandidate, type PatchMode } from './patch/search';
+import { findSplits } from './patch/stage';
 import { planModel, type MemoryPlan } from './planner/plan';
 
 export interface CompileOptions {
@@ -96,6 +97,8 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
       stageOutputShape: [...so.shape],
       n: chosen.stage.n,
       patchBufferBytes: chosen.stage.patchPlan.peakBytes,
+      stageInputBytes: chosen.stage.stageInputs.reduce((sum, t) => sum + tensorBytes(model.tensors[t]), 0),
+      stageOutputBytes: tensorBytes(so),
       peakBytes: chosen.plan.peakBytes,
       reduction: ours.plan.peakBytes / chosen.plan.peakBytes,
       extraMacs: chosen.extraMacs,
@@ -108,6 +111,8 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
   } else if (sramBudget !== undefined && ours.plan.peakBytes <= sramBudget) {
     patch.reason = 'the per-layer plan already fits the SRAM budget';
     patch.fitsBudget = true;
+  } else if (findSplits(ours.schedule).length === 0) {
+    patch.reason = 'the model has no spatial stage to run patch by patch';
   } else {
     patch.reason = `no split point lowers the peak within a MAC overhead of ${maxMacOverhead}`;
   }
