@@ -13,6 +13,7 @@ import { realWeights } from './real-params';
 import type { SparseScheme } from './scheme';
 import type { UpdateRule, UpdateStats } from './update';
 import { applyUpdate } from './update';
+import { quantizeInput } from '../quant/evaluate-int8';
 import { cloneModel } from '../quant/model-io';
 
 /** Runs the int8 graph on one quantized input and exposes every activation tensor's int8 values. */
@@ -74,22 +75,9 @@ export class SparseTrainer {
     this.refreshWeights(this.graph.layers.map((l) => l.opIndex));
   }
 
-  /** Quantizes a float input with the model's input parameters. */
-  quantizeInput(x: Float32Array): Int8Array {
-    const q = this.model.tensors[this.model.inputs[0]].quant!;
-    const s = q.scale[0];
-    const zp = q.zeroPoint[0];
-    const out = new Int8Array(x.length);
-    for (let k = 0; k < x.length; k++) {
-      const v = Math.round(x[k] / s) + zp;
-      out[k] = v < -128 ? -128 : v > 127 ? 127 : v;
-    }
-    return out;
-  }
-
   /** One training sample: forward, backward, and an update every `accumulate` samples. */
   step(sample: Sample): { loss: number; correct: boolean } {
-    const values = this.runner.run(this.quantizeInput(sample.x));
+    const values = this.runner.run(quantizeInput(this.model, sample.x));
     const trace = keepForBackward(this.graph, this.plan, values);
     const loss = backward(this.graph, this.plan, this.weights, trace, sample.y, this.grads);
     const correct = argmaxRow(trace.logits, 0, trace.logits.length) === sample.y;
@@ -143,7 +131,7 @@ export class SparseTrainer {
     if (samples.length === 0) return 0;
     let correct = 0;
     for (const s of samples) {
-      const values = this.runner.run(this.quantizeInput(s.x));
+      const values = this.runner.run(quantizeInput(this.model, s.x));
       const logits = values(this.graph.logits);
       if (argmaxRow(logits, 0, logits.length) === s.y) correct++;
     }

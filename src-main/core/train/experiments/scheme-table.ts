@@ -1,0 +1,55 @@
+import type { Model } from '../../engine/ir';
+import type { Task } from '../data/task';
+import type { DeviceDataOptions } from '../data/device-data';
+import { TrainingMemoryEstimator } from '../memory/estimator';
+import type { TrainingMemory } from '../memory/estimator';
+import type { SchemeArm } from './personalization';
+import { personalizationExperiment } from './personalization';
+import type { PersonalizationResult } from './personalization';
+
+/** One row of the accuracy-vs-memory table. */
+export interface SchemeRow {
+  name: string;
+  scheme: string;
+  lr: number;
+  accuracyBefore: number;
+  accuracyAfter: number;
+  gain: number;
+  improved: number;
+  memory: TrainingMemory;
+  msPerStep: number;
+}
+
+/** The table and the engine's figures it sits next to. */
+export interface SchemeTable {
+  rows: SchemeRow[];
+  /** The engine's planned forward arena and runtime SRAM for this model. */
+  engine: { forwardArenaBytes: number; runtimeSramBytes: number };
+  personalization: PersonalizationResult;
+}
+
+/**
+ * Bias-only vs sparse vs full (and any other arms): mean held-out accuracy over shifted devices
+ * against the training memory the estimator gives for each scheme.
+ */
+export function schemeTable(
+  model: Model,
+  task: Task,
+  arms: SchemeArm[],
+  options: { devices: number; firstDeviceSeed?: number; epochs?: number; data?: DeviceDataOptions; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+): SchemeTable {
+  const estimator = new TrainingMemoryEstimator(model);
+  const personalization = personalizationExperiment(model, task, { ...options, arms });
+  const rows = personalization.arms.map((a, i): SchemeRow => ({
+    name: a.name,
+    scheme: a.scheme,
+    lr: a.lr,
+    accuracyBefore: a.before.mean,
+    accuracyAfter: a.after.mean,
+    gain: a.gain.mean,
+    improved: a.improved,
+    memory: estimator.estimate(arms[i].scheme),
+    msPerStep: a.msPerStep,
+  }));
+  return { rows, engine: { forwardArenaBytes: estimator.forwardArenaBytes, runtimeSramBytes: estimator.runtimeSramBytes }, personalization };
+}
