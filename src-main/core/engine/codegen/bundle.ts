@@ -19,7 +19,9 @@ export const KERNEL_FILES = ['tf_kernels.h', 'tf_kernels.c'] as const;
 /** Flags every build uses: C99 with all warnings as errors. */
 export const C_FLAGS = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2'];
 /** Cortex-M7 flags (soft-float ABI: the kernels are integer-only). */
-export const M7_FLAGS = ['-mcpu=cortex-m7', '-mthumb'];
+export const M7_FLAGS = ['-mcpu=cortex-m7', '-mthumb', '-ffunction-sections', '-fdata-sections'];
+/** M7 link flags: own startup, the board's linker script, unused kernels dropped. */
+export const M7_LINK_FLAGS = ['-nostartfiles', '-T', 'm7/mps2_an500.ld', '-Wl,--gc-sections'];
 
 /**
  * mps2-an500 memory (QEMU hw/arm/mps2.c): ZBT SSRAM1 4 MiB at 0x0 holds the vector table, code and

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { C_FLAGS, M7_FLAGS } from './bundle';
+import { C_FLAGS, M7_FLAGS, M7_LINK_FLAGS } from './bundle';
 
 /**
  * Builds and runs a written C bundle with the host gcc, arm-none-eabi-gcc and qemu-system-arm.
@@ -83,7 +83,7 @@ export async function buildM7(dir: string): Promise<string> {
   const elf = path.join(dir, 'model.elf');
   await tool(
     'arm-none-eabi-gcc',
-    [...C_FLAGS, ...M7_FLAGS, '-I.', '-Im7', '-nostartfiles', '-T', 'm7/mps2_an500.ld', '-o', elf,
+    [...C_FLAGS, ...M7_FLAGS, '-I.', '-Im7', ...M7_LINK_FLAGS, '-o', elf,
       'model.c', 'tf_kernels.c', 'm7/startup.c', 'm7/semihost.c', 'm7/main_m7.c', '-lm', '-lc', '-lgcc'],
     { cwd: dir },
   );
