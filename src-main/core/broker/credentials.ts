@@ -9,7 +9,8 @@ import { pbkdf2, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from
  * Cost choice: the key-derivation work factor protects low-entropy, human-chosen passwords against
  * offline guessing. Device secrets carry 256 random bits, which no work factor makes more or less
  * guessable, so TinyFleet uses moderate costs: scrypt N=2^12 for provisioned devices and N=2^8 for
- * simulated ones (10,000 of them are provisioned at once), 1,000 PBKDF2 iterations for Mosquitto.
+ * simulated ones (10,000 of them are provisioned at once); for the Mosquitto hash 1,000 PBKDF2
+ * iterations for provisioned devices and Mosquitto's own default of 101 for simulated ones.
  * All hashing is asynchronous and runs on libuv's thread pool, so provisioning and broker
  * authentication never block the main thread. The parameters are stored in each hash, so costs can
  * change without invalidating existing credentials.
@@ -26,7 +27,7 @@ const SALT_BYTES = 16;
 /** Mosquitto's `$7$` format: PBKDF2-HMAC-SHA512 with a 12-byte salt and a 64-byte key. */
 const MOSQUITTO_SALT_BYTES = 12;
 const MOSQUITTO_KEY_BYTES = 64;
-export const MOSQUITTO_ITERATIONS = 1000;
+const MOSQUITTO_ITERATIONS: Record<SecretCost, number> = { device: 1000, simulated: 101 };
 
 /** A fresh device secret: 32 random bytes, base64url (43 characters, safe in CSV and shells). */
 export function generateSecret(): string {
@@ -63,7 +64,7 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 }
 
 /** Hashes a secret in Mosquitto's password-file format: `$7$<iterations>$<salt b64>$<key b64>`. */
-export async function mosquittoPasswordHash(secret: string, iterations: number = MOSQUITTO_ITERATIONS): Promise<string> {
+export async function mosquittoPasswordHash(secret: string, iterations: number = MOSQUITTO_ITERATIONS.device): Promise<string> {
   const salt = randomBytes(MOSQUITTO_SALT_BYTES);
   const key = await pbkdf2Async(secret, salt, iterations, MOSQUITTO_KEY_BYTES);
   return `$7$${iterations}$${salt.toString('base64')}$${key.toString('base64')}`;
@@ -89,6 +90,6 @@ export interface CredentialHashes {
 /** Issues a new secret and both of its hashes. */
 export async function issueCredentials(cost: SecretCost = 'device'): Promise<{ secret: string } & CredentialHashes> {
   const secret = generateSecret();
-  const [secretHash, mosquittoHash] = await Promise.all([hashSecret(secret, cost), mosquittoPasswordHash(secret)]);
+  const [secretHash, mosquittoHash] = await Promise.all([hashSecret(secret, cost), mosquittoPasswordHash(secret, MOSQUITTO_ITERATIONS[cost])]);
   return { secret, secretHash, mosquittoHash };
 }

@@ -153,8 +153,15 @@ export class FleetService {
     await connection.subscribe(APP_SUBSCRIPTIONS);
   }
 
-  /** Switches to another broker connection (after the broker settings changed). */
+  /**
+   * Switches to another broker connection (after the broker settings changed). Presence is
+   * relearned from the new broker: devices shown online become `unknown` until it says otherwise.
+   */
   async useConnection(connection: FleetConnection): Promise<void> {
+    for (const d of this.store.devices.list({ status: ['online'], sort: 'id', order: 'asc', offset: 0, limit: Number.MAX_SAFE_INTEGER }).devices) {
+      this.dirty.add(d.id);
+    }
+    this.store.devices.resetStatuses('online', 'unknown');
     await this.attach(connection);
   }
 

@@ -37,6 +37,17 @@ describe('device credentials', () => {
     expect(await verifyMosquittoPasswordHash('pW', hash)).toBe(false);
   });
 
+  it('issues cheaper hashes for simulated devices and records the parameters in each hash', async () => {
+    const sim = await issueCredentials('simulated');
+    const real = await issueCredentials('device');
+    expect(sim.secretHash).toMatch(/^scrypt\$8\$/);
+    expect(sim.mosquittoHash).toMatch(/^\$7\$101\$/);
+    expect(real.secretHash).toMatch(/^scrypt\$12\$/);
+    expect(real.mosquittoHash).toMatch(/^\$7\$1000\$/);
+    expect(await verifySecret(real.secret, real.secretHash)).toBe(true);
+    expect(await verifyMosquittoPasswordHash(sim.secret, sim.mosquittoHash)).toBe(true);
+  });
+
   it('reads a hash made by mosquitto_passwd', async () => {
     // `mosquitto_passwd -b pw alice secret1` (Mosquitto 2.0.11)
     const fromMosquitto = '$7$101$1W9OojNOv14nwfHf$H/oEFm6U7QdsHn0TfugX2gWA5qtIEmiG0OWGm/j+k6o0Gx/s2jMXsx1LMs5gEuu/l0vgVwVRZcvHAb2Nv+Y7vg==';
