@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron';
 import { createCore, type Core, type CoreConfig } from '../core/host/create-core';
 import { contentSecurityPolicy } from '../core/host/csp';
 import { createStreamLogger, type Logger } from '../core/host/logger';

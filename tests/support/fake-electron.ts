@@ -11,7 +11,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-type Listener = (...args: any[]) => unknown;
+// Electron's handlers take varied arguments; the fake forwards whatever the code under test passes.
+type Listener = (...args: unknown[]) => unknown;
 
 /** An event object with preventDefault, as Electron passes to will-navigate and friends. */
 export class FakeEvent {
@@ -74,7 +75,7 @@ export class FakeBrowserWindow extends EventEmitter {
   readonly webContents: FakeWebContents;
   loadedUrl: string | null = null;
   constructor(
-    readonly options: Record<string, any>,
+    readonly options: { webPreferences: Record<string, unknown> } & Record<string, unknown>,
     fake: FakeElectron,
   ) {
     super();
@@ -100,7 +101,7 @@ export class FakeElectron {
   readonly openedExternally: string[] = [];
   readonly errorBoxes: { title: string; content: string }[] = [];
   readonly userData = mkdtempSync(path.join(tmpdir(), 'tinyfleet-fake-userdata-'));
-  readonly app: EventEmitter & Record<string, any>;
+  readonly app: EventEmitter & Record<string, unknown>;
   readonly ipcMain = new EventEmitter();
   /** The renderer side: listeners of ipcRenderer.on per channel. */
   readonly rendererListeners = new Map<string, Set<Listener>>();
@@ -118,7 +119,7 @@ export class FakeElectron {
   sandboxEnabled = false;
 
   constructor() {
-    const app = new EventEmitter() as EventEmitter & Record<string, any>;
+    const app = new EventEmitter() as EventEmitter & Record<string, unknown>;
     app.whenReady = async () => {};
     app.getPath = (name: string) => {
       if (name !== 'userData') throw new Error(`fake electron: getPath(${name}) not supported`);
@@ -136,31 +137,7 @@ export class FakeElectron {
 
   /** The object vi.mock('electron') returns. */
   get module(): Record<string, unknown> {
-    const fake = this;
-    class BrowserWindow extends FakeBrowserWindow {
-      constructor(options: Record<string, any>) {
-        super(options, fake);
-      }
-    }
-    const ipcRenderer = {
-      send: (channel: string, ...args: unknown[]) => fake.sendFromRenderer(channel, args),
-      on: (channel: string, listener: Listener) => {
-        let set = fake.rendererListeners.get(channel);
-        if (!set) fake.rendererListeners.set(channel, (set = new Set()));
-        set.add(listener);
-      },
-      removeListener: (channel: string, listener: Listener) => fake.rendererListeners.get(channel)?.delete(listener),
-    };
-    return {
-      app: fake.app,
-      BrowserWindow,
-      ipcMain: fake.ipcMain,
-      ipcRenderer,
-      contextBridge: { exposeInMainWorld: (key: string, value: unknown) => fake.exposed.set(key, value) },
-      session: { defaultSession: fake.session },
-      shell: { openExternal: async (url: string) => void fake.openedExternally.push(url) },
-      dialog: { showErrorBox: (title: string, content: string) => fake.errorBoxes.push({ title, content }) },
-    };
+    return electronModule(this);
   }
 
   /** ipcRenderer.send from the page in `rendererContents`, arriving at ipcMain with its sender. */
@@ -179,6 +156,34 @@ export class FakeElectron {
       for (const listener of this.rendererListeners.get(channel) ?? []) listener({ sender: null }, ...copy);
     });
   }
+}
+
+/** The module object of a fake: the classes and objects the code under test imports. */
+function electronModule(fake: FakeElectron): Record<string, unknown> {
+  class BrowserWindow extends FakeBrowserWindow {
+    constructor(options: FakeBrowserWindow['options']) {
+      super(options, fake);
+    }
+  }
+  const ipcRenderer = {
+    send: (channel: string, ...args: unknown[]) => fake.sendFromRenderer(channel, args),
+    on: (channel: string, listener: Listener) => {
+      let set = fake.rendererListeners.get(channel);
+      if (!set) fake.rendererListeners.set(channel, (set = new Set()));
+      set.add(listener);
+    },
+    removeListener: (channel: string, listener: Listener) => fake.rendererListeners.get(channel)?.delete(listener),
+  };
+  return {
+    app: fake.app,
+    BrowserWindow,
+    ipcMain: fake.ipcMain,
+    ipcRenderer,
+    contextBridge: { exposeInMainWorld: (key: string, value: unknown) => fake.exposed.set(key, value) },
+    session: { defaultSession: fake.session },
+    shell: { openExternal: async (url: string) => void fake.openedExternally.push(url) },
+    dialog: { showErrorBox: (title: string, content: string) => fake.errorBoxes.push({ title, content }) },
+  };
 }
 
 export function createFakeElectron(): FakeElectron {

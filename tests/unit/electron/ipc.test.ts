@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import type { FakeWebContents } from '../../support/fake-electron';
 import type { SimStatus } from '../../../src-main/core/contract';
 import type { TinyFleetBridge } from '../../../src-main/core/contract/wire';
 
@@ -31,7 +32,7 @@ const dispatcher = new Dispatcher(
   { logger, validateOutputs: true },
 );
 const transport = new IpcTransport({ ipcMain: fake.ipcMain as never, page, dispatcher, bus, logger });
-const win = createMainWindow(page, '/p.cjs') as unknown as { webContents: import('../../support/fake-electron').FakeWebContents };
+const win = createMainWindow(page, '/p.cjs') as unknown as { webContents: FakeWebContents };
 fake.rendererContents = win.webContents;
 await import('../../../src-main/preload/index');
 const bridge = fake.exposed.get('tinyfleet') as TinyFleetBridge;

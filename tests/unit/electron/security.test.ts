@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import type { FakeWebContents } from '../../support/fake-electron';
 
 const fake = await vi.hoisted(async () => (await import('../../support/fake-electron')).createFakeElectron());
 vi.mock('electron', () => fake.module);
@@ -46,7 +47,7 @@ describe('Electron window and security', () => {
   });
 
   it('denies navigation away from the app and every new window; https links go to the browser', () => {
-    const win = createMainWindow(page, '/p.cjs') as unknown as { webContents: import('../../support/fake-electron').FakeWebContents };
+    const win = createMainWindow(page, '/p.cjs') as unknown as { webContents: FakeWebContents };
     const contents = win.webContents;
     hardenWebContents(contents as never, page);
     expect(contents.tryNavigate('https://evil.example/')).toBe(false);
