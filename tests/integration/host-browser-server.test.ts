@@ -153,3 +153,57 @@ describe('browser-mode server', () => {
     }
   });
 });
+
+describe('WebSocket client across a server restart', () => {
+  it('fails the call in flight, reconnects, resubscribes and works again', async () => {
+    const logger = createMemoryLogger();
+    const busA = new EventBus({ logger, batchMs: 10 });
+    let release: (() => void) | null = null;
+    const dispatcher = new Dispatcher(
+      {
+        'sim.status': () => status(1),
+        'sim.stop': () => new Promise<SimStatus>((resolve) => (release = () => resolve(status(0)))),
+      },
+      { logger },
+    );
+    const first = new BrowserServer({ dispatcher, bus: busA, logger, rendererDir: dir, port: 0, token: 'fixed-token-for-restart-test' });
+    const { port: fixedPort } = await first.listen();
+    const origin = `http://127.0.0.1:${fixedPort}`;
+    const wsPort = createWebSocketPort({
+      url: `ws://127.0.0.1:${fixedPort}/rpc?token=fixed-token-for-restart-test`,
+      create: (url) => new WebSocket(url, { headers: { Origin: origin } }) as unknown as WebSocketLike,
+      minDelayMs: 20,
+      maxDelayMs: 100,
+    });
+    const statuses: string[] = [];
+    wsPort.onStatus((s) => statuses.push(s));
+    const client = new RpcClient(wsPort);
+    const got: number[] = [];
+    client.subscribe('sim.status', (p) => got.push(p.connected));
+    expect(await client.call('sim.status')).toEqual(status(1));
+    const inFlight = client.call('sim.stop', {});
+    await new Promise((r) => setTimeout(r, 30));
+    await first.close();
+    await expect(inFlight).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    release?.();
+
+    const busB = new EventBus({ logger, batchMs: 10 });
+    const second = new BrowserServer({ dispatcher, bus: busB, logger, rendererDir: dir, port: fixedPort, token: 'fixed-token-for-restart-test' });
+    await second.listen();
+    try {
+      for (let i = 0; i < 200 && !busB.hasSubscribers('sim.status'); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(busB.hasSubscribers('sim.status')).toBe(true);
+      busB.emit('sim.status', status(42));
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual([42]);
+      expect(await client.call('sim.status')).toEqual(status(1));
+      expect(statuses[0]).toBe('open');
+      expect(statuses).toContain('closed');
+      expect(statuses.at(-1)).toBe('open');
+    } finally {
+      client.close();
+      wsPort.close();
+      await second.close();
+    }
+  });
+});
