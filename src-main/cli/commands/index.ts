@@ -5,9 +5,10 @@ import { registerDevices } from './devices';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 import { registerSim } from './sim';
+import { registerTrain } from './train';
 
 /** A CLI command module adds its sub-command(s) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerServe, registerCompile, registerRun, registerSim, registerDevices, registerBroker];
+export const commands: RegisterCommand[] = [registerServe, registerCompile, registerRun, registerSim, registerDevices, registerBroker, registerTrain];
