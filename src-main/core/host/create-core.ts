@@ -39,7 +39,7 @@ export interface CoreConfig {
   version?: string;
   /** Broker to use for this run instead of the persisted settings (tests, `--broker-port`). */
   broker?: BrokerSettings;
-  /** Simulated devices to start now; settings.simulator.autoStartCount by default; 0 for none. */
+  /** Simulated devices to start (awaited for host 'test', in the background otherwise); settings.simulator.autoStartCount by default; 0 for none. */
   simulate?: number;
   logger?: Logger;
   /** Check handler outputs and event payloads against the contract (default: only for host 'test'). */
@@ -139,7 +139,10 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
     if (simulate > 0) {
       const group = SimGroupConfig.parse({ count: simulate, telemetryIntervalMs: settings.get().simulator.telemetryIntervalMs });
-      await simulator.start(group).catch((error: unknown) => logger.error('simulator: the default simulated fleet did not start', { error }));
+      const started = simulator.start(group).catch((error: unknown) => logger.error('simulator: the default simulated fleet did not start', { error }));
+      // Tests want the fleet up when createCore returns; an app shows its window at once and
+      // watches the devices arrive (a large fleet takes a while to provision).
+      if (config.host === 'test') await started;
     }
 
     return { api, dispatcher, bus, info, dispose };
