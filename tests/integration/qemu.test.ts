@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MPS2_AN500 } from '../../src-main/core/engine/codegen/bundle';
+import { proveOnQemu } from '../../src-main/core/engine/codegen/proof';
+import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
+import { modelCost } from '../../src-main/core/engine/cost/macs';
+import type { Model } from '../../src-main/core/engine/ir';
+import { planModel } from '../../src-main/core/engine/planner/plan';
+import { readTflite } from '../../src-main/core/engine/tflite/reader';
+import { modelPath, skipWithoutModels } from '../support/models';
+import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
+
+/**
+ * The Cortex-M7 build (arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb -O2, newlib) run under
+ * qemu-system-arm -M mps2-an500 with semihosting: outputs byte-identical to the TS runtime, real
+ * section sizes next to the engine's Flash estimate, instructions per inference from -icount.
+ */
+
+const missing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
+if (missing.length) console.warn(`[qemu] skipped: ${missing.join(', ')} not found`);
+
+async function check(model: Model, rounding: 'tflm' | 'tflite'): Promise<void> {
+  const proof = await proveOnQemu(model, { rounding, seed: 1 });
+  expect(proof.outputsEqual).toBe(true);
+  // The static arena is the plan's peak, and it is what .bss holds (plus a few words of the harness).
+  expect(proof.generated.arenaBytes).toBe(planModel(model).plan.peakBytes);
+  expect(proof.sizes.bss).toBeGreaterThanOrEqual(proof.generated.arenaBytes);
+  expect(proof.sizes.bss - proof.generated.arenaBytes).toBeLessThan(256);
+  // Weights and tables are const: they are in .rodata, not copied to SRAM.
+  expect(proof.sizes.rodata).toBeGreaterThanOrEqual(proof.generated.constBytes);
+  expect(proof.sizes.data).toBeLessThan(256);
+  // The engine's Flash estimate must not promise less than the real build takes.
+  expect(modelCost(model).flash.totalBytes).toBeGreaterThanOrEqual(proof.sizes.flash);
+  expect(proof.instructions).toBeGreaterThan(0);
+  console.log(
+    `[qemu] ${model.name} ${rounding}: text ${proof.sizes.text} rodata ${proof.sizes.rodata} data ${proof.sizes.data} bss ${proof.sizes.bss}; ` +
+      `flash estimate ${modelCost(model).flash.totalBytes}; ${proof.instructions} instructions/inference`,
+  );
+}
+
+describe.skipIf(missing.length > 0)('Cortex-M7 build under qemu mps2-an500: in-project models', () => {
+  for (const build of [buildOpZoo, buildFloatWrapped, buildTinyMobilenetModel]) {
+    for (const rounding of ['tflm', 'tflite'] as const) {
+      it(`${build().name}, ${rounding}: outputs identical to the TS runtime`, { timeout: 120_000 }, () => check(build(), rounding));
+    }
+  }
+});
+
+describe.skipIf(missing.length > 0 || skipWithoutModels('qemu'))('Cortex-M7 build under qemu mps2-an500: published models', () => {
+  const small = ['hello_world_int8.tflite', 'micro_speech_quantized.tflite', 'person_detect.tflite', 'kws_ref_model.tflite'];
+  for (const file of small) {
+    for (const rounding of ['tflm', 'tflite'] as const) {
+      it(`${file}, ${rounding}: outputs identical to the TS runtime`, { timeout: 180_000 }, () =>
+        check(readTflite(new Uint8Array(readFileSync(modelPath(file)))), rounding));
+    }
+  }
+  for (const file of ['vww_96_int8.tflite', 'mcunet_vww1.tflite', 'mobilenet_v2_int8_224.tflite']) {
+    it(`${file}, tflm: fits the board and outputs are identical to the TS runtime`, { timeout: 900_000 }, async () => {
+      const model = readTflite(new Uint8Array(readFileSync(modelPath(file))));
+      expect(planModel(model).plan.peakBytes).toBeLessThan(MPS2_AN500.ramBytes);
+      await check(model, 'tflm');
+    });
+  }
+});
