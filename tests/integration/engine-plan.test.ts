@@ -10,7 +10,7 @@ import { createInterpreter } from '../../src-main/core/engine/runtime/interprete
 import type { TensorView } from '../../src-main/core/engine/runtime/prepare';
 import { allocateView } from '../../src-main/core/engine/runtime/tensor-memory';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
-import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
+import { IrBuilder, buildBottleneck, buildTinyMobilenet } from '../support/ir-builder';
 import { RUNNABLE_MODELS, readModelBytes, skipWithoutModels } from '../support/models';
 
 function seededInputs(model: Model, seed: number): TensorView[] {
@@ -55,7 +55,7 @@ function buildResidualNet(seed: number): Model {
 }
 
 describe('plans proven by execution in one arena (models built in code)', () => {
-  const models = [buildTinyMobilenet(7, 32, true), buildTinyMobilenet(8, 40, true), buildResidualNet(9)];
+  const models = [buildTinyMobilenet(7, 32, true), buildTinyMobilenet(8, 40, true), buildResidualNet(9), buildBottleneck(4)];
 
   it.each(models.flatMap((m) => STRATEGIES.map((s) => [m.name, s, m] as const)))('%s, %s plan: outputs equal the unplanned run', (_, strategy, model) => {
     const inputs = seededInputs(model, 42);
@@ -96,14 +96,17 @@ describe('plans proven by execution in one arena (models built in code)', () => 
     ['3x3', { n: 3 }],
     ['5x5', { n: 5 }],
   ] as [string, PatchMode][])('patch-based %s: bit-identical to the per-layer schedule', (_, mode) => {
+    let inPlaceRuns = 0;
     for (const model of models) {
       const inputs = seededInputs(model, 11);
       const { schedule, plan } = planModel(model);
       const chosen = choosePatch(schedule, plan.peakBytes, modelCost(model).macs, { mode, maxMacOverhead: 1 });
       expect(chosen).toBeDefined();
+      inPlaceRuns += chosen!.stage.inPlace.size;
       verifyPlan(chosen!.plan);
       expect(runPlanned(schedule, chosen!.plan, inputs, { stage: chosen!.stage }).map(bytesOf)).toEqual(unplanned(model, inputs).map(bytesOf));
     }
+    expect(inPlaceRuns, 'a depthwise ran in place inside the patches').toBeGreaterThan(0);
   });
 
   it('catches a patch stage whose halo is cut off', () => {

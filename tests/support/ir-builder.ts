@@ -257,3 +257,18 @@ export function buildTinyMobilenet(seed = 1, size = 32, exposeFeatures = false):
   const logits = b.fullyConnected(flat, 4);
   return b.build(exposeFeatures ? [b.softmax(logits), s] : [b.softmax(logits)]);
 }
+
+/**
+ * One inverted bottleneck at full resolution (expand 1x1 to 48 channels, depthwise 3x3, project 1x1
+ * with stride 2) and a small head: the expanded tensor dominates memory, so patches pay off and
+ * the depthwise runs in place inside each patch.
+ */
+export function buildBottleneck(seed = 1, size = 32): Model {
+  const b = new IrBuilder('bottleneck', seed);
+  const x = b.input([1, size, size, 4]);
+  const e = b.conv(x, { outChannels: 48, kernel: 1 });
+  const d = b.depthwise(e, { kernel: 3 });
+  const s = b.conv(d, { outChannels: 8, kernel: 1, stride: 2, activation: 'none' });
+  const e2 = b.conv(s, { outChannels: 16, kernel: 1 });
+  return b.build([b.softmax(b.fullyConnected(b.reshape(b.avgPool(e2, size / 2), [1, 16]), 5)), e2]);
+}

@@ -5,7 +5,7 @@ import { verifyPlan } from '../../../src-main/core/engine/planner/verify';
 import { splitRange, tiles, windowInputRegion } from '../../../src-main/core/engine/patch/region';
 import { choosePatch, enumeratePatchCandidates } from '../../../src-main/core/engine/patch/search';
 import { analyzeStage, findSplits } from '../../../src-main/core/engine/patch/stage';
-import { IrBuilder, buildTinyMobilenet } from '../../support/ir-builder';
+import { IrBuilder, buildBottleneck, buildTinyMobilenet } from '../../support/ir-builder';
 
 describe('regions', () => {
   it('splits a size into near-equal ranges and an image into row-major tiles', () => {
@@ -109,5 +109,33 @@ describe('patch stage on a MobileNetV2-like model', () => {
     const add = schedule.steps.find((s) => s.kind === 'ADD')!;
     const inside = splits.filter((s) => s.split > add.step - 3 && s.split <= add.step);
     expect(inside).toEqual([]);
+  });
+});
+
+describe('in-place depthwise inside patches', () => {
+  it('writes the depthwise output over the expanded patch buffer when that lowers the patch peak', () => {
+    const model = buildBottleneck(4);
+    const { schedule } = planModel(model);
+    const split = findSplits(schedule).find((s) => schedule.steps[s.split - 1].kind === 'CONV_2D' && s.split === 3)!;
+    const stage = analyzeStage(schedule, split, 4);
+    const dw = schedule.steps[1];
+    expect(dw.kind).toBe('DEPTHWISE_CONV_2D');
+    expect(stage.inPlace.has(1)).toBe(true);
+    expect(stage.patchPlan.tensorOffsets.get(dw.outputs[0])).toBe(stage.patchPlan.tensorOffsets.get(dw.inputs[0]));
+    expect(stage.planeBytes[1]).toBeGreaterThan(0);
+    verifyPlan(stage.patchPlan);
+  });
+
+  it('keeps the depthwise out of place when its input is read again later in the stage', () => {
+    const b = new IrBuilder('dw-reused');
+    const x = b.input([1, 16, 16, 8]);
+    const e = b.conv(x, { outChannels: 16, kernel: 1 });
+    const d = b.depthwise(e, { activation: 'none' });
+    const sum = b.add(e, d);
+    const model = b.build([b.reshape(b.avgPool(b.conv(sum, { outChannels: 4, stride: 2 }), 8), [1, 4])]);
+    const { schedule } = planModel(model);
+    const splits = findSplits(schedule).filter((s) => model.tensors[s.stageOutput].shape[1] >= 2);
+    expect(splits.some((s) => schedule.steps.slice(0, s.split).some((st) => st.kind === 'ADD'))).toBe(true);
+    for (const split of splits) expect(analyzeStage(schedule, split, 2).inPlace.size).toBe(0);
   });
 });

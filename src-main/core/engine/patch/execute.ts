@@ -1,7 +1,7 @@
 import type { Model } from '../ir';
 import { prepareStep } from '../planner/prepare-step';
 import type { Schedule } from '../planner/schedule';
-import { runPrepared, type PreparedOp, type TensorView } from '../runtime/prepare';
+import { runDepthwiseInPlace, runPrepared, type PreparedOp, type TensorView } from '../runtime/prepare';
 import type { RoundingMode } from '../runtime/requantize';
 import { viewOf } from '../runtime/tensor-memory';
 import { dimsOf, regionArea, type Layout, type Region } from './region';
@@ -114,7 +114,15 @@ export function runPatchStage(schedule: Schedule, stage: PatchStage, patchArena:
         return crop;
       });
       const inRegion = isWindow ? patch.regions.get(p.inputs[0])! : outRegion;
-      runPrepared(patchKernel(model, p, inRegion, outRegion), inputs, [patchView(out, outRegion)]);
+      const kernel = patchKernel(model, p, inRegion, outRegion);
+      if (stage.inPlace.has(k)) {
+        const own = inputs[0] as Int8Array;
+        const outBytes = regionArea(outRegion) * channels(out);
+        const plane = new Int8Array(buffer, at(plan.scratchOffsets.get(k), `plane of step ${k}`), stage.planeBytes[k]);
+        runDepthwiseInPlace(kernel, new Int8Array(buffer, own.byteOffset, Math.max(own.length, outBytes)), plane);
+      } else {
+        runPrepared(kernel, inputs, [patchView(out, outRegion)]);
+      }
     });
     const so = stage.stageOutput;
     const tile = patch.tile;

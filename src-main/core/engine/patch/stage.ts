@@ -1,5 +1,6 @@
 import { elementCount, tensorBytes, type Model, type OpKind } from '../ir';
 import { opMacs } from '../cost/macs';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { isWindowOp, windowOf, type Window } from '../planner/geometry';
 import { planProblem, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
@@ -47,6 +48,10 @@ export interface PatchStage extends StageSplit {
   patches: { tile: Region; regions: Map<number, Region> }[];
   /** Per stage step, bytes of the temporary copy an element-wise op makes of a larger input region. */
   cropBytes: number[];
+  /** Stage steps (positions) whose depthwise writes over its input's patch buffer. */
+  inPlace: Set<number>;
+  /** Per stage step, the plane scratch of an in-place depthwise (largest over the patches). */
+  planeBytes: number[];
   /** Placement of one patch's buffers (stage input copies, intermediates, output tile). */
   patchPlan: MemoryPlan;
   /** MACs of the stage run patch by patch, and run layer by layer. */
@@ -190,14 +195,80 @@ export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): 
     }
   });
 
-  const problem: PlanProblem = {
-    steps: stageSteps.map((s, k) => ({ opIndex: s.opIndex, kind: s.kind, inputs: arenaInputs(model, s), outputs: s.outputs, scratchBytes: cropBytes[k] })),
-    bytesOf: (t) => bufferBytes.get(t),
-    sharesBytesWith: new Map(),
-    modelInputs: split.stageInputs,
-    modelOutputs: [split.stageOutput],
-  };
-  return { ...split, n, patches, cropBytes, patchPlan: planProblem(problem, 'largest-first'), patchMacs: Math.round(patchMacs), layerMacs };
+  const candidate = inPlaceDepthwise(model, stageSteps, split, patches);
+  const planWith = (planeBytes: number[], sharesBytesWith: Map<number, number>) =>
+    planProblem(
+      {
+        steps: stageSteps.map((s, k) => ({ opIndex: s.opIndex, kind: s.kind, inputs: arenaInputs(model, s), outputs: s.outputs, scratchBytes: cropBytes[k] + planeBytes[k] })),
+        bytesOf: (t) => bufferBytes.get(t),
+        sharesBytesWith,
+        modelInputs: split.stageInputs,
+        modelOutputs: [split.stageOutput],
+      },
+      'largest-first',
+    );
+  // In place saves the output buffer but adds a plane and keeps the shared block at its larger size
+  // for longer: keep whichever patch plan is smaller.
+  const outOfPlace = planWith(new Array<number>(split.split).fill(0), new Map());
+  const inPlacePlan = candidate.inPlace.size > 0 ? planWith(candidate.planeBytes, candidate.sharesBytesWith) : undefined;
+  const common = { ...split, n, patches, cropBytes, patchMacs: Math.round(patchMacs), layerMacs };
+  if (inPlacePlan && inPlacePlan.peakBytes < outOfPlace.peakBytes) {
+    return { ...common, inPlace: candidate.inPlace, planeBytes: candidate.planeBytes, patchPlan: inPlacePlan };
+  }
+  return { ...common, inPlace: new Set(), planeBytes: new Array<number>(split.split).fill(0), patchPlan: outOfPlace };
+}
+
+/**
+ * Depthwise steps of the stage that can write over their input's patch buffer, as in the per-layer
+ * plan: depth multiplier 1, int8, nothing in the stage reads the input afterwards, and in every patch
+ * the input buffer starts where the receptive field starts (no negative padding: the kernel's plane
+ * copy needs the input to begin at or after the plane's origin).
+ */
+function inPlaceDepthwise(model: Model, stageSteps: ScheduleStep[], split: StageSplit, patches: PatchStage['patches']) {
+  const inPlace = new Set<number>();
+  const planeBytes = new Array<number>(stageSteps.length).fill(0);
+  const sharesBytesWith = new Map<number, number>();
+  const lastReader = new Map<number, number>();
+  stageSteps.forEach((s, k) => {
+    for (const t of arenaInputs(model, s)) lastReader.set(t, k);
+  });
+  stageSteps.forEach((step, k) => {
+    const op = model.ops.find((o) => o.index === step.opIndex)!;
+    if (op.kind !== 'DEPTHWISE_CONV_2D' || op.options.depthMultiplier !== 1) return;
+    const [tin, tout] = [step.inputs[0], step.outputs[0]];
+    if (tout === split.stageOutput || lastReader.get(tin) !== k) return;
+    if (model.tensors[tin].dtype !== 'int8' || model.tensors[tout].dtype !== 'int8' || split.layouts.get(tin) !== 'nhwc') return;
+    const w = windowOfStep(model, step);
+    let plane = 0;
+    for (const p of patches) {
+      const ri = p.regions.get(tin)!;
+      const ro = p.regions.get(tout)!;
+      const padTop = step.padding!.top + ri.h0 - ro.h0 * w.strideH;
+      const padLeft = step.padding!.left + ri.w0 - ro.w0 * w.strideW;
+      if (padTop < 0 || padLeft < 0 || regionArea(ro) > regionArea(ri)) return;
+      plane = Math.max(
+        plane,
+        depthwisePlaneBytes({
+          inH: ri.h1 - ri.h0,
+          inW: ri.w1 - ri.w0,
+          outH: ro.h1 - ro.h0,
+          outW: ro.w1 - ro.w0,
+          kH: w.kernelH,
+          kW: w.kernelW,
+          strideH: w.strideH,
+          strideW: w.strideW,
+          dilationH: w.dilationH,
+          dilationW: w.dilationW,
+          padTop,
+          padLeft,
+        }),
+      );
+    }
+    inPlace.add(k);
+    planeBytes[k] = plane;
+    sharesBytesWith.set(tout, sharesBytesWith.get(tin) ?? tin);
+  });
+  return { inPlace, planeBytes, sharesBytesWith };
 }
 
 /**
