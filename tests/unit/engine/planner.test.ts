@@ -116,6 +116,20 @@ describe('graph rewrites', () => {
     expect(buildSchedule(m2, ALL_REWRITES).steps[0].inPlace).toBe(false);
   });
 
+  it('keeps a RESHAPE of an in-place depthwise output on the shared bytes', () => {
+    const b = new IrBuilder('dw-reshape');
+    const x = b.input([1, 6, 6, 8]);
+    const e = b.conv(x, { outChannels: 16, kernel: 1 });
+    const d = b.depthwise(e, { padding: 'valid', kernel: 6 }); // 1x1x16
+    const flat = b.reshape(d, [1, 16]);
+    const { schedule, plan } = planModel(b.build([b.fullyConnected(flat, 3)]));
+    expect(schedule.steps[1].inPlace).toBe(true);
+    expect(schedule.sharesBytesWith.get(flat)).toBe(e);
+    expect(plan.tensorOffsets.get(flat)).toBe(plan.tensorOffsets.get(e));
+    expect(plan.tensorOffsets.get(d)).toBe(plan.tensorOffsets.get(e));
+    verifyPlan(plan);
+  });
+
   it('aliases RESHAPE and SQUEEZE outputs to their input bytes', () => {
     const b = new IrBuilder('reshape');
     const x = b.input([1, 4, 4, 8]);

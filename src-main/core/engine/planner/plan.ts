@@ -108,7 +108,14 @@ export function problemOfSchedule(schedule: Schedule): PlanProblem {
 export function planProblem(problem: PlanProblem, order: PlacementOrder, alignment = ARENA_ALIGNMENT): MemoryPlan {
   const { steps } = problem;
   const lastStep = steps.length - 1;
-  const owner = (t: number) => problem.sharesBytesWith.get(t) ?? t;
+  const owner = (t: number) => {
+    let o = t;
+    for (let hops = 0; problem.sharesBytesWith.has(o); hops++) {
+      if (hops > problem.sharesBytesWith.size) throw new Error(`tensor ${t}: byte-sharing cycle`);
+      o = problem.sharesBytesWith.get(o)!;
+    }
+    return o;
+  };
 
   // Lifetime of every arena tensor: from its producer (or the start, for inputs) to its last reader.
   const first = new Map<number, number>();

@@ -162,6 +162,8 @@ export function buildSchedule(model: Model, rewrites: RewriteOptions): Schedule 
       s.inPlace = true;
       sharesBytesWith.set(s.outputs[0], r);
     }
+    // An alias made earlier of a tensor that has since become an in-place output points one hop short.
+    for (const [t, owner] of sharesBytesWith) sharesBytesWith.set(t, root(owner));
   }
   return { model, rewrites, steps, sharesBytesWith };
 }
