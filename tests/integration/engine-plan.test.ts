@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import type { Model } from '../../src-main/core/engine/ir';
-import { choosePatch, type PatchMode } from '../../src-main/core/engine/patch/search';
+import { choosePatch, evaluatePatch, type PatchMode } from '../../src-main/core/engine/patch/search';
+import { analyzeStage, findSplits } from '../../src-main/core/engine/patch/stage';
 import { runPlanned } from '../../src-main/core/engine/planner/execute';
 import { planModel, type PlanStrategy } from '../../src-main/core/engine/planner/plan';
 import { verifyPlan } from '../../src-main/core/engine/planner/verify';
@@ -107,6 +108,22 @@ describe('plans proven by execution in one arena (models built in code)', () => 
       expect(runPlanned(schedule, chosen!.plan, inputs, { stage: chosen!.stage }).map(bytesOf)).toEqual(unplanned(model, inputs).map(bytesOf));
     }
     expect(inPlaceRuns, 'a depthwise ran in place inside the patches').toBeGreaterThan(0);
+  });
+
+  it('runs a stage that ends in a depthwise whose output is reshaped after the stage', () => {
+    const b = new IrBuilder('dw-stage-reshape', 2);
+    const x = b.input([1, 12, 12, 8]);
+    const e = b.conv(x, { outChannels: 16, kernel: 1 });
+    const d = b.depthwise(e, { kernel: 3, stride: 3, padding: 'valid' }); // 4x4x16, in place per layer
+    const flat = b.reshape(d, [1, 256]);
+    const model = b.build([b.fullyConnected(flat, 8), flat]);
+    const { schedule } = planModel(model);
+    const split = findSplits(schedule).find((s) => s.stageOutput === d)!;
+    const candidate = evaluatePatch(schedule, analyzeStage(schedule, split, 2), modelCost(model).macs);
+    verifyPlan(candidate.plan);
+    expect(candidate.plan.tensorOffsets.get(flat)).toBe(candidate.plan.tensorOffsets.get(d));
+    const inputs = seededInputs(model, 8);
+    expect(runPlanned(schedule, candidate.plan, inputs, { stage: candidate.stage }).map(bytesOf)).toEqual(unplanned(model, inputs).map(bytesOf));
   });
 
   it('catches a patch stage whose halo is cut off', () => {

@@ -277,12 +277,10 @@ function inPlaceDepthwise(model: Model, stageSteps: ScheduleStep[], split: Stage
  */
 export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProblem {
   const { model, steps } = schedule;
-  const inside = new Set<number>();
-  for (const s of steps.slice(0, stage.split)) for (const t of s.outputs) if (t !== stage.stageOutput) inside.add(t);
+  // Byte sharing of the steps after the stage only: the stage's own tensors are patch buffers now.
   const sharesBytesWith = new Map<number, number>();
-  for (const [t, owner] of schedule.sharesBytesWith) {
-    if (!inside.has(t) && !inside.has(owner) && t !== stage.stageOutput) sharesBytesWith.set(t, owner);
-  }
+  const root = (t: number) => sharesBytesWith.get(t) ?? t;
+  for (const s of steps.slice(stage.split)) if (s.alias || s.inPlace) sharesBytesWith.set(s.outputs[0], root(s.inputs[0]));
   const stageStep: PlanStepInput = {
     opIndex: steps[0].opIndex,
     kind: 'PATCH_STAGE',
