@@ -59,11 +59,13 @@ export interface BrowserAppOptions {
   /** Event batching of the core (the desktop default is 150 ms). */
   batchMs?: number;
   viewport?: { width: number; height: number };
+  /** Validate every output and event against the contract (on by default, as in tests). */
+  validate?: boolean;
 }
 
 /** Starts a core, serves the renderer and opens it in a fresh Chromium profile. */
 export async function startBrowserApp(options: BrowserAppOptions): Promise<BrowserApp> {
-  const core = await createTestCore({ simulate: options.simulate, batchMs: options.batchMs ?? 150 });
+  const core = await createTestCore({ simulate: options.simulate, batchMs: options.batchMs ?? 150, validate: options.validate ?? true });
   const server = new BrowserServer({
     dispatcher: core.dispatcher,
     bus: core.bus,

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench -- ui [--devices 10000] [--duration 20] [--interval 1000] [--batch 150]`
+ *
+ * UI smoothness with a big live fleet: starts a real core in browser mode with N simulated devices
+ * (in-process simulator, telemetry every `interval` ms), opens the built renderer in headless
+ * Chromium and measures, inside the page, for `duration` seconds per scenario:
+ *   longest main-thread task and their total (PerformanceObserver 'longtask', tasks > 50 ms),
+ *   frame gaps between animation frames (p50, p99, max) and frames per second.
+ * Scenarios: the fleet table sorted by id (rows patched in place), sorted by last seen (the view is
+ * re-sorted under every update), and one device page with live charts. One JSON line each.
+ * Needs /usr/bin/chromium. Contract validation is off, as in the app.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { browserUnavailableReason, buildRenderer, startBrowserApp } from '../tests/e2e/browser-app';
+
+interface Options {
+  devices: number;
+  durationS: number;
+  intervalMs: number;
+  batchMs: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const opts: Options = { devices: 10_000, durationS: 20, intervalMs: 1000, batchMs: 150 };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got "${value}"`);
+    if (flag === '--devices') opts.devices = Math.round(n);
+    else if (flag === '--duration') opts.durationS = n;
+    else if (flag === '--interval') opts.intervalMs = Math.round(n);
+    else if (flag === '--batch') opts.batchMs = Math.round(n);
+    else throw new Error(`unknown option "${flag}" (use --devices, --duration, --interval, --batch)`);
+  }
+  return opts;
+}
+
+interface Smoothness {
+  frames: number;
+  fps: number;
+  frameGapP50Ms: number;
+  frameGapP99Ms: number;
+  frameGapMaxMs: number;
+  longTasks: number;
+  longestTaskMs: number;
+  longTaskTotalMs: number;
+}
+
+/**
+ * Runs in the page: watches long tasks and animation frames for `windowMs`. Kept as source text:
+ * tsx compiles functions with helpers (`__name`) that do not exist in the page.
+ */
+const MEASURE_IN_PAGE = `async (windowMs) => {
+  const tasks = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) tasks.push(entry.duration);
+  });
+  observer.observe({ type: 'longtask', buffered: false });
+  const gaps = [];
+  await new Promise((resolve) => {
+    let last = performance.now();
+    const end = last + windowMs;
+    const frame = (t) => {
+      gaps.push(t - last);
+      last = t;
+      if (t < end) requestAnimationFrame(frame);
+      else resolve();
+    };
+    requestAnimationFrame(frame);
+  });
+  observer.disconnect();
+  gaps.sort((a, b) => a - b);
+  const q = (p) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))] ?? 0;
+  const r = (x) => Math.round(x * 10) / 10;
+  return {
+    frames: gaps.length,
+    fps: r(gaps.length / (windowMs / 1000)),
+    frameGapP50Ms: r(q(0.5)),
+    frameGapP99Ms: r(q(0.99)),
+    frameGapMaxMs: r(gaps[gaps.length - 1] ?? 0),
+    longTasks: tasks.length,
+    longestTaskMs: r(Math.max(0, ...tasks)),
+    longTaskTotalMs: r(tasks.reduce((a, b) => a + b, 0)),
+  };
+}`;
+
+function measure(page: Page, ms: number): Promise<Smoothness> {
+  return page.evaluate(`(${MEASURE_IN_PAGE})(${ms})`) as Promise<Smoothness>;
+}
+
+async function onlineCount(page: Page): Promise<number> {
+  const text = await page.locator('[data-testid="header-online"] strong').textContent();
+  return Number((text ?? '0').replace(/,/g, ''));
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opts = parseArgs(args);
+  const unavailable = browserUnavailableReason();
+  if (unavailable) {
+    console.log(JSON.stringify({ bench: 'ui', skipped: unavailable }));
+    return;
+  }
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'tinyfleet-bench-ui-'));
+  const t0 = Date.now();
+  const rendererDir = buildRenderer(outDir);
+  const buildS = (Date.now() - t0) / 1000;
+  const t1 = Date.now();
+  // The simulator takes its interval from settings; the core starts it with the default (1 s).
+  if (opts.intervalMs !== 1000) throw new Error('--interval other than 1000 is not supported by the in-app simulator start');
+  const app = await startBrowserApp({ rendererDir, simulate: opts.devices, batchMs: opts.batchMs, validate: false });
+  const startS = (Date.now() - t1) / 1000;
+  const base = { bench: 'ui', devices: opts.devices, durationS: opts.durationS, batchMs: opts.batchMs, cpus: os.cpus().length, loadAvg1m: 0 };
+  try {
+    const { page } = app;
+    await page.waitForSelector('[data-testid="device-row"]', { timeout: 120_000 });
+    const t2 = Date.now();
+    while ((await onlineCount(page)) < opts.devices * 0.99 && Date.now() - t2 < 120_000) await page.waitForTimeout(500);
+    const allOnlineS = (Date.now() - t2) / 1000;
+    const emit = async (scenario: string) => {
+      const m = await measure(page, opts.durationS * 1000);
+      const online = await onlineCount(page);
+      const rate = await page.locator('[data-testid="header-rate"] strong').textContent();
+      console.log(
+        JSON.stringify({ ...base, loadAvg1m: Math.round(os.loadavg()[0] * 10) / 10, scenario, online, telemetryPerSec: Number((rate ?? '0').replace(/,/g, '')), ...m, buildS, startS, allOnlineS }),
+      );
+    };
+    await page.waitForTimeout(2000);
+    await emit('fleet table, sorted by id');
+    await page.click('[data-testid="sort-lastSeen"]');
+    await emit('fleet table, sorted by last seen');
+    await page.click('[data-testid="device-row"] >> nth=0');
+    await page.waitForSelector('[data-testid="device-page"]');
+    await page.waitForTimeout(2000);
+    await emit('device page, live charts');
+  } finally {
+    await app.close();
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
