@@ -65,6 +65,17 @@ async function waitFor<T>(probe: () => T | undefined | false, what: string, time
   }
 }
 
+function serviceOptions() {
+  return {
+    store,
+    events: sink,
+    mcuIds: new Set(['rp2040', 'stm32f746']),
+    emitIntervalMs: 100,
+    ingest: { flushIntervalMs: 50 },
+    revokeSessions: (id: string) => broker.disconnectDevice(id),
+  };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tf-fleet-'));
   store = Store.open(dir);
@@ -72,15 +83,7 @@ beforeAll(async () => {
   broker = await EmbeddedBroker.start({ port: 0, authenticator: new StoreAuthenticator(store.devices, operator) });
   connection = await BrokerConnection.connect({ url: broker.url, ...operator });
   sink = new RecordingSink();
-  fleet = new FleetService({
-    store,
-    connection,
-    events: sink,
-    mcuIds: new Set(['rp2040', 'stm32f746']),
-    emitIntervalMs: 100,
-    ingest: { flushIntervalMs: 50 },
-    revokeSessions: (id) => broker.disconnectDevice(id),
-  });
+  fleet = new FleetService({ ...serviceOptions(), connection });
   await fleet.start();
   for (const p of await fleet.provisionMany(
     ['dev-a', 'dev-b', 'dev-c'].map((id) => ({ id, mcu: 'rp2040', simulated: true })),
@@ -131,6 +134,8 @@ describe('FleetService over a real broker', () => {
     const history = fleet.telemetry({ id: 'dev-a', resolution: 'raw', limit: 100 });
     expect(history.points.map((p) => p.battery)).toEqual([90, 89, 88, 87, 86]);
     expect(history.points[4].metrics).toEqual({ score: 4 });
+    // The devices table's latest telemetry is written at most once a second.
+    await waitFor(() => fleet.get('dev-a').battery === 86, 'latest telemetry');
     expect(fleet.get('dev-a')).toMatchObject({ battery: 86, temperature: 21.5 });
     const live = await waitFor(() => sink.of('fleet.telemetry/dev-a').flatMap((p) => p.points), 'live telemetry');
     expect(live.length).toBeGreaterThan(0);
@@ -213,11 +218,27 @@ describe('FleetService over a real broker', () => {
     expect(fleet.deviceEvents('dev-b', 5)[0]).toMatchObject({ kind: 'presence', level: 'warn', data: { to: 'lost' } });
   });
 
+  it('relearns presence from retained status after a restart without logging it as news', async () => {
+    expect(fleet.get('dev-a').status).toBe('online');
+    const presenceBefore = fleet.deviceEvents('dev-a', 100).filter((e) => e.kind === 'presence').length;
+    await fleet.dispose();
+    fleet = new FleetService({ ...serviceOptions(), connection });
+    await fleet.start();
+    await waitFor(() => fleet.get('dev-a').status === 'online', 'dev-a online again from its retained birth');
+    expect(fleet.get('dev-b').status).toBe('lost');
+    expect(fleet.deviceEvents('dev-a', 100).filter((e) => e.kind === 'presence')).toHaveLength(presenceBefore);
+  });
+
+  it('refuses a command too large for the protocol', async () => {
+    await expect(fleet.command({ id: 'dev-a', command: 'custom_op', params: { blob: 'x'.repeat(5000) }, timeoutMs: 300 }, 'test')).rejects.toThrow(/too large/);
+  });
+
   it('drops the sessions of a device whose secret was rotated', async () => {
     const a = await connectDevice('dev-a');
-    const closed = new Promise<void>((resolve) => a.once('close', () => resolve()));
+    let closed = false;
+    a.once('close', () => (closed = true));
     const rotated = await fleet.registry.rotateSecret('dev-a', 'test');
-    await closed;
+    await waitFor(() => closed, 'the broker to drop the old session');
     await expect(connectDevice('dev-a')).rejects.toThrow(/not authorized|bad user ?name or password/i);
     secrets['dev-a'] = rotated.secret;
     await expect(connectDevice('dev-a')).resolves.toBeDefined();

@@ -38,7 +38,8 @@ import { DEFAULT_RETENTION, RetentionJob, type RetentionPolicy } from './retenti
 import { TelemetryIngest, toTelemetryPoint, type FlushReport, type IngestOptions } from './telemetry-ingest';
 
 /** What the fleet service needs from the MQTT connection (BrokerConnection fits). */
-export type FleetConnection = Pick<BrokerConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'>;
+export type FleetConnection = Pick<BrokerConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> &
+  Partial<Pick<BrokerConnection, 'unsubscribe'>>;
 
 /** Dependencies of the fleet service. */
 export interface FleetServiceDeps {
@@ -94,6 +95,8 @@ export class FleetService {
   private readonly dirty = new Set<string>();
   private readonly removed = new Set<string>();
   private readonly pending = new Map<string, PendingCommand>();
+  /** Devices reset from online to unknown until the broker confirms them: their re-birth is not news. */
+  private relearning = new Set<string>();
   private eventQueue: NewDeviceEvent[] = [];
   private unsubscribeMessages: (() => void) | null = null;
   private unsubscribeFlush: (() => void) | null = null;
@@ -132,7 +135,7 @@ export class FleetService {
     if (this.started) return;
     this.started = true;
     const now = this.clock();
-    this.store.devices.resetStatuses('online', 'unknown');
+    this.relearnPresence();
     this.store.commands.expireAllPending(now);
     for (const id of this.store.devices.ids()) this.knownIds.add(id);
     this.unsubscribeFlush = this.ingest.onFlush((report) => this.afterFlush(report));
@@ -158,11 +161,16 @@ export class FleetService {
    * relearned from the new broker: devices shown online become `unknown` until it says otherwise.
    */
   async useConnection(connection: FleetConnection): Promise<void> {
-    for (const d of this.store.devices.list({ status: ['online'], sort: 'id', order: 'asc', offset: 0, limit: Number.MAX_SAFE_INTEGER }).devices) {
-      this.dirty.add(d.id);
-    }
-    this.store.devices.resetStatuses('online', 'unknown');
+    for (const id of this.relearnPresence()) this.dirty.add(id);
     await this.attach(connection);
+  }
+
+  /** Online devices become `unknown` until the broker's retained status or a new birth says otherwise. */
+  private relearnPresence(): string[] {
+    const online = this.store.devices.list({ status: ['online'], sort: 'id', order: 'asc', offset: 0, limit: Number.MAX_SAFE_INTEGER }).devices.map((d) => d.id);
+    this.store.devices.resetStatuses('online', 'unknown');
+    this.relearning = new Set(online);
+    return online;
   }
 
   // ---- device messages ------------------------------------------------------------------------
@@ -278,7 +286,8 @@ export class FleetService {
       this.store.devices.setStatus(deviceId, status, now);
     }
     this.dirty.add(deviceId);
-    if (before.status !== status) {
+    const confirmed = this.relearning.delete(deviceId) && status === 'online';
+    if (before.status !== status && !confirmed) {
       const reason = m.state === 'offline' && m.reason ? ` (${m.reason})` : '';
       const text = status === 'online' ? `online, firmware ${m.state === 'online' ? m.fw : ''}` : status === 'lost' ? 'connection lost (last will)' : `offline${reason}`;
       this.queueEvent({ deviceId, ts: now, kind: 'presence', level: status === 'lost' ? 'warn' : 'info', message: text.trim(), data: { from: before.status, to: status } });
@@ -393,7 +402,12 @@ export class FleetService {
     if (!this.connection.connected) throw new AppError('UNAVAILABLE', 'not connected to the MQTT broker');
     const now = this.clock();
     const id = `c-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
-    const payload = encodeMessage('cmd', { v: 1, id, name: input.command, params: input.params, ts: now });
+    let payload: string;
+    try {
+      payload = encodeMessage('cmd', { v: 1, id, name: input.command, params: input.params, ts: now });
+    } catch (err) {
+      throw new AppError('BAD_REQUEST', `command too large: ${(err as Error).message}`);
+    }
     const record: CommandRecord = { id, deviceId: input.id, command: input.command, params: input.params, state: 'pending', error: null, sentAt: now, answeredAt: null };
     this.store.transaction(() => {
       this.store.commands.insert(record);
@@ -503,6 +517,10 @@ export class FleetService {
   async dispose(): Promise<void> {
     this.unsubscribeMessages?.();
     this.unsubscribeMessages = null;
+    // Leave the shared connection as we found it, so a later subscriber gets the retained statuses again.
+    if (this.started && this.connection.connected) {
+      await this.connection.unsubscribe?.(APP_SUBSCRIPTIONS.map((s) => s.filter)).catch((err: unknown) => this.logger.warn(`fleet: unsubscribe failed: ${String(err)}`));
+    }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.retention.stop();
