@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * The TinyFleet model package (docs/model-package.md): what goes over the air to a device.
+ *
+ *   offset  size  field
+ *   0       4     magic "TFPK"
+ *   4       2     format version (u16 LE)
+ *   6       2     header size = 32 (u16 LE)
+ *   8       4     manifest length M (u32 LE)
+ *   12      4     body length B (u32 LE)
+ *   16      4     signature length S = 64 (u32 LE)
+ *   20      12    reserved, zero
+ *   32      M     manifest: UTF-8 JSON (PackageManifest)
+ *   32+M    B     body: u32 LE graph length G, G bytes of CBOR graph, zero padding to a multiple of
+ *                 16, then the weights blob (each constant at a 16-byte aligned offset)
+ *   32+M+B  S     Ed25519 signature over bytes [0, 32+M): the header and the manifest
+ *
+ * The manifest carries the SHA-256 of the body, so the signature covers the weights too.
+ */
+
+export const PACKAGE_MAGIC = 'TFPK';
+export const PACKAGE_FORMAT_VERSION = 1;
+export const HEADER_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+/** Alignment of the weights blob and of every constant in it (lets firmware use weights in place). */
+export const WEIGHT_ALIGNMENT = 16;
+/** Largest package the reader accepts (bounds allocation on hostile input). */
+export const MAX_PACKAGE_BYTES = 64 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/** Version of the engine that compiled the package (IR, planner). */
+export const ENGINE_VERSION = '0.1.0';
+/**
+ * Version of the int8 kernel semantics (TS runtime and C library): a device runs a package only if
+ * its runtime implements this version.
+ */
+export const RUNTIME_VERSION = '1';
+
+/** Why a package was rejected. */
+export type PackageErrorCode = 'truncated' | 'bad-magic' | 'unsupported-version' | 'malformed' | 'bad-signature' | 'hash-mismatch' | 'wrong-key';
+
+export class PackageError extends Error {
+  constructor(
+    readonly code: PackageErrorCode,
+    message: string,
+  ) {
+    super(`invalid model package (${code}): ${message}`);
+    this.name = 'PackageError';
+  }
+}
+
+const Int = z.number().int();
+const NonNeg = Int.nonnegative();
+
+export const ManifestSchema = z.strictObject({
+  format: z.literal('tinyfleet-model-package'),
+  formatVersion: z.literal(PACKAGE_FORMAT_VERSION),
+  model: z.strictObject({ id: z.string().min(1).max(200), version: z.string().min(1).max(100), name: z.string().max(200) }),
+  engine: z.strictObject({ version: z.string().max(50) }),
+  runtime: z.strictObject({ version: z.string().max(50), rounding: z.enum(['tflm', 'tflite']) }),
+  target: z.strictObject({ mcu: z.string().max(100), name: z.string().max(100), core: z.string().max(50), sramBytes: NonNeg, flashBytes: NonNeg }),
+  memoryPlan: z.strictObject({
+    arenaBytes: NonNeg,
+    activationArenaBytes: NonNeg,
+    scratchBytes: NonNeg,
+    lowerBoundBytes: NonNeg,
+    /** [tensor id, arena offset] of every activation tensor. */
+    tensorOffsets: z.array(z.tuple([NonNeg, NonNeg])).max(100_000),
+    /** [step, arena offset, bytes] of every scratch buffer. */
+    scratch: z.array(z.tuple([NonNeg, NonNeg, NonNeg])).max(100_000),
+    /** The schedule the plan is for: node index, op, and the rewrites applied. */
+    steps: z
+      .array(z.strictObject({ opIndex: NonNeg, kind: z.string().max(40), inPlace: z.boolean(), alias: z.boolean(), fusedPad: NonNeg.optional() }))
+      .max(100_000),
+  }),
+  body: z.strictObject({ bytes: NonNeg, sha256: z.string().regex(/^[0-9a-f]{64}$/), graphBytes: NonNeg, weightsOffset: NonNeg, weightsBytes: NonNeg }),
+  signer: z.strictObject({ algorithm: z.literal('ed25519'), publicKeySha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  createdAt: z.string().max(40),
+});
+
+export type PackageManifest = z.infer<typeof ManifestSchema>;
+
+const DTypeSchema = z.enum(['int8', 'uint8', 'int16', 'int32', 'int64', 'float32', 'bool']);
+
+/** The graph inside the body (CBOR): the IR with constants replaced by references into the weights blob. */
+export const GraphSchema = z.strictObject({
+  name: z.string().max(200),
+  description: z.string().max(10_000).optional(),
+  tensors: z
+    .array(
+      z.strictObject({
+        id: NonNeg,
+        name: z.string().max(1000),
+        dtype: DTypeSchema,
+        shape: z.array(NonNeg).max(8),
+        quant: z.strictObject({ scale: z.array(z.number()).max(1_000_000), zeroPoint: z.array(Int).max(1_000_000), axis: NonNeg }).optional(),
+        data: z.strictObject({ offset: NonNeg, bytes: NonNeg }).optional(),
+        isVariable: z.boolean().optional(),
+      }),
+    )
+    .max(100_000),
+  ops: z
+    .array(z.strictObject({ index: NonNeg, kind: z.string().max(40), inputs: z.array(Int).max(64), outputs: z.array(NonNeg).max(64), options: z.record(z.string(), z.unknown()) }))
+    .max(100_000),
+  inputs: z.array(NonNeg).max(1000),
+  outputs: z.array(NonNeg).max(1000),
+});
+
+export type PackageGraph = z.infer<typeof GraphSchema>;

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { Encoder } from 'cbor-x';
+import type { Model } from '../ir';
+import type { McuProfile } from '../mcu-profiles';
+import { planModel, type PlannedSchedule } from '../planner/plan';
+import type { RoundingMode } from '../runtime/requantize';
+import {
+  ENGINE_VERSION,
+  HEADER_BYTES,
+  PACKAGE_FORMAT_VERSION,
+  PACKAGE_MAGIC,
+  RUNTIME_VERSION,
+  SIGNATURE_BYTES,
+  WEIGHT_ALIGNMENT,
+  type PackageGraph,
+  type PackageManifest,
+} from './format';
+import { exportPublicKey } from './keys';
+import type { KeyObject } from 'node:crypto';
+
+/** Signs the header + manifest bytes; SigningKeyStore provides one. */
+export interface PackageSigner {
+  sign(data: Uint8Array): Uint8Array;
+  publicKey(): { sha256: string } | KeyObject;
+}
+
+export interface PackageOptions {
+  modelId: string;
+  modelVersion: string;
+  target: McuProfile;
+  rounding: RoundingMode;
+  signer: PackageSigner;
+  /** The plan to ship (default: the planner's TinyEngine per-layer plan). */
+  planned?: PlannedSchedule;
+  /** Creation time (default: now). */
+  createdAt?: Date;
+}
+
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** The body: graph (CBOR) and the aligned weights blob. */
+function encodeBody(model: Model): { body: Uint8Array; graphBytes: number; weightsOffset: number; weightsBytes: number } {
+  const weights: Uint8Array[] = [];
+  let at = 0;
+  const tensors: PackageGraph['tensors'] = model.tensors.map((t) => {
+    const entry: PackageGraph['tensors'][number] = { id: t.id, name: t.name, dtype: t.dtype, shape: [...t.shape] };
+    if (t.quant) entry.quant = { scale: [...t.quant.scale], zeroPoint: [...t.quant.zeroPoint], axis: t.quant.axis };
+    if (t.data) {
+      entry.data = { offset: at, bytes: t.data.byteLength };
+      weights.push(t.data);
+      at = align(at + t.data.byteLength, WEIGHT_ALIGNMENT);
+    }
+    if (t.isVariable) entry.isVariable = true;
+    return entry;
+  });
+  const graph: PackageGraph = {
+    name: model.name,
+    ...(model.description !== undefined ? { description: model.description } : {}),
+    tensors,
+    ops: model.ops.map((o) => ({ index: o.index, kind: o.kind, inputs: [...o.inputs], outputs: [...o.outputs], options: { ...o.options } })),
+    inputs: [...model.inputs],
+    outputs: [...model.outputs],
+  };
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true }).encode(graph);
+  const weightsOffset = align(4 + cbor.byteLength, WEIGHT_ALIGNMENT);
+  const body = new Uint8Array(weightsOffset + at);
+  new DataView(body.buffer).setUint32(0, cbor.byteLength, true);
+  body.set(cbor, 4);
+  let w = weightsOffset;
+  for (const d of weights) {
+    body.set(d, w);
+    w = weightsOffset + align(w - weightsOffset + d.byteLength, WEIGHT_ALIGNMENT);
+  }
+  return { body, graphBytes: cbor.byteLength, weightsOffset, weightsBytes: at };
+}
+
+function signerFingerprint(signer: PackageSigner): string {
+  const pk = signer.publicKey();
+  return 'sha256' in pk ? pk.sha256 : exportPublicKey(pk).sha256;
+}
+
+/**
+ * Builds a signed package: header, manifest (versions, target, memory plan, rounding, body hash),
+ * body (graph + weights) and an Ed25519 signature over header + manifest.
+ */
+export function writePackage(model: Model, options: PackageOptions): Uint8Array {
+  const { schedule, plan } = options.planned ?? planModel(model, 'tinyengine');
+  const { body, graphBytes, weightsOffset, weightsBytes } = encodeBody(model);
+  const manifest: PackageManifest = {
+    format: 'tinyfleet-model-package',
+    formatVersion: PACKAGE_FORMAT_VERSION,
+    model: { id: options.modelId, version: options.modelVersion, name: model.name },
+    engine: { version: ENGINE_VERSION },
+    runtime: { version: RUNTIME_VERSION, rounding: options.rounding },
+    target: { mcu: options.target.id, name: options.target.name, core: options.target.core, sramBytes: options.target.sramBytes, flashBytes: options.target.flashBytes },
+    memoryPlan: {
+      arenaBytes: plan.peakBytes,
+      activationArenaBytes: plan.activationArenaBytes,
+      scratchBytes: plan.scratchBytes,
+      lowerBoundBytes: plan.lowerBoundBytes,
+      tensorOffsets: [...plan.tensorOffsets].sort((a, b) => a[0] - b[0]),
+      scratch: plan.blocks.filter((b) => b.kind === 'scratch').map((b) => [b.step!, b.offset, b.bytes] as [number, number, number]),
+      steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inPlace: s.inPlace, alias: s.alias, ...(s.fusedPad !== undefined ? { fusedPad: s.fusedPad } : {}) })),
+    },
+    body: { bytes: body.byteLength, sha256: createHash('sha256').update(body).digest('hex'), graphBytes, weightsOffset, weightsBytes },
+    signer: { algorithm: 'ed25519', publicKeySha256: signerFingerprint(options.signer) },
+    createdAt: (options.createdAt ?? new Date()).toISOString(),
+  };
+  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+  const total = HEADER_BYTES + manifestBytes.byteLength + body.byteLength + SIGNATURE_BYTES;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(PACKAGE_MAGIC), 0);
+  dv.setUint16(4, PACKAGE_FORMAT_VERSION, true);
+  dv.setUint16(6, HEADER_BYTES, true);
+  dv.setUint32(8, manifestBytes.byteLength, true);
+  dv.setUint32(12, body.byteLength, true);
+  dv.setUint32(16, SIGNATURE_BYTES, true);
+  out.set(manifestBytes, HEADER_BYTES);
+  out.set(body, HEADER_BYTES + manifestBytes.byteLength);
+  const signature = options.signer.sign(out.subarray(0, HEADER_BYTES + manifestBytes.byteLength));
+  if (signature.byteLength !== SIGNATURE_BYTES) throw new Error(`signer returned ${signature.byteLength} bytes, expected ${SIGNATURE_BYTES}`);
+  out.set(signature, total - SIGNATURE_BYTES);
+  return out;
+}
