@@ -20,9 +20,9 @@ export interface Fixture {
 /** A narrow DS-CNN on the IMU task, one short epoch (about a second). */
 export function imuFixture(epochs = 1): Fixture {
   const task = createTask('imu', { windowLength: 32 });
-  const { train, test } = task.baseSplit(7, { train: 700, test: 210 });
+  const { train, test } = task.baseSplit(7, { train: 1050, test: 210 });
   const net = FloatNet.create(dsCnn({ inputShape: task.info.inputShape, numClasses: task.info.numClasses, width: 0.5, blocks: [16, 24] }), 3);
-  const r = trainFloat(net, train, test, { epochs, batchSize: 32, seed: 5 });
+  const r = trainFloat(net, train, test, { epochs, batchSize: 16, seed: 5, optimizer: { kind: 'adam', lr: 0.01 } });
   const model = quantizeNet(foldBatchNorm(net.state()), train.slice(0, 200));
   return { task, net, model, train, test, floatAccuracy: r.testAccuracy };
 }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { gaussianBlur, warpAffine } from './image-ops';
 import { Rng } from './rng';
 import type { Sample, Task, TaskInfo } from './task';
@@ -44,8 +46,9 @@ class DigitStore {
   readonly raw: number[][];
 
   constructor() {
-    const require = createRequire(import.meta.url);
-    this.raw = Array.from({ length: 10 }, (_, d) => (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
+    // Read the JSON directly: loaders that hook require() (tsx, vite) would transform 21 MB of it.
+    const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
+    this.raw = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(path.join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data);
     const rng = new Rng(POOL_SPLIT_SEED);
     this.pools = { baseTrain: [], baseTest: [], deviceTrain: [], deviceEval: [] };
     for (let d = 0; d < 10; d++) {
@@ -127,14 +130,14 @@ export function mnistTask(options: MnistOptions = {}): Task<ImageShift> {
     randomShift(rng, severity) {
       const s = severity;
       return {
-        rotationDeg: s * rng.uniform(-35, 35),
-        scale: 1 + s * rng.uniform(-0.25, 0.15),
-        shiftX: s * rng.uniform(-2.5, 2.5),
-        shiftY: s * rng.uniform(-2.5, 2.5),
-        brightness: s * rng.uniform(-0.2, 0.3),
-        contrast: 1 + s * rng.uniform(-0.5, 0.1),
-        noiseStd: s * rng.uniform(0.02, 0.15),
-        blurSigma: s * rng.uniform(0, 1.2),
+        rotationDeg: s * rng.uniform(-25, 25),
+        scale: 1 + s * rng.uniform(-0.15, 0.1),
+        shiftX: s * rng.uniform(-1.5, 1.5),
+        shiftY: s * rng.uniform(-1.5, 1.5),
+        brightness: s * rng.uniform(-0.1, 0.2),
+        contrast: 1 + s * rng.uniform(-0.35, 0.05),
+        noiseStd: s * rng.uniform(0.02, 0.1),
+        blurSigma: s * rng.uniform(0, 1),
       };
     },
     deviceSample(rng, label, shift, pool) {

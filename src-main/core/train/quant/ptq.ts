@@ -1,4 +1,5 @@
 import type { Activation, Model, Op, Quantization, Tensor } from '../../engine/ir';
+import { roundHalfAway } from '../../engine/runtime/fixed-point';
 import type { Sample } from '../data/task';
 import type { FoldedNet } from '../float/bn-fold';
 import type { CalibrationRanges } from './calibrate';
@@ -35,7 +36,8 @@ const perTensor = (scale: number, zeroPoint: number): Quantization => ({ scale: 
 
 /**
  * Symmetric int8 quantization of a weight tensor with one scale per slice of `axis` (or one scale
- * when `perChannel` is false): s = max|w| / 127, q = round(w / s) in [-127, 127].
+ * when `perChannel` is false): s = max|w| / 127, q = round(w / s) in [-127, 127], ties away from
+ * zero as TFLite's converter rounds.
  */
 export function quantizeWeights(weight: Float32Array, shape: number[], axis: number, perChannel: boolean): { q: Int8Array; scales: number[] } {
   const channels = perChannel ? shape[axis] : 1;
@@ -46,7 +48,7 @@ export function quantizeWeights(weight: Float32Array, shape: number[], axis: num
   // An all-zero channel still needs a positive scale for the requantization multiplier.
   const scales = Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1e-6));
   const q = new Int8Array(weight.length);
-  for (let k = 0; k < weight.length; k++) q[k] = Math.max(-127, Math.min(127, Math.round(weight[k] / scales[chanOf(k)])));
+  for (let k = 0; k < weight.length; k++) q[k] = Math.max(-127, Math.min(127, roundHalfAway(weight[k] / scales[chanOf(k)])));
   return { q, scales };
 }
 
@@ -55,7 +57,7 @@ export function quantizeBias(bias: Float32Array, inputScale: number, weightScale
   const out = new Int32Array(bias.length);
   for (let c = 0; c < bias.length; c++) {
     const s = inputScale * (weightScales.length === 1 ? weightScales[0] : weightScales[c]);
-    out[c] = Math.max(-2147483648, Math.min(2147483647, Math.round(bias[c] / s)));
+    out[c] = Math.max(-2147483648, Math.min(2147483647, roundHalfAway(bias[c] / s)));
   }
   return out;
 }

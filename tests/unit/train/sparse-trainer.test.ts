@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { createDeviceData } from '../../../src-main/core/train/data/device-data';
+import { backward, gradientBuffers } from '../../../src-main/core/train/sparse/backward';
+import { EngineRunner, engineRunner } from '../../../src-main/core/train/sparse/engine-runner';
+import { floatEquivalentForward } from '../../../src-main/core/train/sparse/float-equivalent';
+import { analyseGraph } from '../../../src-main/core/train/sparse/graph';
+import { keepForBackward } from '../../../src-main/core/train/sparse/int8-trace';
+import { planBackward } from '../../../src-main/core/train/sparse/plan';
+import { int32View, int8View, realBias, realWeights } from '../../../src-main/core/train/sparse/real-params';
+import { SparseTrainer } from '../../../src-main/core/train/sparse/trainer';
+import { quantizeInput } from '../../../src-main/core/train/quant/evaluate-int8';
+import { standardSchemes } from '../../../src-main/core/train/experiments/standard-schemes';
+import { trainLocal } from '../../../src-main/core/train/local';
+import { imuFixture } from './fixtures';
+
+describe('sparse update on the int8 graph', () => {
+  const fx = imuFixture(2);
+  const graph = analyseGraph(fx.model);
+  const schemes = standardSchemes(fx.model);
+  const device = createDeviceData(fx.task, 77, { trainSamples: 60, evalSamples: 60 });
+
+  it('computes from the int8 forward nearly the gradient of the float-equivalent graph', () => {
+    const plan = planBackward(graph, schemes.full);
+    const params = new Map<number, Float32Array>();
+    for (const l of graph.layers) {
+      params.set(l.weight, realWeights(fx.model, l));
+      params.set(l.bias, realBias(fx.model, l));
+    }
+    const runner = new EngineRunner(fx.model);
+    let dot = 0;
+    let n1 = 0;
+    let n2 = 0;
+    for (const s of device.train.slice(0, 5)) {
+      const input = quantizeInput(fx.model, s.x);
+      const gInt = gradientBuffers(graph, plan);
+      const gFloat = gradientBuffers(graph, plan);
+      backward(graph, plan, params, keepForBackward(graph, plan, runner.run(input)), s.y, gInt);
+      backward(graph, plan, params, floatEquivalentForward(graph, input, params), s.y, gFloat);
+      for (const [op, g] of gInt) {
+        const f = gFloat.get(op)!;
+        for (const key of ['weight', 'bias'] as const) {
+          const a = g[key];
+          const b = f[key];
+          if (!a || !b) continue;
+          for (let k = 0; k < a.length; k++) {
+            dot += a[k] * b[k];
+            n1 += a[k] * a[k];
+            n2 += b[k] * b[k];
+          }
+        }
+      }
+    }
+    // Quantization noise moves the gradient a little; its direction must hold.
+    expect(dot / Math.sqrt(n1 * n2)).toBeGreaterThan(0.9);
+  });
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const run = (seed: number) => {
+      const t = new SparseTrainer(fx.model, { scheme: schemes.sparse, lr: 0.02, seed }, engineRunner());
+      t.train(device.train, 1);
+      return Array.from(int8View(t.model.tensors[graph.layers.at(-1)!.weight]));
+    };
+    expect(run(3)).toEqual(run(3));
+    expect(run(3)).not.toEqual(run(4));
+  });
+
+  it('changes only what the scheme updates: biases only, or the first k input channels', () => {
+    const biasOnly = new SparseTrainer(fx.model, { scheme: { biasLastN: 3, weights: [], classifier: false }, lr: 0.05 }, engineRunner());
+    biasOnly.train(device.train.slice(0, 20), 1);
+    graph.layers.forEach((l, i) => {
+      expect(Array.from(int8View(biasOnly.model.tensors[l.weight]))).toEqual(Array.from(int8View(fx.model.tensors[l.weight])));
+      const changed = Array.from(int32View(biasOnly.model.tensors[l.bias])).some((v, k) => v !== int32View(fx.model.tensors[l.bias])[k]);
+      expect(changed).toBe(i >= graph.layers.length - 3);
+    });
+    // The original model is never modified.
+    expect(biasOnly.model.tensors[graph.layers[0].bias].data).not.toBe(fx.model.tensors[graph.layers[0].bias].data);
+
+    const conv = graph.layers.filter((l) => l.kind === 'CONV_2D').at(-1)!;
+    const partial = new SparseTrainer(fx.model, { scheme: { biasLastN: 0, weights: [{ op: conv.opIndex, ratio: 0.25 }], classifier: false }, lr: 0.05 }, engineRunner());
+    partial.train(device.train, 1);
+    const k = Math.ceil(conv.inChannels / 4);
+    const before = int8View(fx.model.tensors[conv.weight]);
+    const after = int8View(partial.model.tensors[conv.weight]);
+    let inside = 0;
+    after.forEach((v, idx) => {
+      if (idx % conv.inChannels >= k) expect(v).toBe(before[idx]);
+      else if (v !== before[idx]) inside++;
+    });
+    expect(inside).toBeGreaterThan(0);
+    expect(partial.plan.savedActivations).toEqual([{ tensor: conv.input, channels: k, elements: (fx.model.tensors[conv.input].shape[1] * fx.model.tensors[conv.input].shape[2]) * k }]);
+  });
+
+  it('applies accumulated gradients once per `accumulate` samples', () => {
+    const t = new SparseTrainer(fx.model, { scheme: schemes.biasOnly, lr: 0.05, accumulate: 4 }, engineRunner());
+    const bias = () => Array.from(int32View(t.model.tensors[graph.layers.at(-1)!.bias]));
+    const start = bias();
+    for (const s of device.train.slice(0, 3)) t.step(s);
+    expect(bias()).toEqual(start);
+    t.step(device.train[3]);
+    expect(bias()).not.toEqual(start);
+  });
+
+  it('without QAS the same learning rate barely moves the int8 parameters; with QAS it does', () => {
+    const withQas = new SparseTrainer(fx.model, { scheme: schemes.full, lr: 0.01, qas: true, seed: 1 }, engineRunner());
+    const without = new SparseTrainer(fx.model, { scheme: schemes.full, lr: 0.01, qas: false, seed: 1 }, engineRunner());
+    withQas.train(device.train, 1);
+    without.train(device.train, 1);
+    expect(withQas.stats.weightsChanged + withQas.stats.biasesChanged).toBeGreaterThan(20 * (without.stats.weightsChanged + without.stats.biasesChanged + 1));
+  });
+
+  it('personalizes shifted devices: held-out accuracy rises over the global int8 model', () => {
+    const gains: number[] = [];
+    for (const seed of [11, 12, 13]) {
+      const r = trainLocal(fx.model, fx.task, seed, { scheme: schemes.sparse, lr: 0.01, epochs: 3, data: { trainSamples: 120, evalSamples: 150 } });
+      gains.push(r.after - r.before);
+    }
+    const mean = gains.reduce((a, b) => a + b, 0) / gains.length;
+    expect(mean).toBeGreaterThan(0.05);
+  });
+
+  it('rejects schemes that do not fit the model', () => {
+    expect(() => planBackward(graph, { biasLastN: 99, weights: [], classifier: true })).toThrow(/last 99 layers/);
+    expect(() => planBackward(graph, { biasLastN: 0, weights: [{ op: 12345, ratio: 0.5 }], classifier: true })).toThrow(/not a trainable layer/);
+    expect(() => planBackward(graph, { biasLastN: 0, weights: [{ op: graph.layers[0].opIndex, ratio: 0.3 as never }], classifier: true })).toThrow(/ratio 0.3/);
+    const dw = graph.layers.find((l) => l.kind === 'DEPTHWISE_CONV_2D')!;
+    expect(() => planBackward(graph, { biasLastN: 0, weights: [{ op: dw.opIndex, ratio: 1 }], classifier: true })).toThrow(/depthwise/);
+    expect(() => new SparseTrainer(fx.model, { scheme: schemes.sparse, lr: 0 }, engineRunner())).toThrow(/learning rate/);
+  });
+});
