@@ -67,6 +67,11 @@ export class IrBuilder {
     return id;
   }
 
+  /** Shape of a tensor built so far. */
+  shape(id: number): number[] {
+    return [...this.tensors[id].shape];
+  }
+
   /** Adds a model input (int8 NHWC unless told otherwise). */
   input(shape: number[], quant = { scale: 0.02, zeroPoint: -3 }): number {
     const id = this.tensor(shape, quant, 'int8', `input${this.inputs.length}`);
