@@ -1,13 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from '../../src-main/core/host/csp';
 
 const root = path.resolve(import.meta.dirname, '../..');
-// A private output folder: out/ may be in use by a running `tinyfleet serve` or the e2e suite.
-const workDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-build-'));
+// A private output folder (out/ may be in use by a running `tinyfleet serve` or the e2e suite),
+// inside the project so that the main bundle resolves its external dependencies from node_modules.
+mkdirSync(path.join(root, '.cache'), { recursive: true });
+const workDir = mkdtempSync(path.join(root, '.cache', 'build-test-'));
 const out = path.join(workDir, 'out');
 let build: ReturnType<typeof spawnSync>;
 
@@ -54,5 +56,27 @@ describe('electron-vite build', () => {
     expect(assets.length).toBeGreaterThan(2);
     // no inline scripts: the CSP forbids them
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+
+  it('the main bundle boots the core under Node (fake electron) and answers over the IPC channel', () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', './tests/support/electron-bundle/register.mjs', 'tests/support/electron-bundle/run-main.ts', out],
+      { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, TINYFLEET_DATA_DIR: '' } },
+    );
+    // (stack lines in the child's stderr are defused: vitest would try to source-map them)
+    expect(run.status, run.stderr.replace(/\bat /g, '@ ').slice(-3000)).toBe(0);
+    const seen = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+      webPreferences: Record<string, unknown>;
+      loadedUrl: string;
+      channel: string;
+      answer: { t: string; output: { host: string; dataDir: string; broker: { connected: boolean } } };
+      userData: string;
+    };
+    rmSync(seen.userData, { recursive: true, force: true });
+    expect(seen.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, preload: path.join(out, 'preload', 'index.cjs') });
+    expect(seen.loadedUrl).toBe(pathToFileURL(path.join(out, 'renderer', 'index.html')).href);
+    expect(seen.channel).toBe('tinyfleet:rpc');
+    expect(seen.answer).toMatchObject({ t: 'result', output: { host: 'electron', dataDir: seen.userData, broker: { connected: true } } });
   });
 });

@@ -72,7 +72,9 @@ export async function createCore(config: CoreConfig): Promise<Core> {
   const startedAt = Date.now();
   // Undo stack: each started part registers how to stop it; dispose runs it last-in first-out.
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  let disposing = false;
   const dispose = async () => {
+    disposing = true;
     while (stops.length > 0) {
       const { name, stop } = stops.pop()!;
       try {
@@ -139,7 +141,10 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
     if (simulate > 0) {
       const group = SimGroupConfig.parse({ count: simulate, telemetryIntervalMs: settings.get().simulator.telemetryIntervalMs });
-      const started = simulator.start(group).catch((error: unknown) => logger.error('simulator: the default simulated fleet did not start', { error }));
+      const started = simulator.start(group).catch((error: unknown) => {
+        // Quitting while the fleet is still starting cancels it; that is no failure.
+        if (!disposing) logger.error('simulator: the default simulated fleet did not start', { error });
+      });
       // Tests want the fleet up when createCore returns; an app shows its window at once and
       // watches the devices arrive (a large fleet takes a while to provision).
       if (config.host === 'test') await started;
