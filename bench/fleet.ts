@@ -59,11 +59,24 @@ function parseArgs(args: string[]): Options {
   return opts;
 }
 
+/** Progress goes to stderr; stdout carries only the JSON results. */
+const note = (line: string): void => void process.stderr.write(`[fleet] ${line}\n`);
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSecondsOfPid(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
 }
 
 function rssOfPid(pid: number): number {
@@ -89,6 +102,7 @@ class SimProcess {
       } catch {
         return;
       }
+      if (line.event === 'progress') process.stderr.write(`[sim] ${line.attempted}/${line.total} attempted, ${line.connected} online\n`);
       for (const w of [...this.waiters]) {
         if (w.event === line.event) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -151,6 +165,7 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
     }));
     const credentials = await registryProvisioner(fleet.registry, store).provisionSimulated(specs);
     const provisionMs = performance.now() - t0;
+    note(`${devices} devices provisioned in ${Math.round(provisionMs)} ms`);
     const credFile = path.join(dir, 'credentials.csv');
     writeFileSync(credFile, formatCredentialsCsv(credentials), { mode: 0o600 });
 
@@ -185,11 +200,14 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
     sim = SimProcess.start(['--broker', broker.url, '--credentials', credFile, '--interval', String(opts.intervalMs), '--stats-every', '3600', '--prefix', 'bench']);
     const started = await sim.waitFor('started', 300_000);
     const connectMs = performance.now() - t1;
+    note(`${String(started.connected)} devices online after ${Math.round(connectMs)} ms; warming up ${opts.warmupS} s, measuring ${opts.durationS} s`);
+    if (started.lastError) note(`simulator: ${String(started.connectFailures)} failed connection attempts, last: ${String(started.lastError)}`);
 
     await sleep(opts.warmupS * 1000);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const cpu0 = process.cpuUsage();
+    const simCpu0 = cpuSecondsOfPid(sim.child.pid!);
     windowStart = Date.now();
     windowEnd = windowStart + opts.durationS * 1000;
     let peakRss = 0;
@@ -198,8 +216,10 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
     const cpu = process.cpuUsage(cpu0);
+    const simCpuS = cpuSecondsOfPid(sim.child.pid!) - simCpu0;
     loop.disable();
 
+    note('stopping the simulator and draining the ingest');
     const stopped = await sim.stop();
     // Let the last messages arrive and the ingest flush them.
     let last = -1;
@@ -236,6 +256,8 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
       rssMB: Math.round(peakRss / 2 ** 20),
       simRssMB: Math.round(sim.peakRssMB),
       appCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (opts.durationS * 1000)) * 100),
+      simCpuPct: Math.round((simCpuS / opts.durationS) * 100),
+      loadAvg1m: Math.round(os.loadavg()[0] * 10) / 10,
       eventLoopP99Ms: Math.round(loop.percentile(99) / 1e6),
       provisionMs: Math.round(provisionMs),
       connectMs: Math.round(connectMs),

@@ -29,7 +29,7 @@ interface SimFlags {
   json?: boolean;
 }
 
-const STATS_KEYS = ['telemetryPublished', 'telemetryDropped', 'commandsAnswered', 'connects', 'connectFailures', 'disconnects', 'powerLosses'] as const;
+const STATS_KEYS = ['telemetryPublished', 'telemetryDropped', 'commandsAnswered', 'connects', 'connectFailures', 'disconnects', 'powerLosses', 'lastError'] as const;
 
 function intArg(min: number, max: number) {
   return (value: string): number => {

@@ -41,6 +41,8 @@ export interface SimStats {
   connectFailures: number;
   disconnects: number;
   powerLosses: number;
+  /** The most recent connection error (refused login, timeout, socket error), for diagnosis. */
+  lastError: string | null;
 }
 
 /** What a device needs from the runtime that owns it. */
@@ -191,6 +193,7 @@ export class SimDevice {
       if (this.client === client && this.state === 'online') this.onCommand(payload);
     });
     client.on('error', (err) => {
+      this.ctx.stats.lastError = `${this.id}: ${err.message}`;
       const code = (err as { code?: unknown }).code;
       if (code === 4 || code === 5) this.refused = true;
     });

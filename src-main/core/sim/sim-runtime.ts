@@ -51,6 +51,7 @@ export class SimRuntime {
     connectFailures: 0,
     disconnects: 0,
     powerLosses: 0,
+    lastError: null,
   };
   private readonly wheel = new TimerWheel();
   private readonly groups = new Map<string, RuntimeGroup>();
