@@ -19,11 +19,18 @@ export const TimelineEntrySchema = z.object({
 });
 export type TimelineEntryReport = z.infer<typeof TimelineEntrySchema>;
 
-/** One memory plan: its peak, parts and per-step timeline. */
+/**
+ * One memory plan: its peak, parts and per-step timeline. Every block is word-aligned (16 bytes in the
+ * TFLM baseline, as TFLM aligns).
+ */
 export const PlanSummarySchema = z.object({
+  /** Arena size: the highest byte any tensor or scratch block reaches. */
   peakBytes: bytes,
+  /** Highest byte reached by tensor blocks alone (scratch may sit in gaps below it). */
   activationArenaBytes: bytes,
+  /** Largest scratch one step needs (in-place depthwise plane; with patches, one patch's buffers). */
   scratchBytes: bytes,
+  /** Max over steps of the live bytes: no placement of these lifetimes needs less. */
   lowerBoundBytes: bytes,
   peakOp: z.object({ step: count, opIndex: z.number().int(), kind: z.string(), liveBytes: bytes }),
   timeline: z.array(TimelineEntrySchema),

@@ -7,6 +7,7 @@ import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles
 import { choosePatch, DEFAULT_MAX_MAC_OVERHEAD, type PatchCandidate, type PatchMode } from './patch/search';
 import { findSplits } from './patch/stage';
 import { planModel, type MemoryPlan } from './planner/plan';
+import { verifyPlan } from './planner/verify';
 
 export interface CompileOptions {
   /** MCU profile id: its fit is reported as `target`, and `auto` patching aims at its SRAM. */
@@ -71,6 +72,8 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
   onProgress?.({ phase: 'baselines', fraction: 0.1 });
   const naive = planModel(model, 'naive');
   const greedy = planModel(model, 'tflm-greedy');
+  // Cheap (quadratic in blocks) and it turns a placement bug into an error instead of a wrong report.
+  for (const p of [ours, naive, greedy]) verifyPlan(p.plan);
   signal?.throwIfAborted();
 
   onProgress?.({ phase: 'patch', fraction: 0.15 });
@@ -89,6 +92,8 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     sramBudget,
   };
   if (chosen) {
+    verifyPlan(chosen.plan);
+    verifyPlan(chosen.stage.patchPlan);
     const so = model.tensors[chosen.stage.stageOutput];
     Object.assign(patch, {
       split: chosen.stage.split,
