@@ -85,8 +85,8 @@ export function registerCompile(program: Command): void {
     .argument('<model>', 'int8 TFLite model (.tflite)')
     .option('--mcu <id>', 'MCU profile id: report its fit (exit code 3 when it does not fit) and let --patch auto aim at its SRAM')
     .option('--patch <mode>', 'patch-based inference: none, auto or NxN', parsePatchMode, 'auto' as PatchMode)
-    .option('--sram-budget <bytes>', 'arena bytes --patch auto must fit', parseBytes)
-    .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts (default 0.2)', parseRatio)
+    .option('--sram-budget <bytes>', 'arena bytes --patch auto must fit, at the fewest extra MACs (default with --mcu: its SRAM minus the runtime)', parseBytes)
+    .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts when there is no SRAM budget (default 0.2)', parseRatio)
     .option('--json', 'print the report as JSON')
     .action((file: string, flags: CompileFlags) => {
       let bytes: Uint8Array;
