@@ -75,6 +75,10 @@ export function conv2dBackward(
   inChannels = g.inC,
 ): Float32Array | null {
   const { n, inH, inW, inC, outH, outW, outC, kh, kw, strideH, strideW, padTop, padLeft } = g;
+  if (!dw && !wantDx) {
+    if (dBias) sumChannels(dy, outC, dBias);
+    return null;
+  }
   const dx = wantDx ? new Float32Array(n * inH * inW * inC) : null;
   const wO = kh * kw * inC;
   for (let b = 0; b < n; b++) {
@@ -144,6 +148,10 @@ export function depthwiseBackward(
 ): Float32Array | null {
   const { n, inH, inW, inC, outH, outW, kh, kw, strideH, strideW, padTop, padLeft } = g;
   const C = inC;
+  if (!dw && !wantDx) {
+    if (dBias) sumChannels(dy, C, dBias);
+    return null;
+  }
   const dx = wantDx ? new Float32Array(n * inH * inW * C) : null;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -166,6 +174,14 @@ export function depthwiseBackward(
     }
   }
   return dx;
+}
+
+/** Adds the per-channel sum of an NHWC gradient into `into` (the bias gradient). */
+function sumChannels(dy: Float32Array, channels: number, into: Float32Array): void {
+  for (let k = 0, c = 0; k < dy.length; k++) {
+    into[c] += dy[k];
+    if (++c === channels) c = 0;
+  }
 }
 
 /** y[n,o] = bias[o] + sum w[o,i] x[n,i] (weights [out, in], TFLite's FULLY_CONNECTED layout). */

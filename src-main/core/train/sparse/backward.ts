@@ -57,7 +57,9 @@ export function backward(
     const act = 'activation' in op.options ? op.options.activation : 'none';
     if (act !== 'none') {
       const mask = trace.mask(op.outputs[0]);
-      g = Float32Array.from(g, (v, k) => (mask[k] ? v : 0));
+      const masked = new Float32Array(g.length);
+      for (let k = 0; k < g.length; k++) if (mask[k]) masked[k] = g[k];
+      g = masked;
     }
     const input = op.inputs[0];
     const wantDx = plan.gradTensors.has(input);
