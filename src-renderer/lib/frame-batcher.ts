@@ -3,10 +3,12 @@ export type FrameScheduler = (callback: () => void) => void;
 
 /**
  * Runs `callback` on the next animation frame, or after 250 ms when the page is hidden (browsers
- * pause animation frames in background tabs, and batches must not pile up meanwhile).
+ * pause animation frames in background tabs, and batches must not pile up meanwhile). Without a
+ * DOM (stores tested under Node) it waits one 60 Hz frame.
  */
 export const animationFrameScheduler: FrameScheduler = (callback) => {
-  if (typeof document !== 'undefined' && document.hidden) setTimeout(callback, 250);
+  if (typeof requestAnimationFrame !== 'function') setTimeout(callback, 16);
+  else if (typeof document !== 'undefined' && document.hidden) setTimeout(callback, 250);
   else requestAnimationFrame(() => callback());
 };
 
