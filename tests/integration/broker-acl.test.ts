@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EmbeddedBroker,
+  MAX_MQTT_PAYLOAD_BYTES,
   StoreAuthenticator,
   ensureOperatorCredentials,
   exportMosquittoConfig,
@@ -178,6 +179,17 @@ for (const broker of brokers) {
       expect(aInbox.filter((m) => m.topic.startsWith('tf/v1/b/'))).toEqual([]);
       console.info(`${broker.name}: SUBACK outcomes for device a: ${JSON.stringify(refusals)}`);
       if (broker.name === 'embedded aedes') expect(Object.values(refusals)).toEqual(Array(5).fill('refused'));
+    });
+
+    it('refuses payloads above the size cap', async () => {
+      const a = await device('a');
+      a.on('error', () => {});
+      a.publish('tf/v1/a/telemetry', Buffer.alloc(MAX_MQTT_PAYLOAD_BYTES + 2048, 0x41), { qos: 0 });
+      const b = await device('b');
+      await b.publishAsync('tf/v1/b/evt', 'small-after-big', { qos: 1 });
+      await waitFor(() => seenByOperator.some((m) => m.payload === 'small-after-big'), 'the small message');
+      await settle();
+      expect(seenByOperator.filter((m) => m.payload.length > MAX_MQTT_PAYLOAD_BYTES)).toEqual([]);
     });
 
     it('refuses a wrong password, missing credentials, an unknown user and another device\'s secret', async () => {

@@ -206,6 +206,19 @@ describe('FleetService over a real broker', () => {
     expect(fleet.deviceEvents('dev-a', 10)[0]).toMatchObject({ kind: 'low_battery', level: 'warn', message: 'battery at 42%' });
   });
 
+  it('limits how many events one device can write', async () => {
+    const c = await connectDevice('dev-c');
+    const before = fleet.deviceEvents('dev-c', 1000).length;
+    for (let i = 0; i < 100; i++) {
+      c.publish('tf/v1/dev-c/evt', JSON.stringify({ v: 1, ts: Date.now(), kind: 'spam', level: 'debug', message: `#${i}` }), { qos: 0 });
+    }
+    await c.publishAsync('tf/v1/dev-c/telemetry', JSON.stringify({ v: 1, ts: Date.now(), seq: 1, battery: 12 }), { qos: 1 });
+    await waitFor(() => store.telemetry.rawCount('dev-c') > 0, 'the message after the burst');
+    const spam = fleet.deviceEvents('dev-c', 1000).length - before;
+    expect(spam).toBeGreaterThanOrEqual(20);
+    expect(spam).toBeLessThan(40);
+  });
+
   it('marks a device lost when the broker publishes its last will, and offline on a goodbye', async () => {
     const b = await connectDevice('dev-b');
     await b.publishAsync('tf/v1/dev-b/status', birth(), { qos: 1, retain: true });

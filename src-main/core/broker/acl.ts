@@ -3,6 +3,12 @@ import { TOPIC_PREFIX, isDeviceId } from '../protocol';
 /** The MQTT username the app itself uses; it may publish and subscribe everywhere. */
 export const OPERATOR_USERNAME = 'tinyfleet-operator';
 
+/**
+ * Largest MQTT payload either broker accepts (bytes). Protocol v1 messages stay far below 64 KB;
+ * the cap keeps one misbehaving client from making the broker hold huge packets.
+ */
+export const MAX_MQTT_PAYLOAD_BYTES = 64 * 1024;
+
 /** Who an authenticated MQTT client is. */
 export type Principal = { kind: 'operator' } | { kind: 'device'; id: string };
 

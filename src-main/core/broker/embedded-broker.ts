@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
-import { mayPublish, maySubscribe, type Principal } from './acl';
+import { MAX_MQTT_PAYLOAD_BYTES, mayPublish, maySubscribe, type Principal } from './acl';
 import type { Authenticator } from './authenticator';
 import { silentLogger, type Logger } from './logger';
 
@@ -74,6 +74,10 @@ export class EmbeddedBroker {
         // Internal publishes (client null) come from the app process itself.
         if (!client) return done(null);
         const principal = principals.get(client);
+        if (packet.payload.length > MAX_MQTT_PAYLOAD_BYTES) {
+          logger.warn(`mqtt: denied a ${packet.payload.length}-byte publish by ${client.id} (limit ${MAX_MQTT_PAYLOAD_BYTES})`);
+          return done(new Error('payload too large'));
+        }
         if (principal && mayPublish(principal, packet.topic)) return done(null);
         logger.warn(`mqtt: denied publish by ${client.id} to ${packet.topic}`);
         done(new Error(`publish to ${packet.topic} not allowed`));

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { OPERATOR_USERNAME, mosquittoAclLines } from './acl';
+import { MAX_MQTT_PAYLOAD_BYTES, OPERATOR_USERNAME, mosquittoAclLines } from './acl';
 import { mosquittoPasswordHash } from './credentials';
 import type { OperatorCredentials } from './operator-credentials';
 
@@ -62,6 +62,8 @@ export async function exportMosquittoConfig(options: MosquittoExportOptions): Pr
     'allow_anonymous false',
     `password_file ${passwordFile}`,
     `acl_file ${aclFile}`,
+    '# Protocol v1 messages stay far below this; bigger packets are refused.',
+    `max_packet_size ${MAX_MQTT_PAYLOAD_BYTES + 1024}`,
     '',
   ].join('\n');
   writeFileSync(configFile, config, { mode: 0o644 });

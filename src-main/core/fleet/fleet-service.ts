@@ -69,6 +69,10 @@ interface PendingCommand {
   resolve: (record: CommandRecord) => void;
 }
 
+/** Events a device may burst, and how many per second it earns back (more are dropped and logged). */
+const EVENT_BURST = 20;
+const EVENTS_PER_SECOND = 5;
+
 /** Device clocks further off than this are not trusted; the receive time is used instead. */
 const MAX_CLOCK_SKEW_PAST_MS = 24 * 3_600_000;
 const MAX_CLOCK_SKEW_FUTURE_MS = 5 * 60_000;
@@ -98,6 +102,7 @@ export class FleetService {
   /** Devices reset from online to unknown until the broker confirms them: their re-birth is not news. */
   private relearning = new Set<string>();
   private eventQueue: NewDeviceEvent[] = [];
+  private readonly eventBudget = new Map<string, { tokens: number; at: number }>();
   private unsubscribeMessages: (() => void) | null = null;
   private unsubscribeFlush: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -227,8 +232,10 @@ export class FleetService {
         }
         case 'evt': {
           const d = decodeEvent(payload);
-          if (d.ok) this.queueEvent({ deviceId, ts: this.deviceTime(d.value.ts), kind: d.value.kind, level: d.value.level, message: d.value.message, data: d.value.data });
-          else this.malformed(deviceId, d.error.message);
+          if (!d.ok) this.malformed(deviceId, d.error.message);
+          else if (this.takeEventToken(deviceId)) {
+            this.queueEvent({ deviceId, ts: this.deviceTime(d.value.ts), kind: d.value.kind, level: d.value.level, message: d.value.message, data: d.value.data });
+          } else this.log.warn(`evt-flood:${deviceId}`, `fleet: "${deviceId}" sends more than ${EVENTS_PER_SECOND} events a second; dropping the excess`);
           break;
         }
         default:
@@ -239,6 +246,18 @@ export class FleetService {
       this.malformedMessages++;
       this.logger.error(`fleet: failed to handle a message on ${topic.slice(0, 200)}: ${(err as Error).stack ?? String(err)}`);
     }
+  }
+
+  /** Token bucket per device, so one chatty device cannot flood the event log. */
+  private takeEventToken(deviceId: string): boolean {
+    const now = this.clock();
+    const b = this.eventBudget.get(deviceId) ?? { tokens: EVENT_BURST, at: now };
+    b.tokens = Math.min(EVENT_BURST, b.tokens + ((now - b.at) / 1000) * EVENTS_PER_SECOND);
+    b.at = now;
+    this.eventBudget.set(deviceId, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   private deviceTime(ts: number): number {
