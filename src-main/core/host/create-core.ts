@@ -140,7 +140,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
 
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
     if (simulate > 0) {
-      const group = SimGroupConfig.parse({ count: simulate, telemetryIntervalMs: settings.get().simulator.telemetryIntervalMs });
+      const group = SimGroupConfig.parse({ count: simulate, telemetryIntervalMs: Math.min(settings.get().simulator.telemetryIntervalMs, 3_600_000) });
       const started = simulator.start(group).catch((error: unknown) => {
         // Quitting while the fleet is still starting cancels it; that is no failure.
         if (!disposing) logger.error('simulator: the default simulated fleet did not start', { error });
