@@ -46,6 +46,6 @@ export class EventsRepo {
 
   /** Deletes at most `limit` events older than `before`; returns how many. */
   prune(before: number, limit: number): number {
-    return this.db.prepare('DELETE FROM device_events WHERE id IN (SELECT id FROM device_events WHERE ts < ? ORDER BY id LIMIT ?)').run(before, limit).changes;
+    return this.db.prepare('DELETE FROM device_events WHERE id IN (SELECT id FROM device_events WHERE ts < ? ORDER BY ts LIMIT ?)').run(before, limit).changes;
   }
 }

@@ -104,6 +104,7 @@ function v3EventsAndCommands(db: Database): void {
       data TEXT
     ) STRICT;
     CREATE INDEX device_events_device ON device_events(device_id, id);
+    CREATE INDEX device_events_ts ON device_events(ts);
 
     CREATE TABLE commands (
       id TEXT PRIMARY KEY,

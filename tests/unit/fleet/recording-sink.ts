@@ -1,11 +1,12 @@
+import type { BaseEventName, EventName, EventPayload, KeyedEventName } from '../../../src-main/core/contract';
 import type { EventSink } from '../../../src-main/core/host/event-sink';
 
 /** An EventSink that records what services emit; `listen` marks keyed events as subscribed. */
 export class RecordingSink implements EventSink {
-  readonly emitted: Array<{ event: string; payload: any }> = [];
+  readonly emitted: Array<{ event: string; payload: unknown }> = [];
   private readonly subscribed = new Set<string>();
 
-  listen(event: string): void {
+  listen(event: KeyedEventName): void {
     this.subscribed.add(event);
   }
 
@@ -17,8 +18,8 @@ export class RecordingSink implements EventSink {
     return this.subscribed.has(event);
   }
 
-  /** Payloads of one event name, in order. */
-  of(event: string): any[] {
-    return this.emitted.filter((e) => e.event === event).map((e) => e.payload);
+  /** Payloads of one (possibly keyed) event name, in order. */
+  of<S extends KeyedEventName>(event: S): Array<EventPayload<BaseEventName<S> & EventName>> {
+    return this.emitted.filter((e) => e.event === event).map((e) => e.payload as EventPayload<BaseEventName<S> & EventName>);
   }
 }
