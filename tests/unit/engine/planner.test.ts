@@ -37,6 +37,41 @@ describe('placement', () => {
   });
 });
 
+describe('placement orders', () => {
+  // A (100 B) at steps 0-1, B (52 B) at 1-2, C (152 B) at 2-3.
+  const sizes = new Map([
+    [1, 100],
+    [2, 52],
+    [3, 152],
+    [4, 4],
+  ]);
+  const problem: PlanProblem = {
+    steps: [
+      { opIndex: 0, kind: 'X', inputs: [0], outputs: [1], scratchBytes: 0 },
+      { opIndex: 1, kind: 'X', inputs: [1], outputs: [2], scratchBytes: 0 },
+      { opIndex: 2, kind: 'X', inputs: [2], outputs: [3], scratchBytes: 0 },
+      { opIndex: 3, kind: 'X', inputs: [3], outputs: [4], scratchBytes: 0 },
+    ],
+    bytesOf: (t) => sizes.get(t) ?? 4,
+    sharesBytesWith: new Map(),
+    modelInputs: [0],
+    modelOutputs: [4],
+  };
+
+  it('largest first puts C where A was and B above both', () => {
+    const plan = planProblem(problem, 'largest-first');
+    expect([1, 2, 3].map((t) => plan.tensorOffsets.get(t))).toEqual([0, 152, 0]);
+    expect(plan.peakBytes).toBe(204);
+  });
+
+  it('the naive allocator takes memory in execution order and leaves C above B', () => {
+    const plan = planProblem(problem, 'in-order');
+    expect([1, 2, 3].map((t) => plan.tensorOffsets.get(t))).toEqual([4, 104, 156]);
+    expect(plan.peakBytes).toBe(308);
+    expect(plan.lowerBoundBytes).toBe(204);
+  });
+});
+
 describe('planner on a chain', () => {
   it('places largest first and reports peak, lower bound and timeline', () => {
     const b = new IrBuilder('chain');
