@@ -105,8 +105,12 @@ export function mnistTask(options: MnistOptions = {}): Task<ImageShift> {
       shiftY: shift.shiftY + jitter * rng.uniform(-1, 1),
     });
     img = gaussianBlur(img, resolution, shift.blurSigma);
+    // Per-sample photometric jitter (exposure varies from shot to shot on any camera).
+    const contrast = shift.contrast * (1 + jitter * rng.uniform(-0.1, 0.05));
+    const brightness = shift.brightness + jitter * rng.uniform(-0.03, 0.06);
+    const noise = shift.noiseStd + jitter * rng.uniform(0, 0.02);
     for (let i = 0; i < img.length; i++) {
-      const v = shift.contrast * (img[i] - 0.5) + 0.5 + shift.brightness + shift.noiseStd * rng.normal();
+      const v = contrast * (img[i] - 0.5) + 0.5 + brightness + noise * rng.normal();
       img[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
     return img;
@@ -124,7 +128,8 @@ export function mnistTask(options: MnistOptions = {}): Task<ImageShift> {
     info,
     baseSplit(seed, sizes = {}) {
       const rng = new Rng(seed);
-      // Light per-sample jitter on the training digits only: it is augmentation, not a shift.
+      // Light per-sample geometric and photometric jitter on the training digits only: it is
+      // augmentation, not a shift.
       return { train: fromPool('baseTrain', sizes.train, rng.fork(1), 1), test: fromPool('baseTest', sizes.test, rng.fork(2), 0) };
     },
     randomShift(rng, severity) {
@@ -134,9 +139,9 @@ export function mnistTask(options: MnistOptions = {}): Task<ImageShift> {
         scale: 1 + s * rng.uniform(-0.15, 0.1),
         shiftX: s * rng.uniform(-1.5, 1.5),
         shiftY: s * rng.uniform(-1.5, 1.5),
-        brightness: s * rng.uniform(-0.1, 0.2),
-        contrast: 1 + s * rng.uniform(-0.35, 0.05),
-        noiseStd: s * rng.uniform(0.02, 0.1),
+        brightness: s * rng.uniform(-0.05, 0.08),
+        contrast: 1 + s * rng.uniform(-0.2, 0.05),
+        noiseStd: s * rng.uniform(0.01, 0.06),
         blurSigma: s * rng.uniform(0, 1),
       };
     },
