@@ -158,11 +158,11 @@ describe('WebSocket client across a server restart', () => {
   it('fails the call in flight, reconnects, resubscribes and works again', async () => {
     const logger = createMemoryLogger();
     const busA = new EventBus({ logger, batchMs: 10 });
-    let release: (() => void) | null = null;
+    const gate = { release: () => {} };
     const dispatcher = new Dispatcher(
       {
         'sim.status': () => status(1),
-        'sim.stop': () => new Promise<SimStatus>((resolve) => (release = () => resolve(status(0)))),
+        'sim.stop': () => new Promise<SimStatus>((resolve) => (gate.release = () => resolve(status(0)))),
       },
       { logger },
     );
@@ -185,7 +185,7 @@ describe('WebSocket client across a server restart', () => {
     await new Promise((r) => setTimeout(r, 30));
     await first.close();
     await expect(inFlight).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    release?.();
+    gate.release();
 
     const busB = new EventBus({ logger, batchMs: 10 });
     const second = new BrowserServer({ dispatcher, bus: busB, logger, rendererDir: dir, port: fixedPort, token: 'fixed-token-for-restart-test' });
