@@ -8,7 +8,7 @@ import { type RoundingMode, activationRange, channelMultipliers, dtypeRange } fr
 import { type HardSwishParams, type ReluParams, hardSwish, lookup, relu } from './kernels/activations';
 import { type ConvParams, conv2d, convPatch } from './kernels/conv';
 import { type ConcatParams, type ElementArray, type PadParams, type ResizeNearestParams, type TransposeParams, concatenation, pad, resizeNearest, transpose } from './kernels/data-movement';
-import { type DepthwiseParams, depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise';
+import { type DepthwiseParams, depthwiseAccumulators, depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise';
 import { type AddParams, type MulParams, add, broadcast4D, mul } from './kernels/elementwise';
 import { type FullyConnectedParams, fullyConnected } from './kernels/fully-connected';
 import { type MeanParams, mean } from './kernels/mean';
@@ -218,7 +218,7 @@ function prepareConv(model: Model, op: OpOf<'CONV_2D'> | OpOf<'DEPTHWISE_CONV_2D
     return { kind: 'conv2d', params: { ...common, singleRounding: rounding === 'tflite', patch: convPatch(kH, kW, inC) } };
   }
   // TFLite's own depthwise kernels round twice, like TFLite Micro: the same in both modes.
-  return { kind: 'depthwise', params: { ...common, depthMultiplier: outC / inC, singleRounding: false, acc: new Int32Array(outC) } };
+  return { kind: 'depthwise', params: { ...common, depthMultiplier: outC / inC, singleRounding: false, acc: depthwiseAccumulators(outC) } };
 }
 
 /** TFLite's int8 ADD preparation (add.cc): left shift 20, inputs rescaled to twice the larger input scale. */

@@ -31,19 +31,66 @@ export interface DepthwiseParams {
   multiplier: Int32Array;
   shift: Int32Array;
   singleRounding: boolean;
-  /** Working accumulators, one per output channel; owned by the caller. */
+  /** Working accumulators: 2 × outC int32 (per-channel sums, then bias with the zero point folded in); owned by the caller. */
   acc: Int32Array;
 }
 
+/** Allocates the working accumulators a DepthwiseParams needs. */
+export function depthwiseAccumulators(outC: number): Int32Array {
+  return new Int32Array(2 * outC);
+}
+
 export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: DepthwiseParams): void {
-  const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias, acc } = p;
+  const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias } = p;
   const { multiplier, shift, singleRounding, outputOffset, actMin, actMax } = p;
+  if (p.acc.length < 2 * outC) throw new Error(`depthwise: ${p.acc.length} accumulators, needs ${2 * outC} (use depthwiseAccumulators)`);
+  const acc = p.acc.subarray(0, outC);
+  // Interior pixels (whole window inside the image) use bias + zero point * sum(filter) and skip the per-tap offset.
+  const fold = p.acc.subarray(outC, 2 * outC);
+  for (let c = 0; c < outC; c++) {
+    let sum = 0;
+    for (let t = 0; t < kH * kW; t++) sum += filter[t * outC + c];
+    fold[c] = (bias !== null ? bias[c] : 0) + inputOffset * sum;
+  }
+  const taps = new Int32Array(kH * kW);
+  for (let ky = 0; ky < kH; ky++) for (let kx = 0; kx < kW; kx++) taps[ky * kW + kx] = (ky * dilationH * inW + kx * dilationW) * inC;
+  const T = kH * kW;
+  const oyA = Math.min(outH, Math.ceil(padTop / strideH)), oyB = Math.max(oyA, Math.min(outH, Math.floor((inH - 1 - (kH - 1) * dilationH + padTop) / strideH) + 1));
+  const oxA = Math.min(outW, Math.ceil(padLeft / strideW)), oxB = Math.max(oxA, Math.min(outW, Math.floor((inW - 1 - (kW - 1) * dilationW + padLeft) / strideW) + 1));
+  const store = (dst: number, c: number, a: number) => {
+    let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
+    x += outputOffset;
+    output[dst + c] = x < actMin ? actMin : x > actMax ? actMax : x;
+  };
   for (let b = 0; b < p.batches; b++) {
     const inBatch = b * inH * inW * inC;
     for (let oy = 0; oy < outH; oy++) {
       const iy0 = oy * strideH - padTop;
+      const rowInterior = oy >= oyA && oy < oyB;
       for (let ox = 0; ox < outW; ox++) {
         const ix0 = ox * strideW - padLeft;
+        const dst = ((b * outH + oy) * outW + ox) * outC;
+        if (m === 1 && rowInterior && ox >= oxA && ox < oxB) {
+          const base = inBatch + (iy0 * inW + ix0) * inC;
+          if (T === 9) {
+            const t0 = base + taps[0], t1 = base + taps[1], t2 = base + taps[2], t3 = base + taps[3], t4 = base + taps[4];
+            const t5 = base + taps[5], t6 = base + taps[6], t7 = base + taps[7], t8 = base + taps[8];
+            const C = outC;
+            for (let c = 0; c < C; c++) {
+              const a = fold[c] + input[t0 + c] * filter[c] + input[t1 + c] * filter[C + c] + input[t2 + c] * filter[2 * C + c]
+                + input[t3 + c] * filter[3 * C + c] + input[t4 + c] * filter[4 * C + c] + input[t5 + c] * filter[5 * C + c]
+                + input[t6 + c] * filter[6 * C + c] + input[t7 + c] * filter[7 * C + c] + input[t8 + c] * filter[8 * C + c];
+              store(dst, c, a | 0);
+            }
+          } else {
+            for (let c = 0; c < outC; c++) {
+              let a = fold[c];
+              for (let t = 0; t < T; t++) a += input[base + taps[t] + c] * filter[t * outC + c];
+              store(dst, c, a | 0);
+            }
+          }
+          continue;
+        }
         if (bias !== null) acc.set(bias);
         else acc.fill(0);
         for (let ky = 0; ky < kH; ky++) {
@@ -64,12 +111,7 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
             }
           }
         }
-        const dst = ((b * outH + oy) * outW + ox) * outC;
-        for (let c = 0; c < outC; c++) {
-          let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(acc[c], multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(acc[c], multiplier[c], shift[c]);
-          x += outputOffset;
-          output[dst + c] = x < actMin ? actMin : x > actMax ? actMax : x;
-        }
+        for (let c = 0; c < outC; c++) store(dst, c, acc[c]);
       }
     }
   }
