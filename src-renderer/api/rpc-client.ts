@@ -22,6 +22,8 @@ export class RpcClient implements TinyFleetApi {
   private readonly handlers = new Map<string, Set<(payload: unknown) => void>>();
   private readonly stop: (() => void)[] = [];
   private closed = false;
+  /** The port dropped since it last opened: its host has forgotten our subscriptions. */
+  private dropped = false;
 
   constructor(
     private readonly port: ClientPort,
@@ -129,10 +131,13 @@ export class RpcClient implements TinyFleetApi {
 
   private status(status: 'open' | 'closed'): void {
     if (status === 'closed') {
+      this.dropped = true;
       this.failInFlight('the connection to TinyFleet was lost');
       return;
     }
+    if (!this.dropped) return;
     // A reopened port reaches a host that knows nothing about us: subscribe again.
+    this.dropped = false;
     for (const event of this.handlers.keys()) this.sendSubscription('subscribe', event);
   }
 
