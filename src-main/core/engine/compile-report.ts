@@ -69,6 +69,17 @@ export const PatchReportSchema = z.object({
   sramBudget: bytes.optional(),
   fitsBudget: z.boolean().optional(),
   plan: PlanSummarySchema.optional(),
+  /** Every (split, n) evaluated: the peak / extra-MAC trade-off the choice was made from. */
+  candidates: z.array(
+    z.object({
+      split: count,
+      lastStageOp: count,
+      n: count,
+      peakBytes: bytes,
+      extraMacs: count,
+      macOverhead: z.number().nonnegative(),
+    }),
+  ),
 });
 export type PatchReport = z.infer<typeof PatchReportSchema>;
 

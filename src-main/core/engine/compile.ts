@@ -4,7 +4,7 @@ import { RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { checkFit } from './fit';
 import { tensorBytes, type Model } from './ir';
 import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
-import { choosePatch, DEFAULT_MAX_MAC_OVERHEAD, type PatchCandidate, type PatchMode } from './patch/search';
+import { DEFAULT_MAX_MAC_OVERHEAD, searchPatch, type PatchCandidate, type PatchMode } from './patch/search';
 import { findSplits } from './patch/stage';
 import { planModel, type MemoryPlan } from './planner/plan';
 import { verifyPlan } from './planner/verify';
@@ -77,7 +77,7 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
   signal?.throwIfAborted();
 
   onProgress?.({ phase: 'patch', fraction: 0.15 });
-  const chosen = choosePatch(ours.schedule, ours.plan.peakBytes, cost.macs, {
+  const { chosen, candidates } = searchPatch(ours.schedule, ours.plan.peakBytes, cost.macs, {
     mode,
     sramBudget,
     maxMacOverhead,
@@ -90,6 +90,14 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     layerPeakBytes: ours.plan.peakBytes,
     maxMacOverhead,
     sramBudget,
+    candidates: candidates.map((c) => ({
+      split: c.stage.split,
+      lastStageOp: ours.schedule.steps[c.stage.split - 1].opIndex,
+      n: c.stage.n,
+      peakBytes: c.plan.peakBytes,
+      extraMacs: c.extraMacs,
+      macOverhead: c.macOverhead,
+    })),
   };
   if (chosen) {
     verifyPlan(chosen.plan);

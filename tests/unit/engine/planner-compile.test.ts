@@ -21,12 +21,16 @@ describe('compileModel', () => {
     expect(parsed.fits).toHaveLength(7);
     expect(parsed.layers.find((l) => l.kind === 'PAD')!.foldedInto).toBeDefined();
     expect(progress.at(-1)).toEqual({ phase: 'fit', fraction: 1 });
+    // the choice is the lowest peak among the candidates within the MAC limit
+    const allowed = parsed.patch.candidates.filter((c) => c.macOverhead <= 0.5);
+    expect(parsed.patch.peakBytes).toBe(Math.min(...allowed.map((c) => c.peakBytes)));
+    expect(parsed.patch.candidates.some((c) => c.split === parsed.patch.split && c.n === parsed.patch.n)).toBe(true);
     expect(progress.map((p) => p.fraction)).toEqual([...progress.map((p) => p.fraction)].sort((a, b) => a - b));
   });
 
   it('keeps the per-layer plan with patch none and names the reason', () => {
     const report = compileModel(model, { patch: 'none' });
-    expect(report.patch).toMatchObject({ applied: false, mode: 'none' });
+    expect(report.patch).toMatchObject({ applied: false, mode: 'none', candidates: [] });
     expect(report.peakSramBytes).toBe(report.layerPlan.peakBytes);
     expect(report.timeline).toEqual(report.layerPlan.timeline);
   });

@@ -69,33 +69,44 @@ export function enumeratePatchCandidates(schedule: Schedule, modelMacs: number, 
 const better = (a: PatchCandidate, b: PatchCandidate, primary: (c: PatchCandidate) => number, secondary: (c: PatchCandidate) => number) =>
   primary(a) < primary(b) || (primary(a) === primary(b) && secondary(a) < secondary(b));
 
+/** The chosen patch schedule (undefined: per-layer) and every candidate that was evaluated. */
+export interface PatchSearchResult {
+  chosen?: PatchCandidate;
+  candidates: PatchCandidate[];
+}
+
 /**
- * Chooses the patch schedule. `auto` without a budget: the lowest peak whose MAC overhead is within
- * maxMacOverhead, and only if it beats the per-layer peak. `auto` with a budget: nothing when the
- * per-layer plan fits, else the candidate that fits at the fewest extra MACs, else (nothing fits) the
- * lowest peak. `{ n }`: the lowest-peak split for that grid. Returns undefined for per-layer.
+ * Evaluates the candidates and chooses the patch schedule. `auto` without a budget: the lowest peak
+ * whose MAC overhead is within maxMacOverhead, and only if it beats the per-layer peak. `auto` with a
+ * budget: nothing when the per-layer plan fits, else the candidate that fits at the fewest extra MACs,
+ * else (nothing fits) the lowest peak. `{ n }`: the lowest-peak split for that grid.
  */
-export function choosePatch(schedule: Schedule, layerPeakBytes: number, modelMacs: number, options: PatchSearchOptions): PatchCandidate | undefined {
+export function searchPatch(schedule: Schedule, layerPeakBytes: number, modelMacs: number, options: PatchSearchOptions): PatchSearchResult {
   const { mode } = options;
-  if (mode === 'none') return undefined;
+  if (mode === 'none') return { candidates: [] };
   const byPeak = (c: PatchCandidate) => c.plan.peakBytes;
   const byMacs = (c: PatchCandidate) => c.extraMacs;
+  const lowest = (cs: PatchCandidate[], primary: (c: PatchCandidate) => number, secondary: (c: PatchCandidate) => number) =>
+    cs.reduce((a, b) => (better(b, a, primary, secondary) ? b : a));
   if (typeof mode === 'object') {
     if (!Number.isInteger(mode.n) || mode.n < 1) throw new Error(`patch grid must be a positive integer, got ${mode.n}`);
     const candidates = enumeratePatchCandidates(schedule, modelMacs, { onlyN: mode.n, onProgress: options.onProgress, signal: options.signal });
     if (candidates.length === 0) throw new Error(`no split point of ${schedule.model.name} can run as ${mode.n}x${mode.n} patches`);
-    return candidates.reduce((a, b) => (better(b, a, byPeak, byMacs) ? b : a));
+    return { chosen: lowest(candidates, byPeak, byMacs), candidates };
   }
   const candidates = enumeratePatchCandidates(schedule, modelMacs, { maxN: options.maxN, onProgress: options.onProgress, signal: options.signal });
-  if (candidates.length === 0) return undefined;
+  if (candidates.length === 0) return { candidates };
   if (options.sramBudget !== undefined) {
-    if (layerPeakBytes <= options.sramBudget) return undefined;
+    if (layerPeakBytes <= options.sramBudget) return { candidates };
     const fitting = candidates.filter((c) => c.plan.peakBytes <= options.sramBudget!);
-    if (fitting.length > 0) return fitting.reduce((a, b) => (better(b, a, byMacs, byPeak) ? b : a));
-    return candidates.reduce((a, b) => (better(b, a, byPeak, byMacs) ? b : a));
+    return { chosen: fitting.length > 0 ? lowest(fitting, byMacs, byPeak) : lowest(candidates, byPeak, byMacs), candidates };
   }
   const limit = options.maxMacOverhead ?? DEFAULT_MAX_MAC_OVERHEAD;
   const allowed = candidates.filter((c) => c.macOverhead <= limit && c.plan.peakBytes < layerPeakBytes);
-  if (allowed.length === 0) return undefined;
-  return allowed.reduce((a, b) => (better(b, a, byPeak, byMacs) ? b : a));
+  return { chosen: allowed.length > 0 ? lowest(allowed, byPeak, byMacs) : undefined, candidates };
+}
+
+/** The patch schedule searchPatch chooses, or undefined for per-layer. */
+export function choosePatch(schedule: Schedule, layerPeakBytes: number, modelMacs: number, options: PatchSearchOptions): PatchCandidate | undefined {
+  return searchPatch(schedule, layerPeakBytes, modelMacs, options).chosen;
 }
