@@ -37,13 +37,11 @@ function electronBinary() {
   }
 }
 
-/** One quiet attempt to download the binary with electron's own installer. */
+/** One quiet attempt to download the binary with electron's own installer (ELECTRON_SKIP_BINARY_DOWNLOAD=1 skips it). */
 function fetchElectronOnce() {
   const installer = path.join(electronDir, 'install.js');
   if (!existsSync(installer)) return;
-  const env = { ...process.env };
-  delete env.ELECTRON_SKIP_BINARY_DOWNLOAD;
-  run(process.execPath, [installer], { stdio: 'ignore', timeout: FETCH_TIMEOUT_MS, env });
+  run(process.execPath, [installer], { stdio: 'ignore', timeout: FETCH_TIMEOUT_MS });
 }
 
 /**

@@ -36,7 +36,8 @@ describe('npm start without the Electron binary', () => {
     const child = spawn(process.execPath, ['scripts/start.mjs', '--no-build', '--port', '0', '--no-sim', '--broker-port', '0', '--data-dir', dataDir], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TINYFLEET_DATA_DIR: '' },
+      // No download attempt: on a machine with internet access it would fetch Electron and open a window.
+      env: { ...process.env, TINYFLEET_DATA_DIR: '', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
     });
     let stdout = '';
     let stderr = '';
