@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/index';
+import { readModelFile } from '../../src-main/core/train/quant/model-file';
 import { TrainingPool } from '../../src-main/core/train/worker/pool';
 
 /** Runs the CLI in-process and captures stdout/stderr. */
@@ -39,7 +40,7 @@ describe('tinyfleet train (CLI over the training library)', () => {
   });
 
   it('train local: one device trains and reports held-out accuracy before and after', async () => {
-    const out = path.join(dir, 'device3.tfm');
+    const out = path.join(dir, 'device3.tflite');
     const r = await cli('train', 'local', '--model', modelFile, '--device-seed', '3', '--samples', '60', '--eval-samples', '60', '--epochs', '2', '--out', out, '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
@@ -48,7 +49,10 @@ describe('tinyfleet train (CLI over the training library)', () => {
     expect(report.before).toBeGreaterThanOrEqual(0);
     expect(report.after).toBeGreaterThanOrEqual(0);
     expect(report.memory.totalBytes).toBeGreaterThan(report.memory.forwardArenaBytes);
-    expect(existsSync(out)).toBe(true);
+    // The personalized model is written as a TFLite flatbuffer the engine reads back.
+    const back = readModelFile(new Uint8Array(readFileSync(out)), 'device3');
+    expect(back.format).toBe('tflite');
+    expect(back.model.ops.length).toBeGreaterThan(5);
   });
 
   it('train scheme: picks a scheme that fits the budget', async () => {

@@ -22,6 +22,15 @@ import { engineRunner } from '../../core/train/sparse/engine-runner';
 import type { SparseScheme } from '../../core/train/sparse/scheme';
 import { describeScheme, validateScheme } from '../../core/train/sparse/scheme';
 import { TrainingPool } from '../../core/train/worker/pool';
+import { writeTflite } from '../../core/engine/tflite/writer';
+import type { Model } from '../../core/engine/ir';
+
+/** Writes a model as TFLite (when the file name ends in .tflite) or as a TinyFleet model file. */
+function saveModel(file: string, model: Model, recipe: BaseModelRecipe | undefined, meta: Record<string, unknown> = {}): Uint8Array {
+  const bytes = file.toLowerCase().endsWith('.tflite') ? writeTflite(model) : writeModelFile(model, recipe, meta);
+  writeFileSync(file, bytes);
+  return bytes;
+}
 
 const int = (what: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -114,25 +123,28 @@ interface BaseFlags {
   resolution?: number;
   trainSamples?: number;
   seed?: number;
+  optimizer: 'sgd' | 'adam';
+  lr?: number;
   out?: string;
   json?: boolean;
 }
 
 async function baseCommand(flags: BaseFlags): Promise<void> {
-  const recipe: BaseModelRecipe = { task: flags.task, epochs: flags.epochs, width: flags.width, resolution: flags.resolution, trainSamples: flags.trainSamples, seed: flags.seed };
+  const optimizer = flags.optimizer === 'sgd' ? { kind: 'sgd' as const, lr: flags.lr ?? 0.05, momentum: 0.9, weightDecay: 1e-4 } : { kind: 'adam' as const, lr: flags.lr ?? 0.004, weightDecay: 1e-4 };
+  const recipe: BaseModelRecipe = { task: flags.task, epochs: flags.epochs, width: flags.width, resolution: flags.resolution, trainSamples: flags.trainSamples, seed: flags.seed, optimizer };
   const out = flags.out ?? `${flags.task}-base.tfm`;
   const pool = new TrainingPool();
   const interrupt = interruptSignal();
   try {
     say(flags.json, `training the ${flags.task} base model in a worker thread (Ctrl-C cancels)`);
     const r = await pool.trainBase(recipe, { signal: interrupt.signal, onProgress: progressPrinter(flags.json) });
-    writeFileSync(out, r.modelFile);
     const loaded = readModelFile(r.modelFile, flags.task);
+    const written = saveModel(out, loaded.model, loaded.recipe, loaded.meta);
     const estimator = new TrainingMemoryEstimator(loaded.model);
     const summary = {
       task: flags.task,
       out: path.resolve(out),
-      fileBytes: r.modelFile.byteLength,
+      fileBytes: written.byteLength,
       recipe: loaded.recipe,
       floatAccuracy: r.floatAccuracy,
       int8Accuracy: r.int8Accuracy,
@@ -143,7 +155,7 @@ async function baseCommand(flags: BaseFlags): Promise<void> {
     if (flags.json) json(summary);
     else {
       process.stdout.write(
-        `wrote ${out} (${kib(r.modelFile.byteLength)})\nfloat accuracy ${pct(r.floatAccuracy)}, int8 accuracy ${pct(r.int8Accuracy)} (engine runtime)\n` +
+        `wrote ${out} (${kib(written.byteLength)})\nfloat accuracy ${pct(r.floatAccuracy)}, int8 accuracy ${pct(r.int8Accuracy)} (engine runtime)\n` +
           `forward arena ${kib(estimator.forwardArenaBytes)}; trained in ${(r.trainMs / 1000).toFixed(1)} s\n`,
       );
     }
@@ -244,7 +256,7 @@ function localCommand(flags: LocalFlags): void {
       onProgress: (p) => !flags.json && process.stderr.write(`\repoch ${p.epoch + 1}/${p.epochs} sample ${p.sample}/${p.samples} loss ${p.loss.toFixed(3)}   `),
     });
     if (!flags.json) process.stderr.write('\n');
-    if (flags.out) writeFileSync(flags.out, writeModelFile(r.model, recipe, { personalizedFor: flags.deviceSeed, scheme }));
+    if (flags.out) saveModel(flags.out, r.model, recipe, { personalizedFor: flags.deviceSeed, scheme });
     const { model: _model, ...result } = r;
     if (flags.json) json({ ...result, scheme: describeScheme(scheme), memory, out: flags.out ? path.resolve(flags.out) : undefined });
     else {
@@ -343,7 +355,12 @@ export function registerTrain(program: Command): void {
     .option('--resolution <px>', 'MNIST input side', int('a resolution', 8))
     .option('--train-samples <n>', 'global training samples', int('a count', 1))
     .option('--seed <n>', 'seed', int('a seed', 0))
-    .option('--out <file>', 'model file to write (default <task>-base.tfm)')
+    .option('--optimizer <kind>', 'adam or sgd (momentum 0.9)', (v: string) => {
+      if (v !== 'adam' && v !== 'sgd') throw new InvalidArgumentError('expected adam or sgd');
+      return v;
+    }, 'adam')
+    .option('--lr <lr>', 'learning rate (default 0.004 for adam, 0.05 for sgd)', positive)
+    .option('--out <file>', 'model file to write: TinyFleet format, or TFLite when it ends in .tflite (default <task>-base.tfm)')
     .option('--json', 'print the result as JSON')
     .action((flags: BaseFlags) => baseCommand(flags));
   train
@@ -374,7 +391,7 @@ export function registerTrain(program: Command): void {
     .option('--eval-samples <n>', 'held-out samples', int('a count', 1), 300)
     .option('--alpha <a>', 'Dirichlet label skew', positive, 1)
     .option('--severity <s>', 'scale of the input shift', positive, 1)
-    .option('--out <file>', 'write the personalized model')
+    .option('--out <file>', 'write the personalized model (.tflite for TFLite)')
     .option('--json', 'print the result as JSON')
     .action((flags: LocalFlags) => localCommand(flags));
   train
