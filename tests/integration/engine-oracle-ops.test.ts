@@ -126,6 +126,12 @@ const cases: Record<string, () => Model> = {
     const y = g.act([1, 6, 4]);
     return g.op('MEAN', [x, g.int32s([2])], y, { keepDims: false }).model('mean', [x], [y]);
   },
+  'MEAN over two axes, different quantization': () => {
+    const g = new GraphBuilder(21);
+    const x = g.act([1, 4, 5, 6], 0.05, -4);
+    const y = g.act([1, 5], 0.03, 12);
+    return g.op('MEAN', [x, g.int32s([1, 3])], y, { keepDims: false }).model('mean', [x], [y]);
+  },
   'PAD + RESHAPE + SQUEEZE': () => {
     const g = new GraphBuilder(12);
     const x = g.act([1, 3, 4, 2], 0.05, 11);

@@ -46,6 +46,12 @@ describe.skipIf(skip)('TFLite writer and the reader on engine-written files', ()
     expect(() => readTflite(writeTflite(m))).toThrow('unsupported ops: FULLY_CONNECTED (float32 input) at node 0');
   });
 
+  it('names fused activations the runtime does not implement', () => {
+    const m = clone(readTflite(readModelBytes('hello_world_int8.tflite')));
+    m.ops[2] = { ...m.ops[2], options: { activation: 'tanh', keepNumDims: false } } as Op;
+    expect(() => readTflite(writeTflite(m))).toThrow('unsupported ops: FULLY_CONNECTED (fused tanh activation) at node 2');
+  });
+
   const broken: [string, (m: Model) => void, RegExp][] = [
     ['ops out of order', (m) => { [m.ops[0], m.ops[1]] = [m.ops[1], m.ops[0]]; }, /node 0 FULLY_CONNECTED: tensor 7 is used before being produced/],
     ['a cycle', (m) => { m.ops[0].inputs[0] = m.ops[1].outputs[0]; }, /used before being produced/],

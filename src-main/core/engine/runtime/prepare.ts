@@ -244,9 +244,6 @@ function prepareMean(model: Model, op: OpOf<'MEAN'>, rounding: RoundingMode): Me
   const input = T[op.inputs[0]], out = T[op.outputs[0]];
   const axes = normalizeAxes(constInt32s(T[op.inputs[1]])!, input.shape.length)!;
   const spatial = op.options.keepDims && input.shape.length === 4 && axes.length === 2 && axes[0] === 1 && axes[1] === 2;
-  if (!spatial && (q(input).scale !== q(out).scale || q(input).zeroPoint !== q(out).zeroPoint)) {
-    throw new Error(`node ${op.index} MEAN: reducing axes [${axes.join(', ')}] with different input and output quantization is not supported`);
-  }
   const f = Math.fround;
   const inScale = f(q(input).scale), outScale = f(q(out).scale), inZp = q(input).zeroPoint, outZp = q(out).zeroPoint;
   const count = spatial ? input.shape[1] * input.shape[2] : 1;
@@ -256,7 +253,8 @@ function prepareMean(model: Model, op: OpOf<'MEAN'>, rounding: RoundingMode): Me
   let temp = f(f(inZp * inScale) / outScale);
   temp = temp > 0 ? f(temp + 0.5) : f(temp - 0.5);
   return {
-    inShape: [...input.shape], axes, path: !spatial ? 'generic' : tflite ? 'spatial-tflite' : 'spatial-tflm', inputZeroPoint: inZp, outputZeroPoint: outZp,
+    inShape: [...input.shape], axes, inputZeroPoint: inZp, outputZeroPoint: outZp, scale: f(inScale / outScale),
+    path: spatial ? (tflite ? 'spatial-tflite' : 'spatial-tflm') : inScale === outScale && inZp === outZp ? 'generic' : 'generic-rescale',
     multiplier: m.multiplier, shift: m.shift, bias: outZp - Math.trunc(temp), sums: new Int32Array(elementCount(out.shape)),
   };
 }

@@ -26,6 +26,8 @@ export function unsupportedDtypes(op: Op, tensors: Tensor[], typeNames: string[]
   if (op.inputs.length === 0 || op.inputs[0] < 0 || op.outputs.length === 0) return null; // structural: validateModel reports it
   const input = tensors[op.inputs[0]].dtype;
   const output = tensors[op.outputs[0]].dtype;
+  const fused = (op.options as { activation?: string }).activation;
+  if (fused === 'tanh' || fused === 'sign_bit') return `fused ${fused} activation`;
   if (QUANTIZED_COMPUTE.has(op.kind)) {
     if (input !== 'int8') return `${input} input`;
     if (output !== 'int8') return `${output} output`;

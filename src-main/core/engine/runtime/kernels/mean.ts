@@ -10,13 +10,17 @@ import { multiplyByQuantizedMultiplier } from '../fixed-point';
  *   QuantizeMultiplier(input_scale / output_scale), divided by the count rounding half away from
  *   zero, plus the output zero point;
  * - any other axes with equal input and output quantization (`generic`, reference_ops::Mean): the
- *   raw int8 sum divided by the count with C's truncating division.
+ *   raw int8 sum divided by the count with C's truncating division;
+ * - any other axes with different quantization (`generic-rescale`, reference_ops::QuantizedMeanOrSum):
+ *   in float32, round(sum / count * s - input_zp * s) + output_zp with s = input_scale / output_scale.
  */
 export interface MeanParams {
   inShape: number[];
   /** Sorted reduced axes. */
   axes: number[];
-  path: 'spatial-tflite' | 'spatial-tflm' | 'generic';
+  path: 'spatial-tflite' | 'spatial-tflm' | 'generic' | 'generic-rescale';
+  /** `generic-rescale`: input_scale / output_scale in float32. */
+  scale: number;
   inputZeroPoint: number;
   outputZeroPoint: number;
   multiplier: number;
@@ -28,7 +32,7 @@ export interface MeanParams {
 }
 
 export function mean(input: Int8Array, output: Int8Array, p: MeanParams): void {
-  if (p.path !== 'generic') {
+  if (p.path === 'spatial-tflite' || p.path === 'spatial-tflm') {
     const [batches, h, w, c] = p.inShape;
     const n = h * w;
     const tflite = p.path === 'spatial-tflite';
@@ -73,5 +77,16 @@ export function mean(input: Int8Array, output: Int8Array, p: MeanParams): void {
       idx[d] = 0;
     }
   }
-  for (let k = 0; k < output.length; k++) output[k] = Math.trunc(sums[k] / count);
+  if (p.path === 'generic') {
+    for (let k = 0; k < output.length; k++) output[k] = Math.trunc(sums[k] / count);
+    return;
+  }
+  const f = Math.fround;
+  const bias = f(-p.inputZeroPoint * p.scale);
+  for (let k = 0; k < output.length; k++) {
+    const m = f(f(sums[k]) / f(count));
+    const v = f(f(m * p.scale) + bias);
+    const r = (v < 0 ? -Math.round(-v) : Math.round(v)) + p.outputZeroPoint;
+    output[k] = r < -128 ? -128 : r > 127 ? 127 : r;
+  }
 }
