@@ -7,9 +7,11 @@ export type FrameScheduler = (callback: () => void) => void;
  * DOM (stores tested under Node) it waits one 60 Hz frame.
  */
 export const animationFrameScheduler: FrameScheduler = (callback) => {
-  if (typeof requestAnimationFrame !== 'function') setTimeout(callback, 16);
-  else if (typeof document !== 'undefined' && document.hidden) setTimeout(callback, 250);
-  else requestAnimationFrame(() => callback());
+  // Read through globalThis: this module is also type-checked and run by Node, which has no DOM.
+  const host = globalThis as { requestAnimationFrame?: (cb: () => void) => unknown; document?: { hidden: boolean } };
+  if (!host.requestAnimationFrame) setTimeout(callback, 16);
+  else if (host.document?.hidden) setTimeout(callback, 250);
+  else host.requestAnimationFrame(() => callback());
 };
 
 /**
