@@ -68,13 +68,6 @@ class DigitStore {
   }
 }
 
-let sharedStore: DigitStore | null = null;
-/** The digits are immutable data; parsing 21 MB of JSON once per process is the point of caching. */
-function digits(): DigitStore {
-  sharedStore ??= new DigitStore();
-  return sharedStore;
-}
-
 /** Options of the MNIST task. */
 export interface MnistOptions {
   /** Side of the square input the model sees (digits are resampled from 28x28). */
@@ -88,6 +81,9 @@ export interface MnistOptions {
  */
 export function mnistTask(options: MnistOptions = {}): Task<ImageShift> {
   const resolution = options.resolution ?? 28;
+  // Parsing the 21 MB of digits takes a moment: done once per task, on first use.
+  let loaded: DigitStore | null = null;
+  const digits = () => (loaded ??= new DigitStore());
   if (!Number.isInteger(resolution) || resolution < 8 || resolution > 64) {
     throw new Error(`mnist resolution must be an integer in [8, 64], got ${resolution}`);
   }

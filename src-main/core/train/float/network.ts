@@ -10,7 +10,7 @@ import {
   globalAvgPoolForward,
   windowGeometry,
 } from './kernels';
-import type { FloatActivation, LayerSpec, NetSpec } from './spec';
+import type { FloatActivation, NetSpec } from './spec';
 import { layerShapes } from './spec';
 import { Rng } from '../data/rng';
 
@@ -352,9 +352,4 @@ function activationBackward(act: FloatActivation, preAct: Float32Array, d: Float
   const out = new Float32Array(d.length);
   for (let k = 0; k < d.length; k++) out[k] = preAct[k] > 0 && preAct[k] < hi ? d[k] : 0;
   return out;
-}
-
-/** Layers that carry weights. */
-export function isWeightLayer(layer: LayerSpec): boolean {
-  return layer.kind === 'conv' || layer.kind === 'dwconv' || layer.kind === 'dense';
 }

@@ -1,7 +1,7 @@
 import { Rng } from '../data/rng';
 import type { Sample } from '../data/task';
 import { argmaxRow, softmaxCrossEntropy } from './kernels';
-import { FloatNet } from './network';
+import type { FloatNet } from './network';
 import type { NetState } from './network';
 import type { OptimizerConfig } from './optimizers';
 import { createOptimizer } from './optimizers';
