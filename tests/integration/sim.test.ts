@@ -25,16 +25,9 @@ const emitted: SimStatus[] = [];
 
 beforeAll(async () => {
   fx = await startBrokerFixture();
-  sim = new SimulatorService({
-    brokerUrl: () => fx.url,
-    provisioner: fx.provisioner,
-    profiles,
-    events: { emit: (_name, payload) => void emitted.push(payload as SimStatus), hasSubscribers: () => true },
-  });
 });
 
 afterAll(async () => {
-  await sim?.dispose();
   await fx?.close();
 });
 
@@ -62,8 +55,25 @@ function statuses(messages: Array<{ topic: string; payload: Buffer }>, deviceId:
   });
 }
 
-describe('simulator against the embedded broker', () => {
+describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the embedded broker', (engine) => {
+  beforeAll(() => {
+    emitted.length = 0;
+    sim = new SimulatorService({
+      brokerUrl: () => fx.url,
+      provisioner: fx.provisioner,
+      profiles,
+      engine,
+      events: { emit: (_name, payload) => void emitted.push(payload as SimStatus), hasSubscribers: () => true },
+    });
+    expect(sim.engineMode).toBe(engine);
+  });
+
+  afterAll(async () => {
+    await sim?.dispose();
+  });
+
   it('provisions devices that come online with a retained birth and report valid telemetry', async () => {
+    // Devices keep their ids across engines: each engine run re-provisions them (fresh secrets).
     const group = await sim.start(config({ namePrefix: 'basic', count: 6, telemetryIntervalMs: 200, profiles: ['stm32f746', 'rp2040'] }));
     expect(group).toMatchObject({ id: 'basic', total: 6, connected: 6 });
     expect(fx.store.devices.get('basic-00001')).toMatchObject({ simulated: true, tags: ['sim'], mcu: 'stm32f746' });
@@ -151,13 +161,13 @@ describe('simulator against the embedded broker', () => {
   it('power loss makes the broker publish the last will (lost), then the device reboots', async () => {
     const status = await collect(fx.operator, deviceTopic('basic-00005', 'status'));
     await waitFor('retained online', () => statuses(status.messages, 'basic-00005').some((s) => s.state === 'online'));
-    expect(sim.inject('basic-00005', 'power_loss')).toEqual({ ok: true });
+    expect(await sim.inject('basic-00005', 'power_loss')).toEqual({ ok: true });
     await waitFor('lost', () => statuses(status.messages, 'basic-00005').some((s) => s.state === 'lost'));
-    expect(sim.inject('basic-00005', 'power_loss')).toEqual({ ok: false }); // already down
+    expect(await sim.inject('basic-00005', 'power_loss')).toEqual({ ok: false }); // already down
     const lostAt = statuses(status.messages, 'basic-00005').findIndex((s) => s.state === 'lost');
     await waitFor('back online', () => statuses(status.messages, 'basic-00005').slice(lostAt).some((s) => s.state === 'online'), 15_000);
     await status.stop();
-    expect(() => sim.inject('nobody', 'disconnect')).toThrow(AppError);
+    await expect(sim.inject('nobody', 'disconnect')).rejects.toThrow(AppError);
   });
 
   it('drops about the configured share of telemetry under message loss', async () => {
@@ -185,12 +195,13 @@ describe('simulator against the embedded broker', () => {
   });
 
   it('delays publishes on a slow link', async () => {
-    sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 400, jitterMs: 100 }, ['basic-00006']);
+    await sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 400, jitterMs: 100 }, ['basic-00006']);
     const started = Date.now();
     const res = await command('basic-00006', 'ping');
     expect(res.ok).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
-    sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }, ['basic-00006']);
+    await sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }, ['basic-00006']);
+    await expect(sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }, ['lossy-00001'])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('replays the same telemetry for the same seed', async () => {

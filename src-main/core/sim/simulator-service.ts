@@ -3,12 +3,18 @@ import type { FaultConfig, SimGroup, SimGroupConfig, SimStatus } from '../contra
 import type { McuProfile } from '../engine/mcu-profiles';
 import type { EventSink } from '../host/event-sink';
 import type { DeviceProvisioner, SimDeviceSpec } from './credentials';
-import { SimRuntime, type GroupProgress, type RuntimeGroup } from './sim-runtime';
+import type { SimStats } from './sim-device';
+import { InlineSimEngine, type GroupSnapshot, type SimEngine } from './sim-engine';
+import type { GroupProgress } from './sim-runtime';
+import { WorkerSimEngine } from './worker-sim-engine';
 
 /** Tag every simulated device carries in the registry. */
 export const SIM_TAG = 'sim';
 /** `sim.status` events are coalesced to at most one per this many ms. */
 const STATUS_EVENT_MS = 250;
+
+/** Where the devices run: a worker thread (default when this build has the worker script) or inline. */
+export type SimEngineMode = 'worker' | 'inline';
 
 export interface SimulatorServiceOptions {
   /** URL of the broker the devices connect to (the embedded broker's, usually); read at each start. */
@@ -16,6 +22,7 @@ export interface SimulatorServiceOptions {
   provisioner: DeviceProvisioner;
   profiles: readonly McuProfile[];
   events?: EventSink;
+  engine?: SimEngineMode;
 }
 
 /** Options of one start. */
@@ -26,24 +33,40 @@ export interface StartOptions {
 
 /**
  * The simulator as the app runs it: provisions a group of simulated devices through the fleet
- * registry, runs them against the broker, and reports `sim.status` events. Group ids are the
- * groups' name prefixes; device ids are `<prefix>-00001`, `<prefix>-00002`, ...
+ * registry, runs them against the broker (in a worker thread, so ten thousand MQTT clients do not
+ * slow the broker and the ingest), and reports `sim.status` events. Group ids are the groups' name
+ * prefixes; device ids are `<prefix>-00001`, `<prefix>-00002`, ...
  */
 export class SimulatorService {
-  private runtime: SimRuntime | null = null;
-  private runtimeUrl = '';
-  /** Groups being provisioned (not yet in the runtime), so stop can cancel them. */
-  private readonly provisioning = new Map<string, AbortController>();
+  private engine: SimEngine | null = null;
+  private engineUrl = '';
+  /** Groups being provisioned or connecting, so stop can cancel them. */
+  private readonly starting = new Map<string, AbortController>();
   private statusTimer: NodeJS.Timeout | null = null;
   private disposed = false;
 
   constructor(private readonly options: SimulatorServiceOptions) {}
 
+  /** Where devices run in this process. */
+  get engineMode(): SimEngineMode {
+    return this.options.engine ?? (WorkerSimEngine.available() ? 'worker' : 'inline');
+  }
+
   /** Running groups and connection counts. */
   status(): SimStatus {
-    const groups = this.runtime?.list().map(toSimGroup) ?? [];
-    const counts = this.runtime?.counts() ?? { connected: 0, total: 0 };
-    return { groups, ...counts };
+    const groups = (this.engine?.groups() ?? []).filter((g) => !g.stopping).map(toSimGroup);
+    let connected = 0;
+    let total = 0;
+    for (const g of groups) {
+      connected += g.connected;
+      total += g.total;
+    }
+    return { groups, connected, total };
+  }
+
+  /** Counters of the device runtime (published telemetry, faults, last error). */
+  stats(): SimStats | null {
+    return this.engine?.stats() ?? null;
   }
 
   /**
@@ -53,14 +76,14 @@ export class SimulatorService {
   async start(config: SimGroupConfig, options: StartOptions = {}): Promise<SimGroup> {
     if (this.disposed) throw new AppError('UNAVAILABLE', 'the simulator has been shut down');
     const groupId = config.namePrefix;
-    if (this.provisioning.has(groupId) || this.runtime?.get(groupId)) {
+    if (this.starting.has(groupId) || this.engine?.groups().some((g) => g.id === groupId)) {
       throw new AppError('CONFLICT', `a simulated group with prefix "${groupId}" is already running; stop it or pick another prefix`);
     }
     const profiles = this.pickProfiles(config.profiles);
     const abort = new AbortController();
-    const onAbort = (): void => abort.abort();
+    const onAbort = (): void => void this.stop(groupId).catch(() => undefined);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    this.provisioning.set(groupId, abort);
+    this.starting.set(groupId, abort);
     try {
       const width = Math.max(5, String(config.count).length);
       const specs: SimDeviceSpec[] = Array.from({ length: config.count }, (_, i) => {
@@ -68,52 +91,44 @@ export class SimulatorService {
         return { id: `${groupId}-${n}`, name: `${groupId} ${n}`, mcu: profiles[i % profiles.length].id, tags: [...new Set([SIM_TAG, ...config.tags])] };
       });
       const credentials = await this.options.provisioner.provisionSimulated(specs, abort.signal);
-      if (abort.signal.aborted) throw new AppError('CANCELLED', `starting simulated group "${groupId}" was cancelled`);
-      const runtime = this.ensureRuntime();
-      this.provisioning.delete(groupId);
-      const started = runtime.start(groupId, config, credentials, this.options.profiles, (p) => {
+      if (abort.signal.aborted) throw cancelled(groupId);
+      const engine = this.ensureEngine();
+      const group = await engine.start(groupId, config, credentials, [...this.options.profiles], (p) => {
         options.onProgress?.(p);
         this.statusChanged();
       });
-      const cancel = (): void => void this.stop(groupId);
-      abort.signal.addEventListener('abort', cancel, { once: true });
-      const group = await started;
-      abort.signal.removeEventListener('abort', cancel);
-      if (group.stopping) throw new AppError('CANCELLED', `simulated group "${groupId}" was stopped while starting`);
+      if (group.stopping || abort.signal.aborted) throw cancelled(groupId);
       return toSimGroup(group);
     } catch (err) {
       if (err instanceof AppError) throw err;
-      if (abort.signal.aborted) throw new AppError('CANCELLED', `starting simulated group "${groupId}" was cancelled`);
+      if (abort.signal.aborted) throw cancelled(groupId);
       throw new AppError('BAD_REQUEST', err instanceof Error ? err.message : String(err));
     } finally {
-      this.provisioning.delete(groupId);
+      this.starting.delete(groupId);
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Stops one group (or all); its devices go offline gracefully. */
+  /** Stops one group (or all); its devices go offline gracefully. A start in progress is cancelled. */
   async stop(groupId?: string): Promise<SimStatus> {
-    const pending = groupId === undefined ? [...this.provisioning.values()] : [this.provisioning.get(groupId)].filter((a) => a !== undefined);
-    for (const abort of pending) abort.abort();
-    const runtime = this.runtime;
-    if (runtime) {
-      const ids = groupId === undefined ? runtime.list().map((g) => g.id) : [groupId];
-      if (groupId !== undefined && !runtime.get(groupId) && pending.length === 0) {
-        throw new AppError('NOT_FOUND', `no simulated group "${groupId}"`);
-      }
-      await Promise.all(ids.map((id) => runtime.stop(id)));
-    } else if (groupId !== undefined && pending.length === 0) {
+    const running = this.engine?.groups().map((g) => g.id) ?? [];
+    const ids = groupId === undefined ? [...new Set([...running, ...this.starting.keys()])] : [groupId];
+    if (groupId !== undefined && !running.includes(groupId) && !this.starting.has(groupId)) {
       throw new AppError('NOT_FOUND', `no simulated group "${groupId}"`);
     }
+    for (const id of ids) this.starting.get(id)?.abort();
+    const engine = this.engine;
+    if (engine) await Promise.all(ids.filter((id) => running.includes(id)).map((id) => engine.stop(id)));
+    this.statusChanged();
     return this.status();
   }
 
   /** Changes the faults of a group or of some of its devices. */
-  setFaults(groupId: string, faults: FaultConfig, deviceIds?: readonly string[]): SimGroup {
-    const runtime = this.runtime;
-    if (!runtime?.get(groupId)) throw new AppError('NOT_FOUND', `no simulated group "${groupId}"`);
+  async setFaults(groupId: string, faults: FaultConfig, deviceIds?: readonly string[]): Promise<SimGroup> {
+    const engine = this.engine;
+    if (!engine?.groups().some((g) => g.id === groupId)) throw new AppError('NOT_FOUND', `no simulated group "${groupId}"`);
     try {
-      const group = runtime.setFaults(groupId, faults, deviceIds);
+      const group = await engine.setFaults(groupId, faults, deviceIds ? [...deviceIds] : undefined);
       this.statusChanged();
       return toSimGroup(group);
     } catch (err) {
@@ -122,23 +137,18 @@ export class SimulatorService {
   }
 
   /** A one-shot disconnect or power loss on one simulated device; ok false when it is not online. */
-  inject(deviceId: string, fault: 'disconnect' | 'power_loss'): { ok: boolean } {
-    const device = this.runtime?.device(deviceId);
-    if (!device) throw new AppError('NOT_FOUND', `"${deviceId}" is not a running simulated device`);
-    return { ok: device.inject(fault) };
+  async inject(deviceId: string, fault: 'disconnect' | 'power_loss'): Promise<{ ok: boolean }> {
+    const result = this.engine ? await this.engine.inject(deviceId, fault) : 'unknown_device';
+    if (result === 'unknown_device') throw new AppError('NOT_FOUND', `"${deviceId}" is not a running simulated device`);
+    return { ok: result === 'ok' };
   }
 
-  /** Counters of the device runtime (published telemetry, faults, ...). */
-  stats(): SimRuntime['stats'] | null {
-    return this.runtime?.stats ?? null;
-  }
-
-  /** Stops every group and releases timers. */
+  /** Stops every group and releases timers and the worker. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    for (const abort of this.provisioning.values()) abort.abort();
-    await this.runtime?.dispose();
-    this.runtime = null;
+    for (const abort of this.starting.values()) abort.abort();
+    await this.engine?.dispose();
+    this.engine = null;
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.statusTimer = null;
   }
@@ -153,14 +163,18 @@ export class SimulatorService {
     });
   }
 
-  private ensureRuntime(): SimRuntime {
+  private ensureEngine(): SimEngine {
     const url = this.options.brokerUrl();
-    if (this.runtime && this.runtimeUrl !== url && this.runtime.list().length === 0) this.runtime = null;
-    if (!this.runtime) {
-      this.runtime = new SimRuntime({ brokerUrl: url, onChange: () => this.statusChanged() });
-      this.runtimeUrl = url;
+    if (this.engine && this.engineUrl !== url && this.engine.groups().length === 0) {
+      void this.engine.dispose();
+      this.engine = null;
     }
-    return this.runtime;
+    if (!this.engine) {
+      this.engine = this.engineMode === 'worker' ? new WorkerSimEngine(url) : new InlineSimEngine(url);
+      this.engine.onChange(() => this.statusChanged());
+      this.engineUrl = url;
+    }
+    return this.engine;
   }
 
   private statusChanged(): void {
@@ -172,6 +186,10 @@ export class SimulatorService {
   }
 }
 
-function toSimGroup(group: RuntimeGroup): SimGroup {
-  return { id: group.id, config: group.config, startedAt: group.startedAt, connected: group.connected, total: group.devices.length };
+function cancelled(groupId: string): AppError {
+  return new AppError('CANCELLED', `starting simulated group "${groupId}" was cancelled`);
+}
+
+function toSimGroup(group: GroupSnapshot): SimGroup {
+  return { id: group.id, config: group.config, startedAt: group.startedAt, connected: group.connected, total: group.total };
 }
