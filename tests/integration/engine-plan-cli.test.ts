@@ -83,6 +83,15 @@ describe.skipIf(skipWithoutModels('engine-plan-cli'))('tinyfleet compile on publ
     expect(ok.stdout).toMatch(/target STM32F746: fits/);
   });
 
+  it('proves the plans by execution with --prove', async () => {
+    const r = await cli('compile', modelPath('vww_96_int8.tflite'), '--prove', '7');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/proof \(seed 7\): per-layer plan outputs identical to the unplanned run/);
+    expect(r.stdout).toMatch(/proof \(seed 7\): patch-based plan outputs identical to the unplanned run/);
+    const json = await cli('compile', modelPath('hello_world_int8.tflite'), '--prove', '--json');
+    expect(CompileReportSchema.parse(JSON.parse(json.stdout)).proof).toMatchObject({ seed: 1, layerPlanMatches: true });
+  });
+
   it('names an unknown MCU and an unsupported model', async () => {
     const r = await cli('compile', modelPath('person_detect.tflite'), '--mcu', 'atmega328');
     expect(r.code).toBe(1);

@@ -11,6 +11,8 @@ interface CompileFlags {
   patch: PatchMode;
   sramBudget?: number;
   maxMacOverhead?: number;
+  /** true when --prove is given without a seed. */
+  prove?: true | number;
   json?: boolean;
 }
 
@@ -28,6 +30,12 @@ export function parsePatchMode(value: string): PatchMode {
 function parseBytes(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number of bytes');
+  return n;
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer seed');
   return n;
 }
 
@@ -73,6 +81,11 @@ export function formatCompileReport(r: CompileReport): string {
     );
   }
   if (r.target) lines.push(`target ${r.target.name}: ${r.target.fits ? 'fits' : 'does NOT fit'}`);
+  if (r.proof) {
+    const verdict = (ok: boolean) => (ok ? 'outputs identical to the unplanned run' : 'OUTPUTS DIFFER from the unplanned run');
+    lines.push(`proof (seed ${r.proof.seed}): per-layer plan ${verdict(r.proof.layerPlanMatches)}`);
+    if (r.proof.patchPlanMatches !== undefined) lines.push(`proof (seed ${r.proof.seed}): patch-based plan ${verdict(r.proof.patchPlanMatches)}`);
+  }
   lines.push(`compiled in ${r.compileMs.toFixed(0)} ms`);
   return lines.join('\n') + '\n';
 }
@@ -87,6 +100,7 @@ export function registerCompile(program: Command): void {
     .option('--patch <mode>', 'patch-based inference: none, auto or NxN', parsePatchMode, 'auto' as PatchMode)
     .option('--sram-budget <bytes>', 'arena bytes --patch auto must fit, at the fewest extra MACs (default with --mcu: its SRAM minus the runtime)', parseBytes)
     .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts when there is no SRAM budget (default 0.2)', parseRatio)
+    .option('--prove [seed]', 'prove the plan: run it in one arena on seeded inputs (default seed 1) and compare with an unplanned run', parseSeed)
     .option('--json', 'print the report as JSON')
     .action((file: string, flags: CompileFlags) => {
       let bytes: Uint8Array;
@@ -102,10 +116,17 @@ export function registerCompile(program: Command): void {
       };
       const report = compileModel(
         model,
-        { mcu: flags.mcu, patch: flags.patch, sramBudget: flags.sramBudget, maxMacOverhead: flags.maxMacOverhead },
+        {
+          mcu: flags.mcu,
+          patch: flags.patch,
+          sramBudget: flags.sramBudget,
+          maxMacOverhead: flags.maxMacOverhead,
+          prove: flags.prove === undefined ? undefined : { seed: flags.prove === true ? 1 : flags.prove },
+        },
         onProgress,
       );
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCompileReport(report));
-      if (report.target && !report.target.fits) process.exitCode = 3;
+      if (report.proof && (!report.proof.layerPlanMatches || report.proof.patchPlanMatches === false)) process.exitCode = 1;
+      else if (report.target && !report.target.fits) process.exitCode = 3;
     });
 }

@@ -159,6 +159,16 @@ export const CompileReportSchema = z.object({
   fits: z.array(FitReportSchema),
   /** The fit on the MCU asked for with `mcu`. */
   target: FitReportSchema.optional(),
+  /** With `prove`: the plans run in one arena gave exactly the unplanned outputs. */
+  proof: z
+    .object({
+      /** Seed of the oracle's input recipe. */
+      seed: z.number().int(),
+      layerPlanMatches: z.boolean(),
+      patchPlanMatches: z.boolean().optional(),
+      proveMs: z.number().nonnegative(),
+    })
+    .optional(),
   compileMs: z.number().nonnegative(),
 });
 export type CompileReport = z.infer<typeof CompileReportSchema>;

@@ -6,7 +6,12 @@ import { tensorBytes, type Model } from './ir';
 import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
 import { DEFAULT_MAX_MAC_OVERHEAD, searchPatch, type PatchCandidate, type PatchMode } from './patch/search';
 import { findSplits } from './patch/stage';
-import { planModel, type MemoryPlan } from './planner/plan';
+import { runPlanned } from './planner/execute';
+import { planModel, type MemoryPlan, type PlannedSchedule } from './planner/plan';
+import { fillDeterministic, mulberry32 } from './runtime/inputs';
+import { createInterpreter } from './runtime/interpreter';
+import type { TensorView } from './runtime/prepare';
+import { allocateView } from './runtime/tensor-memory';
 import { verifyPlan } from './planner/verify';
 
 export interface CompileOptions {
@@ -20,12 +25,17 @@ export interface CompileOptions {
   sramBudget?: number;
   /** Largest MAC overhead `auto` accepts without a budget (default 0.2). */
   maxMacOverhead?: number;
+  /**
+   * Prove the chosen plan by execution: run the model on the oracle's seeded inputs inside one arena
+   * at the planned offsets (patch by patch when patching) and compare with an unplanned run.
+   */
+  prove?: { seed: number };
   signal?: AbortSignal;
 }
 
 /** Progress of a compilation: a named phase and the overall fraction done. */
 export interface CompileProgress {
-  phase: 'cost' | 'plan' | 'baselines' | 'patch' | 'fit';
+  phase: 'cost' | 'plan' | 'baselines' | 'patch' | 'prove' | 'fit';
   fraction: number;
 }
 
@@ -130,6 +140,13 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     patch.reason = `no split point lowers the peak within a MAC overhead of ${maxMacOverhead}`;
   }
 
+  let proof: CompileReport['proof'];
+  if (options.prove) {
+    onProgress?.({ phase: 'prove', fraction: 0.95 });
+    proof = proveByExecution(ours, chosen, options.prove.seed);
+    signal?.throwIfAborted();
+  }
+
   onProgress?.({ phase: 'fit', fraction: 0.95 });
   const final = chosen ? chosen.plan : ours.plan;
   const fits = checkFit(final.peakBytes, cost.flash.totalBytes, profiles);
@@ -173,8 +190,35 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     fits,
     compileMs: 0,
   };
+  if (proof) report.proof = proof;
   if (target) report.target = fits.find((f) => f.mcu === target.id);
   report.compileMs = performance.now() - started;
   onProgress?.({ phase: 'fit', fraction: 1 });
   return report;
+}
+
+/**
+ * Runs the model unplanned and inside one arena with the per-layer plan and (when chosen) the patch
+ * plan, on the oracle's seeded inputs, and says whether the outputs are identical.
+ */
+function proveByExecution(ours: PlannedSchedule, chosen: PatchCandidate | undefined, seed: number): NonNullable<CompileReport['proof']> {
+  const started = performance.now();
+  const { model } = ours.schedule;
+  const rnd = mulberry32(seed);
+  const inputs = model.inputs.map((t) => {
+    const v = allocateView(model.tensors[t]);
+    fillDeterministic(v, rnd);
+    return v;
+  });
+  const bytes = (v: TensorView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  const same = (a: TensorView[], b: TensorView[]) => a.length === b.length && a.every((x, i) => Buffer.compare(bytes(x), bytes(b[i])) === 0);
+  const expected = createInterpreter(model).run(inputs).outputs;
+  const proof: NonNullable<CompileReport['proof']> = {
+    seed,
+    layerPlanMatches: same(runPlanned(ours.schedule, ours.plan, inputs), expected),
+    proveMs: 0,
+  };
+  if (chosen) proof.patchPlanMatches = same(runPlanned(ours.schedule, chosen.plan, inputs, { stage: chosen.stage }), expected);
+  proof.proveMs = performance.now() - started;
+  return proof;
 }

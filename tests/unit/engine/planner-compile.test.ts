@@ -49,6 +49,12 @@ describe('compileModel', () => {
     expect(() => compileModel(model, { maxMacOverhead: Number.NaN })).toThrow(/MAC overhead/);
   });
 
+  it('proves the chosen plans by execution when asked', () => {
+    const report = compileModel(model, { patch: { n: 3 }, prove: { seed: 4 } });
+    expect(report.proof).toMatchObject({ seed: 4, layerPlanMatches: true, patchPlanMatches: true });
+    expect(compileModel(model, { patch: 'none' }).proof).toBeUndefined();
+  });
+
   it('stops when cancelled', () => {
     const controller = new AbortController();
     controller.abort();
