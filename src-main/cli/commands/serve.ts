@@ -105,5 +105,8 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      // Everything was stopped in order; a handle some library left behind must not keep a
+      // stopped server's process alive.
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     });
 }
