@@ -4,7 +4,8 @@ import { mulberry32 } from '../../../src-main/core/engine/runtime/inputs';
 import { conv2d } from '../../../src-main/core/engine/runtime/kernels/conv';
 import { pad, transpose } from '../../../src-main/core/engine/runtime/kernels/data-movement';
 import { depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from '../../../src-main/core/engine/runtime/kernels/depthwise';
-import { add, broadcast4D } from '../../../src-main/core/engine/runtime/kernels/elementwise';
+import { add, addInputTables, broadcast4D } from '../../../src-main/core/engine/runtime/kernels/elementwise';
+import { multiplyByQuantizedMultiplier } from '../../../src-main/core/engine/runtime/fixed-point';
 import { averagePool, maxPool } from '../../../src-main/core/engine/runtime/kernels/pooling';
 import { type PreparedOp, prepareOp, runPrepared } from '../../../src-main/core/engine/runtime/prepare';
 import { referenceTflm } from '../../integration/engine-oracle-reference';
@@ -190,9 +191,17 @@ describe('pooling, elementwise and data movement kernels', () => {
     const expanded = new Int8Array(a.length);
     for (let i = 0; i < a.length; i++) expanded[i] = b[Math.floor(i / 5) % 4];
     const viaBroadcast = new Int8Array(a.length), direct = new Int8Array(a.length);
-    add(a, b, viaBroadcast, { ...base, broadcast: broadcast4D([2, 3, 4, 5], [4, 1], [2, 3, 4, 5]) });
-    add(a, expanded, direct, { ...base, broadcast: broadcast4D([2, 3, 4, 5], [2, 3, 4, 5], [2, 3, 4, 5]) });
+    const withTables = (broadcast: ReturnType<typeof broadcast4D>) => ({ ...base, broadcast, ...addInputTables({ ...base, broadcast }) });
+    add(a, b, viaBroadcast, withTables(broadcast4D([2, 3, 4, 5], [4, 1], [2, 3, 4, 5])));
+    add(a, expanded, direct, withTables(broadcast4D([2, 3, 4, 5], [2, 3, 4, 5], [2, 3, 4, 5])));
     expect(Array.from(viaBroadcast)).toEqual(Array.from(direct));
+    // The tabulated input terms equal TFLite's per-element formula.
+    const formula = Array.from(a, (x, i) => {
+      const s1 = multiplyByQuantizedMultiplier((x + base.input1Offset) * (1 << 20), base.input1Multiplier, base.input1Shift);
+      const s2 = multiplyByQuantizedMultiplier((expanded[i] + base.input2Offset) * (1 << 20), base.input2Multiplier, base.input2Shift);
+      return Math.min(127, Math.max(-128, multiplyByQuantizedMultiplier(s1 + s2, base.outputMultiplier, base.outputShift) + base.outputOffset));
+    });
+    expect(Array.from(direct)).toEqual(formula);
   });
 
   it('PAD and TRANSPOSE move every element where the index arithmetic says', () => {

@@ -12,12 +12,17 @@ const TWO_52 = 4503599627370496;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/** 2^-31: multiplying by it is exact and cheaper than dividing by 2^31. */
+const INV_TWO_31 = 2 ** -31;
+
 /** Exact powers of two 2^0..2^64 (avoids Math.pow in hot paths). */
 const POW2: Float64Array = (() => {
   const t = new Float64Array(65);
   for (let i = 0; i < 65; i++) t[i] = 2 ** i;
   return t;
 })();
+/** Their reciprocals, also exact. */
+const INV_POW2: Float64Array = POW2.map((v) => 1 / v);
 
 /** A real multiplier as TFLite stores it: multiplier * 2^(shift - 31), multiplier in [2^30, 2^31) (or 0). */
 export interface QuantizedMultiplier {
@@ -66,7 +71,7 @@ export function saturatingRoundingDoublingHighMul(a: number, b: number): number 
   const p = a * b;
   if (p < TWO_52 && p > -TWO_52) {
     // Exact product; C divides with truncation toward zero.
-    return Math.trunc((p >= 0 ? p + TWO_30 : p + 1 - TWO_30) / TWO_31) | 0;
+    return Math.trunc((p >= 0 ? p + TWO_30 : p + 1 - TWO_30) * INV_TWO_31) | 0;
   }
   const nudge = a * b >= 0 ? TWO_30 : 1 - TWO_30;
   const bh = Math.floor(b / TWO_16);
@@ -106,7 +111,7 @@ export function multiplyByQuantizedMultiplierSingleRounding(x: number, multiplie
   const p = x * multiplier;
   let r: number;
   if (p < TWO_52 && p > -TWO_52 && t <= 52) {
-    r = Math.floor((p + POW2[t - 1]) / POW2[t]);
+    r = Math.floor((p + POW2[t - 1]) * INV_POW2[t]);
   } else {
     const mh = Math.floor(multiplier / TWO_16);
     const ml = multiplier - mh * TWO_16;

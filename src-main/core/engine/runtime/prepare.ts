@@ -9,7 +9,7 @@ import { type HardSwishParams, type ReluParams, hardSwish, lookup, relu } from '
 import { type ConvParams, conv2d, convPatch } from './kernels/conv';
 import { type ConcatParams, type ElementArray, type PadParams, type ResizeNearestParams, type TransposeParams, concatenation, pad, resizeNearest, transpose } from './kernels/data-movement';
 import { type DepthwiseParams, depthwiseAccumulators, depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise';
-import { type AddParams, type MulParams, add, broadcast4D, mul } from './kernels/elementwise';
+import { type AddParams, type MulParams, add, addInputTables, broadcast4D, mul } from './kernels/elementwise';
 import { type FullyConnectedParams, fullyConnected } from './kernels/fully-connected';
 import { type MeanParams, mean } from './kernels/mean';
 import { type PoolParams, averagePool, maxPool } from './kernels/pooling';
@@ -231,12 +231,13 @@ function prepareAdd(model: Model, op: OpOf<'ADD'>): AddParams {
   const m2 = quantizeMultiplier(q(b).scale / twiceMax);
   const mo = quantizeMultiplier(twiceMax / ((1 << leftShift) * q(out).scale));
   const [actMin, actMax] = activationRange(op.options.activation, out.dtype, out.quant);
-  return {
+  const params = {
     broadcast: broadcast4D(a.shape, b.shape, out.shape), leftShift,
     input1Offset: -q(a).zeroPoint, input1Multiplier: m1.multiplier, input1Shift: m1.shift,
     input2Offset: -q(b).zeroPoint, input2Multiplier: m2.multiplier, input2Shift: m2.shift,
     outputOffset: q(out).zeroPoint, outputMultiplier: mo.multiplier, outputShift: mo.shift, actMin, actMax,
   };
+  return { ...params, ...addInputTables(params) };
 }
 
 function prepareMean(model: Model, op: OpOf<'MEAN'>, rounding: RoundingMode): MeanParams {

@@ -30,6 +30,9 @@ export function broadcast4D(a: readonly number[], b: readonly number[], out: rea
 
 /** TFLite's int8 ADD: both inputs rescaled to a common scale after a left shift of 20, summed, rescaled. */
 export interface AddParams {
+  /** Each input's rescaled value for every int8 value (index x + 128), precomputed by addInputTables. */
+  scaled1: Int32Array;
+  scaled2: Int32Array;
   broadcast: Broadcast4D;
   leftShift: number;
   input1Offset: number;
@@ -45,15 +48,25 @@ export interface AddParams {
   actMax: number;
 }
 
-function addOne(x1: number, x2: number, p: AddParams): number {
-  const s1 = multiplyByQuantizedMultiplier((x1 + p.input1Offset) * (1 << p.leftShift), p.input1Multiplier, p.input1Shift);
-  const s2 = multiplyByQuantizedMultiplier((x2 + p.input2Offset) * (1 << p.leftShift), p.input2Multiplier, p.input2Shift);
-  const x = multiplyByQuantizedMultiplier((s1 + s2) | 0, p.outputMultiplier, p.outputShift) + p.outputOffset;
-  return x < p.actMin ? p.actMin : x > p.actMax ? p.actMax : x;
+/**
+ * The rescaled input terms of ADD depend on one int8 value each, so they are tabulated once:
+ * scaled[x + 128] = MultiplyByQuantizedMultiplier((x + offset) << left_shift, multiplier, shift).
+ */
+export function addInputTables(p: Omit<AddParams, 'scaled1' | 'scaled2'>): { scaled1: Int32Array; scaled2: Int32Array } {
+  const scaled1 = new Int32Array(256), scaled2 = new Int32Array(256);
+  for (let x = -128; x <= 127; x++) {
+    scaled1[x + 128] = multiplyByQuantizedMultiplier((x + p.input1Offset) * (1 << p.leftShift), p.input1Multiplier, p.input1Shift);
+    scaled2[x + 128] = multiplyByQuantizedMultiplier((x + p.input2Offset) * (1 << p.leftShift), p.input2Multiplier, p.input2Shift);
+  }
+  return { scaled1, scaled2 };
 }
 
 export function add(a: Int8Array, b: Int8Array, output: Int8Array, p: AddParams): void {
-  binary(a, b, output, p.broadcast, (x, y) => addOne(x, y, p));
+  const { scaled1, scaled2, outputMultiplier, outputShift, outputOffset, actMin, actMax } = p;
+  binary(a, b, output, p.broadcast, (x1, x2) => {
+    const x = multiplyByQuantizedMultiplier((scaled1[x1 + 128] + scaled2[x2 + 128]) | 0, outputMultiplier, outputShift) + outputOffset;
+    return x < actMin ? actMin : x > actMax ? actMax : x;
+  });
 }
 
 /** TFLite's int8 MUL: (a - za) * (b - zb) times one multiplier, plus the output zero point. */
