@@ -200,6 +200,13 @@ const cases: Record<string, () => Model> = {
     const d = g.act([1, 100], 0, 0, 'float32');
     return g.op('QUANTIZE', [x], q1, {}).op('QUANTIZE', [q1], q2, {}).op('DEQUANTIZE', [q2], d, {}).model('quantize', [x], [d]);
   },
+  'QUANTIZE int8 to uint8 and DEQUANTIZE uint8': () => {
+    const g = new GraphBuilder(22);
+    const x = g.act([1, 64], 0.02, -7);
+    const u = g.act([1, 64], 0.03, 130, 'uint8');
+    const d = g.act([1, 64], 0, 0, 'float32');
+    return g.op('QUANTIZE', [x], u, {}).op('DEQUANTIZE', [u], d, {}).model('uint8', [x], [d]);
+  },
 };
 
 describe.skipIf(skip)('every IR op against the TFLite oracle (models built by the engine)', () => {
