@@ -467,6 +467,21 @@ void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_
   }
 }
 
+void tf_copy_window(const uint8_t *src, int32_t src_w, int32_t src_y, int32_t src_x, size_t src_plane_bytes, uint8_t *dst,
+                    int32_t dst_w, int32_t dst_y, int32_t dst_x, size_t dst_plane_bytes, int32_t h, int32_t w,
+                    int32_t planes, int32_t pixel_bytes) {
+  int32_t p, y;
+  const size_t row = (size_t)w * (size_t)pixel_bytes;
+  for (p = 0; p < planes; p++) {
+    const uint8_t *s = src + (size_t)p * src_plane_bytes;
+    uint8_t *d = dst + (size_t)p * dst_plane_bytes;
+    for (y = 0; y < h; y++) {
+      memcpy(d + ((size_t)(dst_y + y) * (size_t)dst_w + (size_t)dst_x) * (size_t)pixel_bytes,
+             s + ((size_t)(src_y + y) * (size_t)src_w + (size_t)src_x) * (size_t)pixel_bytes, row);
+    }
+  }
+}
+
 void tf_copy(const void *in, void *out, size_t bytes) {
   if (in != out) memmove(out, in, bytes);
 }

@@ -186,6 +186,17 @@ void tf_resize_nearest(const uint8_t *in, int32_t in_w, int32_t channel_bytes, c
 void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_strides_perm, int32_t rank,
                   int32_t elem_bytes, uint8_t *out);
 
+/**
+ * Copies an h x w window of pixels between two images (patch-based inference: a stage input's
+ * receptive field into a patch buffer, a patch's tile into the stage output). Source window starts at
+ * (src_y, src_x) of an image src_w pixels wide, destination at (dst_y, dst_x) of one dst_w wide. NHWC:
+ * planes = 1 and pixel_bytes = channels * element size; NCHW: planes = channels, pixel_bytes = element
+ * size and the plane sizes in bytes.
+ */
+void tf_copy_window(const uint8_t *src, int32_t src_w, int32_t src_y, int32_t src_x, size_t src_plane_bytes, uint8_t *dst,
+                    int32_t dst_w, int32_t dst_y, int32_t dst_x, size_t dst_plane_bytes, int32_t h, int32_t w,
+                    int32_t planes, int32_t pixel_bytes);
+
 /** Plain byte copy (RESHAPE/SQUEEZE that are not aliased by the planner). */
 void tf_copy(const void *in, void *out, size_t bytes);
 

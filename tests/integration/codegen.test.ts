@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { proveOnHost, type HostProof } from '../../src-main/core/engine/codegen/proof';
+import { modelCost } from '../../src-main/core/engine/cost/macs';
+import { searchPatch, type PatchCandidate, type PatchMode } from '../../src-main/core/engine/patch/search';
 import { planModel } from '../../src-main/core/engine/planner/plan';
 import type { Model } from '../../src-main/core/engine/ir';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
@@ -20,12 +22,13 @@ import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/
 const gccMissing = !hasTool('gcc');
 if (gccMissing) console.warn('[codegen] skipped: gcc not found');
 
-function expectExact(proof: HostProof, model: Model): void {
-  const executed = planModel(model).schedule.steps.length;
+function expectExact(proof: HostProof, model: Model, patch?: PatchCandidate): void {
+  // Every scheduled step reports its output (aliases included); a patch stage reports its output once.
+  const steps = planModel(model).schedule.steps.length;
+  const executed = patch ? steps - patch.stage.split + 1 : steps;
   for (const s of proof.seeds) {
     expect(s.mismatches, `seed ${s.seed} (${proof.rounding})`).toEqual([]);
     expect(s.outputsEqual).toBe(true);
-    // Every scheduled step reported its output (aliases included).
     expect(s.tensorsCompared).toBe(executed);
   }
 }
@@ -53,6 +56,45 @@ describe.skipIf(gccMissing)('generated C on the host: in-project models', () => 
     const proof = await proveOnHost(model, { rounding: 'tflm', seeds: [1], planned });
     expect(proof.seeds[0].mismatches.length).toBeGreaterThan(0);
   });
+});
+
+/** The patch schedule the engine chooses for a model (searchPatch on the per-layer schedule). */
+function choosePatch(model: Model, mode: PatchMode): { planned: ReturnType<typeof planModel>; patch: PatchCandidate } {
+  const planned = planModel(model);
+  const { chosen } = searchPatch(planned.schedule, planned.plan.peakBytes, modelCost(model).macs, { mode });
+  if (!chosen) throw new Error(`no patch schedule for ${model.name}`);
+  return { planned, patch: chosen };
+}
+
+describe.skipIf(gccMissing)('generated C on the host: patch-based inference', () => {
+  for (const n of [2, 4]) {
+    for (const rounding of ROUNDING_MODES) {
+      it(`tiny MobileNetV2 as ${n}x${n} patches, ${rounding}: bit-identical to the per-layer TS runtime`, async () => {
+        const model = buildTinyMobilenetModel();
+        const { planned, patch } = choosePatch(model, { n });
+        expect(patch.stage.n).toBe(n);
+        const proof = await proveOnHost(model, { rounding, seeds: [1, 2], planned, patch });
+        expect(proof.arenaBytes).toBe(patch.plan.peakBytes);
+        expect(proof.arenaBytes).toBeLessThan(planned.plan.peakBytes);
+        expectExact(proof, model, patch);
+      });
+    }
+  }
+
+  const published: [string, PatchMode][] = [
+    ['person_detect.tflite', { n: 3 }],
+    ['mcunet_vww1.tflite', 'auto'],
+    ['mobilenet_v2_int8_224.tflite', 'auto'],
+  ];
+  for (const [file, mode] of published) {
+    it.skipIf(skipWithoutModels('codegen patch'))(`${file} with patch mode ${JSON.stringify(mode)}, tflm: bit-identical to the TS runtime`, { timeout: 300_000 }, async () => {
+      const model = readTflite(new Uint8Array(readFileSync(modelPath(file))));
+      const { planned, patch } = choosePatch(model, mode);
+      const proof = await proveOnHost(model, { rounding: 'tflm', seeds: [1], planned, patch });
+      expect(proof.arenaBytes).toBe(patch.plan.peakBytes);
+      expectExact(proof, model, patch);
+    });
+  }
 });
 
 describe.skipIf(gccMissing || skipWithoutModels('codegen'))('generated C on the host: published models', () => {

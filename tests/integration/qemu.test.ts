@@ -5,6 +5,7 @@ import { proveOnQemu } from '../../src-main/core/engine/codegen/proof';
 import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import type { Model } from '../../src-main/core/engine/ir';
+import { searchPatch, type PatchCandidate } from '../../src-main/core/engine/patch/search';
 import { planModel } from '../../src-main/core/engine/planner/plan';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { modelPath, skipWithoutModels } from '../support/models';
@@ -19,11 +20,12 @@ import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/
 const missing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
 if (missing.length) console.warn(`[qemu] skipped: ${missing.join(', ')} not found`);
 
-async function check(model: Model, rounding: 'tflm' | 'tflite'): Promise<void> {
-  const proof = await proveOnQemu(model, { rounding, seed: 1 });
+async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCandidate): Promise<void> {
+  const planned = planModel(model);
+  const proof = await proveOnQemu(model, { rounding, seed: 1, planned, patch });
   expect(proof.outputsEqual).toBe(true);
   // The static arena is the plan's peak, and it is what .bss holds (plus a few words of the harness).
-  expect(proof.generated.arenaBytes).toBe(planModel(model).plan.peakBytes);
+  expect(proof.generated.arenaBytes).toBe((patch?.plan ?? planned.plan).peakBytes);
   expect(proof.sizes.bss).toBeGreaterThanOrEqual(proof.generated.arenaBytes);
   expect(proof.sizes.bss - proof.generated.arenaBytes).toBeLessThan(256);
   // Weights and tables are const: they are in .rodata, not copied to SRAM.
@@ -33,7 +35,7 @@ async function check(model: Model, rounding: 'tflm' | 'tflite'): Promise<void> {
   expect(modelCost(model).flash.totalBytes).toBeGreaterThanOrEqual(proof.sizes.flash);
   expect(proof.instructions).toBeGreaterThan(0);
   console.log(
-    `[qemu] ${model.name} ${rounding}: text ${proof.sizes.text} rodata ${proof.sizes.rodata} data ${proof.sizes.data} bss ${proof.sizes.bss}; ` +
+    `[qemu] ${model.name}${patch ? ` (${patch.stage.n}x${patch.stage.n} patches)` : ''} ${rounding}: text ${proof.sizes.text} rodata ${proof.sizes.rodata} data ${proof.sizes.data} bss ${proof.sizes.bss}; ` +
       `flash estimate ${modelCost(model).flash.totalBytes}; ${proof.instructions} instructions/inference`,
   );
 }
@@ -61,4 +63,13 @@ describe.skipIf(missing.length > 0 || skipWithoutModels('qemu'))('Cortex-M7 buil
       await check(model, 'tflm');
     });
   }
+
+  it('mobilenet_v2_int8_224.tflite as patches (auto), tflm: the arena fits an STM32F746 and outputs are identical', { timeout: 900_000 }, async () => {
+    const model = readTflite(new Uint8Array(readFileSync(modelPath('mobilenet_v2_int8_224.tflite'))));
+    const planned = planModel(model);
+    const { chosen } = searchPatch(planned.schedule, planned.plan.peakBytes, modelCost(model).macs, { mode: 'auto' });
+    expect(chosen).toBeDefined();
+    expect(chosen!.plan.peakBytes).toBeLessThan(320 * 1024);
+    await check(model, 'tflm', chosen);
+  });
 });

@@ -1,16 +1,22 @@
-import { tensorBytes, type Model } from '../ir';
+import { elementCount, tensorBytes, type Model } from '../ir';
+import type { PatchCandidate } from '../patch/search';
 import { planModel, type PlannedSchedule } from '../planner/plan';
-import { readPaddings } from '../planner/schedule';
-import { prepareOp, type FusedPad } from '../runtime/prepare';
+import { prepareStep } from '../planner/prepare-step';
 import type { RoundingMode } from '../runtime/requantize';
 import { comment, constArray, stringLiteral, type CArrayType } from './c-literals';
 import { emitStep, type EmitContext } from './op-emitters';
+import { emitPatchStage } from './patch-stage';
 
 export interface GenerateCOptions {
   /** Requantization of CONV_2D/FULLY_CONNECTED (and TFLite's MEAN path): default `tflm`. */
   rounding?: RoundingMode;
   /** The planned schedule to emit; default: the planner's TinyEngine plan. */
   planned?: PlannedSchedule;
+  /**
+   * Run the first steps patch by patch (a candidate of the patch search on `planned.schedule`): its
+   * whole-model plan replaces the per-layer plan.
+   */
+  patch?: PatchCandidate;
 }
 
 /** Generated model sources and what they cost. */
@@ -37,10 +43,14 @@ function cIdent(s: string): string {
  */
 export function generateModelC(model: Model, options: GenerateCOptions = {}): GeneratedModel {
   const planned = options.planned ?? planModel(model, 'tinyengine');
-  const { schedule, plan } = planned;
+  const { schedule } = planned;
+  const stage = options.patch?.stage;
+  const plan = options.patch?.plan ?? planned.plan;
+  if (stage && !stage.split) throw new Error('patch stage has no steps');
   const rounding = options.rounding ?? 'tflm';
   const consts: string[] = [];
   const names = new Set<string>();
+  const shared = new Map<string, { name: string; values: ArrayLike<number> }[]>();
   let constBytes = 0;
   let stepIndex = 0;
 
@@ -61,12 +71,18 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
       if (block.bytes < bytes) throw new Error(`step ${stepIndex} needs ${bytes} scratch bytes, the plan gives ${block.bytes}`);
       return `TF_S8(${off})`;
     },
+    elements: (t) => elementCount(model.tensors[t].shape),
     constArray: (type, hint, values) => {
+      // Patch loops emit the same op once per patch: its weights are declared once.
+      const key = `${type}:${hint}`;
+      const same = shared.get(key)?.find((c) => c.values.length === values.length && Array.prototype.every.call(values, (v: number, i: number) => Object.is(v, c.values[i])));
+      if (same) return same.name;
       let name = cIdent(hint);
       for (let i = 2; names.has(name); i++) name = `${cIdent(hint)}_${i}`;
       names.add(name);
       consts.push(constArray(type, name, values));
       constBytes += values.length * C_BYTES[type];
+      shared.set(key, [...(shared.get(key) ?? []), { name, values }]);
       return name;
     },
   };
@@ -74,26 +90,29 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
   const opByIndex = new Map(model.ops.map((o) => [o.index, o]));
   const body: string[] = [];
   let calls = 0;
-  for (const step of schedule.steps) {
-    stepIndex = step.step;
+  const probeOf = (t: number) => `  TF_PROBE(${t}, ${offsetOf(t)}, ${tensorBytes(model.tensors[t])});\n`;
+  if (stage) {
+    stepIndex = 0;
+    const patchBase = plan.scratchOffsets.get(0);
+    if (patchBase === undefined) throw new Error('the patch plan gives the patch stage no buffer space');
+    const emitted = emitPatchStage(ctx, schedule, stage, rounding, offsetOf, patchBase);
+    body.push(`  ${comment(`steps 0..${stage.split - 1} as ${stage.n}x${stage.n} patches (patch buffers at arena offset ${patchBase})`)}\n${emitted.code}${probeOf(stage.stageOutput)}`);
+    calls += emitted.calls;
+  }
+  for (const step of schedule.steps.slice(stage?.split ?? 0)) {
+    // Plan steps: the patch stage is plan step 0, the steps after it follow.
+    stepIndex = stage ? step.step - stage.split + 1 : step.step;
     const op = opByIndex.get(step.opIndex)!;
     const what = `${step.step}: ${op.kind} node ${op.index}${step.fusedPad !== undefined ? ` (+ PAD node ${step.fusedPad})` : ''}${step.inPlace ? ' in place' : ''}`;
     const probe = step.outputs
       .filter((t) => plan.tensorOffsets.has(t))
-      .map((t) => `  TF_PROBE(${t}, ${offsetOf(t)}, ${tensorBytes(model.tensors[t])});\n`)
+      .map(probeOf)
       .join('');
     if (step.alias) {
       body.push(`  ${comment(`${what}: alias, no code`)}\n${probe}`);
       continue;
     }
-    let fused: FusedPad | undefined;
-    if (step.fusedPad !== undefined) {
-      const pad = opByIndex.get(step.fusedPad)!;
-      if (pad.kind !== 'PAD') throw new Error(`step ${step.step}: fused node ${step.fusedPad} is not a PAD`);
-      const rows = readPaddings(model, pad);
-      fused = { input: pad.inputs[0], padTop: rows[1][0], padLeft: rows[2][0] };
-    }
-    body.push(`  ${comment(what)}\n${emitStep(ctx, step, prepareOp(model, op, rounding, fused))}${probe}`);
+    body.push(`  ${comment(what)}\n${emitStep(ctx, step, prepareStep(model, step, rounding))}${probe}`);
     calls++;
   }
 

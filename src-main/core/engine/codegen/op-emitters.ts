@@ -1,4 +1,4 @@
-import { DTYPE_BYTES, elementCount, tensorBytes, type Model } from '../ir';
+import { DTYPE_BYTES, elementCount, type Model } from '../ir';
 import type { ScheduleStep } from '../planner/schedule';
 import { relu, hardSwish } from '../runtime/kernels/activations';
 import { nearestIndex } from '../runtime/kernels/data-movement';
@@ -22,7 +22,9 @@ export interface EmitContext {
   f32(tensor: number): string;
   /** C expression of the current step's scratch (`int8_t *`) and its size; throws when the plan gave none. */
   scratch(bytes: number): string;
-  /** Declares a const array in Flash and returns its identifier. */
+  /** Elements of the buffer holding a tensor (the whole tensor, or its region in a patch buffer). */
+  elements(tensor: number): number;
+  /** Declares a const array in Flash and returns its identifier (identical arrays are shared). */
   constArray(type: CArrayType, hint: string, values: ArrayLike<number>): string;
 }
 
@@ -124,7 +126,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
         k.kind === 'add'
           ? `static const tf_add_params p = {${k.params.input1Offset}, ${k.params.input2Offset}, ${k.params.outputOffset}, ${k.params.leftShift}, ${k.params.input1Multiplier}, ${k.params.input1Shift}, ${k.params.input2Multiplier}, ${k.params.input2Shift}, ${k.params.outputMultiplier}, ${k.params.outputShift}, ${k.params.actMin}, ${k.params.actMax}};`
           : `static const tf_mul_params p = {${k.params.input1Offset}, ${k.params.input2Offset}, ${k.params.outputOffset}, ${k.params.outputMultiplier}, ${k.params.outputShift}, ${k.params.actMin}, ${k.params.actMax}};`;
-      if (g.elementwise) return block([params, `tf_${k.kind}_s8(&p, ${args}, ${g.dims[0] * g.dims[1] * g.dims[2] * g.dims[3]});`]);
+      if (g.elementwise) return block([params, `tf_${k.kind}_s8(&p, ${args}, ${ctx.elements(outId)});`]);
       return block([
         params,
         `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`,
@@ -168,19 +170,19 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
         throw new Error(`${op.kind} at node ${op.index}: only int8 -> int8 is supported by the C generator`);
       }
       const t = ctx.constArray('int8_t', `${id}_table`, table);
-      return `  tf_lut_s8(${t}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+      return `  tf_lut_s8(${t}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${ctx.elements(outId)});\n`;
     }
     case 'dequantize': {
       if (ctx.model.tensors[inId].dtype !== 'int8') throw new Error(`DEQUANTIZE at node ${op.index}: only int8 input is supported by the C generator`);
       const out = new Float32Array(256);
       dequantize(Int8Array.from(ALL_BYTES), out, k.params);
       const t = ctx.constArray('float', `${id}_table`, out);
-      return `  tf_lut_s8_f32(${t}, ${ctx.s8(inId)}, ${ctx.f32(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+      return `  tf_lut_s8_f32(${t}, ${ctx.s8(inId)}, ${ctx.f32(outId)}, ${ctx.elements(outId)});\n`;
     }
     case 'quantize': {
       const p = k.params;
       if (ctx.model.tensors[outId].dtype !== 'int8') throw new Error(`QUANTIZE at node ${op.index}: only float32 -> int8 is supported by the C generator`);
-      return `  tf_quantize_f32_s8(${p.scale.toPrecision(17)}, ${p.zeroPoint}, ${ctx.f32(inId)}, ${ctx.s8(outId)}, ${elementCount(ctx.model.tensors[outId].shape)});\n`;
+      return `  tf_quantize_f32_s8(${p.scale.toPrecision(17)}, ${p.zeroPoint}, ${ctx.f32(inId)}, ${ctx.s8(outId)}, ${ctx.elements(outId)});\n`;
     }
     case 'pad': {
       const p = k.params;
@@ -235,6 +237,6 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       return `  tf_resize_nearest(${ctx.u8(inId)}, ${p.inW}, ${chBytes}, ${sy}, ${sx}, ${p.outH}, ${p.outW}, ${p.batches}, ${p.inH}, ${ctx.u8(outId)});\n`;
     }
     case 'copy':
-      return `  tf_copy(${ctx.u8(inId)}, ${ctx.u8(outId)}, ${tensorBytes(ctx.model.tensors[outId])});\n`;
+      return `  tf_copy(${ctx.u8(inId)}, ${ctx.u8(outId)}, ${ctx.elements(outId) * DTYPE_BYTES[ctx.model.tensors[outId].dtype]});\n`;
   }
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Model } from '../ir';
+import type { PatchCandidate } from '../patch/search';
 import type { PlannedSchedule } from '../planner/plan';
 import { seededInputs } from '../runtime/inputs';
 import { createInterpreter } from '../runtime/interpreter';
@@ -74,6 +75,8 @@ export interface ProveOptions {
   rounding: RoundingMode;
   seeds: readonly number[];
   planned?: PlannedSchedule;
+  /** Patch-based schedule to generate (a candidate on planned.schedule). */
+  patch?: PatchCandidate;
   /** Directory for the bundle (kept); default: a temporary one, removed afterwards. */
   dir?: string;
 }
@@ -85,7 +88,7 @@ export interface ProveOptions {
 export async function proveOnHost(model: Model, options: ProveOptions): Promise<HostProof> {
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tf-proof-')));
   try {
-    const generated = generateModelC(model, { rounding: options.rounding, planned: options.planned });
+    const generated = generateModelC(model, { rounding: options.rounding, planned: options.planned, patch: options.patch });
     await writeBundle(dir, generated);
     const exe = await buildHost(dir, { probe: true });
     const interpreter = createInterpreter(model, { rounding: options.rounding });
@@ -124,10 +127,13 @@ export interface QemuProof {
 }
 
 /** Cross-compiles for Cortex-M7, runs one seed under qemu mps2-an500 and compares the outputs with the TS runtime. */
-export async function proveOnQemu(model: Model, options: { rounding: RoundingMode; seed: number; planned?: PlannedSchedule; dir?: string }): Promise<QemuProof> {
+export async function proveOnQemu(
+  model: Model,
+  options: { rounding: RoundingMode; seed: number; planned?: PlannedSchedule; patch?: PatchCandidate; dir?: string },
+): Promise<QemuProof> {
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tf-qemu-proof-')));
   try {
-    const generated = generateModelC(model, { rounding: options.rounding, planned: options.planned });
+    const generated = generateModelC(model, { rounding: options.rounding, planned: options.planned, patch: options.patch });
     await writeBundle(dir, generated);
     const elf = await buildM7(dir);
     const sizes = await elfSizes(elf);
