@@ -70,9 +70,9 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
       for (let ox = 0; ox < outW; ox++) {
         const ix0 = ox * strideW - padLeft;
         const dst = ((b * outH + oy) * outW + ox) * outC;
-        if (m === 1 && rowInterior && ox >= oxA && ox < oxB) {
+        if (rowInterior && ox >= oxA && ox < oxB) {
           const base = inBatch + (iy0 * inW + ix0) * inC;
-          if (T === 9) {
+          if (T === 9 && m === 1) {
             const t0 = base + taps[0], t1 = base + taps[1], t2 = base + taps[2], t3 = base + taps[3], t4 = base + taps[4];
             const t5 = base + taps[5], t6 = base + taps[6], t7 = base + taps[7], t8 = base + taps[8];
             const C = outC;
@@ -83,10 +83,13 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
               store(dst, c, a | 0);
             }
           } else {
-            for (let c = 0; c < outC; c++) {
-              let a = fold[c];
-              for (let t = 0; t < T; t++) a += input[base + taps[t] + c] * filter[t * outC + c];
-              store(dst, c, a | 0);
+            for (let c = 0, oc = 0; c < inC; c++) {
+              const src = base + c;
+              for (let j = 0; j < m; j++, oc++) {
+                let a = fold[oc];
+                for (let t = 0; t < T; t++) a += input[src + taps[t]] * filter[t * outC + oc];
+                store(dst, oc, a | 0);
+              }
             }
           }
           continue;
