@@ -6,8 +6,9 @@ import type { ScheduleStep } from './schedule';
 /**
  * Scratch bytes the runtime's kernel for a step needs while it runs. The only kernel with scratch is
  * the in-place depthwise: it copies one input channel, padded, into a plane before writing that
- * channel's outputs over the input (the runtime's convolutions gather one receptive field at a time
- * into a small working row kept with the prepared op, so there is no im2col buffer in the arena).
+ * channel's outputs over the input. There is no im2col buffer: the C kernel library
+ * (resources/c-runtime) accumulates straight from the input, and the TS runtime's one-receptive-field
+ * working row is host memory kept with the prepared op.
  */
 export function scratchBytes(model: Model, step: ScheduleStep): number {
   if (step.kind !== 'DEPTHWISE_CONV_2D' || !step.inPlace) return 0;
