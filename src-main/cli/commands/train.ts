@@ -165,6 +165,35 @@ async function baseCommand(flags: BaseFlags): Promise<void> {
   }
 }
 
+/** Calibration settings of a scheme search. */
+interface CalibrationFlags {
+  devices: number;
+  samples: number;
+  epochs: number;
+  lr: number;
+  weightLayers: number;
+  json?: boolean;
+}
+
+/**
+ * Measures contributions on a calibration split (the pooled local data of a few shifted devices
+ * whose seeds lie apart from the experiment devices) and searches the best scheme for a budget.
+ */
+function searchForBudget(loaded: LoadedModel, task: Task, budget: number, flags: CalibrationFlags, signal: AbortSignal) {
+  const per = Math.ceil(flags.samples / flags.devices);
+  const calib = Array.from({ length: flags.devices }, (_, i) => createDeviceData(task, 900_000 + i, { trainSamples: per, evalSamples: per }));
+  const contributions = measureContributions(loaded.model, engineRunner(), {
+    train: calib.flatMap((d) => d.train),
+    eval: calib.flatMap((d) => d.eval),
+    epochs: flags.epochs,
+    training: { lr: flags.lr },
+    weightLayers: flags.weightLayers,
+    signal,
+    onProgress: (done, total) => !flags.json && process.stderr.write(`\rmeasuring contributions ${done}/${total}   ${done === total ? '\n' : ''}`),
+  });
+  return { contributions, choice: searchScheme(loaded.model, contributions, budget) };
+}
+
 interface SchemeFlags {
   model: string;
   budget?: number;
@@ -189,20 +218,9 @@ function schemeCommand(flags: SchemeFlags): void {
     say(flags.json, `${profile.name}: ${kib(profile.sramBytes)} SRAM - arena ${kib(estimator.forwardArenaBytes)} - runtime ${kib(estimator.runtimeSramBytes)} = ${kib(budget)} for training`);
   }
   if (budget === undefined) throw new Error('pass --budget BYTES or --mcu ID');
-  // The calibration split: pooled local data of a few shifted devices (seeds apart from experiment devices).
-  const calib = Array.from({ length: flags.devices }, (_, i) => createDeviceData(task, 900_000 + i, { trainSamples: Math.ceil(flags.samples / flags.devices), evalSamples: Math.ceil(flags.samples / flags.devices) }));
   const interrupt = interruptSignal();
   try {
-    const contributions = measureContributions(loaded.model, engineRunner(), {
-      train: calib.flatMap((d) => d.train),
-      eval: calib.flatMap((d) => d.eval),
-      epochs: flags.epochs,
-      training: { lr: flags.lr },
-      weightLayers: flags.weightLayers,
-      signal: interrupt.signal,
-      onProgress: (done, total) => !flags.json && process.stderr.write(`\rmeasuring contributions ${done}/${total}   ${done === total ? '\n' : ''}`),
-    });
-    const choice = searchScheme(loaded.model, contributions, budget);
+    const { contributions, choice } = searchForBudget(loaded, task, budget, flags, interrupt.signal);
     if (flags.json) {
       json({ budgetBytes: budget, forwardArenaBytes: estimator.forwardArenaBytes, runtimeSramBytes: estimator.runtimeSramBytes, contributions, choice: { ...choice, description: describeScheme(choice.scheme) } });
       return;
@@ -282,6 +300,7 @@ interface ExperimentFlags {
   lr: number;
   lrs: number[];
   rawLrs: number[];
+  budget?: number;
   json?: boolean;
 }
 
@@ -318,11 +337,14 @@ function experimentCommand(flags: ExperimentFlags): void {
       }
     }
     if (which.has('table')) {
+      const searched = flags.budget === undefined ? undefined : searchForBudget(loaded, task, flags.budget, { devices: 4, samples: 160, epochs: 2, lr: flags.lr, weightLayers: 6, json: flags.json }, interrupt.signal).choice;
+      if (searched) out.searchedScheme = { ...searched, description: describeScheme(searched.scheme) };
       const arms: SchemeArm[] = [
         { name: 'classifier', scheme: schemes.classifier, lr: flags.lr },
         { name: 'bias-only', scheme: schemes.biasOnly, lr: flags.lr },
         { name: 'sparse', scheme: schemes.sparse, lr: flags.lr },
         { name: 'full', scheme: schemes.full, lr: flags.lr },
+        ...(searched ? [{ name: 'searched', scheme: searched.scheme, lr: flags.lr }] : []),
       ];
       const r = schemeTable(loaded.model, task, arms, { ...common, signal: interrupt.signal, onProgress: progress('scheme table') });
       out.table = { rows: r.rows, engine: r.engine };
@@ -406,6 +428,7 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'passes over the local samples', int('epochs', 1), 3)
     .option('--lr <lr>', 'learning rate of personalization and the table', positive, 0.01)
     .option('--lrs <list>', 'QAS learning rates', numberList, [0.001, 0.003, 0.01, 0.03, 0.1])
+    .option('--budget <bytes>', 'also search the best scheme for this training-memory budget and add it to the table', int('bytes', 0))
     .option('--raw-lrs <list>', 'learning rates without QAS (the raw int8-graph gradient)', numberList, [0.01, 1, 100, 10000, 1000000])
     .option('--json', 'print the result as JSON')
     .action((flags: ExperimentFlags) => experimentCommand(flags));
