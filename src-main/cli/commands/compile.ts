@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { emitCBundle } from '../../core/engine/codegen/emit';
 import { compileModel, type CompileProgress } from '../../core/engine/compile';
 import type { CompileReport, PlanSummary } from '../../core/engine/compile-report';
 import type { PatchMode } from '../../core/engine/patch/search';
@@ -14,6 +15,8 @@ interface CompileFlags {
   /** true when --prove is given without a seed. */
   prove?: true | number;
   json?: boolean;
+  /** Directory for the generated C bundle. */
+  emitC?: string;
 }
 
 /** `none`, `auto` or `NxN` (square grids only). */
@@ -102,7 +105,8 @@ export function registerCompile(program: Command): void {
     .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts when there is no SRAM budget (default 0.2)', parseRatio)
     .option('--prove [seed]', 'prove the plan: run it in one arena on seeded inputs (default seed 1) and compare with an unplanned run', parseSeed)
     .option('--json', 'print the report as JSON')
-    .action((file: string, flags: CompileFlags) => {
+    .option('--emit-c <dir>', 'also write the C99 model for the chosen plan (model.h/model.c, kernels, Makefile, host and Cortex-M7 harnesses)')
+    .action(async (file: string, flags: CompileFlags) => {
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(readFileSync(file));
@@ -126,6 +130,10 @@ export function registerCompile(program: Command): void {
         onProgress,
       );
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCompileReport(report));
+      if (flags.emitC) {
+        const { generated } = await emitCBundle(model, report.patch, flags.emitC);
+        process.stderr.write(`wrote C model to ${flags.emitC}: arena ${generated.arenaBytes} bytes, ${generated.calls} kernel calls (make && ./model_host input.bin output.bin)\n`);
+      }
       if (report.proof && (!report.proof.layerPlanMatches || report.proof.patchPlanMatches === false)) process.exitCode = 1;
       else if (report.target && !report.target.fits) process.exitCode = 3;
     });
