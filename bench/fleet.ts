@@ -279,4 +279,6 @@ export async function run(args: string[]): Promise<void> {
     const result = await runSize(devices, opts);
     process.stdout.write(JSON.stringify(result) + '\n');
   }
+  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name);
+  note(`done; handles still open: ${handles.join(', ') || 'none'}`);
 }

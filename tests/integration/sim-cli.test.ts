@@ -30,7 +30,8 @@ function runSim(args: string[]): Promise<{ code: number | null; lines: Array<Rec
   });
 }
 
-describe('tinyfleet sim (standalone process)', () => {
+// Each test starts a tsx process; on a busy 2-core machine that alone can take many seconds.
+describe('tinyfleet sim (standalone process)', { timeout: 120_000 }, () => {
   it('runs devices from a credentials CSV against a broker and reports counters', async () => {
     const creds = await fx.provisioner.provisionSimulated(
       [0, 1, 2].map((i) => ({ id: `csv-${i}`, name: `csv ${i}`, mcu: 'nrf52840', tags: ['sim'] })),

@@ -81,7 +81,10 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
 
     // Subscribing afterwards still shows every device online: the birth is retained.
     const status = await collect(fx.operator, 'tf/v1/+/status');
-    const births = await waitFor('6 births', () => (status.messages.length >= 6 ? status.messages : undefined));
+    const births = await waitFor('6 births', () => {
+      const mine = status.messages.filter((m) => parseTopic(m.topic)?.deviceId.startsWith('basic-'));
+      return mine.length >= 6 ? mine : undefined;
+    });
     await status.stop();
     for (const m of births) {
       const d = decodeStatus(m.payload);
@@ -89,7 +92,7 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
       if (d.ok && d.value.state === 'online') {
         expect(d.value).toMatchObject({ fw: 'sim-1.0.0', telemetryIntervalMs: 200, slots: [{ slot: 'a' }, { slot: 'b' }] });
         expect(d.value.sramFree).toBeGreaterThan(0);
-      } else expect.fail('birth expected');
+      } else expect.fail(`birth expected, got ${m.payload.toString()}`);
     }
 
     const tel = await collect(fx.operator, 'tf/v1/+/telemetry');

@@ -23,7 +23,8 @@ const QOS0: IClientPublishOptions = { qos: 0, retain: false };
 const QOS1: IClientPublishOptions = { qos: 1, retain: false };
 const QOS1_RETAIN: IClientPublishOptions = { qos: 1, retain: true };
 const KEEPALIVE_S = 30;
-const CONNECT_TIMEOUT_MS = 10_000;
+/** Generous: a broker busy with thousands of logins answers late rather than never. */
+const CONNECT_TIMEOUT_MS = 30_000;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 60_000;
 /** A connection that lasted this long resets the backoff (docs/protocol.md §11). */

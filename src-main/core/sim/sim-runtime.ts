@@ -5,8 +5,10 @@ import { deriveSeed, Prng } from './prng';
 import { SimDevice, type SimDeviceContext, type SimStats } from './sim-device';
 import { TimerWheel } from './timer-wheel';
 
-/** How many devices connect at once while a group starts. */
-const CONNECT_BATCH = 200;
+/** How many connection attempts may be in flight while a group starts. */
+const CONNECTS_IN_FLIGHT = 100;
+/** Progress is reported every this many attempted devices. */
+const PROGRESS_EVERY = 200;
 /** How many devices say goodbye at once while a group stops. */
 const STOP_BATCH = 1000;
 
@@ -39,7 +41,7 @@ export interface SimRuntimeOptions {
 }
 
 /**
- * Runs simulated devices: one timer wheel for all of them, groups that connect in batches, and
+ * Runs simulated devices: one timer wheel for all of them, groups that connect through a sliding window, and
  * live counters. It knows nothing about provisioning; callers hand it credentials.
  */
 export class SimRuntime {
@@ -88,7 +90,7 @@ export class SimRuntime {
 
   /**
    * Starts a group: creates its devices (profiles taken in turn unless a credential names one) and
-   * connects them in batches. Resolves when every device has made its first attempt, or early
+   * connects them through a sliding window. Resolves when every device has made its first attempt, or early
    * (with `stopping` set on the group) when the group is stopped meanwhile.
    */
   async start(
@@ -123,13 +125,20 @@ export class SimRuntime {
     this.wheel.start();
     this.options.onChange?.();
 
+    // A sliding window of connects in flight: a busy broker slows the start down instead of
+    // timing out a whole batch (which would turn into a reconnect storm).
     let attempted = 0;
+    let next = 0;
     const report = (): void => onProgress?.({ groupId, attempted, connected: group.connected, total: group.devices.length });
-    for (let i = 0; i < group.devices.length && !group.stopping; i += CONNECT_BATCH) {
-      const batch = group.devices.slice(i, i + CONNECT_BATCH);
-      await Promise.all(batch.map((d) => d.start().then(() => void attempted++)));
-      report();
-    }
+    const lane = async (): Promise<void> => {
+      while (next < group.devices.length && !group.stopping) {
+        await group.devices[next++].start();
+        attempted++;
+        if (attempted % PROGRESS_EVERY === 0 || attempted === group.devices.length) report();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONNECTS_IN_FLIGHT, group.devices.length) }, lane));
+    if (attempted % PROGRESS_EVERY !== 0 && attempted !== group.devices.length) report();
     return group;
   }
 
