@@ -282,9 +282,12 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
     case 'transpose': return transpose(inputs[0]!, outputs[0], k.params);
     case 'concatenation': return concatenation(inputs as TensorView[], outputs[0], k.params);
     case 'resizeNearest': return resizeNearest(inputs[0]!, outputs[0], k.params);
-    case 'copy':
-      if (inputs[0] !== outputs[0]) (outputs[0] as Int8Array).set(inputs[0] as Int8Array);
+    case 'copy': {
+      // An alias (output placed on its input's bytes) needs no copy.
+      const from = inputs[0] as Int8Array, to = outputs[0] as Int8Array;
+      if (from.buffer !== to.buffer || from.byteOffset !== to.byteOffset) to.set(from);
       return;
+    }
     case 'quantize': return quantizeFloat(inputs[0] as Float32Array, o0, k.params);
     case 'requantize': return requantize(i0, o0, k.params);
     case 'dequantize': return dequantize(i0, outputs[0] as Float32Array, k.params);

@@ -31,32 +31,29 @@ export interface DepthwiseParams {
   multiplier: Int32Array;
   shift: Int32Array;
   singleRounding: boolean;
-  /** Working accumulators: 2 × outC int32 (per-channel sums, then bias with the zero point folded in); owned by the caller. */
+  /** Working array of outC int32 (bias with the zero point folded in); owned by the caller. */
   acc: Int32Array;
 }
 
-/** Allocates the working accumulators a DepthwiseParams needs. */
+/** Allocates the working array a DepthwiseParams needs. */
 export function depthwiseAccumulators(outC: number): Int32Array {
-  return new Int32Array(2 * outC);
+  return new Int32Array(outC);
 }
 
 export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: DepthwiseParams): void {
   const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias } = p;
   const { multiplier, shift, singleRounding, outputOffset, actMin, actMax } = p;
-  if (p.acc.length < 2 * outC) throw new Error(`depthwise: ${p.acc.length} accumulators, needs ${2 * outC} (use depthwiseAccumulators)`);
-  const acc = p.acc.subarray(0, outC);
-  // Interior pixels (whole window inside the image) use bias + zero point * sum(filter) and skip the per-tap offset.
-  const fold = p.acc.subarray(outC, 2 * outC);
+  if (p.acc.length < outC) throw new Error(`depthwise: ${p.acc.length} accumulators, needs ${outC} (use depthwiseAccumulators)`);
+  // Windows entirely inside the image start from bias + zero point * sum(filter) and skip the per-tap offset.
+  const fold = p.acc;
   for (let c = 0; c < outC; c++) {
     let sum = 0;
     for (let t = 0; t < kH * kW; t++) sum += filter[t * outC + c];
     fold[c] = (bias !== null ? bias[c] : 0) + inputOffset * sum;
   }
-  const taps = new Int32Array(kH * kW);
-  for (let ky = 0; ky < kH; ky++) for (let kx = 0; kx < kW; kx++) taps[ky * kW + kx] = (ky * dilationH * inW + kx * dilationW) * inC;
-  const T = kH * kW;
-  const oyA = Math.min(outH, Math.ceil(padTop / strideH)), oyB = Math.max(oyA, Math.min(outH, Math.floor((inH - 1 - (kH - 1) * dilationH + padTop) / strideH) + 1));
-  const oxA = Math.min(outW, Math.ceil(padLeft / strideW)), oxB = Math.max(oxA, Math.min(outW, Math.floor((inW - 1 - (kW - 1) * dilationW + padLeft) / strideW) + 1));
+  const rowStep = dilationH * inW * inC, colStep = dilationW * inC;
+  const s1 = inC, s3 = rowStep; // 3x3 unrolled taps: column and row steps (dilation included)
+  const c1 = dilationW * s1;
   const store = (dst: number, c: number, a: number) => {
     let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
     x += outputOffset;
@@ -66,55 +63,47 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
     const inBatch = b * inH * inW * inC;
     for (let oy = 0; oy < outH; oy++) {
       const iy0 = oy * strideH - padTop;
-      const rowInterior = oy >= oyA && oy < oyB;
+      // Taps ky0..ky1 fall inside the image.
+      const ky0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dilationH);
+      const ky1 = Math.min(kH, Math.floor((inH - 1 - iy0) / dilationH) + 1);
       for (let ox = 0; ox < outW; ox++) {
         const ix0 = ox * strideW - padLeft;
+        const kx0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dilationW);
+        const kx1 = Math.min(kW, Math.floor((inW - 1 - ix0) / dilationW) + 1);
         const dst = ((b * outH + oy) * outW + ox) * outC;
-        if (rowInterior && ox >= oxA && ox < oxB) {
-          const base = inBatch + (iy0 * inW + ix0) * inC;
-          if (T === 9 && m === 1) {
-            const t0 = base + taps[0], t1 = base + taps[1], t2 = base + taps[2], t3 = base + taps[3], t4 = base + taps[4];
-            const t5 = base + taps[5], t6 = base + taps[6], t7 = base + taps[7], t8 = base + taps[8];
-            const C = outC;
-            for (let c = 0; c < C; c++) {
-              const a = fold[c] + input[t0 + c] * filter[c] + input[t1 + c] * filter[C + c] + input[t2 + c] * filter[2 * C + c]
-                + input[t3 + c] * filter[3 * C + c] + input[t4 + c] * filter[4 * C + c] + input[t5 + c] * filter[5 * C + c]
-                + input[t6 + c] * filter[6 * C + c] + input[t7 + c] * filter[7 * C + c] + input[t8 + c] * filter[8 * C + c];
-              store(dst, c, a | 0);
-            }
-          } else {
-            for (let c = 0, oc = 0; c < inC; c++) {
-              const src = base + c;
-              for (let j = 0; j < m; j++, oc++) {
-                let a = fold[oc];
-                for (let t = 0; t < T; t++) a += input[src + taps[t]] * filter[t * outC + oc];
-                store(dst, oc, a | 0);
-              }
-            }
+        const base = inBatch + (iy0 * inW + ix0) * inC;
+        const interior = ky0 === 0 && kx0 === 0 && ky1 === kH && kx1 === kW;
+        if (interior && m === 1 && kH === 3 && kW === 3) {
+          const C = outC;
+          for (let c = 0; c < C; c++) {
+            const r0 = base + c, r1 = r0 + s3, r2 = r1 + s3;
+            const a = fold[c]
+              + input[r0] * filter[c] + input[r0 + c1] * filter[C + c] + input[r0 + 2 * c1] * filter[2 * C + c]
+              + input[r1] * filter[3 * C + c] + input[r1 + c1] * filter[4 * C + c] + input[r1 + 2 * c1] * filter[5 * C + c]
+              + input[r2] * filter[6 * C + c] + input[r2 + c1] * filter[7 * C + c] + input[r2 + 2 * c1] * filter[8 * C + c];
+            store(dst, c, a | 0);
           }
           continue;
         }
-        if (bias !== null) acc.set(bias);
-        else acc.fill(0);
-        for (let ky = 0; ky < kH; ky++) {
-          const iy = iy0 + ky * dilationH;
-          if (iy < 0 || iy >= inH) continue;
-          for (let kx = 0; kx < kW; kx++) {
-            const ix = ix0 + kx * dilationW;
-            if (ix < 0 || ix >= inW) continue;
-            const src = inBatch + (iy * inW + ix) * inC;
-            const f = (ky * kW + kx) * outC;
-            if (m === 1) {
-              for (let c = 0; c < inC; c++) acc[c] += (input[src + c] + inputOffset) * filter[f + c];
+        for (let c = 0, oc = 0; c < inC; c++) {
+          for (let j = 0; j < m; j++, oc++) {
+            let a: number;
+            if (interior) {
+              a = fold[oc];
+              let f = oc;
+              for (let ky = 0, row = base + c; ky < kH; ky++, row += rowStep) {
+                for (let kx = 0, x = row; kx < kW; kx++, x += colStep, f += outC) a += input[x] * filter[f];
+              }
             } else {
-              for (let c = 0, oc = 0; c < inC; c++) {
-                const v = input[src + c] + inputOffset;
-                for (let j = 0; j < m; j++, oc++) acc[oc] += v * filter[f + oc];
+              a = bias !== null ? bias[oc] : 0;
+              for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
+                let f = (ky * kW + kx0) * outC + oc;
+                for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) a += (input[x] + inputOffset) * filter[f];
               }
             }
+            store(dst, oc, a | 0);
           }
         }
-        for (let c = 0; c < outC; c++) store(dst, c, acc[c]);
       }
     }
   }
