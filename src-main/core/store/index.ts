@@ -9,3 +9,4 @@ export * from './commands-repo';
 export * from './audit-repo';
 export * from './settings-repo';
 export * from './counters-repo';
+export * from './models-repo';

@@ -7,6 +7,7 @@ import { CountersRepo } from './counters-repo';
 import { DevicesRepo } from './devices-repo';
 import { EventsRepo } from './events-repo';
 import { migrate } from './migrations';
+import { ModelsRepo } from './models-repo';
 import { SettingsRepo } from './settings-repo';
 import { MERGE_METRICS_SQL_FUNCTION, TelemetryRepo, mergeMetricSums } from './telemetry-repo';
 
@@ -31,6 +32,7 @@ export class Store {
   readonly audit: AuditRepo;
   readonly settings: SettingsRepo;
   readonly counters: CountersRepo;
+  readonly models: ModelsRepo;
 
   private constructor(private readonly db: Database) {
     this.devices = new DevicesRepo(db);
@@ -40,6 +42,7 @@ export class Store {
     this.audit = new AuditRepo(db);
     this.settings = new SettingsRepo(db);
     this.counters = new CountersRepo(db);
+    this.models = new ModelsRepo(db);
   }
 
   /**
