@@ -4,6 +4,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BrokerConnection,
   EmbeddedBroker,
   MAX_MQTT_PAYLOAD_BYTES,
   StoreAuthenticator,
@@ -190,6 +191,16 @@ for (const broker of brokers) {
       await waitFor(() => seenByOperator.some((m) => m.payload === 'small-after-big'), 'the small message');
       await settle();
       expect(seenByOperator.filter((m) => m.payload.length > MAX_MQTT_PAYLOAD_BYTES)).toEqual([]);
+    });
+
+    it.skipIf(broker.name !== 'embedded aedes')('makes BrokerConnection reject a refused subscription with the filter named', async () => {
+      const conn = await BrokerConnection.connect({ url: fx.url, username: 'a', password: fx.secrets.a });
+      try {
+        await expect(conn.subscribe([{ filter: 'tf/v1/b/cmd', qos: 1 }])).rejects.toThrow(/refused the subscription to tf\/v1\/b\/cmd/);
+        await expect(conn.subscribe([{ filter: 'tf/v1/a/cmd', qos: 1 }])).resolves.toBeUndefined();
+      } finally {
+        await conn.close();
+      }
     });
 
     it('refuses a wrong password, missing credentials, an unknown user and another device\'s secret', async () => {

@@ -103,7 +103,14 @@ export class BrokerConnection {
   async subscribe(subscriptions: ReadonlyArray<{ filter: string; qos: 0 | 1 }>): Promise<void> {
     const map: Record<string, { qos: 0 | 1 }> = {};
     for (const s of subscriptions) map[s.filter] = { qos: s.qos };
-    const granted = await this.client.subscribeAsync(map);
+    const filters = Object.keys(map).join(', ');
+    let granted;
+    try {
+      granted = await this.client.subscribeAsync(map);
+    } catch (err) {
+      // mqtt.js rejects when the SUBACK carries 0x80 (refused by the broker's ACL).
+      throw new Error(`the broker refused the subscription to ${filters}: ${(err as Error).message}`);
+    }
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length) throw new Error(`the broker refused the subscription to ${refused.join(', ')}`);
   }
