@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { CompileReportSchema } from '../engine/compile-report';
+import { defineCall, defineEvent } from './define';
+
+/** Largest model file the registry accepts (a 16 MiB RPC message carries it as base64 with room to spare). */
+export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
+
+/** Id of a model in the registry. */
+export const ModelId = z.string().min(1).max(64);
+
+/** A model's display name; importing under an existing name adds a version. */
+export const ModelName = z
+  .string()
+  .trim()
+  .min(1, 'model name must not be empty')
+  .max(80, 'model name must be at most 80 characters')
+  .regex(/^[^\u0000-\u001f/\\]+$/, 'model name must not contain control characters or slashes');
+
+const count = z.number().int().nonnegative();
+const TensorInfo = z.object({ id: count, name: z.string(), shape: z.array(count), dtype: z.string() });
+
+/** One op of the graph with the shapes it reads and writes (constants excluded from `inputShapes`). */
+export const GraphLayer = z.object({
+  opIndex: count,
+  kind: z.string(),
+  inputShapes: z.array(z.array(count)),
+  outputShapes: z.array(z.array(count)),
+  macs: count,
+  params: count,
+});
+export type GraphLayer = z.infer<typeof GraphLayer>;
+
+/** What a model is, read from its file when it is imported (cheap; no memory planning). */
+export const GraphSummary = z.object({
+  modelName: z.string(),
+  description: z.string().optional(),
+  inputs: z.array(TensorInfo),
+  outputs: z.array(TensorInfo),
+  ops: count,
+  tensors: count,
+  /** Op counts by kind, e.g. { CONV_2D: 35, DEPTHWISE_CONV_2D: 17 }. */
+  opsByKind: z.record(z.string(), count),
+  params: count,
+  macs: count,
+  /** Flash estimate of the compiled model (weights, biases, requantization, runtime). */
+  flashBytes: count,
+  layers: z.array(GraphLayer),
+});
+export type GraphSummary = z.infer<typeof GraphSummary>;
+
+/** One imported file of a model. */
+export const ModelVersion = z.object({
+  version: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: count,
+  fileName: z.string(),
+  importedAt: z.number(),
+  graph: GraphSummary,
+});
+export type ModelVersion = z.infer<typeof ModelVersion>;
+
+/** A model of the registry as listed. */
+export const ModelSummary = z.object({
+  id: ModelId,
+  name: z.string(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  latestVersion: z.number().int().positive(),
+  versions: count,
+  /** Size and shape of the latest version, for the list. */
+  sizeBytes: count,
+  ops: count,
+  macs: count,
+  params: count,
+});
+export type ModelSummary = z.infer<typeof ModelSummary>;
+
+/** What an analysis was asked to do (compileModel's options). */
+export const AnalysisOptions = z.object({
+  /** MCU profile id whose SRAM `auto` patching aims at (its fit is reported as the target). */
+  mcu: z.string().min(1).optional(),
+  /** Patch-based inference: none, auto, or a fixed n x n grid. */
+  patch: z
+    .union([z.enum(['none', 'auto']), z.object({ n: z.number().int().min(2).max(16) })])
+    .default('auto'),
+  /** Arena bytes `auto` must fit at the fewest extra MACs. */
+  sramBudget: z.number().int().positive().optional(),
+  /** Largest MAC overhead `auto` accepts without a budget (default 0.2). */
+  maxMacOverhead: z.number().min(0).max(10).optional(),
+});
+export type AnalysisOptions = z.infer<typeof AnalysisOptions>;
+
+/** Where an analysis job is. */
+export const AnalysisState = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
+export type AnalysisState = z.infer<typeof AnalysisState>;
+
+/** An analysis job: memory plan, patches, fit (a CompileReport) of one model version, run in a worker. */
+export const Analysis = z.object({
+  jobId: z.string(),
+  modelId: ModelId,
+  version: z.number().int().positive(),
+  options: AnalysisOptions,
+  state: AnalysisState,
+  /** Compiler phase (cost, plan, baselines, patch, fit) and overall fraction 0..1. */
+  phase: z.string(),
+  fraction: z.number().min(0).max(1),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  error: z.string().optional(),
+  report: CompileReportSchema.optional(),
+});
+export type Analysis = z.infer<typeof Analysis>;
+
+/** A model with all its versions and the latest finished analysis of the version asked for. */
+export const ModelDetail = z.object({
+  model: ModelSummary,
+  versions: z.array(ModelVersion),
+  /** The version `latestAnalysis` belongs to (the one asked for, or the latest). */
+  version: z.number().int().positive(),
+  latestAnalysis: Analysis.nullable(),
+});
+export type ModelDetail = z.infer<typeof ModelDetail>;
+
+/** The model registry: import TFLite files with versions, analyse them for MCUs in a worker. */
+export const modelsCalls = {
+  'models.list': defineCall({
+    summary: 'Models of the registry, newest first',
+    input: z.object({}).default({}),
+    output: z.array(ModelSummary),
+  }),
+  'models.get': defineCall({
+    summary: 'One model with its versions and the latest analysis of a version (the latest by default)',
+    input: z.object({ id: ModelId, version: z.number().int().positive().optional() }),
+    output: ModelDetail,
+  }),
+  'models.import': defineCall({
+    summary: 'Import a .tflite file (base64); an existing name gets a new version',
+    input: z.object({
+      name: ModelName.optional(),
+      fileName: z.string().min(1).max(255),
+      bytesBase64: z
+        .string()
+        .min(1, 'the model file is empty')
+        .max(Math.ceil(MAX_MODEL_BYTES / 3) * 4, `the model file is larger than ${MAX_MODEL_BYTES / (1024 * 1024)} MiB`),
+    }),
+    output: z.object({ model: ModelSummary, version: ModelVersion, created: z.boolean() }),
+  }),
+  'models.analyze': defineCall({
+    summary: 'Start analysing a model version in a worker; follow models.analysis/<jobId>',
+    input: AnalysisOptions.extend({ modelId: ModelId, version: z.number().int().positive() }),
+    output: z.object({ jobId: z.string() }),
+  }),
+  'models.analysis': defineCall({
+    summary: 'The state of an analysis job (after subscribing, to catch up)',
+    input: z.object({ jobId: z.string() }),
+    output: Analysis,
+  }),
+  'models.cancelAnalysis': defineCall({
+    summary: 'Cancel a running analysis',
+    input: z.object({ jobId: z.string() }),
+    output: Analysis,
+  }),
+  'models.remove': defineCall({
+    summary: 'Remove a model (or one version of it) with its analyses; unreferenced files are deleted',
+    input: z.object({ id: ModelId, version: z.number().int().positive().optional() }),
+    output: z.object({ removedVersions: count }),
+  }),
+};
+
+export const modelsEvents = {
+  'models.analysis': defineEvent({
+    summary: 'Progress and result of one analysis job (keyed by job id)',
+    keyed: true,
+    payload: Analysis,
+  }),
+  'models.changed': defineEvent({
+    summary: 'The registry changed (a model imported or removed)',
+    keyed: false,
+    payload: z.object({ modelId: ModelId }),
+  }),
+};

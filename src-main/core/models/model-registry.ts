@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { AppError } from '../contract/errors';
+import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
+import type { McuProfile } from '../engine/mcu-profiles';
+import type { EventSink } from '../host/event-sink';
+import type { ModelsRepo } from '../store/models-repo';
+import { ModelWorkerPool } from './analysis-pool';
+import { AnalysisRunner } from './analysis-runner';
+import { ModelFiles, sha256Hex } from './model-files';
+
+export interface ModelRegistryDeps {
+  repo: ModelsRepo;
+  /** The app's data directory; model files go to `<dataDir>/models/`. */
+  dataDir: string;
+  profiles: readonly McuProfile[];
+  events: EventSink;
+  /** Worker threads for parsing and analysis (default 1). */
+  maxThreads?: number;
+  now?: () => number;
+}
+
+/** What `import` needs: the file as the user picked it. */
+export interface ModelImport {
+  name?: string;
+  fileName: string;
+  bytesBase64: string;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The model registry: TFLite files imported with versions (bytes content-addressed by SHA-256 under
+ * the data directory, metadata in SQLite), and analyses of any version run in a worker pool.
+ * Every file is parsed (in the pool) before anything is stored, so a malformed or unsupported
+ * model is refused with the reason and changes nothing.
+ */
+export class ModelRegistry {
+  readonly files: ModelFiles;
+  private readonly pool: ModelWorkerPool;
+  private readonly runner: AnalysisRunner;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ModelRegistryDeps) {
+    this.now = deps.now ?? Date.now;
+    this.files = new ModelFiles(path.join(deps.dataDir, 'models'));
+    this.pool = new ModelWorkerPool({ maxThreads: deps.maxThreads });
+    this.runner = new AnalysisRunner({ repo: deps.repo, files: this.files, pool: this.pool, profiles: deps.profiles, events: deps.events, now: this.now });
+  }
+
+  /** Every model, most recently changed first. */
+  list(): ModelSummary[] {
+    return this.deps.repo.list();
+  }
+
+  /** A model with its versions and the latest analysis of `version` (the latest version by default). */
+  get(id: string, version?: number): ModelDetail {
+    const { repo } = this.deps;
+    const model = this.requireModel(id);
+    const versions = repo.versions(id);
+    const v = version ?? model.latestVersion;
+    if (!versions.some((x) => x.version === v)) throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${v} (latest is ${model.latestVersion})`);
+    return { model, versions, version: v, latestAnalysis: repo.latestAnalysis(id, v) };
+  }
+
+  /**
+   * Imports a .tflite file. A new name creates a model; an existing name gets the next version,
+   * unless these exact bytes are already one of its versions (then that version is returned and
+   * `created` is false).
+   */
+  async import(input: ModelImport, signal?: AbortSignal): Promise<{ model: ModelSummary; version: ModelVersion; created: boolean }> {
+    const { repo } = this.deps;
+    const encoded = input.bytesBase64.replace(/\s+/g, '');
+    if (!BASE64.test(encoded) || encoded.length % 4 === 1) throw new AppError('BAD_REQUEST', `${input.fileName}: the file content is not valid base64`);
+    const bytes = new Uint8Array(Buffer.from(encoded, 'base64'));
+    if (bytes.byteLength === 0) throw new AppError('BAD_REQUEST', `${input.fileName}: the file is empty`);
+    if (bytes.byteLength > MAX_MODEL_BYTES) {
+      throw new AppError('BAD_REQUEST', `${input.fileName}: ${bytes.byteLength} bytes is larger than the ${MAX_MODEL_BYTES / (1024 * 1024)} MiB a model may have`);
+    }
+    const name = (input.name ?? modelNameFromFile(input.fileName)).trim();
+    if (!name) throw new AppError('BAD_REQUEST', `${input.fileName}: give the model a name`);
+    const sha256 = sha256Hex(bytes);
+
+    const known = this.findSameBytes(name, sha256);
+    if (known) return known;
+    const inspected = await this.pool.inspect(bytes, name, signal);
+    if (!inspected.ok) {
+      const what = inspected.reason === 'unsupported' ? 'the model uses ops TinyFleet cannot run' : 'not a valid TFLite model';
+      throw new AppError('BAD_REQUEST', `${input.fileName}: ${what}: ${inspected.message}`);
+    }
+    // The name may have been taken (or these bytes added) while the worker parsed the file.
+    const raced = this.findSameBytes(name, sha256);
+    if (raced) return raced;
+
+    this.files.put(sha256, bytes);
+    const entry = { sha256, sizeBytes: bytes.byteLength, fileName: input.fileName, graph: inspected.graph, importedAt: this.now() };
+    let modelId = repo.idByName(name);
+    let version: ModelVersion;
+    try {
+      if (modelId) {
+        version = repo.addVersion(modelId, entry);
+      } else {
+        modelId = randomUUID();
+        version = repo.createModel(modelId, name, entry);
+      }
+    } catch (error) {
+      if (!repo.isReferenced(sha256)) this.files.delete(sha256);
+      throw error;
+    }
+    this.deps.events.emit('models.changed', { modelId });
+    return { model: this.requireModel(modelId), version, created: true };
+  }
+
+  /** Starts an analysis in the worker pool; follow `models.analysis/<jobId>`. */
+  analyze(modelId: string, version: number, options: AnalysisOptions): Analysis {
+    return this.runner.start(modelId, version, options);
+  }
+
+  /** The state of an analysis job. */
+  analysis(jobId: string): Analysis {
+    return this.runner.get(jobId);
+  }
+
+  /** Cancels an analysis job. */
+  cancelAnalysis(jobId: string): Analysis {
+    return this.runner.cancel(jobId);
+  }
+
+  /**
+   * Removes a model, or one version of it, with their analyses (running ones are cancelled). Files
+   * no other version refers to are deleted.
+   */
+  remove(id: string, version?: number): number {
+    const { repo } = this.deps;
+    const model = this.requireModel(id);
+    const doomed = repo.versions(id).filter((v) => version === undefined || v.version === version);
+    if (doomed.length === 0) throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${version}`);
+    this.runner.cancelFor(id, version);
+    const removed = repo.remove(id, version);
+    for (const sha of new Set(doomed.map((v) => v.sha256))) {
+      if (!repo.isReferenced(sha)) this.files.delete(sha);
+    }
+    this.deps.events.emit('models.changed', { modelId: id });
+    return removed;
+  }
+
+  /** Cancels running analyses and stops the workers. */
+  async dispose(): Promise<void> {
+    await this.runner.dispose();
+    await this.pool.close();
+  }
+
+  private requireModel(id: string): ModelSummary {
+    const model = this.deps.repo.get(id);
+    if (!model) throw new AppError('NOT_FOUND', `No model with id "${id}"`);
+    return model;
+  }
+
+  private findSameBytes(name: string, sha256: string): { model: ModelSummary; version: ModelVersion; created: false } | undefined {
+    const id = this.deps.repo.idByName(name);
+    const same = id ? this.deps.repo.versionBySha(id, sha256) : undefined;
+    return id && same ? { model: this.requireModel(id), version: same, created: false } : undefined;
+  }
+}
+
+/** "person_detect.tflite" -> "person_detect". */
+export function modelNameFromFile(fileName: string): string {
+  const base = path.basename(fileName.replace(/\\/g, '/'));
+  return (base.replace(/\.tflite$/i, '') || base).slice(0, 80);
+}

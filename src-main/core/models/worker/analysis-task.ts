@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import type { MessagePort } from 'node:worker_threads';
+import type { AnalysisOptions, GraphSummary } from '../../contract/models';
+import { compileModel, type CompileProgress } from '../../engine/compile';
+import type { CompileReport } from '../../engine/compile-report';
+import type { McuProfile } from '../../engine/mcu-profiles';
+import { ModelFormatError, UnsupportedOpError } from '../../engine/tflite/errors';
+import { readTflite } from '../../engine/tflite/reader';
+import { summarizeGraph } from '../graph-summary';
+
+/** Reads a model file and summarizes its graph (validates it for import). */
+export interface InspectTask {
+  kind: 'inspect';
+  bytes: Uint8Array;
+  name: string;
+}
+
+/** Reads a stored model file and compiles it (memory plans, patches, fit). */
+export interface AnalyzeTask {
+  kind: 'analyze';
+  file: string;
+  name: string;
+  options: AnalysisOptions;
+  profiles: McuProfile[];
+  progress?: MessagePort;
+}
+
+export type ModelTask = InspectTask | AnalyzeTask;
+
+/**
+ * Why a model was refused, as plain data: class identities do not survive the trip back from a
+ * worker, and the registry must tell a bad file (BAD_REQUEST) from a defect of ours.
+ */
+export interface ModelTaskRefusal {
+  ok: false;
+  reason: 'malformed' | 'unsupported';
+  message: string;
+}
+
+export type InspectResult = { ok: true; graph: GraphSummary } | ModelTaskRefusal;
+export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefusal;
+
+function refusal(error: unknown): ModelTaskRefusal {
+  if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', message: error.message };
+  if (error instanceof ModelFormatError) return { ok: false, reason: 'malformed', message: error.message };
+  throw error;
+}
+
+/** Runs in a worker thread: the TFLite parse and, for analyses, compileModel with progress. */
+export default function runModelTask(task: ModelTask): InspectResult | AnalyzeResult {
+  if (task.kind === 'inspect') {
+    try {
+      return { ok: true, graph: summarizeGraph(readTflite(task.bytes, { name: task.name })) };
+    } catch (error) {
+      return refusal(error);
+    }
+  }
+  try {
+    let model;
+    try {
+      model = readTflite(new Uint8Array(readFileSync(task.file)), { name: task.name });
+    } catch (error) {
+      return refusal(error);
+    }
+    let last = -1;
+    const onProgress = (p: CompileProgress) => {
+      // The patch search reports often; a percent step is all a progress bar can show.
+      const pct = Math.floor(p.fraction * 100);
+      if (pct === last) return;
+      last = pct;
+      task.progress?.postMessage(p);
+    };
+    // Options were checked by the registry (schema, known MCU): anything thrown here is a defect.
+    return { ok: true, report: compileModel(model, { ...task.options, profiles: task.profiles }, onProgress) };
+  } finally {
+    task.progress?.close();
+  }
+}
