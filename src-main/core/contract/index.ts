@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { fleetCalls, fleetEvents } from './fleet';
+import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
 import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
@@ -11,14 +12,15 @@ import { systemCalls } from './system';
 export * from './define';
 export * from './errors';
 export * from './fleet';
+export * from './models';
 export * from './settings';
 export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...simEvents };
+export const events = { ...fleetEvents, ...simEvents, ...modelsEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

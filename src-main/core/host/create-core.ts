@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { FleetService } from '../fleet';
+import { ModelRegistry } from '../models';
 import { SimulatorService } from '../sim/simulator-service';
 import { Store } from '../store';
 import { BrokerRuntime, offlineConnection } from './broker-runtime';
@@ -21,6 +22,7 @@ import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
 import { createFleetHandlers } from './handlers/fleet';
+import { createModelsHandlers } from './handlers/models';
 import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
 import { createSystemHandlers } from './handlers/system';
@@ -117,6 +119,9 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     });
     stops.push({ name: 'simulator', stop: () => simulator.dispose() });
 
+    const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus });
+    stops.push({ name: 'model registry', stop: () => models.dispose() });
+
     const applyBroker = async (next: BrokerSettings) => {
       // Simulated devices follow the app to the new broker: stop them, switch, start them again.
       const running = simulator.status().groups.map((g) => g.config);
@@ -133,6 +138,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
       ...createFleetHandlers({ fleet }),
       ...createSimHandlers({ simulator, profiles }),
+      ...createModelsHandlers({ registry: models }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
