@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ui [--devices 10000] [--duration 20] [--interval 1000] [--batch 150]`
+ * `npm run bench -- ui [--devices 10000] [--duration 20] [--interval 1000] [--batch 150] [--logic-only]`
  *
  * UI smoothness with a big live fleet: starts a real core in browser mode with N simulated devices
  * (in-process simulator, telemetry every `interval` ms), opens the built renderer in headless
@@ -9,11 +9,16 @@
  * Scenarios: the fleet table sorted by id (rows patched in place), sorted by last seen (the view is
  * re-sorted under every update), and one device page with live charts. One JSON line each.
  * Needs /usr/bin/chromium. Contract validation is off, as in the app.
+ * First line: the fleet store's own work at that size, in Node (no browser, no core), as median CPU ms: applying one
+ * event batch (devices reporting within `batch` ms) and rebuilding the filtered, sorted view.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import type { DeviceSummary } from '../src-main/core/contract';
+import { DeviceIndex } from '../src-renderer/features/fleet/device-index';
+import { buildView, collectFacets, emptyFilter, patchView, type DeviceSort } from '../src-renderer/features/fleet/device-view';
 import { browserUnavailableReason, buildRenderer, startBrowserApp } from '../tests/e2e/browser-app';
 
 interface Options {
@@ -21,19 +26,26 @@ interface Options {
   durationS: number;
   intervalMs: number;
   batchMs: number;
+  /** Only the store logic line; no browser, no core. */
+  logicOnly: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { devices: 10_000, durationS: 20, intervalMs: 1000, batchMs: 150 };
+  const opts: Options = { devices: 10_000, durationS: 20, intervalMs: 1000, batchMs: 150, logicOnly: false };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
+    if (flag === '--logic-only') {
+      opts.logicOnly = true;
+      i--;
+      continue;
+    }
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got "${value}"`);
     if (flag === '--devices') opts.devices = Math.round(n);
     else if (flag === '--duration') opts.durationS = n;
     else if (flag === '--interval') opts.intervalMs = Math.round(n);
     else if (flag === '--batch') opts.batchMs = Math.round(n);
-    else throw new Error(`unknown option "${flag}" (use --devices, --duration, --interval, --batch)`);
+    else throw new Error(`unknown option "${flag}" (use --devices, --duration, --interval, --batch, --logic-only)`);
   }
   return opts;
 }
@@ -96,8 +108,72 @@ async function onlineCount(page: Page): Promise<number> {
   return Number((text ?? '0').replace(/,/g, ''));
 }
 
+/**
+ * Median CPU milliseconds (user + system of this process) of `fn` over `runs` runs: CPU time rather
+ * than wall time, so that other load on a shared machine does not inflate the figure.
+ */
+function medianCpuMs(runs: number, fn: () => void): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.cpuUsage();
+    fn();
+    const d = process.cpuUsage(t);
+    times.push((d.user + d.system) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(runs / 2)] * 100) / 100;
+}
+
+/** The store's per-batch work with `devices` rows, each reporting once per `intervalMs`. */
+function storeLogic(opts: Options): Record<string, unknown> {
+  const now = Date.now();
+  const row = (i: number, ts: number): DeviceSummary => ({
+    id: `sim-${String(i).padStart(5, '0')}`,
+    name: `sim ${i}`,
+    tags: ['sim'],
+    mcu: ['stm32f746', 'rp2040', 'nrf52840', 'esp32s3'][i % 4],
+    status: 'online',
+    firmware: 'sim-1.0.0',
+    model: null,
+    simulated: true,
+    createdAt: now,
+    lastSeen: ts,
+    battery: 50 + (i % 50),
+    temperature: 20 + (i % 10),
+    rssi: -40 - (i % 50),
+  });
+  const index = new DeviceIndex();
+  index.reset(Array.from({ length: opts.devices }, (_, i) => row(i, now)));
+  const perBatch = Math.max(1, Math.round((opts.devices * opts.batchMs) / opts.intervalMs));
+  let tick = 0;
+  const batch = () => {
+    tick++;
+    const changed: DeviceSummary[] = [];
+    for (let k = 0; k < perBatch; k++) changed.push(row((tick * perBatch + k) % opts.devices, now + tick));
+    return { changed, removed: [] };
+  };
+  const byId: DeviceSort = { key: 'id', order: 'asc' };
+  const byLastSeen: DeviceSort = { key: 'lastSeen', order: 'desc' };
+  let view = buildView(index.values(), emptyFilter(), byId, index.idRanks());
+  const applyPatchMs = medianCpuMs(21, () => {
+    const { changes } = index.apply([batch()]);
+    patchView(view, changes, emptyFilter(), byId);
+  });
+  const rebuildByIdMs = medianCpuMs(11, () => (view = buildView(index.values(), emptyFilter(), byId, index.idRanks())));
+  const rebuildByLastSeenMs = medianCpuMs(11, () => buildView(index.values(), emptyFilter(), byLastSeen, index.idRanks()));
+  const searchMs = medianCpuMs(11, () => buildView(index.values(), { ...emptyFilter(), search: '123' }, byId, index.idRanks()));
+  const idRanksMs = medianCpuMs(5, () => {
+    index.reset([...index.values()]);
+    index.idRanks();
+  });
+  const facetsMs = medianCpuMs(11, () => collectFacets(index.values()));
+  return { bench: 'ui', scenario: 'fleet store logic (node)', devices: opts.devices, changesPerBatch: perBatch, applyPatchMs, rebuildByIdMs, rebuildByLastSeenMs, searchMs, facetsMs, idRanksMs };
+}
+
 export async function run(args: string[]): Promise<void> {
   const opts = parseArgs(args);
+  console.log(JSON.stringify(storeLogic(opts)));
+  if (opts.logicOnly) return;
   const unavailable = browserUnavailableReason();
   if (unavailable) {
     console.log(JSON.stringify({ bench: 'ui', skipped: unavailable }));

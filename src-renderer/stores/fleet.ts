@@ -54,7 +54,7 @@ export const useFleetStore = defineStore('fleet', () => {
     clearTimeout(rebuildTimer);
     rebuildTimer = undefined;
     lastRebuild = performance.now();
-    view = buildView(index.values(), filter.value, sort.value);
+    view = buildView(index.values(), filter.value, sort.value, index.idRanks());
     rows.value = view.rows;
   }
 

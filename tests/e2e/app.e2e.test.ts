@@ -47,6 +47,23 @@ describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {
     await page.screenshot({ path: screenshotPath('e2e-fleet.png') });
   }, 60_000);
 
+  it('provisions a device and shows its secret once', async () => {
+    const { page } = app;
+    await page.click('[data-testid="add-device"]');
+    await page.click('[data-testid="add-mcu"]');
+    await page.locator('.el-select-dropdown__item:visible').first().click();
+    await page.fill('[data-testid="add-id"] input', 'e2e-added');
+    await page.fill('[data-testid="add-name"] input', 'Added in e2e');
+    await page.click('[data-testid="add-submit"]');
+    const secret = page.locator('[data-testid="secret-value"] input');
+    await expect.poll(() => secret.inputValue(), { timeout: 10_000 }).toMatch(/\S{12,}/);
+    await page.screenshot({ path: screenshotPath('e2e-provisioned.png') });
+    await page.keyboard.press('Escape');
+    await expect
+      .poll(() => page.locator('[data-testid="device-row"][data-device-id="e2e-added"]').getAttribute('data-status'), { timeout: 10_000 })
+      .toBe('unknown');
+  }, 60_000);
+
   it('opens a device and shows its telemetry moving', async () => {
     const { page } = app;
     const row = page.locator('[data-testid="device-row"][data-status="online"]').first();

@@ -1,4 +1,5 @@
 import type { DeviceSummary } from '@contract';
+import { naturalCompare } from '../../lib/natural-compare';
 
 /** One `fleet.devices` event payload. */
 export interface DevicesBatch {
@@ -26,6 +27,7 @@ export interface AppliedChanges {
  */
 export class DeviceIndex {
   private readonly byId = new Map<string, DeviceSummary>();
+  private ranks: Map<string, number> | null = null;
 
   get size(): number {
     return this.byId.size;
@@ -39,8 +41,21 @@ export class DeviceIndex {
     return this.byId.values();
   }
 
+  /**
+   * Each id's position in natural id order, computed once per change of membership: sorting and
+   * tie-breaking by id then costs one subtraction instead of a string comparison.
+   */
+  idRanks(): ReadonlyMap<string, number> {
+    if (!this.ranks) {
+      const ids = [...this.byId.keys()].sort(naturalCompare);
+      this.ranks = new Map(ids.map((id, i) => [id, i]));
+    }
+    return this.ranks;
+  }
+
   /** Replaces the whole content (the answer of `fleet.list`). */
   reset(devices: readonly DeviceSummary[]): void {
+    this.ranks = null;
     this.byId.clear();
     for (const device of devices) this.byId.set(device.id, device);
   }
@@ -55,6 +70,7 @@ export class DeviceIndex {
     for (const batch of batches) {
       for (const device of batch.changed) {
         const previous = this.byId.get(device.id);
+        if (!previous) this.ranks = null;
         if (!previous || facetOf(previous) !== facetOf(device)) facetsChanged = true;
         const entry = touched.get(device.id);
         if (entry) entry.after = device;
@@ -65,6 +81,7 @@ export class DeviceIndex {
         const previous = this.byId.get(id);
         if (!previous) continue;
         facetsChanged = true;
+        this.ranks = null;
         const entry = touched.get(id);
         if (entry) entry.after = null;
         else touched.set(id, { before: previous, after: null });

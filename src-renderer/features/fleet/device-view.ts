@@ -1,5 +1,6 @@
 import type { DeviceStatus, DeviceSummary } from '@contract';
 import type { DeviceChange } from './device-index';
+import { naturalCompare } from '../../lib/natural-compare';
 
 /** Filter value standing for "no model reported". */
 export const NO_MODEL = '(none)';
@@ -60,21 +61,29 @@ export function sortValue(device: DeviceSummary, key: SortKey): string | number 
   }
 }
 
-const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
-
-/** A comparator for the sort; ties are broken by id so the order is stable across rebuilds. */
-export function createComparator(sort: DeviceSort): (a: DeviceSummary, b: DeviceSummary) => number {
+/**
+ * A comparator for the sort; ties are broken by id so the order is stable across rebuilds.
+ * `idRanks` (from DeviceIndex) turns id comparisons into number comparisons.
+ */
+export function createComparator(
+  sort: DeviceSort,
+  idRanks?: ReadonlyMap<string, number>,
+): (a: DeviceSummary, b: DeviceSummary) => number {
   const direction = sort.order === 'asc' ? 1 : -1;
+  const byId = idRanks
+    ? (a: DeviceSummary, b: DeviceSummary) => (idRanks.get(a.id) ?? 0) - (idRanks.get(b.id) ?? 0)
+    : (a: DeviceSummary, b: DeviceSummary) => naturalCompare(a.id, b.id);
+  if (sort.key === 'id') return (a, b) => byId(a, b) * direction;
   return (a, b) => {
     const va = sortValue(a, sort.key);
     const vb = sortValue(b, sort.key);
     if (va !== vb) {
       if (va === null) return 1;
       if (vb === null) return -1;
-      const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : collator.compare(String(va), String(vb));
+      const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : naturalCompare(String(va), String(vb));
       if (c !== 0) return c * direction;
     }
-    return sort.key === 'id' ? 0 : collator.compare(a.id, b.id);
+    return byId(a, b);
   };
 }
 
@@ -84,12 +93,17 @@ export interface DeviceView {
   positions: Map<string, number>;
 }
 
-/** Filters and sorts all rows from scratch. */
-export function buildView(devices: Iterable<DeviceSummary>, filter: DeviceFilter, sort: DeviceSort): DeviceView {
+/** Filters and sorts all rows from scratch (pass `idRanks` from DeviceIndex for speed). */
+export function buildView(
+  devices: Iterable<DeviceSummary>,
+  filter: DeviceFilter,
+  sort: DeviceSort,
+  idRanks?: ReadonlyMap<string, number>,
+): DeviceView {
   const matches = createMatcher(filter);
   const rows: DeviceSummary[] = [];
   for (const device of devices) if (matches(device)) rows.push(device);
-  rows.sort(createComparator(sort));
+  rows.sort(createComparator(sort, idRanks));
   const positions = new Map<string, number>();
   for (let i = 0; i < rows.length; i++) positions.set(rows[i].id, i);
   return { rows, positions };
@@ -145,6 +159,6 @@ export function collectFacets(devices: Iterable<DeviceSummary>): DeviceFacets {
     for (const tag of device.tags) tags.add(tag);
     models.add(device.model ?? NO_MODEL);
   }
-  const sorted = (set: Set<string>) => [...set].sort(collator.compare);
+  const sorted = (set: Set<string>) => [...set].sort(naturalCompare);
   return { mcus: sorted(mcus), tags: sorted(tags), models: sorted(models) };
 }

@@ -161,3 +161,15 @@ describe('device index', () => {
     expect(view.rows[view.positions.get('sim-400')!].battery).toBe(1);
   });
 });
+
+describe('id ranks', () => {
+  it('sort the same as string comparison and follow membership', () => {
+    const index = new DeviceIndex();
+    index.reset([device('sim-10', { battery: 5 }), device('sim-2', { battery: 5 }), device('sim-1', { battery: 9 })]);
+    const sort: DeviceSort = { key: 'battery', order: 'asc' };
+    expect(ids(buildView(index.values(), emptyFilter(), sort, index.idRanks()).rows)).toEqual(['sim-2', 'sim-10', 'sim-1']);
+    expect(ids(buildView(index.values(), emptyFilter(), { key: 'id', order: 'desc' }, index.idRanks()).rows)).toEqual(['sim-10', 'sim-2', 'sim-1']);
+    index.apply([{ changed: [device('sim-3', { battery: 5 })], removed: ['sim-10'] }]);
+    expect(ids(buildView(index.values(), emptyFilter(), sort, index.idRanks()).rows)).toEqual(['sim-2', 'sim-3', 'sim-1']);
+  });
+});
