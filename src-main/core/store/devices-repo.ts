@@ -140,6 +140,7 @@ export class DevicesRepo {
   private readonly getStmt: Statement<[string]>;
   private readonly latestStmt: Statement;
   private readonly statusStmt: Statement;
+  private readonly summariesStmt: Statement<[string]>;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
@@ -155,6 +156,7 @@ export class DevicesRepo {
        WHERE id = @id`,
     );
     this.statusStmt = db.prepare('UPDATE devices SET status = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
+    this.summariesStmt = db.prepare(`SELECT ${DETAIL_COLUMNS} FROM devices WHERE id IN (SELECT value FROM json_each(?))`);
   }
 
   /** Registers devices in one transaction: all or none. Throws DuplicateDeviceError on a taken id. */
@@ -183,14 +185,11 @@ export class DevicesRepo {
     return row && toSummary(row);
   }
 
-  /** Several devices as table rows (missing ids are skipped). */
+  /** Several devices as table rows, in one statement (missing ids are skipped). */
   getSummaries(ids: Iterable<string>): DeviceSummary[] {
-    const out: DeviceSummary[] = [];
-    for (const id of ids) {
-      const row = this.getStmt.get(id) as DeviceRow | undefined;
-      if (row) out.push(toSummary(row));
-    }
-    return out;
+    const list = [...ids];
+    if (list.length === 0) return [];
+    return (this.summariesStmt.all(JSON.stringify(list)) as DeviceRow[]).map(toSummary);
   }
 
   /** Whether the id is registered. */
