@@ -85,6 +85,8 @@ function readModel(fb: FlatBufferReader, options: ReadTfliteOptions): Model {
     typeNames.push(TENSOR_TYPE_NAMES[typeCode] ?? `TYPE_${typeCode}`);
     const name = fb.string(t, F.tensor.name, `${where} name`) ?? `tensor_${id}`;
     if (fb.field(t, F.tensor.sparsity)) throw new ModelFormatError(`${where} "${name}" is sparse, which the engine does not support`);
+    // A type the engine cannot hold (float16, string, ...) is recorded in typeNames; any op or graph
+    // input/output using such a tensor is reported, so the placeholder dtype is never computed on.
     const tensor: Tensor = { id, name, dtype: tensorType(typeCode) ?? 'int8', shape };
     const q = fb.table(t, F.tensor.quantization, `${where} quantization`);
     if (q) {

@@ -52,8 +52,6 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
     fold[c] = (bias !== null ? bias[c] : 0) + inputOffset * sum;
   }
   const rowStep = dilationH * inW * inC, colStep = dilationW * inC;
-  const s1 = inC, s3 = rowStep; // 3x3 unrolled taps: column and row steps (dilation included)
-  const c1 = dilationW * s1;
   const store = (dst: number, c: number, a: number) => {
     let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
     x += outputOffset;
@@ -76,11 +74,11 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
         if (interior && m === 1 && kH === 3 && kW === 3) {
           const C = outC;
           for (let c = 0; c < C; c++) {
-            const r0 = base + c, r1 = r0 + s3, r2 = r1 + s3;
+            const r0 = base + c, r1 = r0 + rowStep, r2 = r1 + rowStep;
             const a = fold[c]
-              + input[r0] * filter[c] + input[r0 + c1] * filter[C + c] + input[r0 + 2 * c1] * filter[2 * C + c]
-              + input[r1] * filter[3 * C + c] + input[r1 + c1] * filter[4 * C + c] + input[r1 + 2 * c1] * filter[5 * C + c]
-              + input[r2] * filter[6 * C + c] + input[r2 + c1] * filter[7 * C + c] + input[r2 + 2 * c1] * filter[8 * C + c];
+              + input[r0] * filter[c] + input[r0 + colStep] * filter[C + c] + input[r0 + 2 * colStep] * filter[2 * C + c]
+              + input[r1] * filter[3 * C + c] + input[r1 + colStep] * filter[4 * C + c] + input[r1 + 2 * colStep] * filter[5 * C + c]
+              + input[r2] * filter[6 * C + c] + input[r2 + colStep] * filter[7 * C + c] + input[r2 + 2 * colStep] * filter[8 * C + c];
             store(dst, c, a | 0);
           }
           continue;
