@@ -48,10 +48,21 @@ static int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) {
   return (int8_t)v;
 }
 
-static int8_t finish(const tf_conv_params *p, int32_t acc, int32_t oc) {
-  if (p->bias) acc += p->bias[oc];
+static int8_t requant_out(const tf_conv_params *p, int32_t acc, int32_t oc) {
   acc = tf_requant(acc, p->mult[oc], p->shift[oc], p->rounding);
   return clamp_s8(acc + p->out_offset, p->act_min, p->act_max);
+}
+
+static int8_t finish(const tf_conv_params *p, int32_t acc, int32_t oc) {
+  if (p->bias) acc += p->bias[oc];
+  return requant_out(p, acc, oc);
+}
+
+static int32_t dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
+  int32_t acc = 0;
+  int32_t i;
+  for (i = 0; i < n; i++) acc += (int32_t)a[i] * (int32_t)b[i];
+  return acc;
 }
 
 /* ---------------------------------------------------------------- convolution */
@@ -72,6 +83,20 @@ static inline void conv_body(const tf_conv_params *p, const int8_t *in, const tf
     for (ox = r->x0; ox < r->x1; ox++) {
       const int32_t ix0 = ox * p->stride_w - p->pad_left;
       int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
+      if (dw == 1 && iy0 >= 0 && iy0 + (kh - 1) * dh < iv->h && ix0 >= 0 && ix0 + kw - 1 < iv->w) {
+        /* The whole window is inside the image: each kernel row is one contiguous run of kw * C_in
+         * bytes in both input and filter, and the zero-point correction is precomputed. */
+        const int8_t *x0 = in + ((size_t)(iy0 - iv->y0) * (size_t)iv->bw + (size_t)(ix0 - iv->x0)) * (size_t)ic_n;
+        const size_t row = (size_t)iv->bw * (size_t)ic_n * (size_t)dh;
+        const int32_t run = kw * ic_n;
+        for (oc = 0; oc < oc_n; oc++) {
+          const int8_t *f = p->filter + (size_t)oc * (size_t)(kh * run);
+          int32_t acc = p->folded_bias[oc];
+          for (ky = 0; ky < kh; ky++) acc += dot_s8(f + (size_t)ky * (size_t)run, x0 + (size_t)ky * row, run);
+          o[oc] = requant_out(p, acc, oc);
+        }
+        continue;
+      }
       for (oc = 0; oc < oc_n; oc++) {
         const int8_t *f = p->filter + (size_t)oc * (size_t)(kh * kw * ic_n);
         int32_t acc = 0;
@@ -112,28 +137,22 @@ void tf_conv1x1_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv,
                    const tf_region *r) {
   const int32_t ic_n = iv->c;
   const int32_t oc_n = ov->c;
-  int32_t oy, ox, oc, ic;
+  int32_t oy, ox, oc;
   for (oy = r->y0; oy < r->y1; oy++) {
     const int32_t iy = oy * p->stride_h;
     for (ox = r->x0; ox < r->x1; ox++) {
       const int32_t ix = ox * p->stride_w;
       const int8_t *x = in + ((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n;
       int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
-      for (oc = 0; oc < oc_n; oc++) {
-        const int8_t *f = p->filter + (size_t)oc * (size_t)ic_n;
-        int32_t acc = 0;
-        int32_t fsum = 0;
-        for (ic = 0; ic < ic_n; ic++) {
-          acc += (int32_t)f[ic] * (int32_t)x[ic];
-          fsum += f[ic];
-        }
-        o[oc] = finish(p, acc + p->in_offset * fsum, oc);
-      }
+      for (oc = 0; oc < oc_n; oc++) o[oc] = requant_out(p, p->folded_bias[oc] + dot_s8(p->filter + (size_t)oc * (size_t)ic_n, x, ic_n), oc);
     }
   }
 }
 
 /* ---------------------------------------------------------------- depthwise */
+
+/* Kernels up to 7x7 keep one channel's taps in a local array (stack use: 196 bytes). */
+#define TF_MAX_LOCAL_TAPS 49
 
 void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
                   const tf_region *r) {
@@ -175,6 +194,9 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
   const int32_t pw = plane_w;
   /* plane row 0 is full-tensor row iv->y0 - pad_top; plane column 0 is column iv->x0 - pad_left */
   const int32_t zero_point = -p->in_offset;
+  const int32_t taps_n = p->kh * p->kw;
+  int32_t taps[TF_MAX_LOCAL_TAPS];
+  int32_t bias = 0;
   int32_t c, y, x, oy, ox, ky, kx;
   for (c = 0; c < c_n; c++) {
     memset(plane, zero_point, (size_t)ph * (size_t)pw);
@@ -183,18 +205,39 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
       int8_t *dst = plane + (size_t)(y + p->pad_top) * (size_t)pw + (size_t)p->pad_left;
       for (x = 0; x < iv->bw; x++) dst[x] = src[(size_t)x * (size_t)c_n];
     }
+    /* The channel's taps, gathered once, and the zero-point correction folded into the start value
+     * (every tap reads the padded plane, so the correction is the same for every output). */
+    if (taps_n <= TF_MAX_LOCAL_TAPS) {
+      int32_t k;
+      bias = p->bias ? p->bias[c] : 0;
+      for (k = 0; k < taps_n; k++) {
+        taps[k] = p->filter[(size_t)k * (size_t)c_n + (size_t)c];
+        bias += p->in_offset * taps[k];
+      }
+    }
     for (oy = r->y0; oy < r->y1; oy++) {
       const int32_t py0 = oy * p->stride_h - iv->y0;
       for (ox = r->x0; ox < r->x1; ox++) {
         const int32_t px0 = ox * p->stride_w - iv->x0;
+        int8_t *dst = buf + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n + (size_t)c;
         int32_t acc = 0;
+        if (taps_n <= TF_MAX_LOCAL_TAPS) {
+          const int32_t *t = taps;
+          acc = bias;
+          for (ky = 0; ky < p->kh; ky++, t += p->kw) {
+            const int8_t *row = plane + (size_t)(py0 + ky * p->dil_h) * (size_t)pw + (size_t)px0;
+            for (kx = 0; kx < p->kw; kx++) acc += t[kx] * (int32_t)row[kx * p->dil_w];
+          }
+          *dst = requant_out(p, acc, c);
+          continue;
+        }
         for (ky = 0; ky < p->kh; ky++) {
           const int8_t *row = plane + (size_t)(py0 + ky * p->dil_h) * (size_t)pw + (size_t)px0;
           const int8_t *f = p->filter + (size_t)ky * (size_t)p->kw * (size_t)c_n + (size_t)c;
           for (kx = 0; kx < p->kw; kx++)
             acc += (int32_t)f[(size_t)kx * (size_t)c_n] * ((int32_t)row[kx * p->dil_w] + p->in_offset);
         }
-        buf[((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n + (size_t)c] = finish(p, acc, c);
+        *dst = finish(p, acc, c);
       }
     }
   }

@@ -64,6 +64,8 @@ typedef struct {
   const int32_t *mult;      /* per output channel */
   const int32_t *shift;     /* per output channel */
   tf_rounding rounding;
+  /* conv only: bias + in_offset * (sum of the output channel's weights), for windows without padding */
+  const int32_t *folded_bias;
 } tf_conv_params;
 
 /** General convolution (any kernel, stride, dilation, padding). */

@@ -51,6 +51,21 @@ function tabulate(f: (input: Int8Array, output: Int8Array) => void): Int8Array {
   return out;
 }
 
+/**
+ * Per output channel: bias + input_offset * (sum of the channel's weights), in int32 as the kernel
+ * accumulates. Windows without padding then need only the plain int8 dot product (TinyEngine's trick).
+ */
+function foldedBias(filter: Int8Array, bias: Int32Array | null, inputOffset: number, channels: number): Int32Array {
+  const per = filter.length / channels;
+  const out = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) sum += filter[i];
+    out[c] = ((bias ? bias[c] : 0) + Math.imul(inputOffset, sum)) | 0;
+  }
+  return out;
+}
+
 function rounding(single: boolean): string {
   return single ? 'TF_ROUND_TFLITE' : 'TF_ROUND_TFLM';
 }
@@ -71,8 +86,9 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       const m = ctx.constArray('int32_t', `${id}_mult`, p.multiplier);
       const s = ctx.constArray('int32_t', `${id}_shift`, p.shift);
       const dm = depthwise ? k.params.depthMultiplier : 1;
+      const folded = depthwise ? 'NULL' : ctx.constArray('int32_t', `${id}_folded_bias`, foldedBias(p.filter, p.bias, p.inputOffset, p.outC));
       const head = [
-        `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${bias(p.bias)}, ${m}, ${s}, ${rounding(p.singleRounding)}};`,
+        `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${bias(p.bias)}, ${m}, ${s}, ${rounding(p.singleRounding)}, ${folded}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.inC)};`,
         `static const tf_view ov = ${view(p.outH, p.outW, p.outC)};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
