@@ -1,5 +1,6 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router } from 'vue-router';
 import { fleetRoutes } from '../features/fleet/routes';
+import { modelsRoutes } from '../features/models/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
 import { settingsRoutes } from '../features/settings/routes';
 
@@ -11,6 +12,7 @@ import { settingsRoutes } from '../features/settings/routes';
 export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/fleet' },
   ...fleetRoutes,
+  ...modelsRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,
   { path: '/:pathMatch(.*)*', redirect: '/fleet' },
