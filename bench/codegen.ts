@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- codegen [--models a.tflite,b.tflite] [--rounding tflm|tflite] [--no-qemu] [--qemu-max-macs N]`
+ * `npm run bench -- codegen [--models a.tflite,b.tflite] [--rounding tflm|tflite] [--no-qemu] [--qemu-max-macs N] [--with-patch]`
  *
  * Per model in ../shared/models (skipped with a printed reason when absent) and per model the
  * project builds in code, one JSON line:
@@ -10,7 +10,8 @@
  *     estimates (cost module Flash estimate; plan peak + runtime SRAM);
  *   - qemu-system-arm -icount shift=0: instructions per inference (models up to --qemu-max-macs,
  *     default 1e9 MACs, i.e. all but the largest), and whether the outputs are identical.
- * Tools that are missing give a line with the reason instead of numbers.
+ * With --with-patch, models for which `--patch auto` chooses patch-based inference get a second line
+ * for the generated patch loop. Tools that are missing give a line with the reason instead of numbers.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +25,8 @@ import { buildHost, buildM7, elfSizes, hasTool, runHost, runQemu } from '../src-
 import { RUNTIME_SRAM_BYTES } from '../src-main/core/engine/cost/footprint';
 import { modelCost } from '../src-main/core/engine/cost/macs';
 import type { Model } from '../src-main/core/engine/ir';
+import { searchPatch, type PatchCandidate } from '../src-main/core/engine/patch/search';
+import { planModel } from '../src-main/core/engine/planner/plan';
 import { seededInputs } from '../src-main/core/engine/runtime/inputs';
 import { createInterpreter } from '../src-main/core/engine/runtime/interpreter';
 import type { RoundingMode } from '../src-main/core/engine/runtime/requantize';
@@ -55,13 +58,20 @@ function timeTs(model: Model, rounding: RoundingMode, seed: number): { ms: numbe
   return { ms: median(times), output: new Uint8Array(output) };
 }
 
-async function benchModel(name: string, model: Model, rounding: RoundingMode, tools: { gcc: boolean; arm: boolean; qemu: boolean }, qemuMaxMacs: number): Promise<Record<string, unknown>> {
+interface Tools {
+  gcc: boolean;
+  arm: boolean;
+  qemu: boolean;
+  qemuNote: string;
+}
+
+async function benchModel(name: string, model: Model, rounding: RoundingMode, tools: Tools, qemuMaxMacs: number, patch?: PatchCandidate): Promise<Record<string, unknown>> {
   const seed = 1;
   const cost = modelCost(model);
-  const line: Record<string, unknown> = { bench: 'codegen', model: name, rounding, macs: cost.macs };
+  const line: Record<string, unknown> = { bench: 'codegen', model: name, rounding, schedule: patch ? `${patch.stage.n}x${patch.stage.n} patches, ${patch.stage.split} steps` : 'per-layer', macs: cost.macs };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tf-bench-codegen-'));
   try {
-    const generated = generateModelC(model, { rounding });
+    const generated = generateModelC(model, { rounding, patch });
     await writeBundle(dir, generated);
     line.arenaBytes = generated.arenaBytes;
     line.calls = generated.calls;
@@ -83,10 +93,11 @@ async function benchModel(name: string, model: Model, rounding: RoundingMode, to
       const sizes = await elfSizes(elf);
       Object.assign(line, { text: sizes.text, rodata: sizes.rodata, data: sizes.data, bss: sizes.bss });
       line.flashBytes = sizes.flash;
+      // The cost module's estimate counts one call per op; a patch loop has one per patch and stage op.
       line.flashEstimateBytes = cost.flash.totalBytes;
       line.sramBytes = sizes.sram;
       line.sramEstimateBytes = generated.arenaBytes + RUNTIME_SRAM_BYTES;
-      if (!tools.qemu) line.qemuNote = 'qemu-system-arm not found';
+      if (!tools.qemu) line.qemuNote = tools.qemuNote;
       else if (cost.macs > qemuMaxMacs) line.qemuNote = `skipped: ${cost.macs} MACs > --qemu-max-macs ${qemuMaxMacs}`;
       else {
         const q = await runQemu(elf, input);
@@ -111,10 +122,12 @@ export async function run(args: string[]): Promise<void> {
   const only = opt('--models')?.split(',');
   const rounding = (opt('--rounding') ?? 'tflm') as RoundingMode;
   const qemuMaxMacs = Number(opt('--qemu-max-macs') ?? 1e9);
-  const tools = {
+  const qemuFound = hasTool('qemu-system-arm');
+  const tools: Tools = {
     gcc: hasTool('gcc'),
     arm: hasTool('arm-none-eabi-gcc') && hasTool('arm-none-eabi-size'),
-    qemu: !args.includes('--no-qemu') && hasTool('qemu-system-arm'),
+    qemu: !args.includes('--no-qemu') && qemuFound,
+    qemuNote: qemuFound ? 'disabled (--no-qemu)' : 'qemu-system-arm not found',
   };
   const jobs: { name: string; load: () => Model }[] = [
     { name: 'built:op-zoo', load: () => buildOpZoo() },
@@ -137,5 +150,10 @@ export async function run(args: string[]): Promise<void> {
       continue;
     }
     console.log(JSON.stringify(await benchModel(job.name, model, rounding, tools, qemuMaxMacs)));
+    if (args.includes('--with-patch')) {
+      const planned = planModel(model);
+      const { chosen } = searchPatch(planned.schedule, planned.plan.peakBytes, modelCost(model).macs, { mode: 'auto' });
+      if (chosen) console.log(JSON.stringify(await benchModel(job.name, model, rounding, tools, qemuMaxMacs, chosen)));
+    }
   }
 }
