@@ -41,6 +41,7 @@ describe('sparse backward against finite differences of the float-equivalent gra
     const rng = new Rng(11 + sampleIndex);
     let checked = 0;
     let agreed = 0;
+    let kinks = 0;
     const eps = 1e-3;
     for (const u of plan.updates) {
       const g = grads.get(u.layer.opIndex)!;
@@ -55,15 +56,33 @@ describe('sparse backward against finite differences of the float-equivalent gra
         }
       }
       for (const [tensor, idx, analytic] of probes) {
-        const plus = baseParams();
-        plus.get(tensor)![idx] += eps;
-        const minus = baseParams();
-        minus.get(tensor)![idx] -= eps;
-        const numeric = (lossAt(plus) - lossAt(minus)) / (2 * eps);
+        const at = (delta: number) => {
+          const p = baseParams();
+          p.get(tensor)![idx] += delta;
+          return lossAt(p);
+        };
+        // Where the loss is smooth, the one-sided slopes converge as the step shrinks; at a ReLU
+        // kink (units sitting exactly on a clamp, common in flat image regions) they stay apart and
+        // the derivative does not exist, so the probe proves nothing either way.
+        const l0 = at(0);
+        const gap = (h: number) => {
+          const right = (at(h) - l0) / h;
+          const left = (l0 - at(-h)) / h;
+          return { right, left, gap: Math.abs(right - left) };
+        };
+        const coarse = gap(eps);
+        const fine = gap(eps / 4);
+        if (fine.gap > 1e-3 + 0.01 * Math.abs(fine.right) && fine.gap > 0.5 * coarse.gap) {
+          kinks++;
+          continue;
+        }
+        const numeric = (fine.right + fine.left) / 2;
         checked++;
         if (Math.abs(numeric - analytic[idx]) <= 2e-3 + 0.03 * Math.abs(numeric)) agreed++;
+        else if (process.env.GRADCHECK_DEBUG) console.log(u.layer.kind, u.layer.opIndex, tensor === u.layer.bias ? 'bias' : 'w', idx, numeric, analytic[idx]);
       }
     }
+    expect(kinks).toBeLessThan(checked);
     return { checked, agreed };
   }
 
@@ -77,15 +96,14 @@ describe('sparse backward against finite differences of the float-equivalent gra
       agreed += r.agreed;
     }
     expect(checked).toBeGreaterThan(60);
-    // A probe may straddle a ReLU kink; all but a few must agree.
-    expect(agreed / checked).toBeGreaterThan(0.95);
+    expect(agreed / checked).toBeGreaterThan(0.97);
   });
 
   it('matches on a sparse scheme with partial channels, and leaves other channels untouched', () => {
     const target = convs[convs.length - 2];
     const scheme: SparseScheme = { biasLastN: 3, weights: [{ op: target.opIndex, ratio: 0.25 }], classifier: true };
     const r = check(scheme, 3);
-    expect(r.agreed / r.checked).toBeGreaterThan(0.9);
+    expect(r.agreed / r.checked).toBeGreaterThan(0.97);
     const plan = planBackward(graph, scheme);
     const grads = gradientBuffers(graph, plan);
     const sample = fx.test[3];

@@ -1,5 +1,4 @@
 import type { Model, Op } from '../../engine/ir';
-import { elementCount } from '../../engine/ir';
 
 /** A layer with weights that training can update. */
 export interface TrainableLayer {
@@ -23,37 +22,44 @@ const BACKWARD_OPS = new Set<Op['kind']>(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY
 export interface TrainGraph {
   model: Model;
   layers: TrainableLayer[];
-  /** The tensor holding the logits (the input of a final SOFTMAX, if the model has one). */
+  /** The tensor holding the logits (the int8 input of a final SOFTMAX / DEQUANTIZE, if any). */
   logits: number;
   /** Ops up to and including the one producing the logits. */
   ops: Op[];
   producer: Map<number, Op>;
+  /**
+   * Ops the backward pass cannot go through, with the reason. They are fine as long as no scheme
+   * asks for an update upstream of them (e.g. a QUANTIZE of a float input, or a TRANSPOSE in front).
+   */
+  unsupported: Map<number, string>;
 }
 
-/** Analyses a single-input classifier model for training; names the first unsupported op. */
+/** Analyses a single-input classifier model for training. */
 export function analyseGraph(model: Model): TrainGraph {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new Error(`training needs a model with one input and one output (got ${model.inputs.length} and ${model.outputs.length})`);
   }
   let ops = model.ops;
   let logits = model.outputs[0];
-  const last = ops[ops.length - 1];
-  if (last?.kind === 'SOFTMAX') {
+  // Softmax and a float output conversion after the classifier do not change the argmax; training
+  // works on their int8 input.
+  for (;;) {
+    const last = ops[ops.length - 1];
+    if (!last || (last.kind !== 'SOFTMAX' && last.kind !== 'DEQUANTIZE') || last.outputs[0] !== logits) break;
     logits = last.inputs[0];
     ops = ops.slice(0, -1);
   }
   const producer = new Map<number, Op>();
   for (const op of ops) for (const t of op.outputs) producer.set(t, op);
   const layers: TrainableLayer[] = [];
+  const unsupported = new Map<number, string>();
   for (const op of ops) {
-    if (!BACKWARD_OPS.has(op.kind)) throw new Error(`training cannot backpropagate through ${op.kind} at node ${op.index}`);
-    if (model.tensors[op.inputs[0]].dtype !== 'int8') throw new Error(`training needs int8 activations; ${op.kind} at node ${op.index} reads ${model.tensors[op.inputs[0]].dtype}`);
+    const reason = unsupportedReason(model, op);
+    if (reason) {
+      unsupported.set(op.index, reason);
+      continue;
+    }
     if (op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D' || op.kind === 'FULLY_CONNECTED') {
-      if (op.kind === 'DEPTHWISE_CONV_2D' && op.options.depthMultiplier !== 1) throw new Error(`training supports depth multiplier 1 only (node ${op.index})`);
-      if ((op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D') && (op.options.dilationH !== 1 || op.options.dilationW !== 1)) {
-        throw new Error(`training does not support dilated convolution (node ${op.index})`);
-      }
-      if (op.inputs[2] === undefined || op.inputs[2] < 0) throw new Error(`${op.kind} at node ${op.index} has no bias to train`);
       const w = model.tensors[op.inputs[1]];
       const out = model.tensors[op.outputs[0]];
       layers.push({
@@ -64,7 +70,7 @@ export function analyseGraph(model: Model): TrainGraph {
         weight: op.inputs[1],
         bias: op.inputs[2],
         output: op.outputs[0],
-        inChannels: op.kind === 'FULLY_CONNECTED' ? w.shape[1] : op.kind === 'CONV_2D' ? w.shape[3] : w.shape[3],
+        inChannels: op.kind === 'FULLY_CONNECTED' ? w.shape[1] : w.shape[3],
         outChannels: out.shape[out.shape.length - 1],
         isClassifier: false,
       });
@@ -75,10 +81,20 @@ export function analyseGraph(model: Model): TrainGraph {
     throw new Error('training needs a FULLY_CONNECTED classifier producing the logits');
   }
   classifier.isClassifier = true;
-  return { model, layers, logits, ops, producer };
+  return { model, layers, logits, ops, producer, unsupported };
 }
 
-/** Elements of a tensor without the batch dimension. */
-export function elementsOf(model: Model, tensor: number): number {
-  return elementCount(model.tensors[tensor].shape);
+function unsupportedReason(model: Model, op: Op): string | null {
+  if (!BACKWARD_OPS.has(op.kind)) return `${op.kind} has no backward`;
+  const input = model.tensors[op.inputs[0]];
+  if (input.dtype !== 'int8') return `it reads ${input.dtype} activations`;
+  if (op.kind === 'DEPTHWISE_CONV_2D' && op.options.depthMultiplier !== 1) return 'depth multiplier is not 1';
+  if ((op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D') && (op.options.dilationH !== 1 || op.options.dilationW !== 1)) return 'dilated convolution';
+  if ((op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D' || op.kind === 'FULLY_CONNECTED') && !(op.inputs[2] >= 0)) return 'it has no bias';
+  if (op.kind === 'AVERAGE_POOL_2D' || op.kind === 'MEAN') {
+    const x = input.shape;
+    if (x.length !== 4) return 'input is not NHWC';
+    if (op.kind === 'AVERAGE_POOL_2D' && !(op.options.filterH === x[1] && op.options.filterW === x[2] && op.options.padding === 'valid')) return 'only global pooling is supported';
+  }
+  return null;
 }

@@ -69,6 +69,10 @@ export function planBackward(graph: TrainGraph, scheme: SparseScheme): BackwardP
     backwardOps.push(op.index);
     gradTensors.add(op.outputs[0]);
   }
+  for (const index of backwardOps) {
+    const reason = graph.unsupported.get(index);
+    if (reason) throw new Error(`this scheme needs a backward pass through node ${index} (${graph.ops.find((o) => o.index === index)!.kind}), but ${reason}`);
+  }
   const savedActivations = updateList
     .filter((u) => u.weightChannels > 0)
     .map((u) => {
