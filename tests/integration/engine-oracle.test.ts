@@ -17,6 +17,8 @@ import { referenceTflm } from './engine-oracle-reference';
  */
 const skip = skipWithoutModels('engine oracle') || skipWithoutOracle('engine oracle');
 const seedsFor = (name: string) => (name.startsWith('mobilenet') ? [1] : [1, 2, 3]);
+/** MobileNetV2 at 224 is 300M MACs per run plus a BigInt reference: give it room on a busy machine. */
+const timeoutFor = (name: string) => (name.startsWith('mobilenet') ? 300_000 : 120_000);
 
 /** Ops whose TFLite Micro arithmetic differs from TFLite's (ruy's single rounding; the optimized spatial MEAN). */
 function modeSensitive(model: Model, op: Op): boolean {
@@ -74,7 +76,7 @@ describe.skipIf(skip)('engine vs the TFLite oracle', () => {
         expect(firstMismatch(model, ours.intermediates!, reference), `${name} seed ${seed}`).toBeNull();
         expect(ours.intermediates!.size).toBe(reference.outputs.length + reference.intermediates!.length);
       }
-    });
+    }, timeoutFor(name));
 
     it(`${name}: tflm mode equals the TFLite Micro reference where rounding differs and TFLite elsewhere`, () => {
       const bytes = readModelBytes(name);
@@ -108,7 +110,7 @@ describe.skipIf(skip)('engine vs the TFLite oracle', () => {
       expect(sensitive + shared).toBe(model.ops.length);
       // Double rounding really is a different mode: on the conv-heavy models some sensitive op differs from TFLite.
       if (['person_detect.tflite', 'vww_96_int8.tflite', 'mcunet_vww1.tflite', 'mobilenet_v2_int8_224.tflite'].includes(name)) expect(differsFromTflite).toBeGreaterThan(0);
-    });
+    }, timeoutFor(name));
   }
 });
 
