@@ -19,6 +19,11 @@ async function latestValues(page: Page): Promise<string> {
   return texts.join(' | ');
 }
 
+/** The <input> of an Element Plus input, wherever its data-testid landed (wrapper or input). */
+function inputOf(page: Page, testId: string) {
+  return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
+}
+
 describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {
   let outDir: string;
   let app: BrowserApp;
@@ -45,23 +50,6 @@ describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {
       .toBe(String(SIMULATED));
     await expect.poll(() => page.locator('[data-testid="broker-status"]').getAttribute('data-state'), { timeout: 10_000 }).toBe('ok');
     await page.screenshot({ path: screenshotPath('e2e-fleet.png') });
-  }, 60_000);
-
-  it('provisions a device and shows its secret once', async () => {
-    const { page } = app;
-    await page.click('[data-testid="add-device"]');
-    await page.click('[data-testid="add-mcu"]');
-    await page.locator('.el-select-dropdown__item:visible').first().click();
-    await page.fill('[data-testid="add-id"] input', 'e2e-added');
-    await page.fill('[data-testid="add-name"] input', 'Added in e2e');
-    await page.click('[data-testid="add-submit"]');
-    const secret = page.locator('[data-testid="secret-value"] input');
-    await expect.poll(() => secret.inputValue(), { timeout: 10_000 }).toMatch(/\S{12,}/);
-    await page.screenshot({ path: screenshotPath('e2e-provisioned.png') });
-    await page.keyboard.press('Escape');
-    await expect
-      .poll(() => page.locator('[data-testid="device-row"][data-device-id="e2e-added"]').getAttribute('data-status'), { timeout: 10_000 })
-      .toBe('unknown');
   }, 60_000);
 
   it('opens a device and shows its telemetry moving', async () => {
@@ -106,6 +94,24 @@ describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {
     await page.click('[data-testid="nav-settings"]');
     await expect.poll(() => page.locator('[data-testid="data-dir"]').textContent(), { timeout: 10_000 }).toBe(app.core.dataDir);
     await page.screenshot({ path: screenshotPath('e2e-settings.png'), fullPage: true });
+  }, 60_000);
+
+  it('provisions a device and shows its secret once', async () => {
+    const { page } = app;
+    await page.click('[data-testid="nav-fleet"]');
+    await page.click('[data-testid="add-device"]');
+    await page.click('[data-testid="add-mcu"]');
+    await page.locator('.el-select-dropdown__item:visible').first().click();
+    await inputOf(page, 'add-id').fill('e2e-added');
+    await inputOf(page, 'add-name').fill('Added in e2e');
+    await page.click('[data-testid="add-submit"]');
+    const secret = inputOf(page, 'secret-value');
+    await expect.poll(() => secret.inputValue(), { timeout: 10_000 }).toMatch(/\S{12,}/);
+    await page.screenshot({ path: screenshotPath('e2e-provisioned.png') });
+    await page.keyboard.press('Escape');
+    await expect
+      .poll(() => page.locator('[data-testid="device-row"][data-device-id="e2e-added"]').getAttribute('data-status'), { timeout: 10_000 })
+      .toBe('unknown');
   }, 60_000);
 
   it('ran without page errors or CSP violations', () => {
