@@ -60,10 +60,4 @@ export class StoreAuthenticator implements Authenticator {
     this.cache.set(username, { digest, secretHash: stored.secretHash, expiresAt: this.now() + this.cacheTtlMs });
     return { kind: 'device', id: username };
   }
-
-  /** Forgets cached logins (all, or one device's). */
-  forget(deviceId?: string): void {
-    if (deviceId === undefined) this.cache.clear();
-    else this.cache.delete(deviceId);
-  }
 }

@@ -116,11 +116,6 @@ export class EmbeddedBroker {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  /** Number of connected clients. */
-  get connectedClients(): number {
-    return this.aedes.connectedClients;
-  }
-
   /** Drops a device's live connections (after its credentials were rotated or removed). */
   disconnectDevice(deviceId: string): void {
     for (const client of this.clientsByUser.get(deviceId) ?? []) client.close();

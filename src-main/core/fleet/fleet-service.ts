@@ -527,11 +527,6 @@ export class FleetService {
     return this.store.audit.recent(limit);
   }
 
-  /** Records an operator action done elsewhere (e.g. settings changes by the host). */
-  recordAudit(actor: string, action: string, target: string | null, details?: unknown): void {
-    this.store.audit.append({ ts: this.clock(), actor, action, target, details });
-  }
-
   /** Stops listening; pending commands end as errors; queued telemetry and events are written. */
   async dispose(): Promise<void> {
     this.unsubscribeMessages?.();

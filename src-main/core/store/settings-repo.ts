@@ -15,9 +15,4 @@ export class SettingsRepo {
   set(key: string, value: unknown): void {
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
-
-  /** Removes `key`. */
-  delete(key: string): void {
-    this.db.prepare('DELETE FROM settings WHERE key = ?').run(key);
-  }
 }

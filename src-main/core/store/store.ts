@@ -75,19 +75,9 @@ export class Store {
     }
   }
 
-  /** Where the database lives. */
-  get file(): string {
-    return this.db.name;
-  }
-
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
-  }
-
-  /** Whether the database is open. */
-  get isOpen(): boolean {
-    return this.db.open;
   }
 
   /** Checkpoints the WAL and closes the database. Safe to call twice. */
