@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, DeviceId, Tag, type DeviceSummary } from '../contract';
+import { OPERATOR_USERNAME } from '../broker/acl';
 import { issueCredentials, type SecretCost } from '../broker/credentials';
 import { DuplicateDeviceError, type NewDeviceRow, type Store } from '../store';
 import { formatCsv, parseCsv, unescapeCsvText } from './csv';
@@ -82,6 +83,7 @@ export class DeviceRegistry {
     if (spec.id !== undefined) {
       const id = DeviceId.safeParse(spec.id);
       if (!id.success) return `invalid id "${spec.id}": ${describeZodError(id.error)}`;
+      if (spec.id === OPERATOR_USERNAME) return `"${OPERATOR_USERNAME}" is reserved for the app's own MQTT login`;
     }
     const mcu = spec.mcu.trim();
     if (mcu === '') return 'mcu is required';

@@ -51,6 +51,7 @@ describe('DeviceRegistry', () => {
     await rejects(registry.add({ id: 'Bad Id', mcu: 'rp2040' }, 't'), 'BAD_REQUEST', /invalid id "Bad Id"/);
     await rejects(registry.add({ mcu: 'rp2040', tags: ['no spaces'] }, 't'), 'BAD_REQUEST', /invalid tag "no spaces"/);
     await rejects(registry.add({ id: device.id, mcu: 'rp2040' }, 't'), 'CONFLICT', /already exists/);
+    await rejects(registry.add({ id: 'tinyfleet-operator', mcu: 'rp2040' }, 't'), 'BAD_REQUEST', /reserved/);
   });
 
   it('provisions many devices in one go, all or none', async () => {
