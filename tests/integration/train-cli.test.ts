@@ -92,6 +92,23 @@ describe('tinyfleet train (CLI over the training library)', () => {
 });
 
 describe('training pool (piscina worker threads)', () => {
+  it('runs devices\' local sparse updates in parallel workers', async () => {
+    const pool = new TrainingPool({ maxThreads: 2 });
+    try {
+      const base = await pool.trainBase({ task: 'imu', epochs: 1, trainSamples: 400, testSamples: 70 });
+      const options = { scheme: { biasLastN: 2, weights: [], classifier: true }, lr: 0.01, epochs: 1, data: { trainSamples: 30, evalSamples: 30 } };
+      const results = await Promise.all([5, 6].map((deviceSeed) => pool.trainLocal({ modelFile: base.modelFile, deviceSeed, options })));
+      expect(results.map((r) => r.deviceSeed)).toEqual([5, 6]);
+      for (const r of results) {
+        expect(r.steps).toBe(30);
+        expect(readModelFile(r.modelFile, 'local').model.ops.length).toBeGreaterThan(0);
+      }
+      await expect(pool.trainLocal({ modelFile: new Uint8Array(32), deviceSeed: 1, options })).rejects.toThrow(/neither a TinyFleet model file/);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('reports progress and can be cancelled', async () => {
     const pool = new TrainingPool();
     try {

@@ -19,7 +19,7 @@ export interface BaseModelTaskResult {
 }
 
 /** Runs in a worker thread: trains, quantizes, evaluates and encodes a base model. */
-export default function runBaseModelTask(task: BaseModelTask): BaseModelTaskResult {
+export function runBaseModelTask(task: BaseModelTask): BaseModelTaskResult {
   const result = trainBaseModel(task.recipe, { onProgress: (p) => task.progress?.postMessage(p) });
   task.progress?.close();
   return {

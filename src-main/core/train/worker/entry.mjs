@@ -3,6 +3,17 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { default: runBaseModelTask } = await import('./base-model-task.ts');
+const { runBaseModelTask } = await import('./base-model-task.ts');
+const { runLocalTask } = await import('./local-task.ts');
 
-export default runBaseModelTask;
+/** Piscina calls the default export; `kind` picks the job. */
+export default function run(job) {
+  switch (job.kind) {
+    case 'base':
+      return runBaseModelTask(job.task);
+    case 'local':
+      return runLocalTask(job.task);
+    default:
+      throw new Error(`unknown training job kind ${JSON.stringify(job.kind)}`);
+  }
+}
