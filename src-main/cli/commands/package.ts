@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { modelCost } from '../../core/engine/cost/macs';
+import { checkFit } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys';
 import { readPackage } from '../../core/engine/package/reader';
@@ -36,7 +38,7 @@ export function registerPackage(program: Command): void {
     .command('package')
     .description('build a signed model package for over-the-air deployment (key pair created in the data directory on first use)')
     .argument('<model>', 'int8 TFLite model (.tflite)')
-    .requiredOption('--mcu <id>', 'target MCU profile id')
+    .requiredOption('--mcu <id>', 'target MCU profile id (exit code 3 when the model does not fit it; the package is still written)')
     .requiredOption('--out <file>', 'package file to write')
     .option('--id <id>', 'model id (default: the file name)')
     .option('--model-version <version>', 'model version', '1')
@@ -51,6 +53,14 @@ export function registerPackage(program: Command): void {
       const bytes = writePackage(model, { modelId: flags.id ?? name, modelVersion: flags.modelVersion, target, rounding: flags.rounding, signer: store });
       writeFileSync(flags.out, bytes);
       const { manifest } = readPackage(bytes, store.keyPair().publicKey);
+      const [fit] = checkFit(manifest.memoryPlan.arenaBytes, modelCost(model).flash.totalBytes, [target]);
+      if (!fit.fits) {
+        // The package is still written (it may go to a bigger board), but the exit code says it does not fit.
+        process.stderr.write(
+          `warning: ${target.name} is too small: needs SRAM ${kib(fit.sramNeededBytes)} of ${kib(target.sramBytes)}, Flash ${kib(fit.flashNeededBytes)} of ${kib(target.flashBytes)}\n`,
+        );
+        process.exitCode = 3;
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
         return;
