@@ -39,13 +39,13 @@ describe('tinyfleet sim (standalone process)', { timeout: 120_000 }, () => {
     const file = path.join(fx.dataDir, 'creds.csv');
     writeFileSync(file, formatCredentialsCsv(creds));
     const status = await collect(fx.operator, 'tf/v1/+/status');
-    const run = await runSim(['--broker', fx.url, '--credentials', file, '--interval', '200', '--duration', '2']);
+    const run = await runSim(['--broker', fx.url, '--credentials', file, '--interval', '200', '--duration', '3']);
     await status.stop();
     expect(run.code, run.stderr).toBe(0);
     const started = run.lines.find((l) => l.event === 'started');
     expect(started).toMatchObject({ connected: 3, total: 3 });
     const stopped = run.lines.find((l) => l.event === 'stopped');
-    expect(stopped?.telemetryPublished).toBeGreaterThanOrEqual(15);
+    expect(stopped?.telemetryPublished).toBeGreaterThanOrEqual(10);
     const states = status.messages
       .filter((m) => parseTopic(m.topic)?.deviceId.startsWith('csv-'))
       .map((m) => decodeStatus(m.payload))
@@ -55,7 +55,7 @@ describe('tinyfleet sim (standalone process)', { timeout: 120_000 }, () => {
   });
 
   it('provisions its own devices in a data directory', async () => {
-    const run = await runSim(['--broker', fx.url, '--data-dir', fx.dataDir, '--count', '4', '--prefix', 'own', '--profiles', 'rp2040', '--duration', '1']);
+    const run = await runSim(['--broker', fx.url, '--data-dir', fx.dataDir, '--count', '4', '--prefix', 'own', '--profiles', 'rp2040', '--duration', '2']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.lines.find((l) => l.event === 'started')).toMatchObject({ connected: 4, total: 4 });
     expect(fx.store.devices.get('own-00004')).toMatchObject({ simulated: true, mcu: 'rp2040', tags: ['sim'] });

@@ -136,6 +136,8 @@ async function runSim(flags: SimFlags): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  // The duration counts from here, so a simulator that cannot reach its broker still ends.
+  const durationTimer = flags.duration ? setTimeout(() => void stop('duration'), flags.duration * 1000) : null;
   const startedAt = Date.now();
   out({ event: 'starting', devices: credentials.length, broker: flags.broker }, `connecting ${credentials.length} devices to ${flags.broker}...`);
   await runtime.start(flags.prefix, config, credentials, profiles, (p) => {
@@ -144,13 +146,12 @@ async function runSim(flags: SimFlags): Promise<void> {
   if (!stopping) {
     out({ event: 'started', ms: Date.now() - startedAt, ...snapshot() }, `${runtime.counts().connected}/${credentials.length} online after ${Date.now() - startedAt} ms; Ctrl-C stops`);
     const statsTimer = setInterval(() => out({ event: 'stats', ...snapshot() }, `stats: ${JSON.stringify(snapshot())}`), flags.statsEvery * 1000);
-    const durationTimer = flags.duration ? setTimeout(() => void stop('duration'), flags.duration * 1000) : null;
     await finished;
     clearInterval(statsTimer);
-    if (durationTimer) clearTimeout(durationTimer);
   } else {
     await finished;
   }
+  if (durationTimer) clearTimeout(durationTimer);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }
@@ -174,7 +175,7 @@ export function registerSim(program: Command): void {
     .option('--disconnects <perHour>', 'network drops per device per hour (Poisson)', numArg(0, 3600), 0)
     .option('--power-losses <perHour>', 'power losses per device per hour (Poisson)', numArg(0, 3600), 0)
     .option('--seed <s>', 'PRNG seed (same seed, same telemetry)', intArg(-(2 ** 31), 2 ** 31 - 1), 1)
-    .option('--duration <s>', 'stop after this many seconds', intArg(1, 365 * 86_400))
+    .option('--duration <s>', 'stop after this many seconds (counted from the start of connecting)', intArg(1, 365 * 86_400))
     .option('--stats-every <s>', 'print counters every this many seconds', intArg(1, 3600), 5)
     .option('--json', 'print progress and counters as JSON lines on stdout')
     .action(async (flags: SimFlags) => {
