@@ -8,7 +8,9 @@ export interface TimelineSeries {
   /** Live bytes per op (x = op position); null where the plan has no step of its own (a fused PAD). */
   values: (number | null)[];
   peakBytes: number;
-  /** Position of the peak on the x axis. */
+  /** Short name for the peak label. */
+  short: string;
+  /** Position of the plan's peak op on the x axis. */
   peakX: number;
 }
 
@@ -45,7 +47,10 @@ function perOp(plan: Plan, ops: number): (number | null)[] {
   return values;
 }
 
+/** The plan's own peak op (where its arena peaks), placed on the op axis. */
 function peakOf(plan: Plan, values: (number | null)[]): { peakBytes: number; peakX: number } {
+  const at = plan.peakOp.opIndex;
+  if (at >= 0 && at < values.length && values[at] !== null) return { peakBytes: plan.peakBytes, peakX: at };
   let peakX = 0;
   for (let i = 0; i < values.length; i++) if ((values[i] ?? -1) > (values[peakX] ?? -1)) peakX = i;
   return { peakBytes: plan.peakBytes, peakX };
@@ -61,16 +66,16 @@ export function buildMemoryTimeline(report: CompileReport, profiles: readonly Mc
   const ops = report.layers.length;
   const x = Array.from({ length: ops }, (_, i) => i);
   const kinds = x.map((i) => report.layers[i]?.kind ?? '');
-  const plans: [TimelineSeries['key'], string, string, Plan | undefined][] = [
-    ['naive', 'Naive (no fusion, no in-place)', '#9aa5b1', report.baselines.naive],
-    ['ours', 'In-place (ours)', '#2f7de1', report.layerPlan],
-    ['patch', report.patch.applied ? `Patch-based ${report.patch.n}x${report.patch.n}` : 'Patch-based', '#1aa37a', report.patch.applied ? report.patch.plan : undefined],
+  const plans: [TimelineSeries['key'], string, string, string, Plan | undefined][] = [
+    ['naive', 'Naive (no fusion, no in-place)', 'naive', '#9aa5b1', report.baselines.naive],
+    ['ours', 'In-place (ours)', 'in-place', '#2f7de1', report.layerPlan],
+    ['patch', `Patch-based ${report.patch.n}x${report.patch.n}`, 'patch', '#1aa37a', report.patch.applied ? report.patch.plan : undefined],
   ];
   const series: TimelineSeries[] = [];
-  for (const [key, label, color, plan] of plans) {
+  for (const [key, label, short, color, plan] of plans) {
     if (!plan) continue;
     const values = perOp(plan, ops);
-    series.push({ key, label, color, values, ...peakOf(plan, values) });
+    series.push({ key, label, short, color, values, ...peakOf(plan, values) });
   }
   const dataMax = Math.max(1, ...series.map((s) => Math.max(s.peakBytes, ...s.values.map((v) => v ?? 0))));
   const budgets = profiles.map((p) => ({ id: p.id, label: `${p.name} arena`, bytes: Math.max(0, p.sramBytes - report.runtimeSramBytes) }));

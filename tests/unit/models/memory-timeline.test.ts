@@ -20,10 +20,11 @@ describe('memory timeline series', () => {
     const stage = report.patch.plan!.timeline[0];
     expect(stage.coversOps!.length).toBeGreaterThan(1);
     for (const op of stage.coversOps!) expect(patch.values[op]).toBe(stage.liveBytes);
-    for (const s of t.series) {
-      const max = Math.max(...s.values.map((v) => v ?? 0));
-      expect(s.values[s.peakX]).toBe(max);
-    }
+    const plans = [report.baselines.naive, report.layerPlan, report.patch.plan!];
+    t.series.forEach((s, i) => {
+      expect(s.peakX).toBe(plans[i].peakOp.opIndex);
+      expect(s.values[s.peakX]).toBe(Math.max(...s.values.map((v) => v ?? 0)));
+    });
     expect(t.series[0].peakBytes).toBe(report.baselines.naive.peakBytes);
     expect(patch.peakBytes).toBeLessThan(ours.peakBytes);
   });

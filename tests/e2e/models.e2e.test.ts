@@ -1,0 +1,133 @@
+/**
+ * The Models page in browser mode with headless Chromium: import .tflite files through the file
+ * input (a model the project builds itself, and person_detect from the published models), see the
+ * graph summary, the memory timeline chart and the fit matrix; a malformed file is refused with its
+ * reason; a long analysis shows progress and can be cancelled. Screenshots go to test-results/.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import type { Model } from '../../src-main/core/engine/ir';
+import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
+import { browserUnavailableReason, buildRenderer, projectRoot, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+
+const skipReason = browserUnavailableReason();
+if (skipReason) console.log(`models e2e skipped: ${skipReason}`);
+const sharedModels = path.resolve(projectRoot, '../shared/models');
+const personDetect = path.join(sharedModels, 'person_detect.tflite');
+const sharedReason = existsSync(personDetect) ? null : `${personDetect} is absent`;
+if (sharedReason) console.log(`models e2e: the person_detect case is skipped: ${sharedReason}`);
+
+/** A deep stack of inverted residual blocks: many patch candidates, so its analysis takes seconds. */
+function buildDeepModel(blocks: number, size: number): Model {
+  const b = new IrBuilder('deep', 7);
+  let y = b.conv(b.input([1, size, size, 3]), { outChannels: 16, stride: 2 });
+  for (let i = 0; i < blocks; i++) {
+    const e = b.depthwise(b.conv(y, { outChannels: 64, kernel: 1 }));
+    y = b.add(y, b.conv(e, { outChannels: 16, kernel: 1, activation: 'none' }));
+  }
+  return b.build([b.softmax(b.fullyConnected(b.reshape(b.avgPool(y, size / 2), [1, 16]), 4))]);
+}
+
+/** Imports a file through the Models page's file input and waits for its detail page. */
+async function importThroughPicker(page: Page, file: string): Promise<void> {
+  await page.click('[data-testid="nav-models"]');
+  await page.waitForSelector('[data-testid="models-page"]');
+  await page.setInputFiles('[data-testid="model-file-input"]', file);
+  await page.waitForSelector('[data-testid="model-page"] [data-testid="graph-summary"]', { timeout: 30_000 });
+}
+
+/** Waits until the analysis of the model shown has finished with a report. */
+async function analysisDone(page: Page): Promise<void> {
+  await expect.poll(() => page.locator('[data-testid="analysis"]').getAttribute('data-state'), { timeout: 90_000, interval: 250 }).toBe('done');
+  await page.waitForSelector('[data-testid="memory-timeline"] canvas');
+}
+
+describe.skipIf(skipReason !== null)('Models page in a browser', () => {
+  let outDir: string;
+  let filesDir: string;
+  let app: BrowserApp;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-models-build-'));
+    filesDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-models-files-'));
+    const rendererDir = buildRenderer(outDir);
+    app = await startBrowserApp({ rendererDir, simulate: 0, viewport: { width: 1440, height: 1000 } });
+  }, 300_000);
+
+  afterAll(async () => {
+    await app?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    if (filesDir) rmSync(filesDir, { recursive: true, force: true });
+  });
+
+  it('imports a model built by the engine and shows its summary, timeline and fit matrix', async () => {
+    const { page } = app;
+    const model = buildTinyMobilenet(1, 96);
+    const file = path.join(filesDir, 'tiny_mobilenet.tflite');
+    writeFileSync(file, writeTflite(model));
+    await importThroughPicker(page, file);
+    expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('tiny_mobilenet');
+    expect(await page.locator('[data-testid="summary-ops"]').textContent()).toContain(String(model.ops.length));
+    expect(await page.locator('[data-testid="summary-input"]').first().textContent()).toContain('1×96×96×3');
+    await analysisDone(page);
+    const timeline = page.locator('[data-testid="memory-timeline"]');
+    expect(await timeline.getAttribute('data-series')).toMatch(/^naive,ours/);
+    expect(await timeline.getAttribute('data-lines')).toContain('stm32f746');
+    expect(await page.locator('[data-testid="fit-row"]').count()).toBe(7);
+    expect(await page.locator('[data-testid="fit-row"][data-mcu="stm32f746"]').getAttribute('data-fits')).toBe('true');
+    expect(await page.locator('[data-testid="layer-table"] tbody tr').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: screenshotPath('e2e-models-tiny.png'), fullPage: true });
+  }, 120_000);
+
+  it('imports person_detect and shows a timeline with the patch-based plan', async (ctx) => {
+    if (sharedReason) return ctx.skip();
+    const { page } = app;
+    await importThroughPicker(page, personDetect);
+    expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('person_detect');
+    expect(await page.locator('[data-testid="summary-input"]').first().textContent()).toContain('1×96×96×1');
+    await analysisDone(page);
+    expect(await page.locator('[data-testid="peak-sram"]').textContent()).toMatch(/KB/);
+    expect(await page.locator('[data-testid="fit-row"]').count()).toBe(7);
+    await page.locator('[data-testid="memory-timeline"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('e2e-models-person-detect.png'), fullPage: true });
+    await page.click('[data-testid="nav-models"]');
+    await expect.poll(() => page.locator('[data-testid="model-row"]').allTextContents(), { timeout: 10_000 }).toEqual(
+      expect.arrayContaining(['person_detect', 'tiny_mobilenet']),
+    );
+    await page.screenshot({ path: screenshotPath('e2e-models-list.png') });
+  }, 120_000);
+
+  it('refuses a malformed file with its reason and adds nothing', async () => {
+    const { page } = app;
+    const bad = path.join(filesDir, 'broken.tflite');
+    writeFileSync(bad, Buffer.from('this is not a flatbuffer at all, just text'));
+    await page.click('[data-testid="nav-models"]');
+    await page.waitForSelector('[data-testid="models-page"]');
+    const before = await page.locator('[data-testid="model-row"]').count();
+    await page.setInputFiles('[data-testid="model-file-input"]', bad);
+    await expect.poll(() => page.locator('.el-message--error').textContent(), { timeout: 15_000 }).toMatch(/broken\.tflite: not a valid TFLite model/);
+    expect(await page.locator('[data-testid="model-row"]').count()).toBe(before);
+    expect(await page.locator('[data-testid="models-page"]').count()).toBe(1);
+  }, 60_000);
+
+  it('shows the progress of a long analysis and cancels it', async () => {
+    const { page } = app;
+    const file = path.join(filesDir, 'deep_blocks.tflite');
+    writeFileSync(file, writeTflite(buildDeepModel(16, 160)));
+    await importThroughPicker(page, file);
+    await page.waitForSelector('[data-testid="analysis-progress"]', { timeout: 30_000 });
+    await page.click('[data-testid="analysis-cancel"]');
+    await expect.poll(() => page.locator('[data-testid="analysis"]').getAttribute('data-state'), { timeout: 10_000 }).toBe('cancelled');
+    // The page still answers: a new analysis can be started and finishes.
+    await page.click('[data-testid="analysis-run"]');
+    await analysisDone(page);
+  }, 120_000);
+
+  it('ran without page errors or CSP violations', () => {
+    expect(app.problems).toEqual([]);
+  });
+});
