@@ -102,7 +102,10 @@ class SimProcess {
       } catch {
         return;
       }
-      if (line.event === 'progress') process.stderr.write(`[sim] ${line.attempted}/${line.total} attempted, ${line.connected} online\n`);
+      if (line.event === 'progress') {
+        const failures = line.connectFailures ? `, ${line.connectFailures} failed attempts (last: ${line.lastError}), ${line.disconnects} drops` : '';
+        process.stderr.write(`[sim] ${line.attempted}/${line.total} attempted, ${line.connected} online${failures}\n`);
+      }
       for (const w of [...this.waiters]) {
         if (w.event === line.event) {
           this.waiters.splice(this.waiters.indexOf(w), 1);

@@ -141,7 +141,8 @@ async function runSim(flags: SimFlags): Promise<void> {
   const startedAt = Date.now();
   out({ event: 'starting', devices: credentials.length, broker: flags.broker }, `connecting ${credentials.length} devices to ${flags.broker}...`);
   await runtime.start(flags.prefix, config, credentials, profiles, (p) => {
-    out({ event: 'progress', ...p }, `  ${p.attempted}/${p.total} attempted, ${p.connected} online`);
+    const { connectFailures, disconnects, lastError } = runtime.stats;
+    out({ event: 'progress', ...p, connectFailures, disconnects, lastError }, `  ${p.attempted}/${p.total} attempted, ${p.connected} online${lastError ? ` (last error: ${lastError})` : ''}`);
   });
   if (!stopping) {
     out({ event: 'started', ms: Date.now() - startedAt, ...snapshot() }, `${runtime.counts().connected}/${credentials.length} online after ${Date.now() - startedAt} ms; Ctrl-C stops`);
