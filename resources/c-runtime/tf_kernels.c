@@ -101,6 +101,10 @@ static inline void conv_body(const tf_conv_params *p, const int8_t *in, const tf
         const int8_t *f = p->filter + (size_t)oc * (size_t)(kh * kw * ic_n);
         int32_t acc = 0;
         int32_t fsum = 0;
+        int32_t fsum_all = 0;
+        int32_t i;
+        /* folded_bias assumes every tap is inside the image: take back the taps that are padding */
+        for (i = 0; i < kh * kw * ic_n; i++) fsum_all += f[i];
         for (ky = 0; ky < kh; ky++) {
           const int32_t iy = iy0 + ky * dh;
           if (iy < 0 || iy >= iv->h) continue;
@@ -117,7 +121,7 @@ static inline void conv_body(const tf_conv_params *p, const int8_t *in, const tf
             }
           }
         }
-        o[oc] = finish(p, acc + p->in_offset * fsum, oc);
+        o[oc] = requant_out(p, acc + p->folded_bias[oc] + p->in_offset * (fsum - fsum_all), oc);
       }
     }
   }
@@ -154,34 +158,43 @@ void tf_conv1x1_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv,
 /* Kernels up to 7x7 keep one channel's taps in a local array (stack use: 196 bytes). */
 #define TF_MAX_LOCAL_TAPS 49
 
+/* Output channels accumulated together per pixel (local accumulators: 256 bytes of stack). */
+#define TF_DW_CHUNK 64
+
 void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
                   const tf_region *r) {
   const int32_t ic_n = iv->c;
   const int32_t oc_n = ov->c;
   const int32_t dm = p->depth_multiplier;
-  int32_t oy, ox, ic, m, ky, kx;
+  int32_t acc[TF_DW_CHUNK];
+  int32_t oy, ox, ky, kx, c0, oc;
   for (oy = r->y0; oy < r->y1; oy++) {
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     for (ox = r->x0; ox < r->x1; ox++) {
       const int32_t ix0 = ox * p->stride_w - p->pad_left;
       int8_t *o = out + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)oc_n;
-      for (ic = 0; ic < ic_n; ic++) {
-        for (m = 0; m < dm; m++) {
-          const int32_t oc = ic * dm + m;
-          int32_t acc = 0;
-          for (ky = 0; ky < p->kh; ky++) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            if (iy < 0 || iy >= iv->h) continue;
-            for (kx = 0; kx < p->kw; kx++) {
-              const int32_t ix = ix0 + kx * p->dil_w;
-              int32_t xv;
-              if (ix < 0 || ix >= iv->w) continue;
-              xv = in[((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n + (size_t)ic];
-              acc += (int32_t)p->filter[(size_t)(ky * p->kw + kx) * (size_t)oc_n + (size_t)oc] * (xv + p->in_offset);
+      for (c0 = 0; c0 < oc_n; c0 += TF_DW_CHUNK) {
+        const int32_t c1 = c0 + TF_DW_CHUNK < oc_n ? c0 + TF_DW_CHUNK : oc_n;
+        for (oc = c0; oc < c1; oc++) acc[oc - c0] = p->bias ? p->bias[oc] : 0;
+        for (ky = 0; ky < p->kh; ky++) {
+          const int32_t iy = iy0 + ky * p->dil_h;
+          if (iy < 0 || iy >= iv->h) continue;
+          for (kx = 0; kx < p->kw; kx++) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            const int8_t *x;
+            const int8_t *f;
+            if (ix < 0 || ix >= iv->w) continue;
+            x = in + ((size_t)(iy - iv->y0) * (size_t)iv->bw + (size_t)(ix - iv->x0)) * (size_t)ic_n;
+            f = p->filter + (size_t)(ky * p->kw + kx) * (size_t)oc_n;
+            /* output channel oc reads input channel oc / dm */
+            if (dm == 1) {
+              for (oc = c0; oc < c1; oc++) acc[oc - c0] += (int32_t)f[oc] * ((int32_t)x[oc] + p->in_offset);
+            } else {
+              for (oc = c0; oc < c1; oc++) acc[oc - c0] += (int32_t)f[oc] * ((int32_t)x[oc / dm] + p->in_offset);
             }
           }
-          o[oc] = finish(p, acc, oc);
         }
+        for (oc = c0; oc < c1; oc++) o[oc] = requant_out(p, acc[oc - c0], oc);
       }
     }
   }

@@ -64,7 +64,7 @@ typedef struct {
   const int32_t *mult;      /* per output channel */
   const int32_t *shift;     /* per output channel */
   tf_rounding rounding;
-  /* conv only: bias + in_offset * (sum of the output channel's weights), for windows without padding */
+  /* conv only (their `bias` is NULL): bias + in_offset * (sum of the output channel's weights) */
   const int32_t *folded_bias;
 } tf_conv_params;
 

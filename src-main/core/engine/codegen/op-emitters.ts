@@ -53,7 +53,8 @@ function tabulate(f: (input: Int8Array, output: Int8Array) => void): Int8Array {
 
 /**
  * Per output channel: bias + input_offset * (sum of the channel's weights), in int32 as the kernel
- * accumulates. Windows without padding then need only the plain int8 dot product (TinyEngine's trick).
+ * accumulates. Windows without padding then need only the plain int8 dot product (TinyEngine's trick);
+ * the kernel takes back the padding taps at the border. It replaces the bias array of convolutions.
  */
 function foldedBias(filter: Int8Array, bias: Int32Array | null, inputOffset: number, channels: number): Int32Array {
   const per = filter.length / channels;
@@ -88,7 +89,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       const dm = depthwise ? k.params.depthMultiplier : 1;
       const folded = depthwise ? 'NULL' : ctx.constArray('int32_t', `${id}_folded_bias`, foldedBias(p.filter, p.bias, p.inputOffset, p.outC));
       const head = [
-        `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${bias(p.bias)}, ${m}, ${s}, ${rounding(p.singleRounding)}, ${folded}};`,
+        `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${depthwise ? bias(p.bias) : 'NULL'}, ${m}, ${s}, ${rounding(p.singleRounding)}, ${folded}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.inC)};`,
         `static const tf_view ov = ${view(p.outH, p.outW, p.outC)};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
