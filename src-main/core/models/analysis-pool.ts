@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -5,6 +6,19 @@ import type { AnalysisOptions } from '../contract/models';
 import type { CompileProgress } from '../engine/compile';
 import type { McuProfile } from '../engine/mcu-profiles';
 import type { AnalyzeResult, InspectResult } from './worker/analysis-task';
+
+/**
+ * The worker script: `model-worker.js` beside this module when a bundler built the worker as its own
+ * entry (electron-vite: entry `model-worker` = worker/analysis-task.ts), else the source tree's
+ * tsx entry. Throws naming both places when neither exists, rather than failing on the first task.
+ */
+function workerFilename(): string {
+  const bundled = fileURLToPath(new URL('./model-worker.js', import.meta.url));
+  if (existsSync(bundled)) return bundled;
+  const source = fileURLToPath(new URL('./worker/entry.mjs', import.meta.url));
+  if (existsSync(source)) return source;
+  throw new Error(`model worker not found: neither ${bundled} (bundled) nor ${source} (source tree) exists`);
+}
 
 /** Options of the model worker pool. */
 export interface ModelPoolOptions {
@@ -22,7 +36,7 @@ export class ModelWorkerPool {
 
   constructor(options: ModelPoolOptions = {}) {
     this.pool = new Piscina({
-      filename: fileURLToPath(new URL('./worker/entry.mjs', import.meta.url)),
+      filename: workerFilename(),
       minThreads: 0,
       maxThreads: options.maxThreads ?? 1,
       idleTimeout: 10_000,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from 'vue';
 import { createPinia } from 'pinia';
 import { apiKey } from '../../../src-renderer/app/api-context';
-import { importProblem } from '../../../src-renderer/features/models/file-import';
+import { importProblem, readFileAsBase64 } from '../../../src-renderer/features/models/file-import';
 import { MAX_IMPORT_BYTES, useModelsStore } from '../../../src-renderer/stores/models';
 import { writeTflite } from '../../../src-main/core/engine/tflite/writer';
 import { MAX_MODEL_BYTES } from '../../../src-main/core/contract';
@@ -74,5 +74,12 @@ describe('models store', () => {
     expect(importProblem({ name: 'a.tflite', size: 0 }, MAX_IMPORT_BYTES)).toMatch(/empty/);
     expect(importProblem({ name: 'a.tflite', size: MAX_IMPORT_BYTES + 1 }, MAX_IMPORT_BYTES)).toMatch(/larger than the 8 MiB/);
     expect(importProblem({ name: 'a.TFLITE', size: 10 }, MAX_IMPORT_BYTES)).toBeNull();
+  });
+
+  it('encodes files as base64 in slices that join into the exact encoding', async () => {
+    for (const size of [0, 1, 2, 3, 24_576, 24_577, 1_600_001]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 9)) & 0xff);
+      expect(await readFileAsBase64(new Blob([bytes]))).toBe(Buffer.from(bytes).toString('base64'));
+    }
   });
 });
