@@ -181,6 +181,9 @@ describe('model registry', () => {
     expect(await core.api.call('models.remove', { id: model.id })).toEqual({ removedVersions: 1 });
     expect(storedFiles(core.dataDir)).toEqual([]);
     expect(await core.api.call('models.list', {})).toEqual([]);
+    const audit = (await core.api.call('fleet.audit', { limit: 50 })).filter((e) => e.target === model.id);
+    expect(audit.map((e) => e.action)).toEqual(['models.remove', 'models.remove', 'models.import', 'models.import']);
+    expect(audit.every((e) => e.actor === 'test')).toBe(true);
   });
 });
 
