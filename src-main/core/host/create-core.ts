@@ -138,7 +138,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
       ...createFleetHandlers({ fleet }),
       ...createSimHandlers({ simulator, profiles }),
-      ...createModelsHandlers({ registry: models }),
+      ...createModelsHandlers({ registry: models, audit: store.audit }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
