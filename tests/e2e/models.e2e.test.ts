@@ -127,6 +127,36 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
     await analysisDone(page);
   }, 120_000);
 
+  it('keeps the page usable while MobileNetV2-224 is analysed, with the progress bar moving', async (ctx) => {
+    const mobilenet = path.join(sharedModels, 'mobilenet_v2_int8_224.tflite');
+    if (!existsSync(mobilenet)) {
+      console.log(`models e2e: the MobileNetV2 case is skipped: ${mobilenet} is absent`);
+      return ctx.skip();
+    }
+    const { page } = app;
+    await importThroughPicker(page, mobilenet);
+    await page.waitForSelector('[data-testid="analysis-progress"]', { timeout: 30_000 });
+    const percents = new Set<string>();
+    const bar = page.locator('[data-testid="analysis-progress"] .el-progress__text');
+    while ((await page.locator('[data-testid="analysis"]').getAttribute('data-state')) !== 'done' && percents.size < 3) {
+      const text = await bar.textContent({ timeout: 60_000 }).catch(() => null);
+      if (text) percents.add(text.trim());
+      // The page answers while the worker compiles: scrolling and reading the DOM keep working.
+      await page.locator('[data-testid="layer-table"]').scrollIntoViewIfNeeded();
+      await page.waitForTimeout(100);
+    }
+    expect(percents.size).toBeGreaterThan(1);
+    await analysisDone(page);
+    expect(await page.locator('[data-testid="layer-table"] tbody tr').count()).toBeGreaterThan(60);
+    expect(await page.locator('[data-testid="memory-timeline"]').getAttribute('data-series')).toBe('naive,ours,patch');
+    // 3.5 MB of weights: no 1 MB-Flash part can hold it, whatever the SRAM plan.
+    const f746 = page.locator('[data-testid="fit-row"][data-mcu="stm32f746"]');
+    expect(await f746.getAttribute('data-fits')).toBe('false');
+    expect(await f746.textContent()).toMatch(/Flash too small|too small/);
+    await page.locator('[data-testid="analysis"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('e2e-models-mobilenet.png'), fullPage: true });
+  }, 180_000);
+
   it('ran without page errors or CSP violations', () => {
     expect(app.problems).toEqual([]);
   });
