@@ -101,6 +101,23 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
     await page.screenshot({ path: screenshotPath('e2e-models-list.png') });
   }, 120_000);
 
+  it('takes a dropped file; the same name gets a new version', async () => {
+    const { page } = app;
+    await page.click('[data-testid="nav-models"]');
+    await page.waitForSelector('[data-testid="models-page"]');
+    const bytes = Buffer.from(writeTflite(buildTinyMobilenet(2, 96))).toString('base64');
+    const dataTransfer = await page.evaluateHandle(({ name, b64 }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+      return dt;
+    }, { name: 'tiny_mobilenet.tflite', b64: bytes });
+    await page.dispatchEvent('[data-testid="model-drop"]', 'drop', { dataTransfer });
+    await page.waitForSelector('[data-testid="model-page"] [data-testid="graph-summary"]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('tiny_mobilenet');
+    await expect.poll(() => page.locator('[data-testid="model-version"]').textContent(), { timeout: 10_000 }).toContain('v2');
+    await analysisDone(page);
+  }, 120_000);
+
   it('refuses a malformed file with its reason and adds nothing', async () => {
     const { page } = app;
     const bad = path.join(filesDir, 'broken.tflite');

@@ -3,7 +3,7 @@
  * piscina worker): import with versions, refusal of bad files without side effects, analyses with
  * progress events, cancel, remove, and persistence across restarts.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,17 @@ describe('model registry', () => {
     // The pool still works after a cancel (the aborted task's worker was replaced).
     const again = await followAnalysis(core.api, (await core.api.call('models.analyze', { modelId: model.id, version: 1, patch: 'none' })).jobId);
     expect(again.at(-1)!.state).toBe('done');
+    await core.api.call('models.remove', { id: model.id });
+  });
+
+  it('fails an analysis whose stored file was damaged on disk, saying why', async () => {
+    const damaged = writeTflite(buildTinyMobilenet(6, 32));
+    const { model, version } = await core.api.call('models.import', { fileName: 'damaged.tflite', bytesBase64: b64(damaged) });
+    const file = path.join(core.dataDir, 'models', version.sha256.slice(0, 2), `${version.sha256}.tflite`);
+    writeFileSync(file, damaged.subarray(0, 100));
+    const seen = await followAnalysis(core.api, (await core.api.call('models.analyze', { modelId: model.id, version: 1 })).jobId);
+    expect(seen.at(-1)).toMatchObject({ state: 'failed', error: expect.stringContaining('the stored model file cannot be analysed') });
+    expect((await core.api.call('models.get', { id: model.id })).latestAnalysis).toBeNull();
     await core.api.call('models.remove', { id: model.id });
   });
 
