@@ -29,7 +29,13 @@ export default defineConfig({
     build: {
       externalizeDeps: true,
       // out/main/index.js, the "main" of package.json.
-      lib: { entry: { index: resolve(import.meta.dirname, 'src-main/electron/main.ts') } },
+      // The model analysis worker is its own entry so the bundled main finds out/main/model-worker.js.
+      lib: {
+        entry: {
+          index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
+          'model-worker': resolve(import.meta.dirname, 'src-main/core/models/worker/analysis-task.ts'),
+        },
+      },
     },
   },
   preload: {
