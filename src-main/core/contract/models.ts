@@ -124,6 +124,26 @@ export const ModelDetail = z.object({
 });
 export type ModelDetail = z.infer<typeof ModelDetail>;
 
+/** Section sizes of the cross-compiled Cortex-M7 build (arm-none-eabi-size -A) and the Flash/SRAM they add up to. */
+export const BuildSizes = z.object({ text: count, rodata: count, data: count, bss: count, flash: count, sram: count });
+export type BuildSizes = z.infer<typeof BuildSizes>;
+
+/** What `models.build` produced: the C bundle, the signed package, and real sizes beside the estimates. */
+export const BuildResult = z.object({
+  bundleZipBase64: z.string(),
+  bundleName: z.string(),
+  /** The signed .tfpk package (verify with `publicKeyPem`). */
+  packageBase64: z.string(),
+  packageName: z.string(),
+  /** Null when arm-none-eabi-gcc is not installed. */
+  sizes: BuildSizes.nullable(),
+  /** The engine's estimates: Flash, and SRAM = arena peak + runtime. */
+  estimate: z.object({ flashBytes: count, sramBytes: count }),
+  publicKeyPem: z.string(),
+  toolchain: z.literal('arm-none-eabi-gcc').nullable(),
+});
+export type BuildResult = z.infer<typeof BuildResult>;
+
 /** The model registry: import TFLite files with versions, analyse them for MCUs in a worker. */
 export const modelsCalls = {
   'models.list': defineCall({
@@ -162,6 +182,17 @@ export const modelsCalls = {
     summary: 'Cancel a running analysis',
     input: z.object({ jobId: z.string() }),
     output: Analysis,
+  }),
+  'models.build': defineCall({
+    summary: 'Build a model version for an MCU in a worker: C bundle (zip), signed package, real sizes when arm-none-eabi-gcc is installed',
+    input: z.object({
+      modelId: ModelId,
+      version: z.number().int().positive(),
+      mcu: z.string().min(1, 'choose an MCU profile'),
+      patch: z.enum(['none', 'auto']).default('auto'),
+      rounding: z.enum(['tflm', 'tflite']).default('tflm'),
+    }),
+    output: BuildResult,
   }),
   'models.remove': defineCall({
     summary: 'Remove a model (or one version of it) with its analyses; unreferenced files are deleted',

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { SigningKeyStore } from '../engine/package/keys';
 import { FleetService } from '../fleet';
 import { ModelRegistry } from '../models';
 import { SimulatorService } from '../sim/simulator-service';
@@ -119,7 +120,8 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     });
     stops.push({ name: 'simulator', stop: () => simulator.dispose() });
 
-    const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus });
+    const signingKeys = new SigningKeyStore(config.dataDir);
+    const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
 
     const applyBroker = async (next: BrokerSettings) => {

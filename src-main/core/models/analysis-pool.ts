@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import type { AnalysisOptions } from '../contract/models';
 import type { CompileProgress } from '../engine/compile';
 import type { McuProfile } from '../engine/mcu-profiles';
-import type { AnalyzeResult, InspectResult } from './worker/analysis-task';
+import type { AnalyzeResult, BuildResult, InspectResult } from './worker/analysis-task';
+import type { BuildTask } from './worker/build-task';
 
 /**
  * The worker script: `model-worker.js` beside this module when a bundler built the worker as its own
@@ -63,6 +64,11 @@ export class ModelWorkerPool {
     } finally {
       port1.close();
     }
+  }
+
+  /** Builds a stored model for an MCU (C bundle, cross compile, signed package). */
+  async build(task: Omit<BuildTask, 'kind'>, signal?: AbortSignal): Promise<BuildResult> {
+    return (await this.pool.run({ ...task, kind: 'build' }, { signal })) as BuildResult;
   }
 
   /** Stops the workers (running tasks are aborted). */

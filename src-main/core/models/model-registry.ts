@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AppError } from '../contract/errors';
-import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
+import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
 import type { McuProfile } from '../engine/mcu-profiles';
+import type { SigningKeyStore } from '../engine/package/keys';
+import type { RoundingMode } from '../engine/runtime/requantize';
 import type { EventSink } from '../host/event-sink';
 import type { ModelsRepo } from '../store/models-repo';
 import { ModelWorkerPool } from './analysis-pool';
@@ -15,6 +17,8 @@ export interface ModelRegistryDeps {
   dataDir: string;
   profiles: readonly McuProfile[];
   events: EventSink;
+  /** The app's package-signing key (`<dataDir>/keys/`): builds sign their packages with it. */
+  signingKeys: SigningKeyStore;
   /** Worker threads for parsing and analysis (default 1). */
   maxThreads?: number;
   now?: () => number;
@@ -124,6 +128,50 @@ export class ModelRegistry {
   /** Cancels an analysis job. */
   cancelAnalysis(jobId: string): Analysis {
     return this.runner.cancel(jobId);
+  }
+
+  /**
+   * Builds a version for an MCU in the worker pool: the C bundle of the schedule an analysis for that
+   * MCU chooses (zip), the package signed with the app's key, and the cross-compiled section sizes
+   * when arm-none-eabi-gcc is installed.
+   */
+  async build(
+    input: { modelId: string; version: number; mcu: string; patch: 'none' | 'auto'; rounding: RoundingMode },
+    signal?: AbortSignal,
+  ): Promise<BuildResult> {
+    const { repo, profiles, signingKeys } = this.deps;
+    const model = this.requireModel(input.modelId);
+    const stored = repo.version(input.modelId, input.version);
+    if (!stored) throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${input.version} (latest is ${model.latestVersion})`);
+    if (!profiles.some((p) => p.id === input.mcu)) {
+      throw new AppError('BAD_REQUEST', `Unknown MCU profile "${input.mcu}" (known: ${profiles.map((p) => p.id).join(', ')})`);
+    }
+    const { privateKey, publicKey } = signingKeys.keyPair();
+    const result = await this.pool.build(
+      {
+        file: this.files.pathOf(stored.sha256),
+        name: model.name,
+        modelId: model.id,
+        version: input.version,
+        mcu: input.mcu,
+        profiles: [...profiles],
+        patch: input.patch,
+        rounding: input.rounding,
+        privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+      signal,
+    );
+    if (!result.ok) throw new AppError('INTERNAL', `the stored file of "${model.name}" v${input.version} cannot be built: ${result.message}`);
+    return {
+      bundleZipBase64: Buffer.from(result.bundleZip).toString('base64'),
+      bundleName: result.bundleName,
+      packageBase64: Buffer.from(result.package).toString('base64'),
+      packageName: result.packageName,
+      sizes: result.sizes,
+      estimate: result.estimate,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      toolchain: result.toolchain,
+    };
   }
 
   /**

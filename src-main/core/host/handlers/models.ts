@@ -8,10 +8,10 @@ export interface ModelsHandlerDeps {
   audit: AuditRepo;
 }
 
-/** The model registry calls: import and list versions, analyse in a worker, follow and cancel jobs. */
+/** The model registry calls: import and list versions, analyse in a worker, follow and cancel jobs, build for an MCU. */
 export function createModelsHandlers(
   deps: ModelsHandlerDeps,
-): Handlers<'models.list' | 'models.get' | 'models.import' | 'models.analyze' | 'models.analysis' | 'models.cancelAnalysis' | 'models.remove'> {
+): Handlers<'models.list' | 'models.get' | 'models.import' | 'models.analyze' | 'models.analysis' | 'models.cancelAnalysis' | 'models.build' | 'models.remove'> {
   const { registry, audit } = deps;
   return {
     'models.list': () => registry.list(),
@@ -36,6 +36,12 @@ export function createModelsHandlers(
     },
     'models.analysis': (input) => registry.analysis(input.jobId),
     'models.cancelAnalysis': (input) => registry.cancelAnalysis(input.jobId),
+    'models.build': async (input, ctx) => {
+      const result = await registry.build(input, ctx.signal);
+      // A signed package is a release artefact: who built what, for which MCU, goes to the audit log.
+      audit.append({ ts: Date.now(), actor: ctx.actor, action: 'models.build', target: input.modelId, details: { version: input.version, mcu: input.mcu, package: result.packageName } });
+      return result;
+    },
     'models.remove': (input, ctx) => {
       const removedVersions = registry.remove(input.id, input.version);
       audit.append({ ts: Date.now(), actor: ctx.actor, action: 'models.remove', target: input.id, details: { version: input.version ?? 'all', removedVersions } });

@@ -7,6 +7,7 @@ import type { McuProfile } from '../../engine/mcu-profiles';
 import { ModelFormatError, UnsupportedOpError } from '../../engine/tflite/errors';
 import { readTflite } from '../../engine/tflite/reader';
 import { summarizeGraph } from '../graph-summary';
+import { runBuildTask, type BuildOutput, type BuildTask } from './build-task';
 
 /** Reads a model file and summarizes its graph (validates it for import). */
 export interface InspectTask {
@@ -25,7 +26,7 @@ export interface AnalyzeTask {
   progress?: MessagePort;
 }
 
-export type ModelTask = InspectTask | AnalyzeTask;
+export type ModelTask = InspectTask | AnalyzeTask | BuildTask;
 
 /**
  * Why a model was refused, as plain data: class identities do not survive the trip back from a
@@ -39,6 +40,7 @@ export interface ModelTaskRefusal {
 
 export type InspectResult = { ok: true; graph: GraphSummary } | ModelTaskRefusal;
 export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefusal;
+export type BuildResult = BuildOutput | ModelTaskRefusal;
 
 function refusal(error: unknown): ModelTaskRefusal {
   if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', message: error.message };
@@ -46,8 +48,17 @@ function refusal(error: unknown): ModelTaskRefusal {
   throw error;
 }
 
-/** Runs in a worker thread: the TFLite parse and, for analyses, compileModel with progress. */
-export default function runModelTask(task: ModelTask): InspectResult | AnalyzeResult {
+/** Runs in a worker thread: the TFLite parse and, for analyses, compileModel with progress; builds for an MCU. */
+export default function runModelTask(task: ModelTask): InspectResult | AnalyzeResult | Promise<BuildResult> {
+  if (task.kind === 'build') {
+    let model;
+    try {
+      model = readTflite(new Uint8Array(readFileSync(task.file)), { name: task.name });
+    } catch (error) {
+      return Promise.resolve(refusal(error));
+    }
+    return runBuildTask(task, model);
+  }
   if (task.kind === 'inspect') {
     try {
       return { ok: true, graph: summarizeGraph(readTflite(task.bytes, { name: task.name })) };

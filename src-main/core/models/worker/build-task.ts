@@ -1,0 +1,98 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import type { BuildSizes } from '../../contract/models';
+import { compileModel } from '../../engine/compile';
+import type { Model } from '../../engine/ir';
+import { bundleFiles } from '../../engine/codegen/bundle';
+import { emitCBundle } from '../../engine/codegen/emit';
+import { buildM7, elfSizes, hasTool } from '../../engine/codegen/toolchain';
+import type { McuProfile } from '../../engine/mcu-profiles';
+import { signEd25519 } from '../../engine/package/keys';
+import { writePackage } from '../../engine/package/writer';
+import type { RoundingMode } from '../../engine/runtime/requantize';
+
+/** The cross compiler whose section sizes a build reports. */
+export const CROSS_GCC = 'arm-none-eabi-gcc';
+
+/** Compiles a stored model for one MCU: the C bundle (zip), the signed package, and real sizes. */
+export interface BuildTask {
+  kind: 'build';
+  file: string;
+  name: string;
+  modelId: string;
+  version: number;
+  /** The target profile (checked by the registry) and the catalog compileModel reports fits for. */
+  mcu: string;
+  profiles: McuProfile[];
+  patch: 'none' | 'auto';
+  rounding: RoundingMode;
+  /**
+   * The signing key as PKCS#8 PEM: KeyObjects do not cross to a worker, and signing here keeps the
+   * package writer (which encodes every weight) off the core's thread.
+   */
+  privateKeyPem: string;
+}
+
+/** What a build produced (the package is signed; sizes are null without the cross compiler). */
+export interface BuildOutput {
+  ok: true;
+  bundleZip: Uint8Array;
+  bundleName: string;
+  package: Uint8Array;
+  packageName: string;
+  sizes: BuildSizes | null;
+  estimate: { flashBytes: number; sramBytes: number };
+  toolchain: typeof CROSS_GCC | null;
+}
+
+/** A file-name-safe form of a model name ("person detect/v2" -> "person_detect_v2"). */
+function fileStem(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
+}
+
+/**
+ * Runs in the model worker on the parsed model: compile for the MCU (the same report an analysis gives), emit the C
+ * bundle of the chosen schedule into a temp dir, zip it, cross-compile it when arm-none-eabi-gcc is
+ * installed to read the ELF's section sizes, and write the signed package.
+ */
+export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput> {
+  const target = task.profiles.find((p) => p.id === task.mcu);
+  if (!target) throw new Error(`MCU profile "${task.mcu}" is not in the catalog passed to the build`);
+  const report = compileModel(model, { mcu: task.mcu, profiles: task.profiles, patch: task.patch });
+  const stem = `${fileStem(task.name)}-v${task.version}-${target.id}`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyfleet-build-'));
+  try {
+    const { generated } = await emitCBundle(model, report.patch, dir, task.rounding);
+    const entries: Record<string, Uint8Array> = {};
+    const encoder = new TextEncoder();
+    for (const [rel, text] of Object.entries(bundleFiles(generated))) entries[`${stem}/${rel}`] = encoder.encode(text);
+    const bundleZip = zipSync(entries, { level: 6 });
+
+    const toolchain = hasTool(CROSS_GCC) ? CROSS_GCC : null;
+    const sizes = toolchain ? await elfSizes(await buildM7(dir)) : null;
+
+    const privateKey = createPrivateKey(task.privateKeyPem);
+    const pkg = writePackage(model, {
+      modelId: task.modelId,
+      modelVersion: String(task.version),
+      target,
+      rounding: task.rounding,
+      signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
+    });
+    return {
+      ok: true,
+      bundleZip,
+      bundleName: `${stem}-c.zip`,
+      package: pkg,
+      packageName: `${stem}.tfpk`,
+      sizes,
+      estimate: { flashBytes: report.flashBytes, sramBytes: report.peakSramBytes + report.runtimeSramBytes },
+      toolchain,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

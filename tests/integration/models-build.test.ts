@@ -1,0 +1,85 @@
+/**
+ * models.build through a real core: the model worker emits the C bundle of the chosen schedule
+ * (zip), cross-compiles it with arm-none-eabi-gcc when installed for the real section sizes, and
+ * writes a package signed with the data directory's key; bad input is refused with the reason.
+ */
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
+import { parsePublicKey } from '../../src-main/core/engine/package/keys';
+import { readPackage } from '../../src-main/core/engine/package/reader';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { createTestCore, type TestCore } from '../support/core';
+import { buildTinyMobilenet } from '../support/ir-builder';
+
+const crossGcc = hasTool('arm-none-eabi-gcc');
+if (!crossGcc) console.log('models.build: arm-none-eabi-gcc is not installed, so the build must report no sizes');
+
+describe('models.build', () => {
+  let core: TestCore;
+  let modelId: string;
+  const model = buildTinyMobilenet(1, 32);
+  const weightBytes = model.tensors.reduce((sum, t) => sum + (t.data?.byteLength ?? 0), 0);
+
+  beforeAll(async () => {
+    core = await createTestCore();
+    const imported = await core.api.call('models.import', { name: 'tiny build', fileName: 'tiny.tflite', bytesBase64: Buffer.from(writeTflite(model)).toString('base64') });
+    modelId = imported.model.id;
+  });
+  afterAll(async () => {
+    await core?.dispose();
+  });
+
+  it('returns the C bundle, a package signed with the data dir key, and the real sizes', async () => {
+    const built = await core.api.call('models.build', { modelId, version: 1, mcu: 'stm32f746' });
+    expect(built.bundleName).toBe('tiny_build-v1-stm32f746-c.zip');
+    expect(built.packageName).toBe('tiny_build-v1-stm32f746.tfpk');
+
+    const files = unzipSync(new Uint8Array(Buffer.from(built.bundleZipBase64, 'base64')));
+    const names = Object.keys(files).map((n) => n.replace(/^tiny_build-v1-stm32f746\//, ''));
+    expect(names).toEqual(expect.arrayContaining(['model.c', 'model.h', 'Makefile', 'tf_kernels.c', 'tf_kernels.h', 'm7/main_m7.c']));
+    const modelC = new TextDecoder().decode(files['tiny_build-v1-stm32f746/model.c']);
+    expect(modelC).toMatch(/tf_kernels\.h|model\.h/);
+
+    const key = parsePublicKey(built.publicKeyPem);
+    const { manifest, model: loaded } = readPackage(new Uint8Array(Buffer.from(built.packageBase64, 'base64')), key);
+    expect(manifest.model).toMatchObject({ id: modelId, version: '1' });
+    expect(manifest.target.mcu).toBe('stm32f746');
+    expect(manifest.runtime.rounding).toBe('tflm');
+    expect(loaded.ops.length).toBe(model.ops.length);
+    // The key is the data directory's: the same key signs the next build.
+    const again = await core.api.call('models.build', { modelId, version: 1, mcu: 'stm32f746', rounding: 'tflite' });
+    expect(again.publicKeyPem).toBe(built.publicKeyPem);
+    expect(readPackage(new Uint8Array(Buffer.from(again.packageBase64, 'base64')), key).manifest.runtime.rounding).toBe('tflite');
+
+    expect(built.estimate.flashBytes).toBeGreaterThan(weightBytes);
+    expect(built.estimate.sramBytes).toBeGreaterThan(0);
+    if (crossGcc) {
+      expect(built.toolchain).toBe('arm-none-eabi-gcc');
+      const s = built.sizes!;
+      expect(s.flash).toBe(s.text + s.rodata + s.data);
+      expect(s.sram).toBe(s.data + s.bss);
+      // The weights are const arrays in Flash; the arena is a static buffer in .bss.
+      expect(s.text + s.rodata).toBeGreaterThan(weightBytes);
+      expect(s.bss).toBeGreaterThan(0);
+    } else {
+      expect(built.toolchain).toBeNull();
+      expect(built.sizes).toBeNull();
+    }
+  }, 120_000);
+
+  it('refuses an unknown MCU, model or version with the reason', async () => {
+    await expect(core.api.call('models.build', { modelId, version: 1, mcu: 'z80' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('Unknown MCU profile "z80"'),
+    });
+    await expect(core.api.call('models.build', { modelId, version: 9, mcu: 'stm32f746' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('has no version 9'),
+    });
+    await expect(core.api.call('models.build', { modelId: 'nope', version: 1, mcu: 'stm32f746' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('No model with id "nope"'),
+    });
+  });
+});
