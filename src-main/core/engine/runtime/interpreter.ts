@@ -108,28 +108,39 @@ export function createInterpreter(model: Model, options: InterpreterOptions = {}
     for (const id of needed) views[id] = allocateView(T[id]);
   }
 
-  const run = (inputs: readonly TensorView[], runOptions: RunOptions = {}): RunResult => {
-    if (inputs.length !== model.inputs.length) throw new Error(`model has ${model.inputs.length} inputs, got ${inputs.length}`);
-    model.inputs.forEach((id, k) => {
-      const v = views[id]!;
+  // Everything a run touches is resolved here once, so a run allocates nothing but the output copies.
+  const inputViews = model.inputs.map((id) => views[id]!);
+  const outputViews = model.outputs.map((id) => views[id]!);
+  const stepInputs = steps.map((s) => s.inputs.map((id) => (id >= 0 ? views[id] : undefined)));
+  const stepOutputs = steps.map((s) => s.outputs.map((id) => views[id]!));
+  const inPlaceSpans = steps.map((s) => {
+    if (!plane || !layout?.inPlace?.has(s.op.index)) return undefined;
+    const inView = views[s.inputs[0]] as Int8Array;
+    const outView = views[s.outputs[0]] as Int8Array;
+    return new Int8Array(inView.buffer, inView.byteOffset, Math.max(inView.length, outView.length));
+  });
+
+  const run = (inputs: readonly TensorView[], runOptions?: RunOptions): RunResult => {
+    if (inputs.length !== inputViews.length) throw new Error(`model has ${inputViews.length} inputs, got ${inputs.length}`);
+    for (let k = 0; k < inputViews.length; k++) {
+      const v = inputViews[k];
       if (inputs[k].length !== v.length || inputs[k].constructor !== v.constructor) {
-        throw new Error(`input ${k} (${T[id].name}): expected ${T[id].dtype}[${T[id].shape.join(', ')}]`);
+        const t = T[model.inputs[k]];
+        throw new Error(`input ${k} (${t.name}): expected ${t.dtype}[${t.shape.join(', ')}]`);
       }
       (v as Int8Array).set(inputs[k] as Int8Array);
-    });
-    const intermediates = runOptions.all ? new Map<number, TensorView>() : undefined;
-    for (const s of steps) {
-      if (plane && layout?.inPlace?.has(s.op.index)) {
-        const inView = views[s.inputs[0]] as Int8Array;
-        const outView = views[s.outputs[0]] as Int8Array;
-        const span = Math.max(inView.length, outView.length);
-        runDepthwiseInPlace(s, new Int8Array(inView.buffer, inView.byteOffset, span), plane);
-      } else {
-        runPrepared(s, s.inputs.map((id) => (id >= 0 ? views[id] : undefined)), s.outputs.map((id) => views[id]!));
-      }
+    }
+    const intermediates = runOptions?.all ? new Map<number, TensorView>() : undefined;
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i];
+      const span = inPlaceSpans[i];
+      if (span) runDepthwiseInPlace(s, span, plane!);
+      else runPrepared(s, stepInputs[i], stepOutputs[i]);
       if (intermediates) for (const id of s.outputs) intermediates.set(id, views[id]!.slice());
     }
-    return { outputs: model.outputs.map((id) => views[id]!.slice()), intermediates };
+    const outputs: TensorView[] = new Array(outputViews.length);
+    for (let k = 0; k < outputViews.length; k++) outputs[k] = outputViews[k].slice();
+    return { outputs, intermediates };
   };
 
   return { model, rounding, steps, run };
