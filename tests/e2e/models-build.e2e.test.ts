@@ -1,0 +1,89 @@
+/**
+ * "Build for MCU" on a model's page in browser mode with headless Chromium: import a model the
+ * project builds itself, build it for the STM32F746, see the real section sizes (when
+ * arm-none-eabi-gcc is installed) beside the engine's estimates, and download the C bundle and the
+ * signed package. A screenshot goes to test-results/.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
+import { readPackage } from '../../src-main/core/engine/package/reader';
+import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { buildTinyMobilenet } from '../support/ir-builder';
+import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+
+const skipReason = browserUnavailableReason();
+if (skipReason) console.log(`models build e2e skipped: ${skipReason}`);
+const crossGcc = hasTool('arm-none-eabi-gcc');
+if (!crossGcc) console.log('models build e2e: arm-none-eabi-gcc is not installed, so the page must say so instead of showing sizes');
+
+describe.skipIf(skipReason !== null)('Build for MCU on the model page', () => {
+  let outDir: string;
+  let filesDir: string;
+  let app: BrowserApp;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-build-out-'));
+    filesDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-build-files-'));
+    const rendererDir = buildRenderer(outDir);
+    app = await startBrowserApp({ rendererDir, simulate: 0, viewport: { width: 1440, height: 1000 } });
+  }, 300_000);
+
+  afterAll(async () => {
+    await app?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    if (filesDir) rmSync(filesDir, { recursive: true, force: true });
+  });
+
+  it('builds an imported model for stm32f746 and offers the zip and the signed package', async () => {
+    const { page } = app;
+    const file = path.join(filesDir, 'tiny_mobilenet.tflite');
+    writeFileSync(file, writeTflite(buildTinyMobilenet(1, 96)));
+    await page.click('[data-testid="nav-models"]');
+    await page.waitForSelector('[data-testid="models-page"]');
+    await page.setInputFiles('[data-testid="model-file-input"]', file);
+    await page.waitForSelector('[data-testid="model-page"] [data-testid="build-panel"]', { timeout: 30_000 });
+
+    const panel = page.locator('[data-testid="build-panel"]');
+    await panel.locator('[data-testid="build-mcu"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'STM32F746' }).first().click();
+    await panel.locator('[data-testid="build-run"]').click();
+    await expect.poll(() => panel.getAttribute('data-state'), { timeout: 5_000, interval: 50 }).toBe('building');
+    await expect.poll(() => panel.getAttribute('data-state'), { timeout: 120_000, interval: 250 }).toBe('done');
+
+    const zipLink = panel.locator('[data-testid="build-download-zip"]');
+    const pkgLink = panel.locator('[data-testid="build-download-package"]');
+    expect(await zipLink.getAttribute('download')).toBe('tiny_mobilenet-v1-stm32f746-c.zip');
+    expect(await pkgLink.getAttribute('download')).toBe('tiny_mobilenet-v1-stm32f746.tfpk');
+    expect(await zipLink.getAttribute('href')).toMatch(/^blob:/);
+
+    if (crossGcc) {
+      const rows = panel.locator('[data-testid="build-sizes"] tbody tr');
+      expect(await rows.count()).toBe(6);
+      expect(await panel.locator('[data-testid="build-size-Flash"]').textContent()).toMatch(/Flash\s*[\d.]+\s*[KM]?i?B\s*[\d.]+\s*[KM]?i?B/);
+      expect(await panel.locator('[data-testid="build-size-bss"] td').nth(1).textContent()).toMatch(/\d/);
+    } else {
+      expect(await panel.locator('[data-testid="build-no-toolchain"]').textContent()).toContain('arm-none-eabi-gcc is not installed');
+    }
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('models-build.png'), fullPage: true });
+
+    // The links download what they name: a zip with the C sources, a package the installation's key verifies.
+    const [zipDownload] = await Promise.all([page.waitForEvent('download'), zipLink.click()]);
+    const zipFile = path.join(filesDir, zipDownload.suggestedFilename());
+    await zipDownload.saveAs(zipFile);
+    expect(Object.keys(unzipSync(new Uint8Array(readFileSync(zipFile))))).toEqual(
+      expect.arrayContaining(['tiny_mobilenet-v1-stm32f746/model.c', 'tiny_mobilenet-v1-stm32f746/tf_kernels.c', 'tiny_mobilenet-v1-stm32f746/Makefile']),
+    );
+    const [pkgDownload] = await Promise.all([page.waitForEvent('download'), pkgLink.click()]);
+    const pkgFile = path.join(filesDir, pkgDownload.suggestedFilename());
+    await pkgDownload.saveAs(pkgFile);
+    const key = new SigningKeyStore(app.core.dataDir).keyPair().publicKey;
+    expect(readPackage(new Uint8Array(readFileSync(pkgFile)), key).manifest.target.mcu).toBe('stm32f746');
+    expect(app.problems).toEqual([]);
+  }, 300_000);
+});
