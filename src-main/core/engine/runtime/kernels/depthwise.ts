@@ -84,14 +84,34 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
           continue;
         }
         for (let c = 0, oc = 0; c < inC; c++) {
-          // Depth multiplier > 1: four output channels of one input channel at a time, so each input
-          // value is loaded once per four multiply-adds (their filter taps are adjacent).
+          // Depth multiplier > 1: eight (then four) output channels of one input channel at a time, so
+          // each input value is loaded once per eight (four) multiply-adds (their filter taps are adjacent).
+          // Interior windows start from the folded zero point, border windows add it per tap.
           let j = 0;
+          for (; j + 8 <= m; j += 8, oc += 8) {
+            const tapOffset = interior ? 0 : inputOffset;
+            const from = interior ? fold : bias;
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+            if (from !== null) {
+              a0 = from[oc]; a1 = from[oc + 1]; a2 = from[oc + 2]; a3 = from[oc + 3]; a4 = from[oc + 4]; a5 = from[oc + 5]; a6 = from[oc + 6]; a7 = from[oc + 7];
+            }
+            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
+              let f = (ky * kW + kx0) * outC + oc;
+              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
+                const v = input[x] + tapOffset;
+                a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
+                a4 += v * filter[f + 4]; a5 += v * filter[f + 5]; a6 += v * filter[f + 6]; a7 += v * filter[f + 7];
+              }
+            }
+            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
+            store(dst, oc + 4, a4 | 0); store(dst, oc + 5, a5 | 0); store(dst, oc + 6, a6 | 0); store(dst, oc + 7, a7 | 0);
+          }
           for (; j + 4 <= m; j += 4, oc += 4) {
             const tapOffset = interior ? 0 : inputOffset;
-            let a0 = bias !== null ? bias[oc] : 0, a1 = bias !== null ? bias[oc + 1] : 0, a2 = bias !== null ? bias[oc + 2] : 0, a3 = bias !== null ? bias[oc + 3] : 0;
-            if (interior) {
-              a0 = fold[oc]; a1 = fold[oc + 1]; a2 = fold[oc + 2]; a3 = fold[oc + 3];
+            const from = interior ? fold : bias;
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            if (from !== null) {
+              a0 = from[oc]; a1 = from[oc + 1]; a2 = from[oc + 2]; a3 = from[oc + 3];
             }
             for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
               let f = (ky * kW + kx0) * outC + oc;
