@@ -22,7 +22,7 @@ import { writeBundle } from '../src-main/core/engine/codegen/bundle';
 import { generateModelC } from '../src-main/core/engine/codegen/generate';
 import { inputBytes } from '../src-main/core/engine/codegen/proof';
 import { buildHost, buildM7, elfSizes, hasTool, runHost, runQemu } from '../src-main/core/engine/codegen/toolchain';
-import { RUNTIME_SRAM_BYTES } from '../src-main/core/engine/cost/footprint';
+import { patchCodeBytes, RUNTIME_SRAM_BYTES } from '../src-main/core/engine/cost/footprint';
 import { modelCost } from '../src-main/core/engine/cost/macs';
 import type { Model } from '../src-main/core/engine/ir';
 import { searchPatch, type PatchCandidate } from '../src-main/core/engine/patch/search';
@@ -93,8 +93,7 @@ async function benchModel(name: string, model: Model, rounding: RoundingMode, to
       const sizes = await elfSizes(elf);
       Object.assign(line, { text: sizes.text, rodata: sizes.rodata, data: sizes.data, bss: sizes.bss });
       line.flashBytes = sizes.flash;
-      // The cost module's estimate counts one call per op; a patch loop has one per patch and stage op.
-      line.flashEstimateBytes = cost.flash.totalBytes;
+      line.flashEstimateBytes = cost.flash.totalBytes + (patch ? patchCodeBytes(patch.stage) : 0);
       line.sramBytes = sizes.sram;
       line.sramEstimateBytes = generated.arenaBytes + RUNTIME_SRAM_BYTES;
       if (!tools.qemu) line.qemuNote = tools.qemuNote;

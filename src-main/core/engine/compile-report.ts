@@ -123,6 +123,8 @@ export const FlashReportSchema = z.object({
   requantBytes: bytes,
   metadataBytes: bytes,
   opCallBytes: bytes,
+  /** Extra code of the patch loop when patch-based inference is chosen (0 otherwise). */
+  patchCodeBytes: bytes,
   runtimeBytes: bytes,
   totalBytes: bytes,
 });

@@ -1,6 +1,6 @@
 import type { CompileReport, LayerReport, PatchReport, PlanSummary } from './compile-report';
 import { modelCost } from './cost/macs';
-import { RUNTIME_SRAM_BYTES } from './cost/footprint';
+import { patchCodeBytes, RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { checkFit } from './fit';
 import { tensorBytes, type Model } from './ir';
 import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
@@ -149,7 +149,9 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
 
   onProgress?.({ phase: 'fit', fraction: 0.95 });
   const final = chosen ? chosen.plan : ours.plan;
-  const fits = checkFit(final.peakBytes, cost.flash.totalBytes, profiles);
+  const patchCode = chosen ? patchCodeBytes(chosen.stage) : 0;
+  const flash = { ...cost.flash, patchCodeBytes: patchCode, totalBytes: cost.flash.totalBytes + patchCode };
+  const fits = checkFit(final.peakBytes, flash.totalBytes, profiles);
   const stageOpSet = new Set(chosen ? chosen.stage.stageOps : []);
   const stepOf = new Map(ours.schedule.steps.map((s) => [s.opIndex, s]));
   const foldedInto = new Map(ours.schedule.steps.filter((s) => s.fusedPad !== undefined).map((s) => [s.fusedPad!, s.opIndex]));
@@ -179,8 +181,8 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     scratchBytes: final.scratchBytes,
     lowerBoundBytes: final.lowerBoundBytes,
     runtimeSramBytes: RUNTIME_SRAM_BYTES,
-    flashBytes: cost.flash.totalBytes,
-    flash: cost.flash,
+    flashBytes: flash.totalBytes,
+    flash,
     timeline: finalSummary.timeline,
     peakOp: finalSummary.peakOp,
     layerPlan: summarize(ours.plan),
