@@ -53,6 +53,10 @@ export class EmbeddedBroker {
     const { Aedes } = await import('aedes');
     const principals = new WeakMap<Client, Principal>();
     const aedes = await Aedes.createBroker({
+      // mqemitter queues messages beyond `concurrency` (default 100) and later drains that queue
+      // recursively: with thousands of devices publishing while the operator client reads, the drain
+      // overflowed the stack and killed the app. A bound far above any burst keeps messages flowing.
+      concurrency: 100_000,
       authenticate: (client, username, password, done) => {
         options.authenticator.authenticate(username, password).then(
           (principal) => {
