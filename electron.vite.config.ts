@@ -29,11 +29,12 @@ export default defineConfig({
     build: {
       externalizeDeps: true,
       // out/main/index.js, the "main" of package.json.
-      // The model analysis worker is its own entry so the bundled main finds out/main/model-worker.js.
+      // Worker scripts are entries of their own so the bundled main finds them beside itself.
       lib: {
         entry: {
           index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
           'model-worker': resolve(import.meta.dirname, 'src-main/core/models/worker/analysis-task.ts'),
+          'sim-worker': resolve(import.meta.dirname, 'src-main/core/sim/sim-worker.ts'),
         },
       },
     },
