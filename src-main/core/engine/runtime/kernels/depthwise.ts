@@ -51,6 +51,7 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
     for (let t = 0; t < kH * kW; t++) sum += filter[t * outC + c];
     fold[c] = (bias !== null ? bias[c] : 0) + inputOffset * sum;
   }
+  if (m >= 4) return depthwiseMultiplied(input, output, p, fold);
   const rowStep = dilationH * inW * inC, colStep = dilationW * inC;
   const store = (dst: number, c: number, a: number) => {
     let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
@@ -84,51 +85,7 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
           continue;
         }
         for (let c = 0, oc = 0; c < inC; c++) {
-          // Depth multiplier > 1: eight (then four) output channels of one input channel at a time, so
-          // each input value is loaded once per eight (four) multiply-adds (their filter taps are adjacent).
-          // Interior windows start from the folded zero point, border windows add it per tap.
-          let j = 0;
-          for (; j + 8 <= m; j += 8, oc += 8) {
-            const tapOffset = interior ? 0 : inputOffset;
-            const from = interior ? fold : bias;
-            let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-            if (from !== null) {
-              a0 = from[oc]; a1 = from[oc + 1]; a2 = from[oc + 2]; a3 = from[oc + 3]; a4 = from[oc + 4]; a5 = from[oc + 5]; a6 = from[oc + 6]; a7 = from[oc + 7];
-            }
-            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
-              let f = (ky * kW + kx0) * outC + oc;
-              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
-                const v = input[x] + tapOffset;
-                a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
-                a4 += v * filter[f + 4]; a5 += v * filter[f + 5]; a6 += v * filter[f + 6]; a7 += v * filter[f + 7];
-              }
-            }
-            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
-            store(dst, oc + 4, a4 | 0); store(dst, oc + 5, a5 | 0); store(dst, oc + 6, a6 | 0); store(dst, oc + 7, a7 | 0);
-          }
-          for (; j + 4 <= m; j += 4, oc += 4) {
-            const tapOffset = interior ? 0 : inputOffset;
-            const from = interior ? fold : bias;
-            let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            if (from !== null) {
-              a0 = from[oc]; a1 = from[oc + 1]; a2 = from[oc + 2]; a3 = from[oc + 3];
-            }
-            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
-              let f = (ky * kW + kx0) * outC + oc;
-              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
-                const v = input[x] + tapOffset;
-                a0 += v * filter[f];
-                a1 += v * filter[f + 1];
-                a2 += v * filter[f + 2];
-                a3 += v * filter[f + 3];
-              }
-            }
-            store(dst, oc, a0 | 0);
-            store(dst, oc + 1, a1 | 0);
-            store(dst, oc + 2, a2 | 0);
-            store(dst, oc + 3, a3 | 0);
-          }
-          for (; j < m; j++, oc++) {
+          for (let j = 0; j < m; j++, oc++) {
             let a: number;
             if (interior) {
               a = fold[oc];
@@ -142,6 +99,84 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
                 let f = (ky * kW + kx0) * outC + oc;
                 for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) a += (input[x] + inputOffset) * filter[f];
               }
+            }
+            store(dst, oc, a | 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depth multiplier >= 4 (e.g. micro_speech's 8): eight, then four output channels of one input
+ * channel at a time, so each input value is loaded once per eight (four) multiply-adds (their filter
+ * taps are adjacent). Interior windows start from `fold` (bias + zero point * sum(filter)), border
+ * windows start from the bias and add the zero point per tap. A function of its own so its JIT
+ * feedback is not mixed with the depth-multiplier-1 paths.
+ */
+function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwiseParams, fold: Int32Array): void {
+  const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias } = p;
+  const { multiplier, shift, singleRounding, outputOffset, actMin, actMax } = p;
+  const rowStep = dilationH * inW * inC, colStep = dilationW * inC;
+  const store = (dst: number, c: number, a: number) => {
+    let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
+    x += outputOffset;
+    output[dst + c] = x < actMin ? actMin : x > actMax ? actMax : x;
+  };
+  const zeros = new Int32Array(0);
+  for (let b = 0; b < p.batches; b++) {
+    const inBatch = b * inH * inW * inC;
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * strideH - padTop;
+      const ky0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dilationH);
+      const ky1 = Math.min(kH, Math.floor((inH - 1 - iy0) / dilationH) + 1);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const kx0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dilationW);
+        const kx1 = Math.min(kW, Math.floor((inW - 1 - ix0) / dilationW) + 1);
+        const dst = ((b * outH + oy) * outW + ox) * outC;
+        const base = inBatch + (iy0 * inW + ix0) * inC;
+        const interior = ky0 === 0 && kx0 === 0 && ky1 === kH && kx1 === kW;
+        const tapOffset = interior ? 0 : inputOffset;
+        const start = interior ? fold : bias ?? zeros;
+        for (let c = 0, oc = 0; c < inC; c++) {
+          let j = 0;
+          for (; j + 8 <= m; j += 8, oc += 8) {
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+            if (start.length > 0) {
+              a0 = start[oc]; a1 = start[oc + 1]; a2 = start[oc + 2]; a3 = start[oc + 3]; a4 = start[oc + 4]; a5 = start[oc + 5]; a6 = start[oc + 6]; a7 = start[oc + 7];
+            }
+            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
+              let f = (ky * kW + kx0) * outC + oc;
+              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
+                const v = input[x] + tapOffset;
+                a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
+                a4 += v * filter[f + 4]; a5 += v * filter[f + 5]; a6 += v * filter[f + 6]; a7 += v * filter[f + 7];
+              }
+            }
+            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
+            store(dst, oc + 4, a4 | 0); store(dst, oc + 5, a5 | 0); store(dst, oc + 6, a6 | 0); store(dst, oc + 7, a7 | 0);
+          }
+          for (; j + 4 <= m; j += 4, oc += 4) {
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            if (start.length > 0) {
+              a0 = start[oc]; a1 = start[oc + 1]; a2 = start[oc + 2]; a3 = start[oc + 3];
+            }
+            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
+              let f = (ky * kW + kx0) * outC + oc;
+              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
+                const v = input[x] + tapOffset;
+                a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
+              }
+            }
+            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
+          }
+          for (; j < m; j++, oc++) {
+            let a = start.length > 0 ? start[oc] : 0;
+            for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
+              let f = (ky * kW + kx0) * outC + oc;
+              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) a += (input[x] + tapOffset) * filter[f];
             }
             store(dst, oc, a | 0);
           }
