@@ -3,6 +3,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { MAX_MQTT_PAYLOAD_BYTES, mayPublish, maySubscribe, type Principal } from './acl';
 import type { Authenticator } from './authenticator';
 import { silentLogger, type Logger } from './logger';
+import { createRetainedIndexPersistence } from './retained-index-persistence';
 
 /** How to run the embedded broker. */
 export interface EmbeddedBrokerOptions {
@@ -57,6 +58,7 @@ export class EmbeddedBroker {
       // recursively: with thousands of devices publishing while the operator client reads, the drain
       // overflowed the stack and killed the app. A bound far above any burst keeps messages flowing.
       concurrency: 100_000,
+      persistence: createRetainedIndexPersistence() as never,
       authenticate: (client, username, password, done) => {
         options.authenticator.authenticate(username, password).then(
           (principal) => {
