@@ -31,19 +31,19 @@ export interface DepthwiseParams {
   multiplier: Int32Array;
   shift: Int32Array;
   singleRounding: boolean;
-  /** Working array of outC int32 (bias with the zero point folded in); owned by the caller. */
+  /** Working array of 2*outC int32 (bias with the zero point folded in, then one window's sums); owned by the caller. */
   acc: Int32Array;
 }
 
 /** Allocates the working array a DepthwiseParams needs. */
 export function depthwiseAccumulators(outC: number): Int32Array {
-  return new Int32Array(outC);
+  return new Int32Array(2 * outC);
 }
 
 export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: DepthwiseParams): void {
   const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias } = p;
   const { multiplier, shift, singleRounding, outputOffset, actMin, actMax } = p;
-  if (p.acc.length < outC) throw new Error(`depthwise: ${p.acc.length} accumulators, needs ${outC} (use depthwiseAccumulators)`);
+  if (p.acc.length < 2 * outC) throw new Error(`depthwise: ${p.acc.length} accumulators, needs ${2 * outC} (use depthwiseAccumulators)`);
   // Windows entirely inside the image start from bias + zero point * sum(filter) and skip the per-tap offset.
   const fold = p.acc;
   for (let c = 0; c < outC; c++) {
@@ -119,11 +119,9 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
   const { inH, inW, inC, outH, outW, outC, depthMultiplier: m, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputOffset, filter, bias } = p;
   const { multiplier, shift, singleRounding, outputOffset, actMin, actMax } = p;
   const rowStep = dilationH * inW * inC, colStep = dilationW * inC;
-  const store = (dst: number, c: number, a: number) => {
-    let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[c], shift[c]) : multiplyByQuantizedMultiplier(a, multiplier[c], shift[c]);
-    x += outputOffset;
-    output[dst + c] = x < actMin ? actMin : x > actMax ? actMax : x;
-  };
+  // One window's sums go to sums[outC..2*outC) and are requantized in one loop: a single call site
+  // for the multiplier, which the JIT then inlines.
+  const sums = p.acc;
   const zeros = new Int32Array(0);
   for (let b = 0; b < p.batches; b++) {
     const inBatch = b * inH * inW * inC;
@@ -155,8 +153,9 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
                 a4 += v * filter[f + 4]; a5 += v * filter[f + 5]; a6 += v * filter[f + 6]; a7 += v * filter[f + 7];
               }
             }
-            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
-            store(dst, oc + 4, a4 | 0); store(dst, oc + 5, a5 | 0); store(dst, oc + 6, a6 | 0); store(dst, oc + 7, a7 | 0);
+            const at = outC + oc;
+            sums[at] = a0; sums[at + 1] = a1; sums[at + 2] = a2; sums[at + 3] = a3;
+            sums[at + 4] = a4; sums[at + 5] = a5; sums[at + 6] = a6; sums[at + 7] = a7;
           }
           for (; j + 4 <= m; j += 4, oc += 4) {
             let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -170,7 +169,8 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
                 a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
               }
             }
-            store(dst, oc, a0 | 0); store(dst, oc + 1, a1 | 0); store(dst, oc + 2, a2 | 0); store(dst, oc + 3, a3 | 0);
+            const at = outC + oc;
+            sums[at] = a0; sums[at + 1] = a1; sums[at + 2] = a2; sums[at + 3] = a3;
           }
           for (; j < m; j++, oc++) {
             let a = start.length > 0 ? start[oc] : 0;
@@ -178,8 +178,14 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
               let f = (ky * kW + kx0) * outC + oc;
               for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) a += (input[x] + tapOffset) * filter[f];
             }
-            store(dst, oc, a | 0);
+            sums[outC + oc] = a;
           }
+        }
+        for (let oc = 0; oc < outC; oc++) {
+          const a = sums[outC + oc];
+          let x = singleRounding ? multiplyByQuantizedMultiplierSingleRounding(a, multiplier[oc], shift[oc]) : multiplyByQuantizedMultiplier(a, multiplier[oc], shift[oc]);
+          x += outputOffset;
+          output[dst + oc] = x < actMin ? actMin : x > actMax ? actMax : x;
         }
       }
     }
