@@ -111,7 +111,8 @@ export function depthwiseConv2d(input: Int8Array, output: Int8Array, p: Depthwis
 /**
  * Depth multiplier >= 4 (e.g. micro_speech's 8): eight, then four output channels of one input
  * channel at a time, so each input value is loaded once per eight (four) multiply-adds (their filter
- * taps are adjacent). Interior windows start from `fold` (bias + zero point * sum(filter)), border
+ * taps are adjacent). For the blocks of eight the filter is packed in pairs of channels (packPairs,
+ * redone per call so changed weights are always seen), so one exact double multiply-add serves two. Interior windows start from `fold` (bias + zero point * sum(filter)), border
  * windows start from the bias and add the zero point per tap. A function of its own so its JIT
  * feedback is not mixed with the depth-multiplier-1 paths.
  */
@@ -122,6 +123,8 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
   // One window's sums go to sums[outC..2*outC) and are requantized in one loop: a single call site
   // for the multiplier, which the JIT then inlines.
   const sums = p.acc;
+  const halfC = outC >> 1;
+  const packed = m >= 8 && m % 2 === 0 && kH * kW <= PACKED_MAX_TAPS ? packPairs(filter, kH * kW * outC) : null;
   const zeros = new Int32Array(0);
   for (let b = 0; b < p.batches; b++) {
     const inBatch = b * inH * inW * inC;
@@ -140,22 +143,20 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
         const start = interior ? fold : bias ?? zeros;
         for (let c = 0, oc = 0; c < inC; c++) {
           let j = 0;
-          for (; j + 8 <= m; j += 8, oc += 8) {
-            let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-            if (start.length > 0) {
-              a0 = start[oc]; a1 = start[oc + 1]; a2 = start[oc + 2]; a3 = start[oc + 3]; a4 = start[oc + 4]; a5 = start[oc + 5]; a6 = start[oc + 6]; a7 = start[oc + 7];
-            }
+          for (; packed !== null && j + 8 <= m; j += 8, oc += 8) {
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
             for (let ky = ky0, row = base + c + ky0 * rowStep; ky < ky1; ky++, row += rowStep) {
-              let f = (ky * kW + kx0) * outC + oc;
-              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += outC) {
+              let f = ((ky * kW + kx0) * outC + oc) >> 1;
+              for (let kx = kx0, x = row + kx0 * colStep; kx < kx1; kx++, x += colStep, f += halfC) {
                 const v = input[x] + tapOffset;
-                a0 += v * filter[f]; a1 += v * filter[f + 1]; a2 += v * filter[f + 2]; a3 += v * filter[f + 3];
-                a4 += v * filter[f + 4]; a5 += v * filter[f + 5]; a6 += v * filter[f + 6]; a7 += v * filter[f + 7];
+                a0 += v * packed[f]; a1 += v * packed[f + 1]; a2 += v * packed[f + 2]; a3 += v * packed[f + 3];
               }
             }
             const at = outC + oc;
-            sums[at] = a0; sums[at + 1] = a1; sums[at + 2] = a2; sums[at + 3] = a3;
-            sums[at + 4] = a4; sums[at + 5] = a5; sums[at + 6] = a6; sums[at + 7] = a7;
+            unpack(sums, at, a0, start, oc);
+            unpack(sums, at + 2, a1, start, oc + 2);
+            unpack(sums, at + 4, a2, start, oc + 4);
+            unpack(sums, at + 6, a3, start, oc + 6);
           }
           for (; j + 4 <= m; j += 4, oc += 4) {
             let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -190,6 +191,27 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
       }
     }
   }
+}
+
+/** Lane width of two filter taps packed in one double: w0 + w1 * 2^24. */
+const LANE = 2 ** 24;
+const INV_LANE = 2 ** -24;
+/** Windows up to this many taps keep each lane's sum below 2^23 (|input - zero point| <= 255, |w| <= 128), so the lanes separate exactly. */
+const PACKED_MAX_TAPS = 256;
+
+/** Filter values of adjacent output channels (even, odd) packed in pairs, so one multiply serves two channels. */
+function packPairs(filter: Int8Array, length: number): Float64Array {
+  const packed = new Float64Array(length >> 1);
+  for (let i = 0; i < packed.length; i++) packed[i] = filter[2 * i] + filter[2 * i + 1] * LANE;
+  return packed;
+}
+
+/** Splits a packed sum s0 + s1 * 2^24 (|s0| < 2^23) into its lanes and adds the start values of channels oc, oc + 1. */
+function unpack(sums: Int32Array, at: number, packedSum: number, start: Int32Array, oc: number): void {
+  const high = Math.round(packedSum * INV_LANE);
+  const low = packedSum - high * LANE;
+  sums[at] = start.length > 0 ? low + start[oc] : low;
+  sums[at + 1] = start.length > 0 ? high + start[oc + 1] : high;
 }
 
 /** Bytes of the plane scratch depthwiseConv2dInPlace needs: one input channel with its padding on all sides. */
