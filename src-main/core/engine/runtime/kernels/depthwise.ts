@@ -125,7 +125,6 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
   const sums = p.acc;
   const halfC = outC >> 1;
   const packed = m >= 8 && m % 2 === 0 && kH * kW <= PACKED_MAX_TAPS ? packPairs(filter, kH * kW * outC) : null;
-  const zeros = new Int32Array(0);
   for (let b = 0; b < p.batches; b++) {
     const inBatch = b * inH * inW * inC;
     for (let oy = 0; oy < outH; oy++) {
@@ -140,7 +139,7 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
         const base = inBatch + (iy0 * inW + ix0) * inC;
         const interior = ky0 === 0 && kx0 === 0 && ky1 === kH && kx1 === kW;
         const tapOffset = interior ? 0 : inputOffset;
-        const start = interior ? fold : bias ?? zeros;
+        const start = interior ? fold : bias ?? NO_BIAS;
         for (let c = 0, oc = 0; c < inC; c++) {
           let j = 0;
           for (; packed !== null && j + 8 <= m; j += 8, oc += 8) {
@@ -192,6 +191,9 @@ function depthwiseMultiplied(input: Int8Array, output: Int8Array, p: DepthwisePa
     }
   }
 }
+
+/** Start values of a border window without bias (empty: start from 0). */
+const NO_BIAS = new Int32Array(0);
 
 /** Lane width of two filter taps packed in one double: w0 + w1 * 2^24. */
 const LANE = 2 ** 24;
