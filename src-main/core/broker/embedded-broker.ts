@@ -59,6 +59,10 @@ export class EmbeddedBroker {
       // overflowed the stack and killed the app. A bound far above any burst keeps messages flowing.
       concurrency: 100_000,
       persistence: createRetainedIndexPersistence() as never,
+      // aedes reads a client's next buffered packet from inside the previous publish's completion
+      // callback; when delivery completes synchronously, thousands of buffered packets become one
+      // recursion that overflows the stack. Completing on the next turn keeps the stack flat.
+      published: (_packet, _client, done) => setImmediate(done),
       authenticate: (client, username, password, done) => {
         options.authenticator.authenticate(username, password).then(
           (principal) => {
