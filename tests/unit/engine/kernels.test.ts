@@ -97,6 +97,27 @@ describe('int8 kernels against the scalar TFLite Micro reference', () => {
     }
   });
 
+  it('DEPTHWISE_CONV_2D with large depth multipliers (the channel-blocked paths), incl. kernels beyond 256 taps', () => {
+    for (const multiplier of [4, 5, 8, 9, 12, 16]) {
+      for (const [k, stride, dilation] of [
+        [[3, 3], [1, 1], [1, 1]],
+        [[10, 8], [2, 2], [1, 1]],
+        [[2, 5], [1, 2], [2, 1]],
+        [[17, 17], [1, 1], [1, 1]],
+      ] as [number, number][][]) {
+        const inC = 1 + (rnd() % 3);
+        const c: ConvCase = {
+          kind: 'DEPTHWISE_CONV_2D', inShape: [1, 19, 18, inC], k: k as [number, number], stride: stride as [number, number],
+          dilation: dilation as [number, number], outC: inC * multiplier, padding: rnd() % 2 ? 'same' : 'valid',
+          activation: 'relu6', perChannel: true, bias: rnd() % 3 !== 0,
+        };
+        const { model, op } = oneOpModel(c);
+        const input = randomInt8(elementCount(c.inShape));
+        expect(Array.from(runOne(prepareOp(model, op, 'tflm'), model, input)), JSON.stringify(c)).toEqual(Array.from(referenceTflm(model, op, input)));
+      }
+    }
+  });
+
   it('FULLY_CONNECTED per-tensor and per-channel, several rows', () => {
     for (const perChannel of [false, true]) {
       const c: ConvCase = { kind: 'FULLY_CONNECTED', inShape: [3, 37], outC: 11, perChannel, activation: 'relu' };
