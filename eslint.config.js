@@ -35,7 +35,7 @@ const rendererTypesOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'resources/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'resources/**', '**/.cache/**'] },
   ...tseslint.configs.recommended,
   ...vue.configs['flat/recommended'],
   {

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The Models page in browser mode with headless Chromium: import .tflite files through the file
  * input (a model the project builds itself, and person_detect from the published models), see the
