@@ -24,10 +24,10 @@ interface AsyncMemoryPersistence {
 type AsyncMemoryPersistenceClass = new (opts?: object) => AsyncMemoryPersistence;
 type CallBackPersistenceClass = new (factory: (opts: object) => AsyncMemoryPersistence, opts?: object) => object;
 
-const require = createRequire(import.meta.url);
+const requireCommonJs = createRequire(import.meta.url);
 // aedes-persistence publishes no exports map; these are the two classes its default export combines.
-const AsyncMemory = require('aedes-persistence/asyncPersistence.js') as AsyncMemoryPersistenceClass;
-const { CallBackPersistence } = require('aedes-persistence/callBackPersistence.js') as { CallBackPersistence: CallBackPersistenceClass };
+const AsyncMemory = requireCommonJs('aedes-persistence/asyncPersistence.js') as AsyncMemoryPersistenceClass;
+const { CallBackPersistence } = requireCommonJs('aedes-persistence/callBackPersistence.js') as { CallBackPersistence: CallBackPersistenceClass };
 
 const hasWildcard = (pattern: string): boolean => pattern.includes('+') || pattern.includes('#');
 
