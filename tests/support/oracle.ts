@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './models';
+import type { ReportTensor } from '../../src-main/core/engine/run-report';
 
 /**
  * The real TFLite runtime (WASM build, XNNPACK off: builtin kernels only) as the reference for the
@@ -14,17 +15,8 @@ export const oracleWasmDir = path.resolve(projectRoot, 'node_modules/@tensorflow
 export const oracleAvailable =
   existsSync(path.join(oracleDir, 'oracle.mjs')) && existsSync(path.join(oracleWasmDir, 'tflite_web_api_cc.wasm'));
 
-/** One tensor in the oracle's JSON (`inputs[]`, `outputs[]`, `intermediates[]`). */
-export interface OracleTensor {
-  index: number;
-  name: string;
-  type: string;
-  shape: number[];
-  scale?: number | number[];
-  zeroPoint?: number | number[];
-  producer?: { node: number; op: string };
-  data: number[];
-}
+/** One tensor in the oracle's JSON (`inputs[]`, `outputs[]`, `intermediates[]`): the shape `tinyfleet run` prints too. */
+export type OracleTensor = ReportTensor;
 
 export interface OracleResult {
   inputs: OracleTensor[];
