@@ -1,9 +1,9 @@
 import { DTYPE_BYTES, type Model } from '../ir';
 import { dimsOf, regionArea, type Layout, type Region } from '../patch/region';
+import { patchKernel, sameRegion } from '../patch/patch-kernel';
 import type { PatchStage } from '../patch/stage';
 import { prepareStep } from '../planner/prepare-step';
 import type { Schedule } from '../planner/schedule';
-import type { PreparedOp } from '../runtime/prepare';
 import type { RoundingMode } from '../runtime/requantize';
 import { comment } from './c-literals';
 import { emitStep, type EmitContext } from './op-emitters';
@@ -17,32 +17,7 @@ import { emitStep, type EmitContext } from './op-emitters';
  * runPatchStage step for step, so both compute the same bytes.
  */
 
-const sameRegion = (a: Region, b: Region) => a.h0 === b.h0 && a.h1 === b.h1 && a.w0 === b.w0 && a.w1 === b.w1;
 
-/** The prepared op re-aimed at one patch (the runtime's patchKernel): region sizes and shifted padding. */
-function patchKernel(model: Model, prepared: PreparedOp, inRegion: Region, outRegion: Region): PreparedOp {
-  const k = prepared.kernel;
-  const inH = inRegion.h1 - inRegion.h0;
-  const inW = inRegion.w1 - inRegion.w0;
-  const outH = outRegion.h1 - outRegion.h0;
-  const outW = outRegion.w1 - outRegion.w0;
-  switch (k.kind) {
-    case 'conv2d':
-    case 'depthwise':
-    case 'averagePool':
-    case 'maxPool': {
-      const padTop = k.params.padTop + inRegion.h0 - outRegion.h0 * k.params.strideH;
-      const padLeft = k.params.padLeft + inRegion.w0 - outRegion.w0 * k.params.strideW;
-      return { ...prepared, kernel: { ...k, params: { ...k.params, inH, inW, outH, outW, padTop, padLeft } } as typeof k };
-    }
-    case 'transpose': {
-      const c = model.tensors[prepared.inputs[0]].shape[1];
-      return { ...prepared, kernel: { ...k, params: { ...k.params, inShape: [1, c, outH, outW] } } };
-    }
-    default:
-      return prepared;
-  }
-}
 
 /** Statements copying the `want` window of a tensor held as `have` (global coordinates) between buffers. */
 function copyWindow(model: Model, t: number, layout: Layout, src: string, have: Region, dst: string, dstRegion: Region, want: Region): string {

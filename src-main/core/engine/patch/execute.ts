@@ -1,13 +1,12 @@
-import type { Model } from '../ir';
 import { prepareStep } from '../planner/prepare-step';
 import type { Schedule } from '../planner/schedule';
-import { runDepthwiseInPlace, runPrepared, type PreparedOp, type TensorView } from '../runtime/prepare';
+import { runDepthwiseInPlace, runPrepared, type TensorView } from '../runtime/prepare';
 import type { RoundingMode } from '../runtime/requantize';
 import { viewOf } from '../runtime/tensor-memory';
 import { dimsOf, regionArea, type Layout, type Region } from './region';
+import { patchKernel, sameRegion } from './patch-kernel';
 import type { PatchStage } from './stage';
 
-const sameRegion = (a: Region, b: Region) => a.h0 === b.h0 && a.h1 === b.h1 && a.w0 === b.w0 && a.w1 === b.w1;
 
 /**
  * Copies the `want` window of a tensor held as its `have` window (both in the tensor's global
@@ -35,33 +34,6 @@ export function copyRegion(src: TensorView, have: Region, dst: TensorView, want:
   }
 }
 
-/** Kernel parameters of a prepared op re-aimed at one patch: region sizes and shifted padding. */
-function patchKernel(model: Model, prepared: PreparedOp, inRegion: Region, outRegion: Region): PreparedOp {
-  const k = prepared.kernel;
-  const inH = inRegion.h1 - inRegion.h0;
-  const inW = inRegion.w1 - inRegion.w0;
-  const outH = outRegion.h1 - outRegion.h0;
-  const outW = outRegion.w1 - outRegion.w0;
-  switch (k.kind) {
-    case 'conv2d':
-    case 'depthwise':
-    case 'averagePool':
-    case 'maxPool': {
-      // Output row a of the layer reads input row a*stride - padTop; in the patch buffer that row sits
-      // at (a*stride - padTop) - inRegion.h0. Interior borders lie inside the buffer (real neighbour
-      // data, the halo); only at the image border does the kernel see padding.
-      const padTop = k.params.padTop + inRegion.h0 - outRegion.h0 * k.params.strideH;
-      const padLeft = k.params.padLeft + inRegion.w0 - outRegion.w0 * k.params.strideW;
-      return { ...prepared, kernel: { ...k, params: { ...k.params, inH, inW, outH, outW, padTop, padLeft } } as typeof k };
-    }
-    case 'transpose': {
-      const c = model.tensors[prepared.inputs[0]].shape[1];
-      return { ...prepared, kernel: { ...k, params: { ...k.params, inShape: [1, c, outH, outW] } } };
-    }
-    default:
-      return prepared;
-  }
-}
 
 /**
  * Runs the first `stage.split` steps of the schedule patch by patch: for each n x n tile of the stage
