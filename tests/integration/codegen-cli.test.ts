@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src-main/cli';
 import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { inputBytes } from '../../src-main/core/engine/codegen/proof';
 import type { Model } from '../../src-main/core/engine/ir';
@@ -12,6 +11,7 @@ import { createInterpreter } from '../../src-main/core/engine/runtime/interprete
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
+import { runCli } from '../support/cli';
 
 /** `tinyfleet compile --emit-c`, `package`, `verify` and `signing-key` through the CLI's entry point. */
 
@@ -19,22 +19,7 @@ let dir: string;
 let modelFile: string;
 let model: Model;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += c.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += c.toString()), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    return { code: await main(['node', 'tinyfleet', ...args]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tf-codegen-cli-'));

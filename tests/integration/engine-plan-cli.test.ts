@@ -2,27 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src-main/cli';
 import { CompileReportSchema } from '../../src-main/core/engine/compile-report';
 import { modelPath, skipWithoutModels } from '../support/models';
+import { runCli } from '../support/cli';
 
 /** `tinyfleet compile` through the CLI's own entry point. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += c.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += c.toString()), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    return { code: await main(['node', 'tinyfleet', ...args]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-compile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src-main/cli';
 import { BrokerConnection, OPERATOR_USERNAME } from '../../src-main/core/broker';
 import { FleetService } from '../../src-main/core/fleet';
 import { Store } from '../../src-main/core/store';
 import { chownToMosquitto, freePort, mosquittoMissingReason, startMosquitto, type RunningMosquitto } from '../support/mosquitto';
 import { RecordingSink } from '../unit/fleet/recording-sink';
+import { runCli } from '../support/cli';
 
 /**
  * External broker mode end to end: devices provisioned with the CLI, `tinyfleet broker
@@ -18,22 +18,7 @@ import { RecordingSink } from '../unit/fleet/recording-sink';
 
 if (mosquittoMissingReason) console.warn(mosquittoMissingReason);
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'tinyfleet', ...args]);
-    return { code, stdout };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-    process.exitCode = undefined;
-  }
-}
+const cli = (args: string[]) => runCli(...args);
 
 describe.skipIf(mosquittoMissingReason !== null)('external Mosquitto with the exported configuration', () => {
   let dir: string;
