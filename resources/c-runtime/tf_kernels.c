@@ -402,6 +402,146 @@ void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_poin
   }
 }
 
+/* ---------------------------------------------------------------- gemmlowp fixed-point math (TFLite Micro) */
+
+#ifndef TF_ABORT
+#define TF_ABORT() for (;;) {}
+#endif
+
+/* int32 addition wrapping like the two's complement hardware, without C's signed-overflow UB */
+static int32_t wrap_add(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static int32_t wrap_sub(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+static int32_t clz32(uint32_t x) {
+  int32_t n = 0;
+  if (x == 0) return 32;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    n++;
+  }
+  return n;
+}
+
+/* SaturatingRoundingMultiplyByPOT: x * 2^e, saturating for e > 0, rounding to nearest for e < 0 */
+static int32_t sat_round_mul_pot(int32_t x, int32_t e) {
+  int32_t threshold;
+  if (e < 0) return tf_rdbypot(x, -e);
+  if (e == 0) return x;
+  threshold = (int32_t)(((int64_t)1 << (31 - e)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return (int32_t)((uint32_t)x << e);
+}
+
+static int32_t rounding_half_sum(int32_t a, int32_t b) {
+  const int64_t sum = (int64_t)a + (int64_t)b;
+  return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31: Taylor expansion around -1/8 */
+static int32_t exp_quarter(int32_t a) {
+  const int32_t exp_minus_one_eighth = 1895147668;
+  const int32_t one_third = 715827883;
+  const int32_t x = wrap_add(a, (int32_t)1 << 28);
+  const int32_t x2 = tf_srdhm(x, x);
+  const int32_t x3 = tf_srdhm(x2, x);
+  const int32_t x4 = tf_srdhm(x2, x2);
+  const int32_t x4_over_4 = tf_rdbypot(x4, 2);
+  const int32_t higher = tf_rdbypot(wrap_add(tf_srdhm(wrap_add(x4_over_4, x3), one_third), x2), 1);
+  return wrap_add(exp_minus_one_eighth, tf_srdhm(exp_minus_one_eighth, wrap_add(x, higher)));
+}
+
+/* exp(-2^k) for k = -2..4 in Q0.31 */
+static const int32_t exp_minus_pow2[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+
+/* exp(a) for a <= 0 with integer_bits (4 or 5) integer bits, Q0.31 result (gemmlowp's exp_on_negative_values) */
+static int32_t exp_on_negative_values(int32_t a, int32_t integer_bits) {
+  const int32_t fractional_bits = 31 - integer_bits;
+  const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
+  const int32_t a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter;
+  const int32_t remainder = wrap_sub(a_mod_quarter_minus_quarter, a);
+  int32_t result, k;
+  if (a == 0) return INT32_MAX;
+  result = exp_quarter(sat_round_mul_pot(a_mod_quarter_minus_quarter, integer_bits));
+  for (k = -2; k <= 4 && k < integer_bits; k++)
+    if (remainder & ((int32_t)1 << (fractional_bits + k))) result = tf_srdhm(result, exp_minus_pow2[k + 2]);
+  return result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31: Newton-Raphson in Q2.29 */
+static int32_t one_over_one_plus_x(int32_t a) {
+  const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
+  int32_t x = wrap_add(1515870810, tf_srdhm(half_denominator, -1010580540));
+  int32_t i;
+  for (i = 0; i < 3; i++) {
+    const int32_t one_minus = wrap_sub((int32_t)1 << 29, tf_srdhm(half_denominator, x));
+    x = wrap_add(x, sat_round_mul_pot(tf_srdhm(x, one_minus), 2));
+  }
+  return sat_round_mul_pot(x, 1);
+}
+
+/* gemmlowp's logistic: 1 / (1 + exp(-a)), a with integer_bits integer bits, Q0.31 result */
+static int32_t logistic_fixed(int32_t a, int32_t integer_bits) {
+  int32_t neg_abs, if_positive;
+  if (a == 0) return (int32_t)1 << 30;
+  neg_abs = a > 0 ? -a : a;
+  if_positive = one_over_one_plus_x(exp_on_negative_values(neg_abs, integer_bits));
+  return a > 0 ? if_positive : INT32_MAX - if_positive;
+}
+
+/* ---------------------------------------------------------------- TFLite Micro softmax and logistic */
+
+/* exp of a row difference (>= diff_min, so the shift stays inside int32) rescaled to Q5.26 */
+static int32_t softmax_exp(const tf_softmax_tflm_params *p, int32_t diff) {
+  return exp_on_negative_values(tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier), 5);
+}
+
+void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  int32_t r, j;
+  for (r = 0; r < rows; r++) {
+    const int8_t *x = in + (size_t)r * (size_t)depth;
+    int8_t *o = out + (size_t)r * (size_t)depth;
+    int32_t max = -128, sum = 0, headroom, reciprocal, exponent;
+    for (j = 0; j < depth; j++)
+      if (x[j] > max) max = x[j];
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      /* the Q12.19 accumulator: Rescale<12> of each Q0.31 exponential */
+      if (diff >= p->diff_min) sum = wrap_add(sum, tf_rdbypot(softmax_exp(p, diff), 12));
+    }
+    /* GetReciprocal */
+    headroom = clz32((uint32_t)sum);
+    reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
+    exponent = (12 - headroom) + 31 - 8;
+    if (exponent > 31) TF_ABORT();
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      o[j] = diff >= p->diff_min ? clamp_s8(tf_rdbypot(tf_srdhm(reciprocal, softmax_exp(p, diff)), exponent) - 128, -128, 127) : -128;
+    }
+  }
+}
+
+void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    const int32_t x = in[i] - p->in_zero_point;
+    if (x <= -p->range_radius) {
+      out[i] = -128;
+    } else if (x >= p->range_radius) {
+      out[i] = 127;
+    } else {
+      /* Q4.27 in, Q0.31 out, rounded to 8 fractional bits */
+      const int32_t q = tf_rdbypot(logistic_fixed(tf_mbqm(x, p->multiplier, p->left_shift), 4), 31 - 8);
+      out[i] = clamp_s8(q - 128, -128, 127);
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- mean */
 
 void tf_mean_spatial_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t batches, int32_t hw,

@@ -151,6 +151,36 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
 void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
                    int32_t rows, int32_t depth);
 
+/** TFLite Micro's SOFTMAX constants (softmax_common.cc, CalculateSoftmaxParams for int8). */
+typedef struct {
+  int32_t input_multiplier; /* beta * input_scale into Q5.26 (PreprocessSoftmaxScaling) */
+  int32_t input_left_shift;
+  int32_t diff_min;         /* differences to the row maximum below this contribute nothing */
+} tf_softmax_tflm_params;
+
+/**
+ * SOFTMAX along rows of `depth` as TFLite Micro computes it (reference_ops::Softmax for int8, the
+ * `tflm` rounding mode): differences to the row maximum rescaled to Q5.26, gemmlowp's
+ * exp_on_negative_values, the sum in Q12.19, GetReciprocal, output scale 1/256 and zero point -128.
+ * Where TFLite Micro aborts (TFLITE_CHECK: a row's exponentials sum to 512 or more) it runs
+ * TF_ABORT(), by default an endless loop; build with -DTF_ABORT=... to do something else.
+ */
+void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
+
+/** TFLite Micro's LOGISTIC constants (logistic_common.cc for int8). */
+typedef struct {
+  int32_t in_zero_point;
+  int32_t range_radius; /* |x - zero point| at or beyond it saturates */
+  int32_t multiplier;   /* input scale into Q4.27 */
+  int32_t left_shift;
+} tf_logistic_params;
+
+/**
+ * LOGISTIC as TFLite Micro computes it (reference_integer_ops::Logistic for int8, the `tflm` rounding
+ * mode): gemmlowp's fixed-point logistic on Q4.27, output scale 1/256 and zero point -128.
+ */
+void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, int32_t n);
+
 /** MEAN over H and W of an NHWC tensor (TFLite's two integer paths, see tf_mean_spatial_s8). */
 typedef struct {
   int32_t tflm;          /* 1: reference_integer_ops::Mean (TFLM); 0: optimized_integer_ops::Mean (TFLite) */

@@ -171,6 +171,20 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       const table = ctx.constArray('float', `${id}_exp`, p.table);
       return `  tf_softmax_s8(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});\n`;
     }
+    case 'softmaxTflm': {
+      const p = k.params;
+      return block([
+        `static const tf_softmax_tflm_params p = {${p.inputMultiplier}, ${p.inputLeftShift}, ${p.diffMin}};`,
+        `tf_softmax_tflm_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});`,
+      ]);
+    }
+    case 'logisticTflm': {
+      const p = k.params;
+      return block([
+        `static const tf_logistic_params p = {${p.inputZeroPoint}, ${p.inputRangeRadius}, ${p.inputMultiplier}, ${p.inputLeftShift}};`,
+        `tf_logistic_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${ctx.elements(outId)});`,
+      ]);
+    }
     case 'relu':
     case 'hardSwish':
     case 'lookup':

@@ -123,3 +123,116 @@ export function multiplyByQuantizedMultiplierSingleRounding(x: number, multiplie
   }
   return r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : r;
 }
+
+/**
+ * gemmlowp::SaturatingRoundingMultiplyByPOT on a raw int32: x * 2^exponent, saturating to the int32
+ * range for exponent > 0, RoundingDivideByPOT for exponent < 0. gemmlowp's Rescale<dst>(FixedPoint<src>)
+ * is this with exponent = src - dst integer bits.
+ */
+export function saturatingRoundingMultiplyByPOT(x: number, exponent: number): number {
+  if (exponent < 0) return roundingDivideByPOT(x, -exponent);
+  if (exponent === 0) return x;
+  const threshold = POW2[31 - exponent] - 1;
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return x * POW2[exponent];
+}
+
+/** gemmlowp::RoundingHalfSum for int32: (a + b) / 2 with halves rounded away from zero (64-bit sum). */
+export function roundingHalfSum(a: number, b: number): number {
+  const sum = a + b;
+  return Math.trunc((sum >= 0 ? sum + 1 : sum - 1) / 2);
+}
+
+/** Raw Q0.31 values gemmlowp derives its constants from (GEMMLOWP_CHECKED_FIXEDPOINT_CONSTANT). */
+const EXP_MINUS_ONE_EIGHTH = 1895147668; // exp(-1/8)
+const ONE_THIRD = 715827883;
+const FORTY_EIGHT_OVER_17_Q2 = 1515870810; // 48/17 with 2 integer bits
+const MINUS_32_OVER_17_Q2 = -1010580540; // -32/17 with 2 integer bits
+/** exp(-2^k) for k = -2..4 in Q0.31: the factors of exp_on_negative_values' barrel shifter. */
+const EXP_MINUS_POW2 = [1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242];
+
+/**
+ * gemmlowp::exp_on_interval_between_negative_one_quarter_and_0_excl: exp(a) for a in [-1/4, 0), Q0.31
+ * in and out; a Taylor expansion around -1/8 to the fourth power.
+ */
+export function expOnIntervalBetweenNegativeOneQuarterAnd0Excl(a: number): number {
+  const x = (a + (1 << 28)) | 0;
+  const x2 = saturatingRoundingDoublingHighMul(x, x);
+  const x3 = saturatingRoundingDoublingHighMul(x2, x);
+  const x4 = saturatingRoundingDoublingHighMul(x2, x2);
+  const x4Over4 = roundingDivideByPOT(x4, 2);
+  const higherTerms = roundingDivideByPOT((saturatingRoundingDoublingHighMul((x4Over4 + x3) | 0, ONE_THIRD) + x2) | 0, 1);
+  return (EXP_MINUS_ONE_EIGHTH + saturatingRoundingDoublingHighMul(EXP_MINUS_ONE_EIGHTH, (x + higherTerms) | 0)) | 0;
+}
+
+/**
+ * gemmlowp::exp_on_negative_values: exp(a) for a <= 0 given as a raw int32 with `integerBits` integer
+ * bits (0..29); the result is Q0.31 (exp(0) is INT32_MAX). The fraction modulo 1/4 goes through the
+ * Taylor expansion, every set bit of the rest multiplies by exp(-2^k).
+ */
+export function expOnNegativeValues(a: number, integerBits: number): number {
+  if (a === 0) return INT32_MAX;
+  const fractionalBits = 31 - integerBits;
+  const oneQuarter = 1 << (fractionalBits - 2);
+  const aModQuarterMinusOneQuarter = ((a & (oneQuarter - 1)) - oneQuarter) | 0;
+  let result = expOnIntervalBetweenNegativeOneQuarterAnd0Excl(saturatingRoundingMultiplyByPOT(aModQuarterMinusOneQuarter, integerBits));
+  const remainder = (aModQuarterMinusOneQuarter - a) | 0;
+  for (let k = -2; k <= 4 && k < integerBits; k++) {
+    if (remainder & (1 << (fractionalBits + k))) result = saturatingRoundingDoublingHighMul(result, EXP_MINUS_POW2[k + 2]);
+  }
+  // Below -32 the barrel shifter has no bits left: gemmlowp returns 0 there.
+  if (integerBits > 5 && a < -(2 ** (36 - integerBits))) result = 0;
+  return result;
+}
+
+/** gemmlowp::one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a in [0, 1), Q0.31 in and out (Newton-Raphson, 3 steps). */
+export function oneOverOnePlusXForXIn01(a: number): number {
+  const halfDenominator = roundingHalfSum(a, INT32_MAX);
+  // x and the products with it are Q2.29.
+  let x = (FORTY_EIGHT_OVER_17_Q2 + saturatingRoundingDoublingHighMul(halfDenominator, MINUS_32_OVER_17_Q2)) | 0;
+  for (let i = 0; i < 3; i++) {
+    const oneMinusHalfDenominatorTimesX = ((1 << 29) - saturatingRoundingDoublingHighMul(halfDenominator, x)) | 0;
+    x = (x + saturatingRoundingMultiplyByPOT(saturatingRoundingDoublingHighMul(x, oneMinusHalfDenominatorTimesX), 2)) | 0;
+  }
+  // x / 2 as Q1.30 (exact), then rescaled to Q0.31.
+  return saturatingRoundingMultiplyByPOT(x, 1);
+}
+
+/** gemmlowp::logistic: 1 / (1 + exp(-a)) for a raw int32 with `integerBits` integer bits; Q0.31 result. */
+export function logistic(a: number, integerBits: number): number {
+  if (a === 0) return 1 << 30;
+  const abs = a > 0 ? a : -a | 0;
+  const ifPositive = oneOverOnePlusXForXIn01(expOnNegativeValues(-abs | 0, integerBits));
+  return a > 0 ? ifPositive : (INT32_MAX - ifPositive) | 0;
+}
+
+/**
+ * TFLite's GetReciprocal: 1 / x for a positive raw int32 x with `integerDigits` integer bits, as a
+ * Q0.31 value scaled by 2^-numBitsOverUnit (x is normalised to [1, 2) before the division).
+ */
+export function getReciprocal(x: number, integerDigits: number): { reciprocal: number; numBitsOverUnit: number } {
+  const headroomPlusOne = Math.clz32(x);
+  const shiftedSumMinusOne = (((x << headroomPlusOne) >>> 0) - TWO_31) | 0;
+  return { reciprocal: oneOverOnePlusXForXIn01(shiftedSumMinusOne), numBitsOverUnit: integerDigits - headroomPlusOne };
+}
+
+/**
+ * TFLite's CalculateInputRadius (floating-point build): the largest input magnitude whose rescaled value
+ * still fits `inputIntegerBits` integer bits, floor((2^ib - 1) * 2^(totalSignedBits - ib) / 2^leftShift).
+ */
+export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number, totalSignedBits = 31): number {
+  return Math.floor(((2 ** inputIntegerBits - 1) * 2 ** (totalSignedBits - inputIntegerBits)) / 2 ** inputLeftShift);
+}
+
+/**
+ * TFLite's PreprocessSoftmaxScaling (double-rounding build): beta * input_scale as a multiplier that
+ * turns an input difference into Q(inputIntegerBits).(31 - inputIntegerBits), capped at 2^31 - 1, then
+ * QuantizeMultiplierGreaterThanOne. beta and the scale are float32 in the model, widened to double.
+ */
+export function preprocessSoftmaxScaling(beta: number, inputScale: number, inputIntegerBits: number): { multiplier: number; leftShift: number } {
+  const real = Math.min(beta * inputScale * 2 ** (31 - inputIntegerBits), TWO_31 - 1);
+  if (!(real > 1)) throw new Error(`softmax scaling: beta * input scale * 2^${31 - inputIntegerBits} = ${real} must be greater than 1 (TFLite's QuantizeMultiplierGreaterThanOne)`);
+  const q = quantizeMultiplier(real);
+  return { multiplier: q.multiplier, leftShift: q.shift };
+}

@@ -1,16 +1,35 @@
 import type { Tensor } from '../ir';
 import { quantizeMultiplier, roundHalfAway } from './fixed-point';
 import type { HardSwishParams, ReluParams } from './kernels/activations';
+import { type LogisticTflmParams, logisticTflmParams, logisticTflmTable } from './kernels/logistic-tflm';
+import type { RoundingMode } from './requantize';
 
 type ActivationKernel =
   | { kind: 'relu'; params: ReluParams }
   | { kind: 'lookup'; table: Int8Array }
+  | { kind: 'logisticTflm'; params: LogisticTflmParams; table: Int8Array }
   | { kind: 'hardSwish'; params: HardSwishParams };
 
 const f32 = Math.fround;
 
-/** TFLite's Prepare of the int8 activation ops (activations.cc), float32 arithmetic where TFLite uses float. */
-export function prepareActivation(kind: 'LOGISTIC' | 'HARD_SWISH' | 'RELU' | 'RELU6', input: Tensor, output: Tensor): ActivationKernel {
+/**
+ * TFLite Micro's int8 SOFTMAX and LOGISTIC write probabilities with scale 1/256 and zero point -128:
+ * its SOFTMAX prepare rejects anything else, its LOGISTIC checks the zero point and silently assumes
+ * the scale. Both are rejected here, so a model that would compute wrong values on a device fails early.
+ */
+export function requireTflmProbabilityOutput(what: string, output: Tensor): void {
+  const scale = output.quant?.scale[0];
+  const zeroPoint = output.quant?.zeroPoint[0];
+  if (output.dtype !== 'int8' || Math.fround(scale ?? 0) !== 1 / 256 || zeroPoint !== -128) {
+    throw new Error(`${what}: TFLite Micro's int8 kernel needs an int8 output with scale 1/256 and zero point -128, got ${output.dtype} scale ${scale} zero point ${zeroPoint} (use the tflite rounding mode to run it as TFLite does)`);
+  }
+}
+
+/**
+ * TFLite's Prepare of the int8 activation ops (activations.cc), float32 arithmetic where TFLite uses
+ * float. In `tflm` mode LOGISTIC is TFLite Micro's fixed-point kernel instead of TFLite's float table.
+ */
+export function prepareActivation(kind: 'LOGISTIC' | 'HARD_SWISH' | 'RELU' | 'RELU6', input: Tensor, output: Tensor, rounding: RoundingMode, what: string): ActivationKernel {
   const inScale = f32(input.quant!.scale[0]), inZp = input.quant!.zeroPoint[0];
   const outScale = f32(output.quant!.scale[0]), outZp = output.quant!.zeroPoint[0];
   switch (kind) {
@@ -22,6 +41,11 @@ export function prepareActivation(kind: 'LOGISTIC' | 'HARD_SWISH' | 'RELU' | 'RE
       return { kind: 'relu', params: { inputZeroPoint: inZp, outputZeroPoint: outZp, multiplier: m.multiplier, shift: m.shift, actMin, actMax } };
     }
     case 'LOGISTIC': {
+      if (rounding === 'tflm') {
+        requireTflmProbabilityOutput(what, output);
+        const params = logisticTflmParams(inScale, inZp);
+        return { kind: 'logisticTflm', params, table: logisticTflmTable(params) };
+      }
       // TFLite's int8 LOGISTIC is a 256-entry table of the float sigmoid (PopulateLookupTable).
       const table = new Int8Array(256);
       const inverseScale = f32(1 / outScale);

@@ -3,9 +3,10 @@ import { normalizeAxes } from '../tflite/validate';
 import { constInt32s } from './constants';
 import { quantizeMultiplier } from './fixed-point';
 import { windowGeometry } from './geometry';
-import { prepareActivation } from './prepare-activations';
+import { prepareActivation, requireTflmProbabilityOutput } from './prepare-activations';
 import { type RoundingMode, activationRange, channelMultipliers, dtypeRange } from './requantize';
 import { type HardSwishParams, type ReluParams, hardSwish, lookup, relu } from './kernels/activations';
+import type { LogisticTflmParams } from './kernels/logistic-tflm';
 import { type ConvParams, conv2d, convPatch } from './kernels/conv';
 import { type ConcatParams, type ElementArray, type PadParams, type ResizeNearestParams, type TransposeParams, concatenation, pad, resizeNearest, transpose } from './kernels/data-movement';
 import { type DepthwiseParams, depthwiseAccumulators, depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise';
@@ -15,6 +16,7 @@ import { type MeanParams, mean } from './kernels/mean';
 import { type PoolParams, averagePool, maxPool } from './kernels/pooling';
 import { type DequantizeParams, type QuantizeParams, type RequantizeParams, dequantize, quantizeFloat, requantize } from './kernels/quantize';
 import { type SoftmaxParams, softmax, softmaxTable } from './kernels/softmax';
+import { type SoftmaxTflmParams, softmaxTflm, softmaxTflmParams } from './kernels/softmax-tflm';
 
 /** A typed view of one tensor's elements. */
 export type TensorView = ElementArray;
@@ -29,8 +31,11 @@ export type PreparedKernel =
   | { kind: 'mul'; params: MulParams }
   | { kind: 'mean'; params: MeanParams }
   | { kind: 'softmax'; params: SoftmaxParams }
+  | { kind: 'softmaxTflm'; params: SoftmaxTflmParams }
   | { kind: 'relu'; params: ReluParams }
   | { kind: 'lookup'; table: Int8Array }
+  /** TFLite Micro's LOGISTIC: `table` is its output for every int8 input, `params` what the C kernel computes it from. */
+  | { kind: 'logisticTflm'; params: LogisticTflmParams; table: Int8Array }
   | { kind: 'hardSwish'; params: HardSwishParams }
   | { kind: 'pad'; params: PadParams }
   | { kind: 'transpose'; params: TransposeParams }
@@ -139,16 +144,21 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
       case 'SOFTMAX': {
         const input = T[op.inputs[0]];
         const depth = input.shape[input.shape.length - 1] ?? 1;
+        const rows = elementCount(input.shape) / depth;
+        if (rounding === 'tflm') {
+          requireTflmProbabilityOutput(`SOFTMAX at node ${op.index}`, out);
+          return { kind: 'softmaxTflm', params: softmaxTflmParams(q(input).scale, op.options.beta, rows, depth) };
+        }
         return {
           kind: 'softmax',
-          params: { rows: elementCount(input.shape) / depth, depth, table: softmaxTable(q(input).scale, op.options.beta), outputScale: q(out).scale, outputZeroPoint: q(out).zeroPoint },
+          params: { rows, depth, table: softmaxTable(q(input).scale, op.options.beta), outputScale: q(out).scale, outputZeroPoint: q(out).zeroPoint },
         };
       }
       case 'LOGISTIC':
       case 'HARD_SWISH':
       case 'RELU':
       case 'RELU6':
-        return prepareActivation(op.kind, T[op.inputs[0]], out);
+        return prepareActivation(op.kind, T[op.inputs[0]], out, rounding, `${op.kind} at node ${op.index}`);
       case 'PAD': {
         const input = T[op.inputs[0]];
         const pads = constInt32s(T[op.inputs[1]])!;
@@ -275,8 +285,11 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
     case 'mul': return mul(i0, inputs[1] as Int8Array, o0, k.params);
     case 'mean': return mean(i0, o0, k.params);
     case 'softmax': return softmax(i0, o0, k.params);
+    case 'softmaxTflm': return softmaxTflm(i0, o0, k.params);
     case 'relu': return relu(i0, o0, k.params);
-    case 'lookup': return lookup(i0, o0, k.table);
+    case 'lookup':
+    case 'logisticTflm':
+      return lookup(i0, o0, k.table);
     case 'hardSwish': return hardSwish(i0, o0, k.params);
     case 'pad': return pad(inputs[0]!, outputs[0], k.params);
     case 'transpose': return transpose(inputs[0]!, outputs[0], k.params);
