@@ -1,10 +1,12 @@
 import { type Model, type Op, type Tensor, elementCount } from '../../src-main/core/engine/ir';
 import { quantizeMultiplier } from '../../src-main/core/engine/runtime/fixed-point';
+import { logisticOneRef, softmaxRef } from '../support/tflm-probability-reference';
 
 /**
  * A deliberately plain, scalar transcription of TFLite Micro's reference int8 kernels
  * (reference_integer_ops::ConvPerChannel, DepthwiseConvPerChannel, FullyConnected, Mean) with
- * double rounding done in BigInt. It shares nothing with the runtime's kernels except
+ * double rounding done in BigInt, plus the fixed-point SOFTMAX and LOGISTIC of
+ * tests/support/tflm-probability-reference.ts. It shares nothing with the runtime's kernels except
  * QuantizeMultiplier, so "our tflm kernels equal this" is an independent check.
  */
 
@@ -50,7 +52,7 @@ function samePadding(inSize: number, k: number, stride: number, dilation: number
   return [out, Math.floor(total / 2)];
 }
 
-/** Runs one CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED or spatial MEAN op the TFLite Micro way. */
+/** Runs one CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, spatial MEAN, SOFTMAX or LOGISTIC op the TFLite Micro way. */
 export function referenceTflm(model: Model, op: Op, input: ArrayLike<number>): Int8Array {
   const T = model.tensors;
   const inT = T[op.inputs[0]], out = T[op.outputs[0]];
@@ -112,6 +114,19 @@ export function referenceTflm(model: Model, op: Op, input: ArrayLike<number>): I
       acc = acc > 0 ? Math.trunc((acc + Math.floor(n / 2)) / n) : Math.trunc((acc - Math.floor(n / 2)) / n);
       result[c] = Math.min(127, Math.max(-128, acc + zp(out)));
     }
+    return result;
+  }
+  if (op.kind === 'SOFTMAX') {
+    const depth = inT.shape[inT.shape.length - 1];
+    for (let r = 0; r < result.length / depth; r++) {
+      const row = softmaxRef(Array.from(input).slice(r * depth, (r + 1) * depth), sc(inT), op.options.beta);
+      if (row === 'abort') throw new Error(`SOFTMAX at node ${op.index}: TFLite Micro aborts on row ${r}`);
+      result.set(row, r * depth);
+    }
+    return result;
+  }
+  if (op.kind === 'LOGISTIC') {
+    for (let i = 0; i < result.length; i++) result[i] = logisticOneRef(input[i], sc(inT), zp(inT));
     return result;
   }
   throw new Error(`no TFLite Micro reference for ${op.kind}`);

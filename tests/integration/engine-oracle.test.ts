@@ -20,9 +20,12 @@ const seedsFor = (name: string) => (name.startsWith('mobilenet') ? [1] : [1, 2, 
 /** MobileNetV2 at 224 is 300M MACs per run plus a BigInt reference: give it room on a busy machine. */
 const timeoutFor = (name: string) => (name.startsWith('mobilenet') ? 300_000 : 120_000);
 
-/** Ops whose TFLite Micro arithmetic differs from TFLite's (ruy's single rounding; the optimized spatial MEAN). */
+/**
+ * Ops whose TFLite Micro arithmetic differs from TFLite's (ruy's single rounding; the optimized spatial
+ * MEAN; fixed-point SOFTMAX and LOGISTIC instead of float tables).
+ */
 function modeSensitive(model: Model, op: Op): boolean {
-  if (op.kind === 'CONV_2D' || op.kind === 'FULLY_CONNECTED') return true;
+  if (op.kind === 'CONV_2D' || op.kind === 'FULLY_CONNECTED' || op.kind === 'SOFTMAX' || op.kind === 'LOGISTIC') return true;
   return op.kind === 'MEAN' && op.options.keepDims && model.tensors[op.inputs[0]].shape.length === 4;
 }
 
