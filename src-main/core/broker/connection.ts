@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from './logger';
+import type { MessageHandler, OperatorConnection } from './operator-connection';
 
 /** Where and how the app connects as the operator. */
 export interface BrokerConnectionOptions {
@@ -13,14 +14,12 @@ export interface BrokerConnectionOptions {
   logger?: Logger;
 }
 
-/** A message as the fleet service receives it. */
-export type MessageHandler = (topic: string, payload: Buffer) => void;
-
 /**
- * The app's own MQTT client (mqtt.js), logged in as the operator, to the embedded broker or an
- * external one. After the first successful connect it reconnects by itself and resubscribes.
+ * An MQTT client (mqtt.js) logged in as the operator: the app's connection to an external broker
+ * (and a test's or tool's to any broker). After the first successful connect it reconnects by
+ * itself and resubscribes.
  */
-export class BrokerConnection {
+export class BrokerConnection implements OperatorConnection {
   private readonly handlers = new Set<MessageHandler>();
   private readonly stateHandlers = new Set<(connected: boolean) => void>();
 

@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { MAX_MQTT_PAYLOAD_BYTES, mayPublish, maySubscribe, type Principal } from './acl';
 import type { Authenticator } from './authenticator';
+import { InProcessOperatorConnection } from './in-process-operator';
 import { silentLogger, type Logger } from './logger';
 import { createRetainedIndexPersistence } from './retained-index-persistence';
 
@@ -32,6 +33,7 @@ export class EmbeddedBroker {
     readonly port: number,
     readonly warning: string | null,
     principals: WeakMap<Client, Principal>,
+    private readonly logger: Logger,
   ) {
     aedes.on('clientReady', (client) => {
       const principal = principals.get(client);
@@ -55,9 +57,11 @@ export class EmbeddedBroker {
     const principals = new WeakMap<Client, Principal>();
     const aedes = await Aedes.createBroker({
       // mqemitter queues messages beyond `concurrency` (default 100) and later drains that queue
-      // recursively: with thousands of devices publishing while the operator client reads, the drain
-      // overflowed the stack and killed the app. A bound far above any burst keeps messages flowing.
-      concurrency: 100_000,
+      // recursively: with thousands of devices publishing, the drain overflowed the stack and killed
+      // the app (even with a bound of 100,000). 0 turns the queue off; each device still waits for
+      // its publish to be delivered before aedes reads its next packet, so in-flight messages stay
+      // bounded by the number of connections.
+      concurrency: 0,
       persistence: createRetainedIndexPersistence() as never,
       // aedes reads a client's next buffered packet from inside the previous publish's completion
       // callback; when delivery completes synchronously, thousands of buffered packets become one
@@ -118,12 +122,17 @@ export class EmbeddedBroker {
     const warning = options.listenAll
       ? `The embedded MQTT broker listens on every network interface (port ${port}); any host that can reach this machine can try to log in.`
       : null;
-    return new EmbeddedBroker(aedes, server, host, port, warning, principals);
+    return new EmbeddedBroker(aedes, server, host, port, warning, principals, logger);
   }
 
   /** The URL clients on this machine use. */
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** The app's own operator link to this broker, in process (no socket). */
+  operatorConnection(): InProcessOperatorConnection {
+    return new InProcessOperatorConnection(this.aedes, this.url, this.logger);
   }
 
   /** Drops a device's live connections (after its credentials were rotated or removed). */

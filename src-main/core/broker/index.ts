@@ -4,6 +4,8 @@ export * from './authenticator';
 export * from './connection';
 export * from './credentials';
 export * from './embedded-broker';
+export * from './in-process-operator';
 export * from './logger';
 export * from './mosquitto-export';
+export * from './operator-connection';
 export * from './operator-credentials';

@@ -1,21 +1,21 @@
-import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials } from '../broker';
+import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials, type OperatorConnection } from '../broker';
 import { AppError, type BrokerSettings, type SystemInfo } from '../contract';
 import type { Store } from '../store';
 import type { Logger } from './logger';
 
 /** Receives the new operator connection after a change (null while there is none). */
-export type ConnectionListener = (connection: BrokerConnection | null) => void | Promise<void>;
+export type ConnectionListener = (connection: OperatorConnection | null) => void | Promise<void>;
 
 /**
  * The MQTT side of the app as settings describe it: the embedded aedes broker (on 127.0.0.1 unless
- * `listenAll`) plus the app's operator connection to it, or just the operator connection to an
+ * `listenAll`) with the app's in-process operator link to it, or the app's operator connection (mqtt.js) to an
  * external broker. `apply` swaps one setup for another at runtime. An external broker that cannot
  * be reached does not stop the app: it starts disconnected and says why, so the user can fix the
  * settings from the UI.
  */
 export class BrokerRuntime {
   private embedded: EmbeddedBroker | null = null;
-  private connection: BrokerConnection | null = null;
+  private connection: OperatorConnection | null = null;
   private settings: BrokerSettings;
   private warning: string | null = null;
   private readonly listeners = new Set<ConnectionListener>();
@@ -46,7 +46,7 @@ export class BrokerRuntime {
   }
 
   /** The operator connection, or null while an external broker is unreachable (or an embedded one failed to start). */
-  get operator(): BrokerConnection | null {
+  get operator(): OperatorConnection | null {
     return this.connection;
   }
 
@@ -83,7 +83,7 @@ export class BrokerRuntime {
     const operator = ensureOperatorCredentials(this.store.settings);
     if (settings.mode === 'embedded') {
       this.embedded = await this.startEmbedded(settings, operator);
-      this.connection = await BrokerConnection.connect({ url: this.embedded.url, ...operator, logger: this.logger });
+      this.connection = this.embedded.operatorConnection();
     } else {
       try {
         this.connection = await BrokerConnection.connect({
@@ -142,7 +142,7 @@ export class BrokerRuntime {
  * Stands in for the operator connection while there is no broker (an unreachable external one):
  * subscriptions wait for the real connection, publishing fails with UNAVAILABLE.
  */
-export function offlineConnection(): Pick<BrokerConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> {
+export function offlineConnection(): Pick<OperatorConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> {
   return {
     connected: false,
     onMessage: () => () => {},
