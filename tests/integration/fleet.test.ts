@@ -137,6 +137,15 @@ describe('FleetService over a real broker', () => {
     // The devices table's latest telemetry is written at most once a second.
     await waitFor(() => fleet.get('dev-a').battery === 86, 'latest telemetry');
     expect(fleet.get('dev-a')).toMatchObject({ battery: 86, temperature: 21.5 });
+    type Row = { id: string; status: string; name: string; battery: number | null; temperature: number | null; lastSeen: number | null };
+    const rows = (): Row[] => sink.of('fleet.devices').flatMap((p) => p.changed as Row[]);
+    await waitFor(() => rows().some((d) => d.id === 'dev-a' && d.battery === 86), 'the table row with the latest telemetry');
+    // A later sample without temperature: the row (now patched in memory) keeps the old temperature.
+    a.publish('tf/v1/dev-a/telemetry', JSON.stringify({ v: 1, ts: t + 10, seq: 5, battery: 70 }));
+    const patched = await waitFor(() => rows().find((d) => d.id === 'dev-a' && d.battery === 70), 'the patched table row');
+    expect(patched).toMatchObject({ name: 'dev-a', status: 'online', temperature: 21.5 });
+    expect(patched.lastSeen).toBeGreaterThanOrEqual(t + 10);
+    expect(fleet.get('dev-a')).toMatchObject({ battery: 70, temperature: 21.5, lastSeen: patched.lastSeen });
     const live = await waitFor(() => sink.of('fleet.telemetry/dev-a').flatMap((p) => p.points), 'live telemetry');
     expect(live.length).toBeGreaterThan(0);
     expect(sink.emitted.some((e) => e.event === 'fleet.telemetry/dev-b')).toBe(false);

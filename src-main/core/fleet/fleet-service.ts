@@ -12,7 +12,7 @@ import {
   type FleetStats,
   type TelemetryPoint,
 } from '../contract';
-import type { BrokerConnection } from '../broker/connection';
+import type { OperatorConnection } from '../broker/operator-connection';
 import { silentLogger, type Logger } from '../broker/logger';
 import type { EventSink } from '../host/event-sink';
 import {
@@ -33,13 +33,14 @@ import {
 } from '../protocol';
 import type { NewDeviceEvent, Store } from '../store';
 import { RateLimitedLog } from './rate-limited-log';
+import { SummaryCache } from './summary-cache';
 import { DeviceRegistry, type DeviceSpec, type Provisioned, type ProgressFn } from './registry';
 import { DEFAULT_RETENTION, RetentionJob, type RetentionPolicy } from './retention';
 import { TelemetryIngest, toTelemetryPoint, type FlushReport, type IngestOptions } from './telemetry-ingest';
 
-/** What the fleet service needs from the MQTT connection (BrokerConnection fits). */
-export type FleetConnection = Pick<BrokerConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> &
-  Partial<Pick<BrokerConnection, 'unsubscribe'>>;
+/** What the fleet service needs from the MQTT connection (any OperatorConnection fits). */
+export type FleetConnection = Pick<OperatorConnection, 'onMessage' | 'subscribe' | 'publish' | 'connected'> &
+  Partial<Pick<OperatorConnection, 'unsubscribe'>>;
 
 /** Dependencies of the fleet service. */
 export interface FleetServiceDeps {
@@ -96,7 +97,11 @@ export class FleetService {
   private readonly logger: Logger;
   private readonly retention: RetentionJob;
   private readonly knownIds = new Set<string>();
+  /** Devices whose rows must be read again from the store before the next `fleet.devices`. */
   private readonly dirty = new Set<string>();
+  /** Devices whose cached rows got new telemetry since the last `fleet.devices`. */
+  private readonly telemetryChanged = new Set<string>();
+  private readonly summaries = new SummaryCache();
   private readonly removed = new Set<string>();
   private readonly pending = new Map<string, PendingCommand>();
   /** Devices reset from online to unknown until the broker confirms them: their re-birth is not news. */
@@ -124,7 +129,7 @@ export class FleetService {
       listener: {
         added: (ids) => ids.forEach((id) => (this.knownIds.add(id), this.dirty.add(id), this.removed.delete(id))),
         changed: (id) => this.dirty.add(id),
-        removed: (id) => (this.knownIds.delete(id), this.dirty.delete(id), this.removed.add(id)),
+        removed: (id) => (this.knownIds.delete(id), this.dirty.delete(id), this.telemetryChanged.delete(id), this.summaries.forget(id), this.removed.add(id)),
         credentialsRevoked: (id) => deps.revokeSessions?.(id),
       },
     });
@@ -335,7 +340,10 @@ export class FleetService {
   }
 
   private afterFlush(report: FlushReport): void {
-    for (const id of report.latestWritten) this.dirty.add(id);
+    for (const latest of report.latest.values()) {
+      if (this.summaries.apply(latest)) this.telemetryChanged.add(latest.id);
+      else this.dirty.add(latest.id);
+    }
     let live: Map<string, TelemetryPoint[]> | null = null;
     for (const id of report.devices) {
       if (this.events.hasSubscribers(`fleet.telemetry/${id}`)) (live ??= new Map()).set(id, []);
@@ -348,10 +356,16 @@ export class FleetService {
   private emitChanges(): void {
     try {
       this.flushEvents();
-      if (this.dirty.size || this.removed.size) {
+      if (this.dirty.size || this.telemetryChanged.size || this.removed.size) {
         const changed = this.store.devices.getSummaries(this.dirty);
+        this.summaries.remember(changed);
+        for (const id of this.telemetryChanged) {
+          const row = this.dirty.has(id) ? undefined : this.summaries.get(id);
+          if (row) changed.push(row);
+        }
         const removed = [...this.removed];
         this.dirty.clear();
+        this.telemetryChanged.clear();
         this.removed.clear();
         this.events.emit('fleet.devices', { changed, removed });
       }

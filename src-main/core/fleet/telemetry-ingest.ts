@@ -29,8 +29,8 @@ export interface FlushReport {
   storedAt: number;
   /** Devices that sent the samples of this flush. */
   devices: ReadonlySet<string>;
-  /** Devices whose latest-telemetry columns were written in this flush. */
-  latestWritten: ReadonlySet<string>;
+  /** The latest-telemetry values written to the devices table in this flush, by device. */
+  latest: ReadonlyMap<string, LatestTelemetry>;
 }
 
 const MINUTE = 60_000;
@@ -193,15 +193,15 @@ export class TelemetryIngest {
       if (writeLatest) this.store.devices.updateLatest(latest.values());
       this.store.counters.add('telemetry.ingested', samples.length);
     });
-    let latestWritten: ReadonlySet<string> = new Set();
+    let latestWritten: ReadonlyMap<string, LatestTelemetry> = new Map();
     if (writeLatest) {
-      latestWritten = new Set(latest.keys());
+      latestWritten = latest;
       this.latest = new Map();
       this.latestWrittenAt = now;
     }
     this.stored += samples.length;
     if ((samples.length || latestWritten.size) && this.listeners.size) {
-      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latestWritten };
+      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latest: latestWritten };
       for (const listener of this.listeners) listener(report);
     }
   }

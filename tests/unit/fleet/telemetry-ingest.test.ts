@@ -42,7 +42,7 @@ describe('TelemetryIngest', () => {
   it('writes the latest telemetry at most once per interval, keeping the newest values', () => {
     const ingest = new TelemetryIngest(store, { clock: () => now, latestIntervalMs: 1000 });
     const written: string[][] = [];
-    ingest.onFlush((r) => written.push([...r.latestWritten]));
+    ingest.onFlush((r) => written.push([...r.latest.keys()]));
     ingest.push(sample('a', T0, 0, { battery: 99 }));
     ingest.flush();
     ingest.push(sample('a', T0 + 200, 1, { battery: 98 }));
