@@ -1,5 +1,9 @@
 import { calculateInputRadius, expOnNegativeValues, getReciprocal, preprocessSoftmaxScaling, roundingDivideByPOT, saturatingRoundingDoublingHighMul, saturatingRoundingMultiplyByPOT } from '../fixed-point';
 
+const TWO_15 = 32768;
+const TWO_30 = 1073741824;
+const TWO_31 = 2147483648;
+
 /**
  * TFLite Micro's int8 SOFTMAX (reference_ops::Softmax with softmax_common.cc's prepare): input
  * differences to the row maximum rescaled to Q5.26, gemmlowp's exp_on_negative_values, the sum in
@@ -17,9 +21,13 @@ export interface SoftmaxTflmParams {
   inputMultiplier: number;
   inputLeftShift: number;
   diffMin: number;
-  /** exps[d]: exp(-d * input_scale * beta) in Q0.31, 0 where -d < diffMin (TFLite Micro skips those). */
-  exps: Int32Array;
-  /** addends[d]: exps[d] rescaled to the Q12.19 accumulator. */
+  /**
+   * exp(-d * input_scale * beta) in Q0.31, 0 where -d < diffMin (TFLite Micro skips those), split as
+   * expsHigh[d] * 2^16 + expsLow[d] so that the kernel multiplies exactly in doubles.
+   */
+  expsHigh: Int32Array;
+  expsLow: Int32Array;
+  /** addends[d]: that exponential rescaled to the Q12.19 accumulator. */
   addends: Int32Array;
 }
 
@@ -40,7 +48,9 @@ export function softmaxTflmParams(inputScale: number, beta: number, rows: number
     exps[d] = expOnNegativeValues(rescaled, SCALED_DIFF_INTEGER_BITS);
     addends[d] = saturatingRoundingMultiplyByPOT(exps[d], -ACCUMULATION_INTEGER_BITS);
   }
-  return { rows, depth, inputMultiplier: multiplier, inputLeftShift: leftShift, diffMin, exps, addends };
+  const expsHigh = exps.map((e) => e >>> 16);
+  const expsLow = exps.map((e) => e & 0xffff);
+  return { rows, depth, inputMultiplier: multiplier, inputLeftShift: leftShift, diffMin, expsHigh, expsLow, addends };
 }
 
 /**
@@ -49,7 +59,7 @@ export function softmaxTflmParams(inputScale: number, beta: number, rows: number
  * tied near the maximum in rows of more than 511 elements).
  */
 export function softmaxTflm(input: Int8Array, output: Int8Array, p: SoftmaxTflmParams): void {
-  const { rows, depth, exps, addends } = p;
+  const { rows, depth, expsHigh, expsLow, addends } = p;
   for (let r = 0; r < rows; r++) {
     const base = r * depth;
     let max = -128;
@@ -63,8 +73,14 @@ export function softmaxTflm(input: Int8Array, output: Int8Array, p: SoftmaxTflmP
       throw new Error(`SOFTMAX (tflm): row ${r} of ${rows} sums its exponentials to ${((sum >>> 0) / 2 ** 19).toFixed(1)} >= 512; TFLite Micro's reference kernel aborts here (TFLITE_CHECK(exponent <= 31))`);
     }
     for (let j = 0; j < depth; j++) {
+      // SaturatingRoundingDoublingHighMul(reciprocal, exp) for two non-negative operands:
+      // floor((r * e + 2^30) / 2^31) with r * eHigh = ah * 2^15 + al, every partial sum below 2^53.
+      const d = max - input[base + j];
+      const a = reciprocal * expsHigh[d];
+      const ah = Math.floor(a / TWO_15);
+      const product = ah + Math.floor(((a - ah * TWO_15) * 65536 + reciprocal * expsLow[d] + TWO_30) / TWO_31);
       // Never below -128: the reciprocal and the exponential are both non-negative.
-      const q = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, exps[max - input[base + j]]), exponent) - 128;
+      const q = roundingDivideByPOT(product, exponent) - 128;
       output[base + j] = q > 127 ? 127 : q;
     }
   }
