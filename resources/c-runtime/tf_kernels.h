@@ -5,6 +5,8 @@
  * per-channel symmetric weights, asymmetric activations, int32 bias, requantization with
  * SaturatingRoundingDoublingHighMul + RoundingDivideByPOT ("double rounding", TFLite Micro) or, for
  * CONV_2D and FULLY_CONNECTED in `tflite` mode, ruy's single rounding `(x*M + 2^(s-1)) >> s`.
+ * SOFTMAX and LOGISTIC are TFLite's float tables in `tflite` mode (tf_softmax_s8, tf_lut_s8) and
+ * TFLite Micro's gemmlowp fixed point in `tflm` mode (tf_softmax_tflm_s8, tf_logistic_s8).
  *
  * Spatial kernels work on views so that patch-based inference can run them on parts of a tensor:
  * a view is a buffer holding rows [y0, y0+bh) and columns [x0, x0+bw) of a full H x W x C tensor,
