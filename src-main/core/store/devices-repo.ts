@@ -141,6 +141,9 @@ export class DevicesRepo {
   private readonly latestStmt: Statement;
   private readonly statusStmt: Statement;
   private readonly summariesStmt: Statement<[string]>;
+  // Run once per device connection (login, birth): prepared once, not per call.
+  private readonly credentialsStmt: Statement<[string]>;
+  private readonly birthStmt: Statement;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
@@ -157,6 +160,13 @@ export class DevicesRepo {
     );
     this.statusStmt = db.prepare('UPDATE devices SET status = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
     this.summariesStmt = db.prepare(`SELECT ${DETAIL_COLUMNS} FROM devices WHERE id IN (SELECT value FROM json_each(?))`);
+    this.credentialsStmt = db.prepare('SELECT secret_hash, mosquitto_hash FROM devices WHERE id = ?');
+    this.birthStmt = db.prepare(
+      `UPDATE devices SET status = 'online', last_seen = MAX(COALESCE(last_seen, 0), @ts), firmware = @firmware, runtime = @runtime,
+         mcu = @mcu, sram_free = @sramFree, flash_free = @flashFree, slots = @slots, model = @model,
+         telemetry_interval_ms = @telemetryIntervalMs
+       WHERE id = @id`,
+    );
   }
 
   /** Registers devices in one transaction: all or none. Throws DuplicateDeviceError on a taken id. */
@@ -258,7 +268,7 @@ export class DevicesRepo {
 
   /** The stored credential hashes of a device, or undefined when it is not registered. */
   credentials(id: string): { secretHash: string; mosquittoHash: string } | undefined {
-    const row = this.db.prepare('SELECT secret_hash, mosquitto_hash FROM devices WHERE id = ?').get(id) as
+    const row = this.credentialsStmt.get(id) as
       | { secret_hash: string; mosquitto_hash: string }
       | undefined;
     return row && { secretHash: row.secret_hash, mosquittoHash: row.mosquitto_hash };
@@ -290,25 +300,18 @@ export class DevicesRepo {
   applyBirth(id: string, birth: DeviceBirth, ts: number): boolean {
     const active = birth.slots.find((s) => s.active);
     return (
-      this.db
-        .prepare(
-          `UPDATE devices SET status = 'online', last_seen = MAX(COALESCE(last_seen, 0), @ts), firmware = @firmware, runtime = @runtime,
-             mcu = @mcu, sram_free = @sramFree, flash_free = @flashFree, slots = @slots, model = @model,
-             telemetry_interval_ms = @telemetryIntervalMs
-           WHERE id = @id`,
-        )
-        .run({
-          id,
-          ts,
-          firmware: birth.firmware,
-          runtime: birth.runtime,
-          mcu: birth.mcu,
-          sramFree: birth.sramFree,
-          flashFree: birth.flashFree,
-          slots: JSON.stringify(birth.slots),
-          model: active?.model ?? null,
-          telemetryIntervalMs: birth.telemetryIntervalMs,
-        }).changes > 0
+      this.birthStmt.run({
+        id,
+        ts,
+        firmware: birth.firmware,
+        runtime: birth.runtime,
+        mcu: birth.mcu,
+        sramFree: birth.sramFree,
+        flashFree: birth.flashFree,
+        slots: JSON.stringify(birth.slots),
+        model: active?.model ?? null,
+        telemetryIntervalMs: birth.telemetryIntervalMs,
+      }).changes > 0
     );
   }
 
