@@ -33,7 +33,7 @@ import {
 } from '../protocol';
 import type { NewDeviceEvent, Store } from '../store';
 import { RateLimitedLog } from './rate-limited-log';
-import { SummaryCache } from './summary-cache';
+import { SummaryCache, withLatest } from './summary-cache';
 import { DeviceRegistry, type DeviceSpec, type Provisioned, type ProgressFn } from './registry';
 import { DEFAULT_RETENTION, RetentionJob, type RetentionPolicy } from './retention';
 import { TelemetryIngest, toTelemetryPoint, type FlushReport, type IngestOptions } from './telemetry-ingest';
@@ -357,7 +357,7 @@ export class FleetService {
     try {
       this.flushEvents();
       if (this.dirty.size || this.telemetryChanged.size || this.removed.size) {
-        const changed = this.store.devices.getSummaries(this.dirty);
+        const changed = this.store.devices.getSummaries(this.dirty).map((row) => withLatest(row, this.ingest.pendingLatest(row.id)));
         this.summaries.remember(changed);
         for (const id of this.telemetryChanged) {
           const row = this.dirty.has(id) ? undefined : this.summaries.get(id);
@@ -474,14 +474,15 @@ export class FleetService {
 
   /** Devices matching a query. */
   list(query: DeviceQueryInput): { total: number; devices: DeviceSummary[] } {
-    return this.store.devices.list(query);
+    const page = this.store.devices.list(query);
+    return { total: page.total, devices: page.devices.map((d) => withLatest(d, this.ingest.pendingLatest(d.id))) };
   }
 
   /** One device in detail; throws NOT_FOUND. */
   get(id: string): DeviceDetail {
     const device = this.store.devices.get(id);
     if (!device) throw new AppError('NOT_FOUND', `no device "${id}"`);
-    return device;
+    return withLatest(device, this.ingest.pendingLatest(id));
   }
 
   /** Counts by status and MCU, and ingest health. */

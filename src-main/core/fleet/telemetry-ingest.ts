@@ -14,8 +14,9 @@ export interface IngestOptions {
   minuteGraceMs?: number;
   /**
    * The devices table's latest-telemetry columns are written at most this often (ms): one UPDATE
-   * per device per interval, however many samples arrived, so 10,000 devices cost 10,000 row
-   * writes a second at most.
+   * per device per interval, however many samples arrived. Listeners get each flush's latest
+   * values at once (FlushReport.latest), so the live fleet table does not wait for this write;
+   * it only bounds how stale the stored columns (sorting, the detail page) can be.
    */
   latestIntervalMs?: number;
   clock?: () => number;
@@ -29,7 +30,7 @@ export interface FlushReport {
   storedAt: number;
   /** Devices that sent the samples of this flush. */
   devices: ReadonlySet<string>;
-  /** The latest-telemetry values written to the devices table in this flush, by device. */
+  /** Each device's latest telemetry in this flush (measurements it lacked are null). */
   latest: ReadonlyMap<string, LatestTelemetry>;
 }
 
@@ -38,6 +39,21 @@ const MINUTE = 60_000;
 function emptyAggregate(deviceId: string, minute: number): MinuteAggregate {
   const zeros = (): Record<TelemetryField, number> => ({ battery: 0, temperature: 0, rssi: 0, freeHeap: 0, inferenceMs: 0 });
   return { deviceId, minute, count: 0, sums: zeros(), counts: zeros(), metrics: {} };
+}
+
+/** Folds a sample into per-device latest values: the newest sample wins, a measurement it lacks keeps the previous one. */
+function mergeLatest(latest: Map<string, LatestTelemetry>, s: TelemetrySample): void {
+  const prev = latest.get(s.deviceId);
+  if (prev && s.ts < prev.lastSeen) return;
+  latest.set(s.deviceId, {
+    id: s.deviceId,
+    lastSeen: s.ts,
+    battery: s.battery ?? prev?.battery ?? null,
+    temperature: s.temperature ?? prev?.temperature ?? null,
+    rssi: s.rssi ?? prev?.rssi ?? null,
+    freeHeap: s.freeHeap ?? prev?.freeHeap ?? null,
+    inferenceMs: s.inferenceMs ?? prev?.inferenceMs ?? null,
+  });
 }
 
 /** A stored sample as the contract shows it. */
@@ -81,7 +97,7 @@ export class TelemetryIngest {
     this.maxBatch = options.maxBatch ?? 5000;
     this.maxQueue = options.maxQueue ?? 200_000;
     this.minuteGraceMs = options.minuteGraceMs ?? 5000;
-    this.latestIntervalMs = options.latestIntervalMs ?? 1000;
+    this.latestIntervalMs = options.latestIntervalMs ?? 5000;
     this.clock = options.clock ?? Date.now;
   }
 
@@ -95,6 +111,11 @@ export class TelemetryIngest {
   /** Samples waiting to be written. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** A device's telemetry received but not yet in the devices table's latest columns. */
+  pendingLatest(deviceId: string): LatestTelemetry | undefined {
+    return this.latest.get(deviceId);
   }
 
   /** Calls `listener` after every flush; returns a function that removes it. */
@@ -160,23 +181,13 @@ export class TelemetryIngest {
     this.queue = [];
     this.received = [];
     const closed: MinuteAggregate[] = [];
-    const latest = this.latest;
     const devices = new Set<string>();
+    const seen = new Map<string, LatestTelemetry>();
     for (const s of samples) {
       devices.add(s.deviceId);
       this.aggregate(s, closed);
-      const prev = latest.get(s.deviceId);
-      if (!prev || s.ts >= prev.lastSeen) {
-        latest.set(s.deviceId, {
-          id: s.deviceId,
-          lastSeen: s.ts,
-          battery: s.battery ?? prev?.battery ?? null,
-          temperature: s.temperature ?? prev?.temperature ?? null,
-          rssi: s.rssi ?? prev?.rssi ?? null,
-          freeHeap: s.freeHeap ?? prev?.freeHeap ?? null,
-          inferenceMs: s.inferenceMs ?? prev?.inferenceMs ?? null,
-        });
-      }
+      mergeLatest(this.latest, s);
+      mergeLatest(seen, s);
     }
     const now = this.clock();
     for (const [id, agg] of this.open) {
@@ -185,6 +196,7 @@ export class TelemetryIngest {
         this.open.delete(id);
       }
     }
+    const latest = this.latest;
     const writeLatest = latest.size > 0 && (options.closeAllMinutes || now - this.latestWrittenAt >= this.latestIntervalMs);
     if (samples.length === 0 && closed.length === 0 && !writeLatest) return;
     this.store.transaction(() => {
@@ -193,15 +205,13 @@ export class TelemetryIngest {
       if (writeLatest) this.store.devices.updateLatest(latest.values());
       this.store.counters.add('telemetry.ingested', samples.length);
     });
-    let latestWritten: ReadonlyMap<string, LatestTelemetry> = new Map();
     if (writeLatest) {
-      latestWritten = latest;
       this.latest = new Map();
       this.latestWrittenAt = now;
     }
     this.stored += samples.length;
-    if ((samples.length || latestWritten.size) && this.listeners.size) {
-      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latest: latestWritten };
+    if (samples.length && this.listeners.size) {
+      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latest: seen };
       for (const listener of this.listeners) listener(report);
     }
   }

@@ -39,10 +39,10 @@ describe('TelemetryIngest', () => {
     expect(store.telemetry.raw('a', 0, Number.MAX_SAFE_INTEGER, 1).map((p) => p.battery)).toEqual([94]);
   });
 
-  it('writes the latest telemetry at most once per interval, keeping the newest values', () => {
+  it('stores the latest telemetry at most once per interval, but reports it with every flush', () => {
     const ingest = new TelemetryIngest(store, { clock: () => now, latestIntervalMs: 1000 });
-    const written: string[][] = [];
-    ingest.onFlush((r) => written.push([...r.latest.keys()]));
+    const reported: Array<Record<string, number | null>> = [];
+    ingest.onFlush((r) => reported.push(Object.fromEntries([...r.latest].map(([id, l]) => [id, l.battery]))));
     ingest.push(sample('a', T0, 0, { battery: 99 }));
     ingest.flush();
     ingest.push(sample('a', T0 + 200, 1, { battery: 98 }));
@@ -51,12 +51,16 @@ describe('TelemetryIngest', () => {
     ingest.flush();
     expect(store.devices.get('a')?.battery).toBe(99);
     expect(store.devices.get('b')?.battery).toBeNull();
+    // What the table does not hold yet, the ingest still knows.
+    expect(ingest.pendingLatest('a')).toMatchObject({ battery: 98, lastSeen: T0 + 200 });
+    expect(ingest.pendingLatest('b')).toMatchObject({ battery: 50 });
     expect(store.telemetry.rawCount()).toBe(3);
     now += 800;
     ingest.flush();
     expect(store.devices.get('a')?.battery).toBe(98);
     expect(store.devices.get('b')?.battery).toBe(50);
-    expect(written).toEqual([['a'], [], ['a', 'b']]);
+    expect(ingest.pendingLatest('a')).toBeUndefined();
+    expect(reported).toEqual([{ a: 99 }, { a: 98, b: 50 }]);
   });
 
   it('downsamples into 1-minute means, merging late samples and separate flushes exactly', () => {
