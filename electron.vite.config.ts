@@ -35,6 +35,7 @@ export default defineConfig({
           index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
           'model-worker': resolve(import.meta.dirname, 'src-main/core/models/worker/analysis-task.ts'),
           'sim-worker': resolve(import.meta.dirname, 'src-main/core/sim/sim-worker.ts'),
+          'telemetry-writer-worker': resolve(import.meta.dirname, 'src-main/core/fleet/telemetry-writer-worker.ts'),
         },
       },
     },

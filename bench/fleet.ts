@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadMcuProfiles } from '../src-main/core/engine/mcu-profiles';
-import { FleetService, type FlushReport } from '../src-main/core/fleet';
+import { FleetService, WorkerTelemetryWriter, type FlushReport } from '../src-main/core/fleet';
 import { BrokerRuntime } from '../src-main/core/host/broker-runtime';
 import { EventBus } from '../src-main/core/host/event-bus';
 import { createStreamLogger } from '../src-main/core/host/logger';
@@ -154,6 +154,7 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
     logger,
     mcuIds: new Set(profiles.map((p) => p.id)),
     revokeSessions: (id) => broker.embeddedBroker?.disconnectDevice(id),
+    ingest: { writer: WorkerTelemetryWriter.forStore(store) ?? undefined },
   });
   await fleet.start();
   let sim: SimProcess | null = null;

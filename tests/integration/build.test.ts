@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { contentSecurityPolicy } from '../../src-main/core/host/csp';
+import { Store } from '../../src-main/core/store';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // A private output folder (out/ may be in use by a running `tinyfleet serve` or the e2e suite),
@@ -31,8 +33,10 @@ describe('electron-vite build', () => {
     const main = readFileSync(path.join(out, 'main', 'index.js'), 'utf8');
     expect(main).toContain('tinyfleet:rpc');
     expect(main).toMatch(/sandbox: true/);
-    // dependencies stay external (native better-sqlite3 must load from node_modules)
-    expect(main).toMatch(/from "better-sqlite3"/);
+    // dependencies stay external (native better-sqlite3 must load from node_modules); the store
+    // sits in a chunk the main bundle shares with the telemetry writer worker
+    const chunks = readdirSync(path.join(out, 'main')).filter((f) => f.endsWith('.js'));
+    expect(chunks.some((f) => /from "better-sqlite3"/.test(readFileSync(path.join(out, 'main', f), 'utf8')))).toBe(true);
   });
 
   it('emits a self-contained CommonJS preload (sandboxed preloads can only require electron)', () => {
@@ -78,5 +82,27 @@ describe('electron-vite build', () => {
     expect(seen.loadedUrl).toBe(pathToFileURL(path.join(out, 'renderer', 'index.html')).href);
     expect(seen.channel).toBe('tinyfleet:rpc');
     expect(seen.answer).toMatchObject({ t: 'result', output: { host: 'electron', dataDir: seen.userData, broker: { connected: true } } });
+  });
+
+  it('emits the telemetry writer as its own worker entry, and it writes to a database from a worker thread', async () => {
+    const script = path.join(out, 'main', 'telemetry-writer-worker.js');
+    expect(existsSync(script)).toBe(true);
+    const dataDir = mkdtempSync(path.join(workDir, 'writer-'));
+    const store = Store.open(dataDir);
+    store.devices.insertMany([{ id: 'a', name: 'a', tags: [], mcu: 'rp2040', simulated: true, createdAt: 0, secretHash: 'x', mosquittoHash: 'y' }]);
+    const worker = new Worker(script, { workerData: store.location });
+    try {
+      const reply = await new Promise<{ kind: string }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        const sample = { deviceId: 'a', ts: 1, seq: 0, battery: 50, temperature: null, rssi: null, freeHeap: null, inferenceMs: null, metrics: {} };
+        worker.postMessage({ kind: 'write', id: 1, batch: { samples: [sample], closed: [], latest: null } });
+      });
+      expect(reply).toMatchObject({ kind: 'written', id: 1 });
+      expect(store.telemetry.rawCount('a')).toBe(1);
+    } finally {
+      await worker.terminate();
+      store.close();
+    }
   });
 });

@@ -557,7 +557,7 @@ export class FleetService {
       this.settle(id, { state: 'error', result: undefined, error: { code: 'CANCELLED', message: 'the app stopped before the device answered' }, answeredAt: this.clock() });
     }
     this.unsubscribeFlush?.();
-    this.ingest.close();
+    await this.ingest.close();
     this.flushEvents();
     this.started = false;
   }

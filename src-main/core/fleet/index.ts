@@ -4,3 +4,5 @@ export * from './fleet-service';
 export * from './registry';
 export * from './retention';
 export * from './telemetry-ingest';
+export * from './telemetry-writer';
+export * from './worker-telemetry-writer';

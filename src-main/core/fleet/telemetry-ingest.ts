@@ -1,6 +1,7 @@
 import type { TelemetryPoint } from '../contract';
 import type { LatestTelemetry, MinuteAggregate, Store, TelemetryField, TelemetrySample } from '../store';
 import { TELEMETRY_FIELDS } from '../store';
+import { InlineTelemetryWriter, type TelemetryBatch, type TelemetryWriter } from './telemetry-writer';
 
 /** Tuning of the ingest; the defaults sustain 10,000 devices at one message per second. */
 export interface IngestOptions {
@@ -19,6 +20,11 @@ export interface IngestOptions {
    * it only bounds how stale the stored columns (sorting, the detail page) can be.
    */
   latestIntervalMs?: number;
+  /**
+   * Where batches are written (the ingest closes it): default the store's own connection on this
+   * thread; the app passes a WorkerTelemetryWriter.
+   */
+  writer?: TelemetryWriter;
   clock?: () => number;
 }
 
@@ -84,10 +90,17 @@ export class TelemetryIngest {
   private readonly maxQueue: number;
   private readonly minuteGraceMs: number;
   private readonly clock: () => number;
+  private readonly writer: TelemetryWriter;
+  /** Batches handed to an asynchronous writer and not yet committed, oldest first. */
+  private readonly inFlight: Array<{ samples: number; latest: Map<string, LatestTelemetry> | null }> = [];
+  private inFlightSamples = 0;
+  private readonly writes = new Set<Promise<void>>();
   /** Samples written since start. */
   stored = 0;
-  /** Samples dropped because the queue was full. */
+  /** Samples dropped because the queue was full or their write failed. */
   dropped = 0;
+  /** Why the last failed write failed, or null. */
+  lastWriteError: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -99,6 +112,7 @@ export class TelemetryIngest {
     this.minuteGraceMs = options.minuteGraceMs ?? 5000;
     this.latestIntervalMs = options.latestIntervalMs ?? 5000;
     this.clock = options.clock ?? Date.now;
+    this.writer = options.writer ?? new InlineTelemetryWriter(store, this.clock);
   }
 
   /** Starts the periodic flush. */
@@ -108,14 +122,20 @@ export class TelemetryIngest {
     this.timer.unref?.();
   }
 
-  /** Samples waiting to be written. */
+  /** Samples waiting to be written (queued here or being written). */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlightSamples;
   }
 
   /** A device's telemetry received but not yet in the devices table's latest columns. */
   pendingLatest(deviceId: string): LatestTelemetry | undefined {
-    return this.latest.get(deviceId);
+    const queued = this.latest.get(deviceId);
+    if (queued) return queued;
+    for (let i = this.inFlight.length - 1; i >= 0; i--) {
+      const writing = this.inFlight[i].latest?.get(deviceId);
+      if (writing) return writing;
+    }
+    return undefined;
   }
 
   /** Calls `listener` after every flush; returns a function that removes it. */
@@ -126,7 +146,7 @@ export class TelemetryIngest {
 
   /** Queues one sample. Returns false when it was dropped because the queue is full. */
   push(sample: TelemetrySample): boolean {
-    if (this.queue.length >= this.maxQueue) {
+    if (this.queue.length + this.inFlightSamples >= this.maxQueue) {
       this.dropped++;
       return false;
     }
@@ -199,28 +219,52 @@ export class TelemetryIngest {
     const latest = this.latest;
     const writeLatest = latest.size > 0 && (options.closeAllMinutes || now - this.latestWrittenAt >= this.latestIntervalMs);
     if (samples.length === 0 && closed.length === 0 && !writeLatest) return;
-    this.store.transaction(() => {
-      this.store.telemetry.insertRaw(samples);
-      this.store.telemetry.mergeMinutes(closed);
-      if (writeLatest) this.store.devices.updateLatest(latest.values());
-      this.store.counters.add('telemetry.ingested', samples.length);
-    });
+    const batch: TelemetryBatch = { samples, closed, latest: writeLatest ? [...latest.values()] : null };
     if (writeLatest) {
       this.latest = new Map();
       this.latestWrittenAt = now;
     }
-    this.stored += samples.length;
-    if (samples.length && this.listeners.size) {
-      const report: FlushReport = { samples, receivedAt, storedAt: this.clock(), devices, latest: seen };
-      for (const listener of this.listeners) listener(report);
+    const written = (storedAt: number): void => {
+      this.stored += samples.length;
+      if (samples.length && this.listeners.size) {
+        const report: FlushReport = { samples, receivedAt, storedAt, devices, latest: seen };
+        for (const listener of this.listeners) listener(report);
+      }
+    };
+    const result = this.writer.write(batch);
+    if (typeof result === 'number') {
+      written(result);
+      return;
     }
+    const entry = { samples: samples.length, latest: writeLatest ? latest : null };
+    this.inFlight.push(entry);
+    this.inFlightSamples += samples.length;
+    const settled = (): void => {
+      this.inFlight.splice(this.inFlight.indexOf(entry), 1);
+      this.inFlightSamples -= samples.length;
+    };
+    const write: Promise<void> = result.then(
+      (storedAt) => {
+        settled();
+        written(storedAt);
+      },
+      (err: unknown) => {
+        settled();
+        this.dropped += samples.length;
+        this.lastWriteError = (err as Error).message;
+      },
+    );
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
   }
 
-  /** Stops the timer and writes everything, including the open minutes. */
-  close(): void {
+  /** Stops the timer, writes everything (including the open minutes) and releases the writer. */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.flush({ closeAllMinutes: true });
+    await Promise.all(this.writes);
+    await this.writer.close();
     this.listeners.clear();
   }
 }

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { SigningKeyStore } from '../engine/package/keys';
-import { FleetService } from '../fleet';
+import { FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
 import { SimulatorService } from '../sim/simulator-service';
 import { Store } from '../store';
@@ -107,6 +107,8 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       mcuIds: new Set(profiles.map((p) => p.id)),
       retention: () => settings.get().telemetry,
       revokeSessions: (id) => broker.embeddedBroker?.disconnectDevice(id),
+      // SQLite's share of 10,000 samples a second runs in a worker, off the broker's thread.
+      ingest: { writer: WorkerTelemetryWriter.forStore(store) ?? undefined },
     });
     await fleet.start();
     stops.push({ name: 'fleet service', stop: () => fleet.dispose() });

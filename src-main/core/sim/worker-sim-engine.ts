@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FaultConfig, SimGroupConfig } from '../contract/sim';
 import type { McuProfile } from '../engine/mcu-profiles';
+import { workerScript, type WorkerScript } from '../platform/worker-script';
 import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
 import type { GroupSnapshot, InjectResult, SimEngine } from './sim-engine';
@@ -29,38 +27,8 @@ const EMPTY_STATS: SimStats = {
   lastError: null,
 };
 
-/** URL of tsx's ESM API (its CJS build cannot register hooks from an eval worker). */
-function tsxEsmApi(): string | null {
-  try {
-    if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
-  } catch {
-    // fall through to require.resolve (e.g. under a test runner without import.meta.resolve)
-  }
-  try {
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-    const mjs = cjs.replace(/\.cjs$/, '.mjs');
-    return existsSync(mjs) ? pathToFileURL(mjs).href : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * How to start the simulator worker from where this module runs: a compiled `sim-worker.js` next to
- * it, or the TypeScript source through tsx (CLI, tests, browser mode from the source tree). Null
- * when neither exists, e.g. inside a single-file bundle: the simulator then runs inline.
- */
-function workerScript(): { code: string; eval: boolean } | null {
-  const js = new URL('./sim-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { code: fileURLToPath(js), eval: false };
-  const ts = new URL('./sim-worker.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(ts))) return null;
-  const tsxApi = tsxEsmApi();
-  if (!tsxApi) return null;
-  // tsx hooks registered in this thread do not reach workers: register them inside the worker.
-  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); });`;
-  return { code, eval: true };
-}
+/** The simulator worker: `sim-worker.js` in a build, the source through tsx otherwise. */
+const simWorkerScript = (): WorkerScript | null => workerScript(import.meta.url, 'sim-worker', './sim-worker.ts');
 
 /**
  * Runs the simulated devices in a worker thread: their MQTT clients, timers and JSON never touch
@@ -77,11 +45,11 @@ export class WorkerSimEngine implements SimEngine {
 
   /** True when the worker script can be found from this build. */
   static available(): boolean {
-    return workerScript() !== null;
+    return simWorkerScript() !== null;
   }
 
   constructor(brokerUrl: string) {
-    const script = workerScript();
+    const script = simWorkerScript();
     if (!script) throw new Error('the simulator worker script is not part of this build');
     this.worker = new Worker(script.code, { eval: script.eval, workerData: { brokerUrl } });
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));

@@ -34,7 +34,11 @@ export class Store {
   readonly counters: CountersRepo;
   readonly models: ModelsRepo;
 
-  private constructor(private readonly db: Database) {
+  private constructor(
+    private readonly db: Database,
+    /** The database file (or ':memory:') and how it was opened, so a worker thread can open it too. */
+    readonly location: { file: string } & StoreOptions,
+  ) {
     this.devices = new DevicesRepo(db);
     this.telemetry = new TelemetryRepo(db);
     this.events = new EventsRepo(db);
@@ -68,7 +72,7 @@ export class Store {
       db.function(MERGE_METRICS_SQL_FUNCTION, { deterministic: true }, (a: unknown, b: unknown) =>
         mergeMetricSums(typeof a === 'string' ? a : null, typeof b === 'string' ? b : null),
       );
-      return new Store(db);
+      return new Store(db, { file, ...options });
     } catch (err) {
       db.close();
       throw err;

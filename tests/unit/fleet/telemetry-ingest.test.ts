@@ -86,29 +86,29 @@ describe('TelemetryIngest', () => {
     expect(store.telemetry.minuteCount('a', T0)).toBe(4);
   });
 
-  it('closes the open minutes when it closes', () => {
+  it('closes the open minutes when it closes', async () => {
     const ingest = new TelemetryIngest(store, { clock: () => now });
     ingest.push(sample('b', T0 + 10, 0));
-    ingest.close();
+    await ingest.close();
     expect(store.telemetry.minuteCount('b', T0)).toBe(1);
     expect(store.telemetry.rawCount('b')).toBe(1);
   });
 
-  it('drops and counts samples beyond the queue limit instead of growing without bound', () => {
+  it('drops and counts samples beyond the queue limit instead of growing without bound', async () => {
     const ingest = new TelemetryIngest(store, { clock: () => now, maxQueue: 2, maxBatch: 100 });
     expect([ingest.push(sample('a', T0, 0)), ingest.push(sample('a', T0, 1)), ingest.push(sample('a', T0, 2))]).toEqual([true, true, false]);
     expect(ingest.dropped).toBe(1);
-    ingest.close();
+    await ingest.close();
   });
 });
 
 describe('RetentionJob', () => {
-  it('deletes raw samples after the raw retention and aggregates after theirs, in bounded steps', () => {
+  it('deletes raw samples after the raw retention and aggregates after theirs, in bounded steps', async () => {
     const ingest = new TelemetryIngest(store, { clock: () => now });
     const hour = 3_600_000;
     for (let i = 0; i < 5; i++) ingest.push(sample('a', T0 - 3 * hour + i, i));
     ingest.push(sample('a', T0 - 10, 9));
-    ingest.close();
+    await ingest.close();
     store.events.insertMany([{ deviceId: 'a', ts: T0 - 40 * 86_400_000, kind: 'boot', level: 'info', message: 'old' }]);
     const job = new RetentionJob(store, () => ({ rawRetentionHours: 2, aggregateRetentionDays: 30 }), { clock: () => now, stepRows: 3 });
     expect(job.runOnce()).toEqual({ raw: 3, minutes: 0, events: 1 });
