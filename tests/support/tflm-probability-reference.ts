@@ -70,8 +70,14 @@ function clz(x: bigint): number {
 }
 function frexpRef(x: number): [number, number] {
   let e = 0;
-  while (x >= 1) (x /= 2), e++;
-  while (x < 0.5) (x *= 2), e--;
+  while (x >= 1) {
+    x /= 2;
+    e++;
+  }
+  while (x < 0.5) {
+    x *= 2;
+    e--;
+  }
   return [x, e];
 }
 const clampS8 = (v: bigint): number => Number(v < -128n ? -128n : v > 127n ? 127n : v);
@@ -79,9 +85,13 @@ const clampS8 = (v: bigint): number => Number(v < -128n ? -128n : v > 127n ? 127
 /** TFLite Micro's int8 softmax of one row; 'abort' where its TFLITE_CHECK fails. */
 export function softmaxRef(row: ArrayLike<number>, inputScale: number, beta: number): number[] | 'abort' {
   const real = Math.min(Math.fround(beta) * Math.fround(inputScale) * 2 ** 26, 2 ** 31 - 1);
-  let [q, shift] = frexpRef(real);
+  const [q, frexpExponent] = frexpRef(real);
+  let shift = frexpExponent;
   let mult = Math.sign(q * 2 ** 31) * Math.round(Math.abs(q * 2 ** 31));
-  if (mult === 2 ** 31) (mult /= 2), shift++;
+  if (mult === 2 ** 31) {
+    mult /= 2;
+    shift++;
+  }
   const diffMin = -Math.floor((31 * 2 ** 26) / 2 ** shift);
   const max = Math.max(...Array.from(row));
   const expOf = (diff: number) => expNeg(srdhm(wrap(BigInt(diff) << BigInt(shift)), BigInt(mult)), 5);

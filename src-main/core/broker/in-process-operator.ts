@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from './logger';
 import type { MessageHandler, OperatorConnection } from './operator-connection';
