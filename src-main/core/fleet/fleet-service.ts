@@ -73,6 +73,8 @@ interface PendingCommand {
 /** Events a device may burst, and how many per second it earns back (more are dropped and logged). */
 const EVENT_BURST = 20;
 const EVENTS_PER_SECOND = 5;
+/** Events kept for a retry while the database refuses writes (the oldest go first beyond this). */
+const MAX_QUEUED_EVENTS = 50_000;
 
 /** Device clocks further off than this are not trusted; the receive time is used instead. */
 const MAX_CLOCK_SKEW_PAST_MS = 24 * 3_600_000;
@@ -134,7 +136,10 @@ export class FleetService {
       },
     });
     this.ingest = new TelemetryIngest(this.store, { clock: this.clock, ...deps.ingest });
-    this.retention = new RetentionJob(this.store, deps.retention ?? (() => DEFAULT_RETENTION), { clock: this.clock });
+    this.retention = new RetentionJob(this.store, deps.retention ?? (() => DEFAULT_RETENTION), {
+      clock: this.clock,
+      onError: (err) => this.log.warn('retention', `fleet: telemetry retention pass failed, retrying: ${err.message}`),
+    });
   }
 
   /**
@@ -328,7 +333,15 @@ export class FleetService {
     if (this.eventQueue.length === 0) return;
     const batch = this.eventQueue;
     this.eventQueue = [];
-    const stored = this.store.events.insertMany(batch);
+    let stored: DeviceEvent[];
+    try {
+      stored = this.store.events.insertMany(batch);
+    } catch (err) {
+      // Kept for the next flush (a busy database is temporary), within the queue's bound.
+      this.eventQueue = batch.concat(this.eventQueue).slice(-MAX_QUEUED_EVENTS);
+      this.log.warn('events', `fleet: storing device events failed, retrying: ${(err as Error).message}`);
+      return;
+    }
     const byDevice = new Map<string, DeviceEvent[]>();
     for (const e of stored) {
       if (!this.events.hasSubscribers(`fleet.deviceEvents/${e.deviceId}`)) continue;

@@ -20,12 +20,24 @@ export class RetentionJob {
   constructor(
     private readonly store: Store,
     private readonly policy: () => RetentionPolicy,
-    private readonly options: { intervalMs?: number; stepRows?: number; clock?: () => number } = {},
+    private readonly options: {
+      intervalMs?: number;
+      stepRows?: number;
+      clock?: () => number;
+      /** Told when a pass fails (e.g. the database stayed locked); the next pass retries. */
+      onError?: (err: Error) => void;
+    } = {},
   ) {}
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.runOnce(), this.options.intervalMs ?? 1000);
+    this.timer = setInterval(() => {
+      try {
+        this.runOnce();
+      } catch (err) {
+        this.options.onError?.(err as Error);
+      }
+    }, this.options.intervalMs ?? 1000);
     this.timer.unref?.();
   }
 

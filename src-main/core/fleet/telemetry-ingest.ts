@@ -231,7 +231,14 @@ export class TelemetryIngest {
         for (const listener of this.listeners) listener(report);
       }
     };
-    const result = this.writer.write(batch);
+    let result: number | Promise<number>;
+    try {
+      result = this.writer.write(batch);
+    } catch (err) {
+      this.dropped += samples.length;
+      this.lastWriteError = (err as Error).message;
+      return;
+    }
     if (typeof result === 'number') {
       written(result);
       return;

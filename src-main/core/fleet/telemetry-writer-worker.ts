@@ -16,16 +16,47 @@ if (!port) throw new Error('telemetry-writer-worker must run in a worker thread'
 const { file, ...options } = workerData as { file: string } & StoreOptions;
 const store = Store.openFile(file, options);
 
+/**
+ * Batches that arrive while one is written wait and are then written together, in one
+ * transaction: a writer that fell behind catches up with fewer commits, and holds SQLite's write
+ * lock in fewer, separate stretches, so the app's own writes get their turn.
+ */
+let waiting: Array<{ id: number; batch: TelemetryBatch }> = [];
+let scheduled = false;
+
+function writeWaiting(): void {
+  scheduled = false;
+  const group = waiting;
+  waiting = [];
+  try {
+    store.transaction(() => {
+      for (const { batch } of group) writeTelemetryBatch(store, batch);
+    });
+    const storedAt = Date.now();
+    for (const { id } of group) port!.postMessage({ kind: 'written', id, storedAt } satisfies WriterReply);
+  } catch {
+    // One bad batch must not take the others with it: write them one by one.
+    for (const { id, batch } of group) {
+      try {
+        writeTelemetryBatch(store, batch);
+        port!.postMessage({ kind: 'written', id, storedAt: Date.now() } satisfies WriterReply);
+      } catch (err) {
+        port!.postMessage({ kind: 'failed', id, message: (err as Error).message } satisfies WriterReply);
+      }
+    }
+  }
+}
+
 port.on('message', (req: WriterRequest) => {
   if (req.kind === 'close') {
+    if (waiting.length) writeWaiting();
     store.close();
     port.postMessage({ kind: 'closed' } satisfies WriterReply);
     return;
   }
-  try {
-    writeTelemetryBatch(store, req.batch);
-    port.postMessage({ kind: 'written', id: req.id, storedAt: Date.now() } satisfies WriterReply);
-  } catch (err) {
-    port.postMessage({ kind: 'failed', id: req.id, message: (err as Error).message } satisfies WriterReply);
+  waiting.push({ id: req.id, batch: req.batch });
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(writeWaiting);
   }
 });

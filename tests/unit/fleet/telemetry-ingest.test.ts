@@ -118,4 +118,15 @@ describe('RetentionJob', () => {
     now = T0 + 31 * 86_400_000;
     expect(job.runOnce().minutes).toBe(2);
   });
+
+  it('reports a failed pass and keeps running instead of throwing from its timer', async () => {
+    const errors: string[] = [];
+    const job = new RetentionJob(store, () => ({ rawRetentionHours: 2, aggregateRetentionDays: 30 }), { intervalMs: 10, onError: (e) => errors.push(e.message) });
+    store.close();
+    job.start();
+    await new Promise((r) => setTimeout(r, 80));
+    job.stop();
+    expect(errors.length).toBeGreaterThan(1);
+    expect(errors[0]).toMatch(/not open/);
+  });
 });
