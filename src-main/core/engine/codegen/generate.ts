@@ -166,7 +166,7 @@ void TF_MODEL_PROBE(int32_t tensor, const void *data, size_t bytes);
 #include "model.h"
 #include "tf_kernels.h"
 
-/* Rounding mode: ${rounding} (${rounding === 'tflite' ? 'single rounding in CONV_2D/FULLY_CONNECTED, as TFLite' : 'double rounding everywhere, as TFLite Micro'}). */
+/* Rounding mode: ${rounding} (${rounding === 'tflite' ? 'single rounding in CONV_2D/FULLY_CONNECTED and table-based SOFTMAX/LOGISTIC, as TFLite' : 'double rounding everywhere and fixed-point SOFTMAX/LOGISTIC, as TFLite Micro'}). */
 
 /* Word-aligned so that int32/float tensors can be placed at any planned (4-aligned) offset. */
 static int32_t tf_arena_words[(TF_ARENA_BYTES + 3) / 4];

@@ -2,11 +2,12 @@ import type { Activation, DType, Quantization } from '../ir';
 import { quantizeMultiplier, roundHalfAway } from './fixed-point';
 
 /**
- * How a kernel applies its output multiplier.
- * - `tflm`: double rounding (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT), as TFLite
- *   Micro's reference kernels and CMSIS-NN do on devices, in every op.
- * - `tflite`: what the TFLite runtime does: CONV_2D and FULLY_CONNECTED go through ruy, which rounds
- *   once ((x*M + 2^(s-1)) >> s); every other op is the same as `tflm`.
+ * Which runtime's int8 arithmetic the kernels reproduce.
+ * - `tflm`: TFLite Micro's reference kernels (and CMSIS-NN) on devices: double rounding
+ *   (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT) in every op, and SOFTMAX and
+ *   LOGISTIC in gemmlowp fixed point.
+ * - `tflite`: the TFLite runtime: CONV_2D and FULLY_CONNECTED go through ruy, which rounds once
+ *   ((x*M + 2^(s-1)) >> s), and SOFTMAX and LOGISTIC use float lookup tables; other ops as `tflm`.
  */
 export type RoundingMode = 'tflm' | 'tflite';
 
