@@ -61,11 +61,18 @@ export interface BrowserAppOptions {
   viewport?: { width: number; height: number };
   /** Validate every output and event against the contract (on by default, as in tests). */
   validate?: boolean;
+  /** Data directory to run on (kept afterwards); a fresh temporary one by default. */
+  dataDir?: string;
 }
 
 /** Starts a core, serves the renderer and opens it in a fresh Chromium profile. */
 export async function startBrowserApp(options: BrowserAppOptions): Promise<BrowserApp> {
-  const core = await createTestCore({ simulate: options.simulate, batchMs: options.batchMs ?? 150, validate: options.validate ?? true });
+  const core = await createTestCore({
+    simulate: options.simulate,
+    batchMs: options.batchMs ?? 150,
+    validate: options.validate ?? true,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   const server = new BrowserServer({
     dispatcher: core.dispatcher,
     bus: core.bus,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src-main/core/contract/errors';
 import { SimGroupConfig, type SimStatus } from '../../src-main/core/contract/sim';
 import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
+import { openFilesLimit } from '../../src-main/core/platform/open-files-limit';
 import {
   decodeEvent,
   decodeResponse,
@@ -248,5 +249,15 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
     await sim.start(config({ namePrefix: 'dup', count: 1 }));
     await expect(sim.start(config({ namePrefix: 'dup', count: 1 }))).rejects.toMatchObject({ code: 'CONFLICT' });
     await sim.stop('dup');
+  });
+
+  it.skipIf(openFilesLimit() === null || openFilesLimit()! > 40_000)('refuses a fleet that would run this process out of file descriptors, provisioning nothing', async () => {
+    const limit = openFilesLimit()!;
+    const count = Math.ceil(limit / 2);
+    await expect(sim.start(config({ namePrefix: 'huge', count }))).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(new RegExp(`over its limit of ${limit}.*tinyfleet sim --data-dir`)),
+    });
+    expect(fx.store.devices.get('huge-00001')).toBeUndefined();
   });
 });

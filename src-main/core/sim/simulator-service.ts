@@ -1,4 +1,5 @@
 import { AppError } from '../contract/errors';
+import { openFilesLimit } from '../platform/open-files-limit';
 import type { FaultConfig, SimGroup, SimGroupConfig, SimStatus } from '../contract/sim';
 import type { McuProfile } from '../engine/mcu-profiles';
 import type { EventSink } from '../host/event-sink';
@@ -79,6 +80,7 @@ export class SimulatorService {
     if (this.starting.has(groupId) || this.engine?.groups().some((g) => g.id === groupId)) {
       throw new AppError('CONFLICT', `a simulated group with prefix "${groupId}" is already running; stop it or pick another prefix`);
     }
+    this.checkDescriptors(config.count);
     const profiles = this.pickProfiles(config.profiles);
     const abort = new AbortController();
     const onAbort = (): void => void this.stop(groupId).catch(() => undefined);
@@ -153,6 +155,26 @@ export class SimulatorService {
     this.statusTimer = null;
   }
 
+  /**
+   * Each in-app simulated device holds a socket here and, with the embedded broker, another one in
+   * the same process: refuse a fleet that would run this process out of file descriptors (it would
+   * fail later, with EMFILE somewhere unrelated) and say what to do instead.
+   */
+  private checkDescriptors(count: number): void {
+    const limit = openFilesLimit();
+    if (limit === null) return;
+    const running = this.engine?.groups().reduce((n, g) => n + g.total, 0) ?? 0;
+    const needed = 2 * (running + count) + DESCRIPTOR_RESERVE;
+    if (needed > limit) {
+      const fits = Math.max(0, Math.floor((limit - DESCRIPTOR_RESERVE) / 2) - running);
+      throw new AppError(
+        'BAD_REQUEST',
+        `${count} more simulated devices need about ${needed} open files in this process, over its limit of ${limit} (ulimit -n); ` +
+          `start at most ${fits} here, or run a large fleet as its own process: tinyfleet sim --data-dir DIR --broker URL --count N`,
+      );
+    }
+  }
+
   private pickProfiles(ids: readonly string[]): readonly McuProfile[] {
     const all = this.options.profiles;
     if (ids.length === 0) return all;
@@ -185,6 +207,9 @@ export class SimulatorService {
     }, STATUS_EVENT_MS);
   }
 }
+
+/** Descriptors kept for everything else (database, HTTP and WebSocket clients, workers, files). */
+const DESCRIPTOR_RESERVE = 1024;
 
 function cancelled(groupId: string): AppError {
   return new AppError('CANCELLED', `starting simulated group "${groupId}" was cancelled`);
