@@ -196,15 +196,30 @@ export async function run(args: string[]): Promise<void> {
   const credentials = path.join(dataDir, 'bench-credentials.csv');
   await provisionDevices(dataDir, credentials, opts.devices);
   const t1 = Date.now();
-  const app = await startBrowserApp({ rendererDir, simulate: 0, dataDir, batchMs: opts.batchMs, validate: false });
-  const sim = SimProcess.start(['--broker', app.core.info().broker.url, '--credentials', credentials, '--interval', String(opts.intervalMs), '--stats-every', '3600', '--prefix', 'bench']);
+  let sim: SimProcess | null = null;
+  // The fleet comes online before Chromium starts: on two cores the app, the simulator's 10,000
+  // connects and a software-rendering browser together starve the broker of the CPU its CONNACKs need.
+  let app: Awaited<ReturnType<typeof startBrowserApp>>;
+  try {
+    app = await startBrowserApp({
+      rendererDir,
+      simulate: 0,
+      dataDir,
+      batchMs: opts.batchMs,
+      validate: false,
+      beforeBrowser: async (core) => {
+        sim = SimProcess.start(['--broker', core.info().broker.url, '--credentials', credentials, '--interval', String(opts.intervalMs), '--stats-every', '3600', '--prefix', 'bench']);
+        await sim.waitFor('started', 300_000).catch((err: Error) => process.stderr.write(`[ui] ${err.message}; measuring with the devices online now\n`));
+      },
+    });
+  } catch (err) {
+    (sim as SimProcess | null)?.child.kill('SIGKILL');
+    throw err;
+  }
+  const startS = (Date.now() - t1) / 1000;
   const base = { bench: 'ui', devices: opts.devices, durationS: opts.durationS, batchMs: opts.batchMs, cpus: os.cpus().length, loadAvg1m: 0 };
   try {
     const { page } = app;
-    // Where this machine cannot bring every device online (the app, the simulator and Chromium share
-    // its two cores), the run goes on and reports how many were online while it measured.
-    await sim.waitFor('started', 240_000).catch((err: Error) => process.stderr.write(`[ui] ${err.message}; measuring with the devices online now\n`));
-    const startS = (Date.now() - t1) / 1000;
     await page.waitForSelector('[data-testid="device-row"]', { timeout: 120_000 });
     const t2 = Date.now();
     while ((await onlineCount(page)) < opts.devices * 0.99 && Date.now() - t2 < 30_000) await page.waitForTimeout(500);
@@ -226,7 +241,8 @@ export async function run(args: string[]): Promise<void> {
     await page.waitForTimeout(2000);
     await emit('device page, live charts');
   } finally {
-    if (sim.child.exitCode === null) await sim.stop().catch(() => sim.child.kill('SIGKILL'));
+    const running = sim as SimProcess | null;
+    if (running && running.child.exitCode === null) await running.stop().catch(() => running.child.kill('SIGKILL'));
     await app.close();
     rmSync(outDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });

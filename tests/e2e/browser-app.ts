@@ -63,6 +63,8 @@ export interface BrowserAppOptions {
   validate?: boolean;
   /** Data directory to run on (kept afterwards); a fresh temporary one by default. */
   dataDir?: string;
+  /** Runs once the core serves, before Chromium starts (e.g. bring a simulated fleet online). */
+  beforeBrowser?: (core: TestCore) => Promise<void>;
 }
 
 /** Starts a core, serves the renderer and opens it in a fresh Chromium profile. */
@@ -84,6 +86,7 @@ export async function startBrowserApp(options: BrowserAppOptions): Promise<Brows
   let context: BrowserContext | undefined;
   try {
     const { url } = await server.listen();
+    await options.beforeBrowser?.(core);
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
