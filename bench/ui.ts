@@ -236,6 +236,8 @@ export async function run(args: string[]): Promise<void> {
     await emit('fleet table, sorted by id');
     await page.click('[data-testid="sort-lastSeen"]');
     await emit('fleet table, sorted by last seen');
+    // A view sorted by last seen reorders under every update: open a device from the stable id order.
+    await page.click('[data-testid="sort-id"]');
     await page.click('[data-testid="device-row"] >> nth=0');
     await page.waitForSelector('[data-testid="device-page"]');
     await page.waitForTimeout(2000);
