@@ -109,6 +109,16 @@ function measure(page: Page, ms: number): Promise<Smoothness> {
   return page.evaluate(`(${MEASURE_IN_PAGE})(${ms})`) as Promise<Smoothness>;
 }
 
+/**
+ * Clicks an element from inside the page. Under a 10,000-device stream on two cores, Playwright's
+ * synthetic mouse clicks took 7-50 s to be acknowledged over the DevTools pipe while the page itself
+ * handled real input events 3-23 ms after they were created; the bench measures the page, not the pipe.
+ */
+async function clickInPage(page: Page, selector: string): Promise<void> {
+  await page.waitForSelector(selector);
+  await page.evaluate((s) => (document.querySelector(s) as HTMLElement).click(), selector);
+}
+
 async function onlineCount(page: Page): Promise<number> {
   const text = await page.locator('[data-testid="header-online"] strong').textContent();
   return Number((text ?? '0').replace(/,/g, ''));
@@ -234,11 +244,11 @@ export async function run(args: string[]): Promise<void> {
     };
     await page.waitForTimeout(2000);
     await emit('fleet table, sorted by id');
-    await page.click('[data-testid="sort-lastSeen"]');
+    await clickInPage(page, '[data-testid="sort-lastSeen"]');
     await emit('fleet table, sorted by last seen');
     // A view sorted by last seen reorders under every update: open a device from the stable id order.
-    await page.click('[data-testid="sort-id"]');
-    await page.click('[data-testid="device-row"] >> nth=0');
+    await clickInPage(page, '[data-testid="sort-id"]');
+    await clickInPage(page, '[data-testid="device-row"]');
     await page.waitForSelector('[data-testid="device-page"]');
     await page.waitForTimeout(2000);
     await emit('device page, live charts');
