@@ -57,7 +57,7 @@ export interface FleetServiceDeps {
   /** Drops a device's live MQTT sessions after its secret was rotated or it was removed (embedded broker). */
   revokeSessions?: (deviceId: string) => void;
   ingest?: IngestOptions;
-  /** How often coalesced `fleet.devices` changes and `fleet.stats` are emitted (ms). */
+  /** How often `fleet.stats` is emitted (ms); coalesced `fleet.devices` changes go out every 250 ms, or this often when shorter. */
   emitIntervalMs?: number;
 }
 
@@ -73,6 +73,8 @@ interface PendingCommand {
 /** Events a device may burst, and how many per second it earns back (more are dropped and logged). */
 const EVENT_BURST = 20;
 const EVENTS_PER_SECOND = 5;
+/** How often coalesced `fleet.devices` row changes are emitted (ms). */
+const DEVICE_CHANGES_INTERVAL_MS = 250;
 /** Events kept for a retry while the database refuses writes (the oldest go first beyond this). */
 const MAX_QUEUED_EVENTS = 50_000;
 
@@ -159,7 +161,8 @@ export class FleetService {
     this.rate = { at: now, stored: 0, perSec: 0 };
     const interval = this.deps.emitIntervalMs ?? 1000;
     this.timers.push(setInterval(() => this.flushEvents(), 200));
-    this.timers.push(setInterval(() => this.emitChanges(), interval));
+    this.timers.push(setInterval(() => this.emitDeviceChanges(), Math.min(interval, DEVICE_CHANGES_INTERVAL_MS)));
+    this.timers.push(setInterval(() => this.emitStats(), interval));
     for (const t of this.timers) t.unref?.();
     await this.attach(this.connection);
   }
@@ -366,7 +369,8 @@ export class FleetService {
     for (const [deviceId, points] of live) this.events.emit(`fleet.telemetry/${deviceId}`, { deviceId, points });
   }
 
-  private emitChanges(): void {
+  /** Coalesced row changes; often enough that 10,000 devices arrive as a few thousand rows at a time. */
+  private emitDeviceChanges(): void {
     try {
       this.flushEvents();
       if (this.dirty.size || this.telemetryChanged.size || this.removed.size) {
@@ -382,6 +386,13 @@ export class FleetService {
         this.removed.clear();
         this.events.emit('fleet.devices', { changed, removed });
       }
+    } catch (err) {
+      this.logger.error(`fleet: failed to emit device changes: ${(err as Error).message}`);
+    }
+  }
+
+  private emitStats(): void {
+    try {
       const now = this.clock();
       const elapsed = now - this.rate.at;
       if (elapsed > 0) {
@@ -389,7 +400,7 @@ export class FleetService {
       }
       this.events.emit('fleet.stats', this.stats());
     } catch (err) {
-      this.logger.error(`fleet: failed to emit changes: ${(err as Error).message}`);
+      this.logger.error(`fleet: failed to emit stats: ${(err as Error).message}`);
     }
   }
 
