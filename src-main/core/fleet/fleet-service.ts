@@ -372,7 +372,6 @@ export class FleetService {
   /** Coalesced row changes; often enough that 10,000 devices arrive as a few thousand rows at a time. */
   private emitDeviceChanges(): void {
     try {
-      this.flushEvents();
       if (this.dirty.size || this.telemetryChanged.size || this.removed.size) {
         const changed = this.store.devices.getSummaries(this.dirty).map((row) => withLatest(row, this.ingest.pendingLatest(row.id)));
         this.summaries.remember(changed);

@@ -92,9 +92,7 @@ export class TelemetryIngest {
   private readonly clock: () => number;
   private readonly writer: TelemetryWriter;
   /** Batches handed to an asynchronous writer and not yet committed, oldest first. */
-  private readonly inFlight: Array<{ samples: number; latest: Map<string, LatestTelemetry> | null }> = [];
-  private inFlightSamples = 0;
-  private readonly writes = new Set<Promise<void>>();
+  private readonly inFlight: Array<{ samples: number; latest: Map<string, LatestTelemetry> | null; done: Promise<void> }> = [];
   /** Samples written since start. */
   stored = 0;
   /** Samples dropped because the queue was full or their write failed. */
@@ -124,7 +122,14 @@ export class TelemetryIngest {
 
   /** Samples waiting to be written (queued here or being written). */
   get queued(): number {
-    return this.queue.length + this.inFlightSamples;
+    return this.queue.length + this.writing();
+  }
+
+  /** Samples handed to the writer and not yet committed. */
+  private writing(): number {
+    let n = 0;
+    for (const batch of this.inFlight) n += batch.samples;
+    return n;
   }
 
   /** A device's telemetry received but not yet in the devices table's latest columns. */
@@ -146,7 +151,7 @@ export class TelemetryIngest {
 
   /** Queues one sample. Returns false when it was dropped because the queue is full. */
   push(sample: TelemetrySample): boolean {
-    if (this.queue.length + this.inFlightSamples >= this.maxQueue) {
+    if (this.queued >= this.maxQueue) {
       this.dropped++;
       return false;
     }
@@ -243,26 +248,22 @@ export class TelemetryIngest {
       written(result);
       return;
     }
-    const entry = { samples: samples.length, latest: writeLatest ? latest : null };
-    this.inFlight.push(entry);
-    this.inFlightSamples += samples.length;
-    const settled = (): void => {
-      this.inFlight.splice(this.inFlight.indexOf(entry), 1);
-      this.inFlightSamples -= samples.length;
+    const entry = {
+      samples: samples.length,
+      latest: writeLatest ? latest : null,
+      done: result.then(
+        (storedAt) => {
+          this.inFlight.splice(this.inFlight.indexOf(entry), 1);
+          written(storedAt);
+        },
+        (err: unknown) => {
+          this.inFlight.splice(this.inFlight.indexOf(entry), 1);
+          this.dropped += samples.length;
+          this.lastWriteError = (err as Error).message;
+        },
+      ),
     };
-    const write: Promise<void> = result.then(
-      (storedAt) => {
-        settled();
-        written(storedAt);
-      },
-      (err: unknown) => {
-        settled();
-        this.dropped += samples.length;
-        this.lastWriteError = (err as Error).message;
-      },
-    );
-    this.writes.add(write);
-    void write.finally(() => this.writes.delete(write));
+    this.inFlight.push(entry);
   }
 
   /** Stops the timer, writes everything (including the open minutes) and releases the writer. */
@@ -270,7 +271,7 @@ export class TelemetryIngest {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.flush({ closeAllMinutes: true });
-    await Promise.all(this.writes);
+    await Promise.all(this.inFlight.map((batch) => batch.done));
     await this.writer.close();
     this.listeners.clear();
   }
