@@ -12,7 +12,7 @@
  *   lagP50Ms / lagP99Ms / lagMaxMs (device timestamp → row committed), rssMB (app process),
  *   simRssMB (simulator process), appCpuPct, eventLoopP99Ms, plus setup timings.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,9 +21,8 @@ import { FleetService, WorkerTelemetryWriter, type FlushReport } from '../src-ma
 import { BrokerRuntime } from '../src-main/core/host/broker-runtime';
 import { EventBus } from '../src-main/core/host/event-bus';
 import { createStreamLogger } from '../src-main/core/host/logger';
-import { registryProvisioner } from '../src-main/core/host/sim-provisioner';
-import { formatCredentialsCsv, type SimDeviceSpec } from '../src-main/core/sim/credentials';
 import { Store } from '../src-main/core/store';
+import { provisionBenchDevices } from './support/provision';
 import { SimProcess } from './support/sim-process';
 
 interface Options {
@@ -97,17 +96,10 @@ async function runSize(devices: number, opts: Options): Promise<Record<string, u
   try {
     // Provision through the registry, exactly as the in-app simulator does.
     const t0 = performance.now();
-    const specs: SimDeviceSpec[] = Array.from({ length: devices }, (_, i) => ({
-      id: `bench-${String(i + 1).padStart(5, '0')}`,
-      name: `bench ${i + 1}`,
-      mcu: profiles[i % profiles.length].id,
-      tags: ['sim', 'bench'],
-    }));
-    const credentials = await registryProvisioner(fleet.registry, store).provisionSimulated(specs);
+    const credFile = path.join(dir, 'credentials.csv');
+    await provisionBenchDevices(fleet.registry, store, profiles, devices, credFile);
     const provisionMs = performance.now() - t0;
     note(`${devices} devices provisioned in ${Math.round(provisionMs)} ms`);
-    const credFile = path.join(dir, 'credentials.csv');
-    writeFileSync(credFile, formatCredentialsCsv(credentials), { mode: 0o600 });
 
     // Count every stored sample by device and seq; lag only inside the measurement window.
     const seqs = new Map<string, { max: number; count: number }>();

@@ -12,19 +12,18 @@
  * First line: the fleet store's own work at that size, in Node (no browser, no core), as median CPU ms: applying one
  * event batch (devices reporting within `batch` ms) and rebuilding the filtered, sorted view.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { DeviceSummary } from '../src-main/core/contract';
 import { loadMcuProfiles } from '../src-main/core/engine/mcu-profiles';
 import { DeviceRegistry } from '../src-main/core/fleet';
-import { registryProvisioner } from '../src-main/core/host/sim-provisioner';
-import { formatCredentialsCsv, type SimDeviceSpec } from '../src-main/core/sim/credentials';
 import { Store } from '../src-main/core/store';
 import { DeviceIndex } from '../src-renderer/features/fleet/device-index';
 import { buildView, collectFacets, emptyFilter, patchView, type DeviceSort } from '../src-renderer/features/fleet/device-view';
 import { browserUnavailableReason, buildRenderer, startBrowserApp } from '../tests/e2e/browser-app';
+import { provisionBenchDevices } from './support/provision';
 import { SimProcess } from './support/sim-process';
 
 interface Options {
@@ -266,15 +265,7 @@ async function provisionDevices(dataDir: string, csvFile: string, count: number)
   const store = Store.open(dataDir);
   try {
     const profiles = loadMcuProfiles();
-    const registry = new DeviceRegistry(store, { mcuIds: new Set(profiles.map((p) => p.id)) });
-    const specs: SimDeviceSpec[] = Array.from({ length: count }, (_, i) => ({
-      id: `bench-${String(i + 1).padStart(5, '0')}`,
-      name: `bench ${i + 1}`,
-      mcu: profiles[i % profiles.length].id,
-      tags: ['sim', 'bench'],
-    }));
-    const credentials = await registryProvisioner(registry, store).provisionSimulated(specs);
-    writeFileSync(csvFile, formatCredentialsCsv(credentials), { mode: 0o600 });
+    await provisionBenchDevices(new DeviceRegistry(store, { mcuIds: new Set(profiles.map((p) => p.id)) }), store, profiles, count, csvFile);
   } finally {
     store.close();
   }
