@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { BrowserServer } from '../../src-main/core/host/browser-server';
 import { createMemoryLogger } from '../../src-main/core/host/logger';
 import { createTestCore, type TestCore } from '../support/core';
@@ -129,4 +130,30 @@ export function screenshotPath(name: string): string {
   const dir = path.join(projectRoot, 'test-results');
   mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
+}
+
+/** A browser app with no simulated devices, and a scratch folder for files a test hands to the page. */
+export interface AppWithFiles {
+  app: BrowserApp;
+  filesDir: string;
+}
+
+/**
+ * Registers the suite's beforeAll/afterAll: builds the renderer, starts the app and a files folder
+ * before the tests, closes and removes them after. The returned object is filled in beforeAll.
+ */
+export function useAppWithFiles(label: string): AppWithFiles {
+  const fixture = {} as AppWithFiles;
+  let outDir: string | undefined;
+  beforeAll(async () => {
+    outDir = mkdtempSync(path.join(tmpdir(), `tinyfleet-e2e-${label}-out-`));
+    fixture.filesDir = mkdtempSync(path.join(tmpdir(), `tinyfleet-e2e-${label}-files-`));
+    fixture.app = await startBrowserApp({ rendererDir: buildRenderer(outDir), simulate: 0, viewport: { width: 1440, height: 1000 } });
+  }, 300_000);
+  afterAll(async () => {
+    await fixture.app?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    if (fixture.filesDir) rmSync(fixture.filesDir, { recursive: true, force: true });
+  });
+  return fixture;
 }

@@ -4,17 +4,16 @@
  * arm-none-eabi-gcc is installed) beside the engine's estimates, and download the C bundle and the
  * signed package. A screenshot goes to test-results/.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { readPackage } from '../../src-main/core/engine/package/reader';
 import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { buildTinyMobilenet } from '../support/ir-builder';
-import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+import { browserUnavailableReason, screenshotPath, useAppWithFiles } from './browser-app';
 
 const skipReason = browserUnavailableReason();
 if (skipReason) console.log(`models build e2e skipped: ${skipReason}`);
@@ -22,26 +21,11 @@ const crossGcc = hasTool('arm-none-eabi-gcc');
 if (!crossGcc) console.log('models build e2e: arm-none-eabi-gcc is not installed, so the page must say so instead of showing sizes');
 
 describe.skipIf(skipReason !== null)('Build for MCU on the model page', () => {
-  let outDir: string;
-  let filesDir: string;
-  let app: BrowserApp;
-
-  beforeAll(async () => {
-    outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-build-out-'));
-    filesDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-build-files-'));
-    const rendererDir = buildRenderer(outDir);
-    app = await startBrowserApp({ rendererDir, simulate: 0, viewport: { width: 1440, height: 1000 } });
-  }, 300_000);
-
-  afterAll(async () => {
-    await app?.close();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
-    if (filesDir) rmSync(filesDir, { recursive: true, force: true });
-  });
+  const fx = useAppWithFiles('build');
 
   it('builds an imported model for stm32f746 and offers the zip and the signed package', async () => {
-    const { page } = app;
-    const file = path.join(filesDir, 'tiny_mobilenet.tflite');
+    const { page } = fx.app;
+    const file = path.join(fx.filesDir, 'tiny_mobilenet.tflite');
     writeFileSync(file, writeTflite(buildTinyMobilenet(1, 96)));
     await page.click('[data-testid="nav-models"]');
     await page.waitForSelector('[data-testid="models-page"]');
@@ -74,16 +58,16 @@ describe.skipIf(skipReason !== null)('Build for MCU on the model page', () => {
 
     // The links download what they name: a zip with the C sources, a package the installation's key verifies.
     const [zipDownload] = await Promise.all([page.waitForEvent('download'), zipLink.click()]);
-    const zipFile = path.join(filesDir, zipDownload.suggestedFilename());
+    const zipFile = path.join(fx.filesDir, zipDownload.suggestedFilename());
     await zipDownload.saveAs(zipFile);
     expect(Object.keys(unzipSync(new Uint8Array(readFileSync(zipFile))))).toEqual(
       expect.arrayContaining(['tiny_mobilenet-v1-stm32f746/model.c', 'tiny_mobilenet-v1-stm32f746/tf_kernels.c', 'tiny_mobilenet-v1-stm32f746/Makefile']),
     );
     const [pkgDownload] = await Promise.all([page.waitForEvent('download'), pkgLink.click()]);
-    const pkgFile = path.join(filesDir, pkgDownload.suggestedFilename());
+    const pkgFile = path.join(fx.filesDir, pkgDownload.suggestedFilename());
     await pkgDownload.saveAs(pkgFile);
-    const key = new SigningKeyStore(app.core.dataDir).keyPair().publicKey;
+    const key = new SigningKeyStore(fx.app.core.dataDir).keyPair().publicKey;
     expect(readPackage(new Uint8Array(readFileSync(pkgFile)), key).manifest.target.mcu).toBe('stm32f746');
-    expect(app.problems).toEqual([]);
+    expect(fx.app.problems).toEqual([]);
   }, 300_000);
 });

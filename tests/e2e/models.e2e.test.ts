@@ -5,15 +5,14 @@
  * graph summary, the memory timeline chart and the fit matrix; a malformed file is refused with its
  * reason; a long analysis shows progress and can be cancelled. Screenshots go to test-results/.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import type { Model } from '../../src-main/core/engine/ir';
 import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
-import { browserUnavailableReason, buildRenderer, projectRoot, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+import { browserUnavailableReason, projectRoot, screenshotPath, useAppWithFiles } from './browser-app';
 
 const skipReason = browserUnavailableReason();
 if (skipReason) console.log(`models e2e skipped: ${skipReason}`);
@@ -48,27 +47,12 @@ async function analysisDone(page: Page): Promise<void> {
 }
 
 describe.skipIf(skipReason !== null)('Models page in a browser', () => {
-  let outDir: string;
-  let filesDir: string;
-  let app: BrowserApp;
-
-  beforeAll(async () => {
-    outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-models-build-'));
-    filesDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-models-files-'));
-    const rendererDir = buildRenderer(outDir);
-    app = await startBrowserApp({ rendererDir, simulate: 0, viewport: { width: 1440, height: 1000 } });
-  }, 300_000);
-
-  afterAll(async () => {
-    await app?.close();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
-    if (filesDir) rmSync(filesDir, { recursive: true, force: true });
-  });
+  const fx = useAppWithFiles('models');
 
   it('imports a model built by the engine and shows its summary, timeline and fit matrix', async () => {
-    const { page } = app;
+    const { page } = fx.app;
     const model = buildTinyMobilenet(1, 96);
-    const file = path.join(filesDir, 'tiny_mobilenet.tflite');
+    const file = path.join(fx.filesDir, 'tiny_mobilenet.tflite');
     writeFileSync(file, writeTflite(model));
     await importThroughPicker(page, file);
     expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('tiny_mobilenet');
@@ -86,7 +70,7 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
 
   it('imports person_detect and shows a timeline with the patch-based plan', async (ctx) => {
     if (sharedReason) return ctx.skip();
-    const { page } = app;
+    const { page } = fx.app;
     await importThroughPicker(page, personDetect);
     expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('person_detect');
     expect(await page.locator('[data-testid="summary-input"]').first().textContent()).toContain('1×96×96×1');
@@ -103,7 +87,7 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
   }, 120_000);
 
   it('takes a dropped file; the same name gets a new version', async () => {
-    const { page } = app;
+    const { page } = fx.app;
     await page.click('[data-testid="nav-models"]');
     await page.waitForSelector('[data-testid="models-page"]');
     const bytes = Buffer.from(writeTflite(buildTinyMobilenet(2, 96))).toString('base64');
@@ -120,8 +104,8 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
   }, 120_000);
 
   it('refuses a malformed file with its reason and adds nothing', async () => {
-    const { page } = app;
-    const bad = path.join(filesDir, 'broken.tflite');
+    const { page } = fx.app;
+    const bad = path.join(fx.filesDir, 'broken.tflite');
     writeFileSync(bad, Buffer.from('this is not a flatbuffer at all, just text'));
     await page.click('[data-testid="nav-models"]');
     await page.waitForSelector('[data-testid="models-page"]');
@@ -133,8 +117,8 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
   }, 60_000);
 
   it('shows the progress of a long analysis and cancels it', async () => {
-    const { page } = app;
-    const file = path.join(filesDir, 'deep_blocks.tflite');
+    const { page } = fx.app;
+    const file = path.join(fx.filesDir, 'deep_blocks.tflite');
     writeFileSync(file, writeTflite(buildDeepModel(20, 192)));
     // Cancel from inside the page the moment the button renders: a fast machine would otherwise
     // finish the analysis between a poll from here and the click.
@@ -160,7 +144,7 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
       console.log(`models e2e: the MobileNetV2 case is skipped: ${mobilenet} is absent`);
       return ctx.skip();
     }
-    const { page } = app;
+    const { page } = fx.app;
     // Every percentage the bar shows is recorded inside the page as it renders, so a fast machine
     // that finishes between two polls from here still proves the bar moved.
     await page.evaluate(() => {
@@ -193,6 +177,6 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
   }, 180_000);
 
   it('ran without page errors or CSP violations', () => {
-    expect(app.problems).toEqual([]);
+    expect(fx.app.problems).toEqual([]);
   });
 });
