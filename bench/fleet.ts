@@ -20,7 +20,7 @@ import { loadMcuProfiles } from '../src-main/core/engine/mcu-profiles';
 import { FleetService, WorkerTelemetryWriter, type FlushReport } from '../src-main/core/fleet';
 import { BrokerRuntime } from '../src-main/core/host/broker-runtime';
 import { EventBus } from '../src-main/core/host/event-bus';
-import { createStreamLogger } from '../src-main/core/host/logger';
+import { createStreamLogger } from '../src-main/core/common/logger';
 import { Store } from '../src-main/core/store';
 import { provisionBenchDevices } from './support/provision';
 import { SimProcess } from './support/sim-process';

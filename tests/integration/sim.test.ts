@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/core/contract/errors';
+import { AppError } from '../../src-main/core/common/errors';
 import { SimGroupConfig, type SimStatus } from '../../src-main/core/contract/sim';
 import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
 import { openFilesLimit } from '../../src-main/core/platform/open-files-limit';

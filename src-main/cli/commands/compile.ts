@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { emitCBundle } from '../../core/engine/codegen/emit';
 import { compileModel, type CompileProgress } from '../../core/engine/compile';
-import type { CompileReport, PlanSummary } from '../../core/engine/compile-report';
+import type { CompileReport, PlanSummary } from '../../core/contract/compile-report';
 import type { PatchMode } from '../../core/engine/patch/search';
 import { readTflite } from '../../core/engine/tflite/reader';
 

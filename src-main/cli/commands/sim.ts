@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { FaultConfig, SimGroupConfig } from '../../core/contract/sim';
-import { loadMcuProfiles, type McuProfile } from '../../core/engine/mcu-profiles';
+import type { McuProfile } from '../../core/common/mcu-profile';
+import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { DeviceRegistry } from '../../core/fleet';
 import { registryProvisioner } from '../../core/host/sim-provisioner';
 import { formatCredentialsCsv, parseCredentialsCsv, type SimCredential, type SimDeviceSpec } from '../../core/sim/credentials';

@@ -5,7 +5,6 @@ export * from './connection';
 export * from './credentials';
 export * from './embedded-broker';
 export * from './in-process-operator';
-export * from './logger';
 export * from './mosquitto-export';
 export * from './operator-connection';
 export * from './operator-credentials';

@@ -1,7 +1,7 @@
 import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials, type OperatorConnection } from '../broker';
 import { AppError, type BrokerSettings, type SystemInfo } from '../contract';
 import type { Store } from '../store';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 
 /** Receives the new operator connection after a change (null while there is none). */
 export type ConnectionListener = (connection: OperatorConnection | null) => void | Promise<void>;

@@ -28,7 +28,7 @@ import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
 import { createSystemHandlers } from './handlers/system';
 import { createLocalApi, type LocalApi } from './local-api';
-import { createStreamLogger, type Logger } from './logger';
+import { createStreamLogger, type Logger } from '../common/logger';
 import { SettingsService } from './settings-service';
 import { registryProvisioner } from './sim-provisioner';
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { AppError } from '../contract/errors';
+import { AppError } from '../common/errors';
 import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
 import type { RoundingMode } from '../engine/runtime/requantize';
-import type { EventSink } from '../host/event-sink';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { ModelsRepo } from '../store/models-repo';
 import { ModelWorkerPool } from './analysis-pool';
 import { AnalysisRunner } from './analysis-runner';
@@ -16,7 +17,7 @@ export interface ModelRegistryDeps {
   /** The app's data directory; model files go to `<dataDir>/models/`. */
   dataDir: string;
   profiles: readonly McuProfile[];
-  events: EventSink;
+  events: EventSink<Events>;
   /** The app's package-signing key (`<dataDir>/keys/`): builds sign their packages with it. */
   signingKeys: SigningKeyStore;
   /** Worker threads for parsing and analysis (default 1). */

@@ -1,8 +1,9 @@
-import { AppError } from '../contract/errors';
+import { AppError } from '../common/errors';
 import { openFilesLimit } from '../platform/open-files-limit';
 import type { FaultConfig, SimGroup, SimGroupConfig, SimStatus } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
-import type { EventSink } from '../host/event-sink';
+import type { McuProfile } from '../common/mcu-profile';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { DeviceProvisioner, SimDeviceSpec } from './credentials';
 import type { SimStats } from './sim-device';
 import { InlineSimEngine, type GroupSnapshot, type SimEngine } from './sim-engine';
@@ -22,7 +23,7 @@ export interface SimulatorServiceOptions {
   brokerUrl: () => string;
   provisioner: DeviceProvisioner;
   profiles: readonly McuProfile[];
-  events?: EventSink;
+  events?: EventSink<Events>;
   engine?: SimEngineMode;
 }
 

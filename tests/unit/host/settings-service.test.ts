@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryLogger } from '../../../src-main/core/host/logger';
+import { createMemoryLogger } from '../../../src-main/core/common/logger';
 import { SettingsService, defaultSettings, redactSettings } from '../../../src-main/core/host/settings-service';
 import { Store } from '../../../src-main/core/store';
 
