@@ -18,7 +18,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadMcuProfiles } from '../src-main/core/engine/mcu-profiles';
 import { FleetService, WorkerTelemetryWriter, type FlushReport } from '../src-main/core/fleet';
-import { BrokerRuntime } from '../src-main/core/host/broker-runtime';
+import { BrokerRuntime } from '../src-main/core/broker/broker-runtime';
 import { EventBus } from '../src-main/core/host/event-bus';
 import { createStreamLogger } from '../src-main/core/common/logger';
 import { Store } from '../src-main/core/store';

@@ -4,7 +4,7 @@ import { FaultConfig, SimGroupConfig } from '../../core/contract/sim';
 import type { McuProfile } from '../../core/common/mcu-profile';
 import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { DeviceRegistry } from '../../core/fleet';
-import { registryProvisioner } from '../../core/host/sim-provisioner';
+import { registryProvisioner } from '../../core/sim/registry-provisioner';
 import { formatCredentialsCsv, parseCredentialsCsv, type SimCredential, type SimDeviceSpec } from '../../core/sim/credentials';
 import { SimRuntime } from '../../core/sim/sim-runtime';
 import { SIM_TAG } from '../../core/sim/simulator-service';

@@ -112,6 +112,16 @@ export class SimulatorService {
     }
   }
 
+  /**
+   * Stops every group before the app switches brokers and returns how to start each again: the
+   * devices follow the app to the new broker (`brokerUrl` then names it).
+   */
+  async leaveBroker(): Promise<Array<() => Promise<SimGroup>>> {
+    const running = this.status().groups.map((g) => g.config);
+    if (running.length > 0) await this.stop();
+    return running.map((config) => () => this.start(config));
+  }
+
   /** Stops one group (or all); its devices go offline gracefully. A start in progress is cancelled. */
   async stop(groupId?: string): Promise<SimStatus> {
     const running = this.engine?.groups().map((g) => g.id) ?? [];
