@@ -1,6 +1,7 @@
 // ESLint flat config. Two architectural rules matter most:
 //  - the core (src-main/core) never imports 'electron': it must run under plain Node;
-//  - the renderer imports nothing from the core except contract types (`import type ... from '@contract'`).
+//  - the renderer imports nothing from the core except contract types (`import type ... from '@contract'`)
+//    and the contract's client (`@contract/client/*`), the runtime code it shares with the preload.
 import tseslint from 'typescript-eslint';
 import vue from 'eslint-plugin-vue';
 
@@ -21,7 +22,8 @@ const rendererTypesOnly = {
       paths: [{ name: 'electron', message: 'The renderer talks to the core only through the contract.' }],
       patterns: [
         {
-          group: ['@contract', '@contract/*'],
+          // Everything under @contract but its client.
+          regex: '^@contract(/(?!client(/|$)).*)?$',
           allowTypeImports: true,
           message: 'Import only types from the contract (import type ...).',
         },

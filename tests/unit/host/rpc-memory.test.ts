@@ -5,8 +5,8 @@ import { EventBus } from '../../../src-main/core/host/event-bus';
 import { createLocalApi } from '../../../src-main/core/host/local-api';
 import { createMemoryLogger } from '../../../src-main/core/common/logger';
 import { connectInMemory } from '../../../src-main/core/host/transports/memory';
-import { RpcClient } from '../../../src-renderer/api/rpc-client';
-import { RpcError } from '../../../src-renderer/api/rpc-error';
+import { RpcClient } from '../../../src-main/core/contract/client/rpc-client';
+import { RpcError } from '../../../src-main/core/contract/client/rpc-error';
 
 const status = (connected: number): SimStatus => ({ groups: [], connected, total: 5 });
 
