@@ -11,6 +11,7 @@ import type { ModelsRepo } from '../store/models-repo';
 import { ModelWorkerPool } from './analysis-pool';
 import { AnalysisRunner } from './analysis-runner';
 import { ModelFiles, sha256Hex } from './model-files';
+import { systemClock, type Clock } from '../common/clock';
 
 export interface ModelRegistryDeps {
   repo: ModelsRepo;
@@ -22,7 +23,7 @@ export interface ModelRegistryDeps {
   signingKeys: SigningKeyStore;
   /** Worker threads for parsing and analysis (default 1). */
   maxThreads?: number;
-  now?: () => number;
+  now?: Clock;
 }
 
 /** What `import` needs: the file as the user picked it. */
@@ -44,10 +45,10 @@ export class ModelRegistry {
   readonly files: ModelFiles;
   private readonly pool: ModelWorkerPool;
   private readonly runner: AnalysisRunner;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly deps: ModelRegistryDeps) {
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? systemClock;
     this.files = new ModelFiles(path.join(deps.dataDir, 'models'));
     this.pool = new ModelWorkerPool({ maxThreads: deps.maxThreads });
     this.runner = new AnalysisRunner({ repo: deps.repo, files: this.files, pool: this.pool, profiles: deps.profiles, events: deps.events, now: this.now });
