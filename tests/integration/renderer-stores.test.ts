@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from 'vue';
 import { createPinia } from 'pinia';
-import { apiKey } from '../../../src-renderer/app/api-context';
-import { useFleetStore } from '../../../src-renderer/stores/fleet';
-import { useDeviceDetailStore } from '../../../src-renderer/stores/device-detail';
-import { useSimulatorStore } from '../../../src-renderer/stores/simulator';
-import { useSettingsStore } from '../../../src-renderer/stores/settings';
-import { createTestCore, type TestCore } from '../../support/core';
+import { apiKey } from '../../src-renderer/app/api-context';
+import { useFleetStore } from '../../src-renderer/stores/fleet';
+import { useDeviceDetailStore } from '../../src-renderer/stores/device-detail';
+import { useSimulatorStore } from '../../src-renderer/stores/simulator';
+import { useSettingsStore } from '../../src-renderer/stores/settings';
+import { createTestCore, type TestCore } from '../support/core';
 
 let core: TestCore;
 let app: App;

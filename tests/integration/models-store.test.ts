@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from 'vue';
 import { createPinia } from 'pinia';
-import { apiKey } from '../../../src-renderer/app/api-context';
-import { importProblem, readFileAsBase64 } from '../../../src-renderer/features/models/file-import';
-import { MAX_IMPORT_BYTES, useModelsStore } from '../../../src-renderer/stores/models';
-import { writeTflite } from '../../../src-main/core/engine/tflite/writer';
-import { MAX_MODEL_BYTES } from '../../../src-main/core/contract';
-import { createTestCore, type TestCore } from '../../support/core';
-import { buildTinyMobilenet } from '../../support/ir-builder';
+import { apiKey } from '../../src-renderer/app/api-context';
+import { importProblem, readFileAsBase64 } from '../../src-renderer/features/models/file-import';
+import { MAX_IMPORT_BYTES, useModelsStore } from '../../src-renderer/stores/models';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { MAX_MODEL_BYTES } from '../../src-main/core/contract';
+import { createTestCore, type TestCore } from '../support/core';
+import { buildTinyMobilenet } from '../support/ir-builder';
 
 let core: TestCore;
 let app: App;
