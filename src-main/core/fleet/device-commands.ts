@@ -95,7 +95,9 @@ export class DeviceCommands {
     const now = this.clock();
     this.store.commands.expireAllPending(now);
     for (const record of this.store.commands.queued()) {
-      if (!this.queued.has(record.id)) this.enqueue(record, DEFAULT_COMMAND_TIMEOUT_MS);
+      if (this.queued.has(record.id)) continue;
+      if ((record.expiresAt ?? now) <= now) this.expire(record);
+      else this.enqueue(record, DEFAULT_COMMAND_TIMEOUT_MS);
     }
   }
 
