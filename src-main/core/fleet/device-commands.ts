@@ -25,6 +25,9 @@ export interface CommandRequest {
   queueForMs?: number;
 }
 
+/** Command correlation as another service (deployments, rounds) uses it; the lifecycle stays with the fleet. */
+export type CommandSender = Pick<DeviceCommands, 'send' | 'recent'>;
+
 /** What command correlation needs. */
 export interface DeviceCommandsDeps {
   store: Store;

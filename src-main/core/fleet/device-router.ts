@@ -33,6 +33,12 @@ export interface DeviceTraffic {
   unrouted: number;
 }
 
+/**
+ * The router as another service (deployments, rounds) uses it: register the kinds it owns, send to
+ * devices, report unreadable payloads. Attaching and detaching stay with the fleet.
+ */
+export type DeviceMessaging = Pick<DeviceRouter, 'register' | 'send' | 'malformed' | 'connected'>;
+
 /** What the router needs to know. */
 export interface DeviceRouterOptions {
   /** Whether a device id belongs to the fleet; messages from other ids are counted, never delivered. */

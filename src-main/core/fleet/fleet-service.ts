@@ -3,10 +3,10 @@ import { AppError, type AuditEntry, type CommandRecord, type DeviceDetail, type 
 import { silentLogger, type Logger } from '../broker/logger';
 import type { EventSink } from '../host/event-sink';
 import type { Store } from '../store';
-import { DeviceCommands } from './device-commands';
+import { DeviceCommands, type CommandSender } from './device-commands';
 import { DeviceEventLog } from './device-event-log';
 import { DevicePresence } from './device-presence';
-import { DeviceRouter, type RouterConnection } from './device-router';
+import { DeviceRouter, type DeviceMessaging, type RouterConnection } from './device-router';
 import { FleetChangeFeed } from './fleet-change-feed';
 import { withLatest } from './summary-cache';
 import { DeviceRegistry, type DeviceSpec, type Provisioned, type ProgressFn } from './registry';
@@ -53,11 +53,9 @@ type DeviceQueryInput = z.output<typeof DeviceQuery>;
 export class FleetService {
   readonly registry: DeviceRegistry;
   readonly ingest: TelemetryIngest;
-  /** Device messages by kind, and sending to devices. */
-  readonly router: DeviceRouter;
-  /** Command correlation, usable by any service that sends commands to devices. */
-  readonly deviceCommands: DeviceCommands;
   private readonly store: Store;
+  private readonly messaging: DeviceRouter;
+  private readonly correlation: DeviceCommands;
   private readonly presence: DevicePresence;
   private readonly eventLog: DeviceEventLog;
   private readonly feed: FleetChangeFeed;
@@ -72,19 +70,19 @@ export class FleetService {
     const clock = deps.clock ?? Date.now;
     const logger = deps.logger ?? silentLogger;
     this.connection = deps.connection;
-    this.router = new DeviceRouter({ isDevice: (id) => this.isKnown(id), logger, clock });
+    const router = (this.messaging = new DeviceRouter({ isDevice: (id) => this.isKnown(id), logger, clock }));
     this.ingest = new TelemetryIngest(store, { clock, ...deps.ingest });
-    this.feed = new FleetChangeFeed({ store, ingest: this.ingest, events, traffic: () => this.router.traffic, clock, logger, emitIntervalMs: deps.emitIntervalMs });
-    this.eventLog = new DeviceEventLog({ store, router: this.router, events, clock, logger });
-    this.deviceCommands = new DeviceCommands({ store, router: this.router, events, clock, logger, onSettled: (record) => this.presence.applyCommandResult(record) });
+    this.feed = new FleetChangeFeed({ store, ingest: this.ingest, events, traffic: () => router.traffic, clock, logger, emitIntervalMs: deps.emitIntervalMs });
+    this.eventLog = new DeviceEventLog({ store, router, events, clock, logger });
+    this.correlation = new DeviceCommands({ store, router, events, clock, logger, onSettled: (record) => this.presence.applyCommandResult(record) });
     this.presence = new DevicePresence({
       store,
-      router: this.router,
+      router,
       ingest: this.ingest,
       eventLog: this.eventLog,
       feed: this.feed,
       clock,
-      onOnline: (id) => this.deviceCommands.deviceOnline(id),
+      onOnline: (id) => this.correlation.deviceOnline(id),
     });
     this.registry = new DeviceRegistry(store, {
       mcuIds: deps.mcuIds,
@@ -109,6 +107,16 @@ export class FleetService {
     });
   }
 
+  /** Device messages by kind and sending to devices, for services that own topic kinds (deployments: `xfer`). */
+  get router(): DeviceMessaging {
+    return this.messaging;
+  }
+
+  /** Command correlation, for any service that sends commands to devices. */
+  get deviceCommands(): CommandSender {
+    return this.correlation;
+  }
+
   /**
    * Starts listening: presence is relearned from retained status messages (devices the broker no
    * longer knows become `unknown`), commands left pending by an earlier run are marked timed out,
@@ -118,13 +126,13 @@ export class FleetService {
     if (this.started) return;
     this.started = true;
     this.presence.relearn();
-    this.deviceCommands.start();
+    this.correlation.start();
     for (const id of this.store.devices.ids()) this.knownIds.add(id);
     this.feed.start();
     this.ingest.start();
     this.retention.start();
     this.eventLog.start();
-    await this.router.attach(this.connection);
+    await this.messaging.attach(this.connection);
   }
 
   /**
@@ -134,7 +142,7 @@ export class FleetService {
   async useConnection(connection: FleetConnection): Promise<void> {
     for (const id of this.presence.relearn()) this.feed.changed(id);
     this.connection = connection;
-    await this.router.attach(connection);
+    await this.messaging.attach(connection);
   }
 
   /** Registered devices, including those provisioned by another process (the CLI) while the app runs. */
@@ -156,7 +164,7 @@ export class FleetService {
     actor: string,
     signal?: AbortSignal,
   ): Promise<CommandRecord> {
-    return this.deviceCommands.send(
+    return this.correlation.send(
       { deviceId: input.id, command: input.command, params: input.params, timeoutMs: input.timeoutMs, queueForMs: input.queueForMs },
       actor,
       signal,
@@ -214,7 +222,7 @@ export class FleetService {
   /** Recent commands of one device, newest first. */
   commands(id: string, limit: number): CommandRecord[] {
     this.get(id);
-    return this.deviceCommands.recent(id, limit);
+    return this.correlation.recent(id, limit);
   }
 
   /** The audit log, newest first. */
@@ -224,10 +232,10 @@ export class FleetService {
 
   /** Stops listening; sent commands end as cancelled; queued telemetry and events are written. Final: it does not start again. */
   async dispose(): Promise<void> {
-    await this.router.detach();
+    await this.messaging.detach();
     this.feed.stop();
     this.retention.stop();
-    this.deviceCommands.dispose();
+    this.correlation.dispose();
     this.presence.dispose();
     await this.ingest.close();
     this.eventLog.dispose();
