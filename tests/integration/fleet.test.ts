@@ -279,6 +279,30 @@ describe('FleetService over a real broker', () => {
     await expect(fleet.command({ id: 'dev-a', command: 'custom_op', params: { blob: 'x'.repeat(5000) }, timeoutMs: 300 }, 'test')).rejects.toThrow(/too large/);
   });
 
+  it('counts block-transfer traffic nobody handles yet as unrouted, not as malformed', async () => {
+    const before = fleet.stats();
+    const c = await connectDevice('dev-c');
+    await c.publishAsync('tf/v1/dev-c/xfer/pkg-1/req', 'bitmap', { qos: 1 });
+    await waitFor(() => fleet.stats().unroutedMessages > before.unroutedMessages, 'the unrouted count');
+    expect(fleet.stats()).toMatchObject({ unroutedMessages: before.unroutedMessages + 1, malformedMessages: before.malformedMessages });
+  });
+
+  it('refuses a command to a lost device at once, or queues it and sends it when the device is back', async () => {
+    expect(fleet.get('dev-b').status).toBe('lost');
+    await expect(fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000 }, 'test')).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
+    const queued = await fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000, queueForMs: 60_000 }, 'test');
+    expect(queued).toMatchObject({ state: 'queued', expiresAt: queued.sentAt + 60_000 });
+    const b = await connectDevice('dev-b');
+    await b.subscribeAsync('tf/v1/dev-b/cmd', { qos: 1 });
+    b.on('message', (_topic, payload) => {
+      const cmd = JSON.parse(payload.toString());
+      b.publish('tf/v1/dev-b/res', JSON.stringify({ v: 1, id: cmd.id, ok: true, result: { pong: true, uptimeMs: 1 } }), { qos: 1 });
+    });
+    await b.publishAsync('tf/v1/dev-b/status', birth(), { qos: 1, retain: true });
+    const answered = await waitFor(() => fleet.commands('dev-b', 5).find((r) => r.id === queued.id && r.state === 'ok'), 'the queued command answered');
+    expect(answered.result).toEqual({ pong: true, uptimeMs: 1 });
+  });
+
   it('drops the sessions of a device whose secret was rotated', async () => {
     const a = await connectDevice('dev-a');
     let closed = false;

@@ -9,7 +9,7 @@ import {
   type CommandMessage,
   type ProtocolErrorCode,
   type SlotInfo,
-  type TopicKind,
+  type MessageKind,
 } from '../protocol';
 import type { Prng } from './prng';
 import { freeMemory, LOW_BATTERY_PCT, TelemetryModel } from './telemetry-model';
@@ -76,7 +76,7 @@ interface Delayed {
 export class SimDevice {
   private state: State = 'idle';
   private client: MqttClient | null = null;
-  private readonly topics: Record<TopicKind, string>;
+  private readonly topics: Record<MessageKind, string>;
   private readonly model: TelemetryModel;
   private readonly telemetryTimer = new WheelTimer(() => this.onTelemetryTimer());
   private readonly faultTimer = new WheelTimer(() => this.onFaultTimer());
