@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../../src-main/core/contract/models';
 import { JobRunner, type Job, type JobContext, type JobPersistence } from '../../../src-main/core/jobs';
 import { RecordingSink } from '../fleet/recording-sink';
@@ -59,19 +63,35 @@ function setup(opts: { persistence?: JobPersistence<Params, string>; keepFinishe
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-/** A persistence over a Map, recording what it was asked to save. */
-function memoryPersistence(seed: Job<Params, string>[] = []) {
-  const rows = new Map(seed.map((j) => [j.id, { ...j }]));
+/**
+ * A persistence hook as a domain writes one: its own table in a real SQLite file, so a "restart"
+ * (closing the database and opening it again) really loses everything but what was stored.
+ */
+function sqlitePersistence(file: string) {
+  const db = new BetterSqlite3(file);
+  db.exec('CREATE TABLE IF NOT EXISTS test_jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, job TEXT NOT NULL) STRICT');
   const saves: string[] = [];
   const persistence: JobPersistence<Params, string> & { failOnDone?: string } = {
     save(job) {
       if (job.state === 'done' && persistence.failOnDone) throw new Error(persistence.failOnDone);
       saves.push(`${job.id}:${job.state}`);
-      rows.set(job.id, structuredClone({ ...job }));
+      db.prepare('INSERT INTO test_jobs (id, state, job) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, job = excluded.job').run(job.id, job.state, JSON.stringify(job));
     },
-    unfinished: () => [...rows.values()].filter((j) => j.state === 'queued' || j.state === 'running'),
+    unfinished: () =>
+      (db.prepare("SELECT job FROM test_jobs WHERE state IN ('queued', 'running') ORDER BY rowid").pluck().all() as string[]).map((j) => JSON.parse(j) as Job<Params, string>),
   };
-  return { persistence, rows, saves };
+  const row = (id: string) => JSON.parse(db.prepare('SELECT job FROM test_jobs WHERE id = ?').pluck().get(id) as string) as Job<Params, string>;
+  return { persistence, saves, row, close: () => db.close() };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function dbFile(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tf-jobs-'));
+  dirs.push(dir);
+  return path.join(dir, 'jobs.db');
 }
 
 describe('JobRunner', () => {
@@ -197,7 +217,7 @@ describe('JobRunner', () => {
   });
 
   it('persists each change of state and checkpoint (not progress ticks) before emitting it', async () => {
-    const store = memoryPersistence();
+    const store = sqlitePersistence(dbFile());
     const { runner, pending } = setup({ persistence: store.persistence });
     runner.start({ modelId: 'm', version: 1 });
     await settle();
@@ -207,11 +227,12 @@ describe('JobRunner', () => {
     pending[0].resolve('r');
     await settle();
     expect(store.saves).toEqual(['job-1:queued', 'job-1:running', 'job-1:running', 'job-1:done']);
-    expect(store.rows.get('job-1')).toMatchObject({ state: 'done', result: 'r', checkpoint: { devicesDone: 3 } });
+    expect(store.row('job-1')).toMatchObject({ state: 'done', result: 'r', checkpoint: { devicesDone: 3 } });
+    store.close();
   });
 
   it('fails a job whose result the persistence cannot keep', async () => {
-    const store = memoryPersistence();
+    const store = sqlitePersistence(dbFile());
     store.persistence.failOnDone = 'the version was removed';
     const { runner, pending } = setup({ persistence: store.persistence });
     runner.start({ modelId: 'm', version: 1 });
@@ -219,11 +240,13 @@ describe('JobRunner', () => {
     pending[0].resolve('r');
     await settle();
     expect(runner.get('job-1')).toMatchObject({ state: 'failed', error: 'the version was removed' });
-    expect(store.rows.get('job-1')).toMatchObject({ state: 'failed', error: 'the version was removed' });
+    expect(store.row('job-1')).toMatchObject({ state: 'failed', error: 'the version was removed' });
+    store.close();
   });
 
   it('resumes the jobs left unfinished by a restart, under their ids and from their last checkpoint', async () => {
-    const before = memoryPersistence();
+    const file = dbFile();
+    const before = sqlitePersistence(file);
     const first = setup({ persistence: before.persistence });
     first.runner.start({ modelId: 'm', version: 1 });
     first.runner.start({ modelId: 'm', version: 2 });
@@ -231,8 +254,10 @@ describe('JobRunner', () => {
     first.pending[0].ctx.checkpoint({ step: 7 });
     first.pending[1].resolve('finished before the restart');
     await settle();
-    // The app stops here; a new runner reads the same rows.
-    const after = setup({ persistence: memoryPersistence([...before.rows.values()]).persistence });
+    // The app stops here (its tasks never finish); a new runner opens the same database.
+    before.close();
+    const stored = sqlitePersistence(file);
+    const after = setup({ persistence: stored.persistence });
     const resumed = after.runner.resume();
     expect(resumed.map((a) => [a.jobId, a.state, a.version])).toEqual([['job-1', 'queued', 1]]);
     await settle();
@@ -242,6 +267,9 @@ describe('JobRunner', () => {
     after.pending[0].resolve('r');
     await settle();
     expect(after.runner.get('job-1').state).toBe('done');
+    expect(stored.row('job-1')).toMatchObject({ state: 'done', result: 'r' });
+    expect(stored.row('job-2')).toMatchObject({ state: 'done', result: 'finished before the restart' });
     expect(after.runner.resume()).toEqual([]);
+    stored.close();
   });
 });
