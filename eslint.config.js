@@ -18,6 +18,7 @@ export const coreLayerMap = {
   contract: ['common'],
   protocol: ['common'],
   platform: ['common'],
+  jobs: ['common', 'type:contract'],
   store: ['common', 'contract'],
   engine: ['common', 'type:contract'],
   train: ['common', 'platform', 'engine', 'type:contract'],
@@ -25,7 +26,7 @@ export const coreLayerMap = {
   settings: ['common', 'contract', 'store'],
   fleet: ['common', 'contract', 'protocol', 'platform', 'store', 'broker'],
   sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet'],
-  models: ['common', 'contract', 'platform', 'store', 'engine'],
+  models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
   host: ['*'],
 };
 

@@ -2,7 +2,7 @@
  * "Build for MCU" on a model's page in browser mode with headless Chromium: import a model the
  * project builds itself, build it for the STM32F746, see the real section sizes (when
  * arm-none-eabi-gcc is installed) beside the engine's estimates, and download the C bundle and the
- * signed package. A screenshot goes to test-results/.
+ * signed package, stored under the hash the page shows. A screenshot goes to test-results/.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { readPackage } from '../../src-main/core/engine/package/reader';
 import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { sha256Hex } from '../../src-main/core/models/model-files';
 import { buildTinyMobilenet } from '../support/ir-builder';
 import { browserUnavailableReason, screenshotPath, useAppWithFiles } from './browser-app';
 import { failIfRequired, missingTools, requireOrSkip } from '../support/require-tools';
@@ -70,6 +71,10 @@ describe.skipIf(skip)('Build for MCU on the model page', () => {
     await pkgDownload.saveAs(pkgFile);
     const key = new SigningKeyStore(fx.app.core.dataDir).keyPair().publicKey;
     expect(readPackage(new Uint8Array(readFileSync(pkgFile)), key).manifest.target.mcu).toBe('stm32f746');
+    // The package is stored under its hash, which the page shows (a deployment names it by that hash).
+    const stored = await panel.locator('[data-testid="build-package-id"]').getAttribute('title');
+    expect(stored).toBe(sha256Hex(readFileSync(pkgFile)));
+    expect(await panel.locator('[data-testid="build-package-id"]').textContent()).toBe(stored!.slice(0, 12));
     expect(fx.app.problems).toEqual([]);
   }, 300_000);
 });
