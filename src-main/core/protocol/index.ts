@@ -8,3 +8,7 @@ export * from './errors';
 export * from './messages';
 export * from './commands';
 export * from './codec';
+export * from './block-frame';
+export * from './block-bitmap';
+export * from './transfer-messages';
+export * from './transfer-topics';
