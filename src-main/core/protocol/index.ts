@@ -12,3 +12,5 @@ export * from './block-frame';
 export * from './block-bitmap';
 export * from './transfer-messages';
 export * from './transfer-topics';
+export * from './transfer-receiver';
+export * from './transfer-sender';
