@@ -39,6 +39,7 @@ export const TransferErrorCode = z.enum([
   'BAD_OFFER', // the offer failed its schema or its numbers disagree (size, block size, count)
   'BAD_SIGNATURE', // the offer's or the package's Ed25519 signature does not verify with the installation key
   'HASH_MISMATCH', // the assembled bytes' SHA-256 differs from the offer's
+  'BAD_PACKAGE', // the bytes are not a valid package (format, manifest or graph), signature aside
   'INCOMPATIBLE_TARGET', // the package is for another MCU, runtime version or rounding mode
   'INSUFFICIENT_MEMORY', // the model's arena does not fit free SRAM, or the package does not fit the slot
   'SELF_TEST_FAILED', // the installed model's self-test output differs from the package's expected hash
