@@ -25,7 +25,7 @@ export const coreLayerMap = {
   broker: ['common', 'contract', 'protocol', 'store'],
   settings: ['common', 'contract', 'store'],
   fleet: ['common', 'contract', 'protocol', 'platform', 'store', 'broker'],
-  sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet'],
+  sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet', 'engine'],
   models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
   host: ['*'],
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src-main/core/common/errors';
-import { SimGroupConfig, type SimGroup, type SimStatus } from '../../src-main/core/contract/sim';
+import { FaultConfig, SimGroupConfig, type SimGroup, type SimStatus } from '../../src-main/core/contract/sim';
 import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
 import { openFilesLimit } from '../../src-main/core/platform/open-files-limit';
 import {
@@ -179,7 +179,7 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
   });
 
   it('drops about the configured share of telemetry under message loss', async () => {
-    await sim.start(config({ namePrefix: 'lossy', count: 20, telemetryIntervalMs: 100, faults: { messageLoss: 0.5, disconnectsPerHour: 0, powerLossesPerHour: 0, latencyMs: 0, jitterMs: 0 } }));
+    await sim.start(config({ namePrefix: 'lossy', count: 20, telemetryIntervalMs: 100, faults: FaultConfig.parse({ messageLoss: 0.5, disconnectsPerHour: 0, powerLossesPerHour: 0, latencyMs: 0, jitterMs: 0 }) }));
     const tel = await collect(fx.operator, 'tf/v1/+/telemetry');
     await new Promise((r) => setTimeout(r, 3000));
     await tel.stop();
@@ -203,13 +203,13 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
   });
 
   it('delays publishes on a slow link', async () => {
-    await sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 400, jitterMs: 100 }, ['basic-00006']);
+    await sim.setFaults('basic', FaultConfig.parse({ disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 400, jitterMs: 100 }), ['basic-00006']);
     const started = Date.now();
     const res = await command('basic-00006', 'ping');
     expect(res.ok).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
-    await sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }, ['basic-00006']);
-    await expect(sim.setFaults('basic', { disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }, ['lossy-00001'])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await sim.setFaults('basic', FaultConfig.parse({ disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }), ['basic-00006']);
+    await expect(sim.setFaults('basic', FaultConfig.parse({ disconnectsPerHour: 0, powerLossesPerHour: 0, messageLoss: 0, latencyMs: 0, jitterMs: 0 }), ['lossy-00001'])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('replays the same telemetry for the same seed', async () => {

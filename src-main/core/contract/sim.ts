@@ -5,7 +5,10 @@ import { DeviceId, Tag } from './fleet';
 
 /**
  * Faults a simulated device suffers. Rates are per device per hour (Poisson), probabilities are
- * per message; slow links add latency (+ uniform jitter) to every publish.
+ * per message; slow links add latency (+ uniform jitter) to every publish. The update faults act
+ * on model transfers (docs/protocol.md §12): blocks lost or corrupted on the way in, a power loss
+ * in the middle of a transfer, a runtime that miscomputes (its self-tests fail), and less free
+ * SRAM or Flash than the profile leaves.
  */
 export const FaultConfig = z.object({
   disconnectsPerHour: z.number().min(0).max(3600).default(0),
@@ -13,6 +16,12 @@ export const FaultConfig = z.object({
   messageLoss: z.number().min(0).max(1).default(0),
   latencyMs: z.number().min(0).max(60_000).default(0),
   jitterMs: z.number().min(0).max(60_000).default(0),
+  blockLoss: z.number().min(0).max(0.9).default(0),
+  blockCorruption: z.number().min(0).max(0.9).default(0),
+  transferPowerLoss: z.number().min(0).max(1).default(0),
+  miscompute: z.boolean().default(false),
+  sramFreeBytes: z.number().int().min(0).nullable().default(null),
+  flashFreeBytes: z.number().int().min(0).nullable().default(null),
 });
 export type FaultConfig = z.infer<typeof FaultConfig>;
 

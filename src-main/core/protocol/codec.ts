@@ -46,29 +46,33 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /**
- * Decodes an untrusted payload of one kind: size check first, then JSON, then the version, then the
- * schema. Never throws; unknown fields are dropped.
+ * Decodes an untrusted JSON payload with `schema`: size check first, then JSON, then the version,
+ * then the schema; `label` names the message in errors. Never throws; unknown fields are dropped.
  */
-export function decodeMessage<K extends MessageKind>(kind: K, payload: Payload): Decoded<MessageOf<K>> {
+export function decodeJson<S extends z.ZodType>(label: string, schema: S, limit: number, payload: Payload): Decoded<z.output<S>> {
   const size = byteLength(payload);
-  const limit = MAX_PAYLOAD_BYTES[kind];
-  if (size > limit) return { ok: false, error: { code: 'TOO_LARGE', message: `${kind} payload of ${size} bytes exceeds the ${limit}-byte limit` } };
+  if (size > limit) return { ok: false, error: { code: 'TOO_LARGE', message: `${label} payload of ${size} bytes exceeds the ${limit}-byte limit` } };
   let raw: unknown;
   try {
     raw = JSON.parse(toText(payload));
   } catch (err) {
-    return { ok: false, error: { code: 'MALFORMED_JSON', message: `${kind} payload is not JSON: ${(err as Error).message}` } };
+    return { ok: false, error: { code: 'MALFORMED_JSON', message: `${label} payload is not JSON: ${(err as Error).message}` } };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { ok: false, error: { code: 'INVALID', message: `${kind} payload must be a JSON object` } };
+    return { ok: false, error: { code: 'INVALID', message: `${label} payload must be a JSON object` } };
   }
   const v = (raw as { v?: unknown }).v;
   if (typeof v === 'number' && v !== PROTOCOL_VERSION) {
-    return { ok: false, error: { code: 'UNSUPPORTED_VERSION', message: `${kind} message has v=${v}; this topic speaks v=${PROTOCOL_VERSION}` } };
+    return { ok: false, error: { code: 'UNSUPPORTED_VERSION', message: `${label} message has v=${v}; this topic speaks v=${PROTOCOL_VERSION}` } };
   }
-  const parsed = SCHEMAS[kind].safeParse(raw);
-  if (!parsed.success) return { ok: false, error: { code: 'INVALID', message: `invalid ${kind} message: ${describeIssues(parsed.error)}` } };
-  return { ok: true, value: parsed.data as MessageOf<K> };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: { code: 'INVALID', message: `invalid ${label} message: ${describeIssues(parsed.error)}` } };
+  return { ok: true, value: parsed.data };
+}
+
+/** Decodes an untrusted payload of one topic kind (see {@link decodeJson}). */
+export function decodeMessage<K extends MessageKind>(kind: K, payload: Payload): Decoded<MessageOf<K>> {
+  return decodeJson(kind, SCHEMAS[kind], MAX_PAYLOAD_BYTES[kind], payload) as Decoded<MessageOf<K>>;
 }
 
 /** Decodes a `status` payload (birth, offline or last will). */

@@ -30,6 +30,15 @@ export const StandardCommands = {
     params: z.object({}),
     result: z.object({ rebooting: z.literal(true) }),
   },
+  /**
+   * v1.1: makes the other model slot active again (a rollback without a transfer). The device
+   * activates it on trial, runs the package's self-test and confirms; a failed self-test is
+   * SELF_TEST_FAILED and the device stays where it was.
+   */
+  activate_slot: {
+    params: z.object({ slot: z.enum(['a', 'b']) }),
+    result: z.object({ slot: z.enum(['a', 'b']), model: z.string(), confirmed: z.literal(true) }),
+  },
 } as const;
 
 export type StandardCommandName = keyof typeof StandardCommands;

@@ -12,6 +12,8 @@ export const ProtocolErrorCode = z.enum([
   'INTERNAL', // the device failed while executing
   'UNSUPPORTED_VERSION', // the message's `v` is not one this device speaks
   'TOO_LARGE', // the payload exceeded the kind's size limit
+  'SELF_TEST_FAILED', // v1.1 activate_slot: the slot's model failed its self-test; the device stayed where it was
+  'NOT_FOUND', // v1.1 activate_slot: the slot is empty
 ]);
 export type ProtocolErrorCode = z.infer<typeof ProtocolErrorCode>;
 

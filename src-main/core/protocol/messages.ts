@@ -23,11 +23,17 @@ export const Timestamp = z.number().int().min(0);
 const ShortText = z.string().min(1).max(MAX_NAME_LENGTH);
 const Bytes = z.number().int().min(0);
 
-/** One of the device's two model slots. `model` is `id@version`, null when the slot is empty. */
+/**
+ * One of the device's two model slots. `model` is `id@version`, null when the slot is empty.
+ * Since v1.1 a device also gives the package's SHA-256 and whether the active slot is confirmed
+ * (false while it runs on trial, between activation and its self-test's confirmation).
+ */
 export const SlotInfo = z.object({
   slot: z.enum(['a', 'b']),
   model: z.string().max(128).nullable(),
   active: z.boolean(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  confirmed: z.boolean().optional(),
 });
 export type SlotInfo = z.infer<typeof SlotInfo>;
 
@@ -42,6 +48,10 @@ export const DeviceInfo = z.object({
   sramFree: Bytes,
   flashFree: Bytes,
   slots: z.array(SlotInfo).max(2),
+  /** Protocol minor revision, e.g. "1.1" (absent: "1.0", which has no block transfer). */
+  proto: z.string().regex(/^1\.\d+$/).optional(),
+  /** A transfer the device holds partly (v1.1): the app may resume it with only the missing blocks. */
+  xfer: z.object({ tid: z.string().regex(/^[0-9a-f]{16}$/), have: z.number().int().min(0), blocks: z.number().int().min(1) }).optional(),
   telemetryIntervalMs: z.number().int().min(MIN_TELEMETRY_INTERVAL_MS).max(MAX_TELEMETRY_INTERVAL_MS),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import path from 'node:path';
 import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { FaultConfig } from '../contract/sim';
 import type { McuProfile } from '../common/mcu-profile';
@@ -7,10 +9,12 @@ import {
   deviceTopics,
   StandardCommands,
   type CommandMessage,
+  type DeviceInfo,
   type ProtocolErrorCode,
-  type SlotInfo,
   type MessageKind,
 } from '../protocol';
+import { ModelSlots } from './model-slots';
+import { ModelUpdater, type UpdateStats } from './model-updater';
 import type { Prng } from './prng';
 import { freeMemory, LOW_BATTERY_PCT, TelemetryModel } from './telemetry-model';
 import { WheelTimer, type TimerWheel } from './timer-wheel';
@@ -55,6 +59,21 @@ export interface SimDeviceContext {
   now(): number;
   /** Called whenever the device goes online (+1) or leaves online (-1). */
   onlineChanged(device: SimDevice, delta: 1 | -1): void;
+  /**
+   * Model updates (protocol v1.1). Without them a device speaks v1.0: no slots, no transfers.
+   * Each device keeps its slots under `storageDir/<id>/`, so they survive power losses and restarts.
+   */
+  updates?: SimUpdateContext;
+}
+
+/** What devices need to take model packages. */
+export interface SimUpdateContext {
+  storageDir: string;
+  /** The installation's package signing key, provisioned with every device. */
+  publicKey: KeyObject;
+  /** Runs a package's self-test off the MQTT thread (a worker pool); resolves with the output digest. */
+  selfTest(packageBytes: Uint8Array, miscompute: boolean): Promise<string>;
+  stats: UpdateStats;
 }
 
 type State = 'idle' | 'connecting' | 'online' | 'down' | 'stopping' | 'stopped';
@@ -81,6 +100,8 @@ export class SimDevice {
   private readonly telemetryTimer = new WheelTimer(() => this.onTelemetryTimer());
   private readonly faultTimer = new WheelTimer(() => this.onFaultTimer());
   private readonly lifeTimer = new WheelTimer(() => this.onLifeTimer());
+  private readonly transferTimer = new WheelTimer(() => this.onTransferTimer());
+  private readonly updater: ModelUpdater | null;
   private linkTimer: WheelTimer | null = null;
   private link: Delayed[] | null = null;
   private linkLastRelease = 0;
@@ -111,6 +132,31 @@ export class SimDevice {
     this.topics = deviceTopics(id);
     this.model = new TelemetryModel(profile, valueRng);
     this.intervalMs = intervalMs;
+    const updates = ctx.updates;
+    this.updater = updates
+      ? new ModelUpdater(
+          new ModelSlots(path.join(updates.storageDir, id)),
+          {
+            deviceId: id,
+            profile,
+            publicKey: updates.publicKey,
+            faults: () => this.faults,
+            memory: () => this.memory(),
+            publish: (topic, payload) => this.send(topic, payload, QOS1),
+            selfTest: (bytes, miscompute) => updates.selfTest(bytes, miscompute),
+            slotsChanged: () => {
+              if (this.state === 'online') this.send(this.topics.status, this.birthPayload(), QOS1_RETAIN);
+            },
+            event: (kind, level, message, data) => this.event(kind, level === 'error' ? 'warn' : level, message, JSON.stringify(data)),
+            powerLoss: () => {
+              if (this.state === 'online') this.powerLoss();
+            },
+            rng: timingRng,
+            now: () => this.ctx.now(),
+          },
+          updates.stats,
+        )
+      : null;
   }
 
   get online(): boolean {
@@ -168,6 +214,7 @@ export class SimDevice {
     this.attempt = 0;
     if (this.model.battery <= 0) this.model.recharge();
     this.lowBatteryReported = this.model.battery < LOW_BATTERY_PCT;
+    this.updater?.boot();
     this.connect();
   }
 
@@ -190,8 +237,13 @@ export class SimDevice {
     client.on('connect', () => {
       if (this.client === client) this.onConnected(client);
     });
-    client.on('message', (_topic, payload) => {
-      if (this.client === client && this.state === 'online') this.onCommand(payload);
+    client.on('message', (topic, payload) => {
+      if (this.client !== client || this.state !== 'online') return;
+      if (topic === this.topics.cmd) this.onCommand(payload);
+      else if (this.updater) {
+        this.updater.onMessage(topic, payload);
+        this.scheduleTransferTimer();
+      }
     });
     client.on('error', (err) => {
       this.ctx.stats.lastError = `${this.id}: ${err.message}`;
@@ -205,7 +257,7 @@ export class SimDevice {
 
   private onConnected(client: MqttClient): void {
     this.ctx.stats.connects++;
-    client.subscribe(this.topics.cmd, { qos: 1 }, (err) => {
+    client.subscribe([this.topics.cmd, ...(this.updater?.subscriptions() ?? [])], { qos: 1 }, (err) => {
       if (err || this.client !== client || this.state !== 'connecting') return;
       this.state = 'online';
       this.connectedAt = this.ctx.wheel.now();
@@ -218,6 +270,8 @@ export class SimDevice {
       // Spread the first sample over one interval so thousands of devices do not publish in step.
       this.ctx.wheel.after(this.telemetryTimer, this.timingRng.next() * this.intervalMs);
       this.scheduleFault();
+      this.updater?.resume();
+      this.scheduleTransferTimer();
       this.settleFirstAttempt();
     });
   }
@@ -271,6 +325,7 @@ export class SimDevice {
     const wheel = this.ctx.wheel;
     wheel.cancel(this.telemetryTimer);
     wheel.cancel(this.faultTimer);
+    wheel.cancel(this.transferTimer);
     if (this.linkTimer) wheel.cancel(this.linkTimer);
   }
 
@@ -299,6 +354,7 @@ export class SimDevice {
   /** Power is cut: the socket dies without DISCONNECT, the device reboots after a few seconds. */
   private powerLoss(): void {
     this.ctx.stats.powerLosses++;
+    this.updater?.halt();
     this.afterClose = 'reboot';
     this.ctx.wheel.after(this.lifeTimer, this.timingRng.range(2000, 6000));
     this.client?.end(true);
@@ -369,6 +425,16 @@ export class SimDevice {
         this.ctx.wheel.after(this.telemetryTimer, this.intervalMs);
         return this.respond(cmd.id, `{"telemetryIntervalMs":${this.intervalMs}}`);
       }
+      case 'activate_slot': {
+        const params = StandardCommands.activate_slot.params.safeParse(cmd.params);
+        if (!this.updater) return this.respondError(cmd.id, 'UNKNOWN_COMMAND', 'this device speaks protocol 1.0: no model slots');
+        if (!params.success) return this.respondError(cmd.id, 'BAD_PARAMS', 'activate_slot needs { slot: "a" | "b" }');
+        this.updater.activateSlot(params.data.slot).then(
+          (r) => this.respond(cmd.id, JSON.stringify({ ...r, confirmed: true })),
+          (err: Error & { code?: ProtocolErrorCode }) => this.respondError(cmd.id, err.code ?? 'INTERNAL', err.message),
+        );
+        return;
+      }
       case 'reboot':
         return this.respond(cmd.id, '{"rebooting":true}', () => {
           if (this.state !== 'online') return;
@@ -395,18 +461,38 @@ export class SimDevice {
     this.send(this.topics.evt, `{"v":1,"ts":${this.ctx.now()},"kind":"${kind}","level":"${level}","message":${JSON.stringify(message)},"data":${dataJson}}`, QOS1);
   }
 
-  private info(): { fw: string; runtime: string; mcu: string; sramFree: number; flashFree: number; slots: SlotInfo[]; telemetryIntervalMs: number } {
+  private info(): DeviceInfo {
+    const xfer = this.updater?.pending();
     return {
       fw: SIM_FIRMWARE,
       runtime: SIM_RUNTIME,
       mcu: this.profile.id,
-      ...freeMemory(this.profile),
-      slots: [
+      ...this.memory(),
+      slots: this.updater?.slotInfo() ?? [
         { slot: 'a', model: null, active: false },
         { slot: 'b', model: null, active: false },
       ],
+      ...(this.updater ? { proto: '1.1' } : {}),
+      ...(xfer ? { xfer } : {}),
       telemetryIntervalMs: this.intervalMs,
     };
+  }
+
+  /** Free memory: the profile's, unless a fault says less. */
+  private memory(): { sramFree: number; flashFree: number } {
+    const free = freeMemory(this.profile);
+    return { sramFree: this.faults.sramFreeBytes ?? free.sramFree, flashFree: this.faults.flashFreeBytes ?? free.flashFree };
+  }
+
+  /** Runs the transfer idle timer once a second while a transfer is being received. */
+  private scheduleTransferTimer(): void {
+    if (this.updater?.receiving && !this.transferTimer.scheduled) this.ctx.wheel.after(this.transferTimer, 1000);
+  }
+
+  private onTransferTimer(): void {
+    if (this.state !== 'online' || !this.updater) return;
+    this.updater.tick();
+    this.scheduleTransferTimer();
   }
 
   private birthPayload(): string {

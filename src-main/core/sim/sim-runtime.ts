@@ -2,7 +2,8 @@ import type { FaultConfig, SimGroupConfig } from '../contract/sim';
 import type { McuProfile } from '../common/mcu-profile';
 import type { SimCredential } from './credentials';
 import { deriveSeed, Prng } from './prng';
-import { SimDevice, type SimDeviceContext, type SimStats } from './sim-device';
+import { emptyUpdateStats, type UpdateStats } from './model-updater';
+import { SimDevice, type SimDeviceContext, type SimStats, type SimUpdateContext } from './sim-device';
 import { TimerWheel } from './timer-wheel';
 import { systemClock, type Clock } from '../common/clock';
 
@@ -39,6 +40,8 @@ export interface SimRuntimeOptions {
   now?: Clock;
   /** Called (unthrottled) whenever a device goes online or offline, or a group starts or ends. */
   onChange?: () => void;
+  /** Model updates (protocol v1.1); without them devices speak v1.0. */
+  updates?: Omit<SimUpdateContext, 'stats'>;
 }
 
 /**
@@ -56,6 +59,8 @@ export class SimRuntime {
     powerLosses: 0,
     lastError: null,
   };
+  /** Counters of the model-update path over all devices. */
+  readonly updateStats: UpdateStats = emptyUpdateStats();
   private readonly wheel = new TimerWheel();
   private readonly groups = new Map<string, RuntimeGroup>();
   private readonly byDevice = new Map<string, { device: SimDevice; group: RuntimeGroup }>();
@@ -72,6 +77,7 @@ export class SimRuntime {
         if (entry) entry.group.connected += delta;
         options.onChange?.();
       },
+      ...(options.updates ? { updates: { ...options.updates, stats: this.updateStats } } : {}),
     };
   }
 

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMcuProfiles, findMcuProfile } from '../../../src-main/core/engine/mcu-profiles';
-import { PackageError } from '../../../src-main/core/engine/package/format';
+import { ManifestSchema, PackageError } from '../../../src-main/core/engine/package/format';
 import { exportPublicKey, parsePublicKey, SigningKeyStore } from '../../../src-main/core/engine/package/keys';
 import { readPackage } from '../../../src-main/core/engine/package/reader';
+import { computeSelfTest, outputDigest } from '../../../src-main/core/engine/package/self-test';
 import { writePackage } from '../../../src-main/core/engine/package/writer';
 import { planModel } from '../../../src-main/core/engine/planner/plan';
 import { seededInputs } from '../../../src-main/core/engine/runtime/inputs';
@@ -151,5 +152,31 @@ describe('model package', () => {
 
   it('writes the public key files so firmware can be given the key', () => {
     expect(readFileSync(store.publicKeyPath, 'utf8')).toBe(store.publicKey().pem);
+  });
+});
+
+describe('self-test vector', () => {
+  it('carries the seed and the digest of our runtime output for the package rounding mode', () => {
+    const { manifest, model: loaded } = readPackage(pkg, publicKey);
+    expect(manifest.selfTest).toBeDefined();
+    const { seed, outputSha256 } = manifest.selfTest!;
+    // Recompute independently: the loaded IR, the documented input recipe, the package's rounding.
+    const { outputs } = createInterpreter(loaded, { rounding: 'tflite' }).run(seededInputs(loaded, seed));
+    expect(outputDigest(outputs)).toBe(outputSha256);
+    expect(computeSelfTest(loaded, 'tflite', seed + 1).outputSha256).not.toBe(outputSha256);
+  });
+
+  it('a runtime that is off by one LSB anywhere in the output fails it', () => {
+    const { manifest, model: loaded } = readPackage(pkg, publicKey);
+    const { outputs } = createInterpreter(loaded, { rounding: 'tflite' }).run(seededInputs(loaded, manifest.selfTest!.seed));
+    const view = outputs[0] as Int8Array;
+    view[view.length - 1] ^= 1;
+    expect(outputDigest(outputs)).not.toBe(manifest.selfTest!.outputSha256);
+  });
+
+  it('packages written without a self-test still load', () => {
+    const { manifest } = readPackage(pkg, publicKey);
+    const { selfTest: _dropped, ...older } = manifest;
+    expect(ManifestSchema.safeParse(older).success).toBe(true);
   });
 });

@@ -75,6 +75,8 @@ export const ManifestSchema = z.strictObject({
       .max(100_000),
   }),
   body: z.strictObject({ bytes: NonNeg, sha256: z.string().regex(/^[0-9a-f]{64}$/), graphBytes: NonNeg, weightsOffset: NonNeg, weightsBytes: NonNeg }),
+  /** Seeded input and the SHA-256 of our runtime's output (engine/package/self-test.ts); absent in packages written before it. */
+  selfTest: z.strictObject({ seed: Int.min(0).max(0xffff_ffff), outputSha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   signer: z.strictObject({ algorithm: z.literal('ed25519'), publicKeySha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   createdAt: z.string().max(40),
 });

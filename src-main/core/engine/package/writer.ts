@@ -16,6 +16,7 @@ import {
   type PackageManifest,
 } from './format';
 import { exportPublicKey } from './keys';
+import { computeSelfTest } from './self-test';
 import type { KeyObject } from 'node:crypto';
 
 /** Signs the header + manifest bytes; SigningKeyStore provides one. */
@@ -34,6 +35,8 @@ export interface PackageOptions {
   planned?: PlannedSchedule;
   /** Creation time (default: now). */
   createdAt?: Date;
+  /** Seed of the self-test input (default: the first 32 bits of the body's SHA-256). */
+  selfTestSeed?: number;
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -86,6 +89,7 @@ function signerFingerprint(signer: PackageSigner): string {
 export function writePackage(model: Model, options: PackageOptions): Uint8Array {
   const { schedule, plan } = options.planned ?? planModel(model, 'tinyengine');
   const { body, graphBytes, weightsOffset, weightsBytes } = encodeBody(model);
+  const bodySha256 = createHash('sha256').update(body).digest('hex');
   const manifest: PackageManifest = {
     format: 'tinyfleet-model-package',
     formatVersion: PACKAGE_FORMAT_VERSION,
@@ -102,7 +106,8 @@ export function writePackage(model: Model, options: PackageOptions): Uint8Array 
       scratch: plan.blocks.filter((b) => b.kind === 'scratch').map((b) => [b.step!, b.offset, b.bytes] as [number, number, number]),
       steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inPlace: s.inPlace, alias: s.alias, ...(s.fusedPad !== undefined ? { fusedPad: s.fusedPad } : {}) })),
     },
-    body: { bytes: body.byteLength, sha256: createHash('sha256').update(body).digest('hex'), graphBytes, weightsOffset, weightsBytes },
+    body: { bytes: body.byteLength, sha256: bodySha256, graphBytes, weightsOffset, weightsBytes },
+    selfTest: computeSelfTest(model, options.rounding, options.selfTestSeed ?? Number.parseInt(bodySha256.slice(0, 8), 16)),
     signer: { algorithm: 'ed25519', publicKeySha256: signerFingerprint(options.signer) },
     createdAt: (options.createdAt ?? new Date()).toISOString(),
   };
