@@ -1,6 +1,9 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The renderer's modules import the contract (and its client) through the alias the build uses.
+  resolve: { alias: { '@contract': resolve(import.meta.dirname, 'src-main/core/contract') } },
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,

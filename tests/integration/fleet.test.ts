@@ -288,7 +288,11 @@ describe('FleetService over a real broker', () => {
   });
 
   it('refuses a command to a lost device at once, or queues it and sends it when the device is back', async () => {
-    expect(fleet.get('dev-b').status).toBe('lost');
+    const gone = await connectDevice('dev-b');
+    await gone.publishAsync('tf/v1/dev-b/status', birth(), { qos: 1, retain: true });
+    await waitFor(() => fleet.get('dev-b').status === 'online', 'dev-b online');
+    gone.stream.destroy();
+    await waitFor(() => fleet.get('dev-b').status === 'lost', 'dev-b lost');
     await expect(fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000 }, 'test')).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
     const queued = await fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000, queueForMs: 60_000 }, 'test');
     expect(queued).toMatchObject({ state: 'queued', expiresAt: queued.sentAt + 60_000 });
