@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+import { inputOf } from './page-actions';
 
 const SIMULATED = 4;
 const skipReason = browserUnavailableReason();
@@ -17,11 +18,6 @@ if (skipReason) console.log(`e2e skipped: ${skipReason}`);
 async function latestValues(page: Page): Promise<string> {
   const texts = await page.locator('[data-testid^="latest-"]').allTextContents();
   return texts.join(' | ');
-}
-
-/** The <input> of an Element Plus input, wherever its data-testid landed (wrapper or input). */
-function inputOf(page: Page, testId: string) {
-  return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
 }
 
 describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {

@@ -6,14 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserUnavailableReason, screenshotPath, useAppWithFiles } from './browser-app';
+import { inputOf } from './page-actions';
 
 const skipReason = browserUnavailableReason();
 if (skipReason) console.log(`forms e2e skipped: ${skipReason}`);
-
-/** The <input> of an Element Plus input, wherever its data-testid landed (wrapper or input). */
-function inputOf(page: Page, testId: string) {
-  return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
-}
 
 /** Types a value into a field as a user does: select what is there, type, leave the field. */
 async function type(page: Page, testId: string, value: string): Promise<void> {
