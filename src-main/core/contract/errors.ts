@@ -9,6 +9,7 @@ export const ErrorCode = z.enum([
   'TIMEOUT',
   'UNAVAILABLE', // e.g. broker not connected
   'CANCELLED',
+  'DOES_NOT_FIT', // a build for an MCU the model does not fit, without the override
   'UNKNOWN_CALL',
   'INTERNAL',
 ]);

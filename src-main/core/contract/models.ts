@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CompileReportSchema } from '../engine/compile-report';
+import { CompileReportSchema, FitReportSchema } from '../engine/compile-report';
 import { defineCall, defineEvent } from './define';
 
 /** The compiler's report types, for clients that show analyses. */
@@ -130,6 +130,16 @@ export type BuildSizes = z.infer<typeof BuildSizes>;
 
 /** What `models.build` produced: the C bundle, the signed package, and real sizes beside the estimates. */
 export const BuildResult = z.object({
+  /**
+   * The fit on the target MCU of the report the build compiled, the same figures the analysis's fit
+   * matrix shows for these plan options: SRAM = arena (activations + scratch) + runtime, Flash =
+   * weights + code estimate.
+   */
+  fit: FitReportSchema,
+  /** The schedule built: patch-based (n x n patches up to op `lastStageOp`) or per layer, and its arena. */
+  schedule: z.object({ patched: z.boolean(), n: count.optional(), lastStageOp: count.optional(), arenaBytes: count }),
+  /** True when the model does not fit and was built anyway (`allowMisfit`); the package records it. */
+  misfit: z.boolean(),
   bundleZipBase64: z.string(),
   bundleName: z.string(),
   /** The signed .tfpk package (verify with `publicKeyPem`). */
@@ -137,7 +147,7 @@ export const BuildResult = z.object({
   packageName: z.string(),
   /** Null when arm-none-eabi-gcc is not installed. */
   sizes: BuildSizes.nullable(),
-  /** The engine's estimates: Flash, and SRAM = arena peak + runtime. */
+  /** The engine's estimates (`fit`'s needed bytes): Flash = weights + code, SRAM = arena peak + runtime. */
   estimate: z.object({ flashBytes: count, sramBytes: count }),
   publicKeyPem: z.string(),
   toolchain: z.literal('arm-none-eabi-gcc').nullable(),
@@ -188,9 +198,17 @@ export const modelsCalls = {
     input: z.object({
       modelId: ModelId,
       version: z.number().int().positive(),
+      /** The MCU the bundle and the package are for; the build is refused (DOES_NOT_FIT) when the model does not fit it. */
       mcu: z.string().min(1, 'choose an MCU profile'),
-      patch: z.enum(['none', 'auto']).default('auto'),
+      /**
+       * How the schedule is chosen, exactly as models.analyze takes it: a page sends the options of the
+       * analysis it shows, so the build is the plan whose figures the page shows. Default: patches
+       * `auto`, aimed at `mcu`'s SRAM.
+       */
+      plan: AnalysisOptions.optional(),
       rounding: z.enum(['tflm', 'tflite']).default('tflm'),
+      /** Build even though the model does not fit `mcu` (e.g. for a bigger board); the package manifest records it. */
+      allowMisfit: z.boolean().default(false),
     }),
     output: BuildResult,
   }),

@@ -39,7 +39,7 @@ export function createModelsHandlers(
     'models.build': async (input, ctx) => {
       const result = await registry.build(input, ctx.signal);
       // A signed package is a release artefact: who built what, for which MCU, goes to the audit log.
-      audit.append({ ts: Date.now(), actor: ctx.actor, action: 'models.build', target: input.modelId, details: { version: input.version, mcu: input.mcu, package: result.packageName } });
+      audit.append({ ts: Date.now(), actor: ctx.actor, action: 'models.build', target: input.modelId, details: { version: input.version, mcu: input.mcu, package: result.packageName, misfit: result.misfit } });
       return result;
     },
     'models.remove': (input, ctx) => {
