@@ -151,6 +151,11 @@ export const useFleetStore = defineStore('fleet', () => {
     return api.call('fleet.remove', { id });
   }
 
+  /** The broker host, port, username and topics a device must use. */
+  async function connection(id: string) {
+    return api.call('fleet.connection', { id });
+  }
+
   /** Stops following events. */
   function dispose(): void {
     for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
@@ -177,6 +182,7 @@ export const useFleetStore = defineStore('fleet', () => {
     importCsv,
     exportCsv,
     remove,
+    connection,
     dispose,
   };
 });

@@ -1,5 +1,6 @@
 /** The fleet: registry and provisioning, presence, telemetry ingest, events, commands, audit. */
 export * from './csv';
+export * from './device-connection';
 export * from './fleet-service';
 export * from './registry';
 export * from './retention';

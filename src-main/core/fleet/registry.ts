@@ -3,7 +3,7 @@ import { AppError, DeviceId, Tag, type DeviceSummary } from '../contract';
 import { OPERATOR_USERNAME } from '../broker/acl';
 import { issueCredentials, type SecretCost } from '../broker/credentials';
 import { DuplicateDeviceError, type NewDeviceRow, type Store } from '../store';
-import { formatCsv, parseCsv, unescapeCsvText } from './csv';
+import { csvTime, formatCsv, parseCsv, unescapeCsvText } from './csv';
 
 /** A device to provision. */
 export interface DeviceSpec {
@@ -183,7 +183,7 @@ export class DeviceRegistry {
     csv: string,
     actor: string,
     options: { onProgress?: ProgressFn } = {},
-  ): Promise<{ added: Provisioned[]; errors: Array<{ line: number; message: string }> }> {
+  ): Promise<{ added: Provisioned[]; errors: Array<{ line: number; message: string }>; notes: Array<{ line: number; message: string }> }> {
     let records;
     try {
       records = parseCsv(csv);
@@ -230,10 +230,13 @@ export class DeviceRegistry {
       accepted.push({ line, spec: v });
     }
     const taken = new Set(seen.keys());
+    // A row without an id gets one, and the result says so: the operator must flash that id.
+    const notes: Array<{ line: number; message: string }> = [];
     for (const a of accepted) {
       if (a.spec.id === undefined) {
         a.spec.id = this.newId(taken);
         taken.add(a.spec.id);
+        notes.push({ line: a.line, message: `no id given: the device was added as "${a.spec.id}"` });
       }
     }
     const added = accepted.length
@@ -245,12 +248,14 @@ export class DeviceRegistry {
           'device.import',
         )
       : [];
-    return { added, errors };
+    return { added, errors, notes: added.length ? notes : [] };
   }
 
   /** The registry as CSV (no secrets); the import reads it back. */
   exportCsv(): string {
-    const rows = this.store.devices.all().map((d) => [d.id, d.name, d.mcu, d.tags.join(';'), d.status, d.firmware, d.model, d.simulated, d.createdAt, d.lastSeen]);
+    const rows = this.store.devices
+      .all()
+      .map((d) => [d.id, d.name, d.mcu, d.tags.join(';'), d.status, d.firmware, d.model, d.simulated, csvTime(d.createdAt), d.lastSeen === null ? null : csvTime(d.lastSeen)]);
     return formatCsv(CSV_EXPORT_COLUMNS, rows);
   }
 

@@ -140,7 +140,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const handlers: Handlers<CallName> = {
       ...createSystemHandlers(info),
       ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
-      ...createFleetHandlers({ fleet }),
+      ...createFleetHandlers({ fleet, brokerUrl: () => broker.url }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
     };
