@@ -3,24 +3,28 @@
  * The renderer imports types only (`import type`); the core parses every input at the boundary.
  */
 import type { z } from 'zod';
+import { alertsCalls, alertsEvents } from './alerts';
 import { fleetCalls, fleetEvents } from './fleet';
+import { fleetBulkCalls } from './fleet-bulk';
 import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
 import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
 
 export * from './define';
+export * from './alerts';
 export * from './errors';
 export * from './fleet';
+export * from './fleet-bulk';
 export * from './models';
 export * from './settings';
 export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...simEvents, ...modelsEvents };
+export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

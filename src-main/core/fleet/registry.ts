@@ -4,6 +4,7 @@ import { OPERATOR_USERNAME } from '../broker/acl';
 import { issueCredentials, type SecretCost } from '../broker/credentials';
 import { DuplicateDeviceError, type NewDeviceRow, type Store } from '../store';
 import { csvTime, formatCsv, parseCsv, unescapeCsvText } from './csv';
+import { mapConcurrent } from './map-concurrent';
 
 /** A device to provision. */
 export interface DeviceSpec {
@@ -39,20 +40,6 @@ const CSV_IMPORT_COLUMNS = ['id', 'name', 'mcu', 'tags'] as const;
 const TAG_SEPARATOR = /[;\s]+/;
 /** scrypt runs on libuv's pool (4 threads by default); a few more in flight keep it busy. */
 const HASH_CONCURRENCY = 8;
-
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, onDone?: () => void): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-      onDone?.();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 function describeZodError(err: { issues: Array<{ message: string }> }): string {
   return err.issues.map((i) => i.message).join('; ');
