@@ -151,6 +151,11 @@ export const useFleetStore = defineStore('fleet', () => {
     return api.call('fleet.remove', { id });
   }
 
+  /** Telemetry history of some devices as CSV (ISO times) within [since, until]. */
+  async function exportTelemetry(ids: string[], since?: number, until?: number) {
+    return api.call('fleet.exportTelemetry', { ids, since, until });
+  }
+
   /** The broker host, port, username and topics a device must use. */
   async function connection(id: string) {
     return api.call('fleet.connection', { id });
@@ -183,6 +188,7 @@ export const useFleetStore = defineStore('fleet', () => {
     exportCsv,
     remove,
     connection,
+    exportTelemetry,
     dispose,
   };
 });

@@ -69,6 +69,22 @@ describe.skipIf(skipReason !== null)('operator papercuts', () => {
     }
     expect(await page.locator('[data-testid="cmd-unreachable"]').count()).toBe(0);
     expect(await page.locator('[data-testid="cmd-ping"]').isDisabled()).toBe(false);
+
+    // Issue 12 item 8: its telemetry history as CSV, ISO times, the last hour.
+    const id = await page.locator('[data-testid="device-page"]').getAttribute('data-device-id');
+    const download = page.waitForEvent('download');
+    await page.click('[data-testid="export-telemetry"]');
+    const file = path.join(filesDir, 'telemetry.csv');
+    await (await download).saveAs(file);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^device_id,time,battery,temperature,rssi,free_heap,inference_ms/);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines.slice(1)) {
+      const [device, time] = line.split(',');
+      expect(device).toBe(id);
+      expect(Date.now() - Date.parse(time)).toBeLessThan(3_600_000);
+      expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    }
   }, 60_000);
 
   it('tells how a new device connects (host, port, username, topics) and copies it', async () => {
