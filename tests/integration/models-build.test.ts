@@ -37,7 +37,7 @@ describe('models.build', () => {
 
     const files = unzipSync(new Uint8Array(Buffer.from(built.bundleZipBase64, 'base64')));
     const names = Object.keys(files).map((n) => n.replace(/^tiny_build-v1-stm32f746\//, ''));
-    expect(names).toEqual(expect.arrayContaining(['model.c', 'model.h', 'Makefile', 'tf_kernels.c', 'tf_kernels.h', 'm7/main_m7.c']));
+    expect(names).toEqual(expect.arrayContaining(['model.c', 'model.h', 'Makefile', 'tf_kernels.c', 'tf_kernels.h', 'mcu/main_mcu.c']));
     const modelC = new TextDecoder().decode(files['tiny_build-v1-stm32f746/model.c']);
     expect(modelC).toMatch(/tf_kernels\.h|model\.h/);
 
