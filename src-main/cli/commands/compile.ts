@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { coreTarget } from '../../core/engine/codegen/cores';
 import { emitCBundle } from '../../core/engine/codegen/emit';
 import { compileModel, type CompileProgress } from '../../core/engine/compile';
 import type { CompileReport, PlanSummary } from '../../core/engine/compile-report';
@@ -86,11 +87,20 @@ function ioLines(r: CompileReport): string[] {
   ];
 }
 
+/** Which compiler a build for the target's core needs, said plainly when TinyFleet cannot run it. */
+function buildLines(r: CompileReport): string[] {
+  if (!r.flash.core) return [];
+  const target = coreTarget(r.flash.core);
+  if (target.kind === 'arm') return [`build: ${target.label} with arm-none-eabi-gcc ${target.cpuFlags.join(' ')} -mthumb -O2`];
+  return [`build: ${target.label} needs ${target.toolchain}; TinyFleet does not build for it, and its Flash figure is an estimate from ${coreTarget(r.flash.measuredCore ?? 'cortex-m7').label} measurements`];
+}
+
 /** The human-readable report. */
 export function formatCompileReport(r: CompileReport): string {
   const lines = [
     `model ${r.model.name}: ${r.model.ops} ops, ${r.macs.toLocaleString('en')} MACs, ${r.params.toLocaleString('en')} params`,
-    `Flash ${kib(r.flashBytes)} (weights ${kib(r.flash.weightBytes)}, bias ${kib(r.flash.biasBytes)}, requant ${kib(r.flash.requantBytes)}, calls ${kib(r.flash.opCallBytes)}, runtime ${kib(r.flash.runtimeBytes)})`,
+    `Flash ${kib(r.flashBytes)}${r.flash.core ? ` on ${coreTarget(r.flash.core).label}` : ''} (weights ${kib(r.flash.weightBytes)}, bias ${kib(r.flash.biasBytes)}, requant ${kib(r.flash.requantBytes)}, calls ${kib(r.flash.opCallBytes + r.flash.patchCodeBytes)}, kernels + startup ${kib(r.flash.runtimeBytes)})`,
+    ...buildLines(r),
     `peak SRAM ${kib(r.peakSramBytes)} (activations ${kib(r.activationArenaBytes)}, scratch ${kib(r.scratchBytes)}, lower bound ${kib(r.lowerBoundBytes)}) + runtime ${kib(r.runtimeSramBytes)}`,
     `peak at step ${r.peakOp.step}: ${r.peakOp.kind} #${r.peakOp.opIndex}`,
     ...ioLines(r),
@@ -159,7 +169,7 @@ export function registerCompile(program: Command): void {
       );
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCompileReport(report));
       if (flags.emitC) {
-        const { generated } = await emitCBundle(model, report.patch, flags.emitC, 'tflm', flags.io);
+        const { generated } = await emitCBundle(model, report.patch, flags.emitC, 'tflm', flags.io, report.flash.core);
         process.stderr.write(`wrote C model to ${flags.emitC}: arena ${generated.arenaBytes} bytes, ${generated.calls} kernel calls (make && ./model_host input.bin output.bin)\n`);
       }
       if (report.proof && (!report.proof.layerPlanMatches || report.proof.patchPlanMatches === false)) process.exitCode = 1;
