@@ -33,7 +33,7 @@ import { readTflite } from '../src-main/core/engine/tflite/reader';
 import { IrBuilder, buildTinyMobilenet } from '../tests/support/ir-builder';
 import { applyIoConvention } from '../src-main/core/engine/io-convention';
 import { tensorBytes } from '../src-main/core/engine/ir';
-import type { CompileReport } from '../src-main/core/engine/compile-report';
+import type { CompileReport } from '../src-main/core/contract/compile-report';
 import { PUBLISHED_PEAK_SRAM, type ScheduleMode } from './support/published-sram';
 
 const projectRoot = path.resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -15,6 +15,7 @@ import {
 } from '../../src-main/core/broker';
 import { Store } from '../../src-main/core/store';
 import { chownToMosquitto, freePort, mosquittoMissingReason, startMosquitto, type RunningMosquitto } from '../support/mosquitto';
+import { requireOrSkip } from '../support/require-tools';
 
 /**
  * The same ACL attacks against both brokers TinyFleet supports: the embedded aedes broker and a
@@ -103,8 +104,7 @@ const brokers: Array<{ name: string; start: (dir: string) => Promise<Fixture>; s
 ];
 
 for (const broker of brokers) {
-  if (broker.skip) console.warn(broker.skip);
-  describe.skipIf(broker.skip !== null)(`broker ACL: ${broker.name}`, () => {
+  describe.skipIf(requireOrSkip(`broker ACL: ${broker.name}`, broker.skip))(`broker ACL: ${broker.name}`, () => {
     let dir: string;
     let fx: Fixture;
     let operator: MqttClient;

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { MPS2_BOARD } from '../../src-main/core/engine/codegen/bundle';
 import { codeFootprint, flashOnCore } from '../../src-main/core/engine/codegen/flash-estimate';
 import { proveOnQemu } from '../../src-main/core/engine/codegen/proof';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import { applyIoConvention } from '../../src-main/core/engine/io-convention';
 import type { Model } from '../../src-main/core/engine/ir';
@@ -12,6 +11,7 @@ import { planModel } from '../../src-main/core/engine/planner/plan';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { modelPath, skipWithoutModels } from '../support/models';
 import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * The Cortex-M builds (arm-none-eabi-gcc -O2, newlib) run under qemu-system-arm with semihosting:
@@ -20,8 +20,7 @@ import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/
  * text + rodata + data, instructions per inference from -icount.
  */
 
-const missing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
-if (missing.length) console.warn(`[qemu] skipped: ${missing.join(', ')} not found`);
+const qemuMissing = requireOrSkip('qemu', missingTools('arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'));
 
 /** The Flash estimate's promise: within 5% of arm-none-eabi-size's text + rodata + data. */
 const FLASH_TOLERANCE = 0.05;
@@ -50,7 +49,7 @@ async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCan
 
 const int8Io = (m: Model) => applyIoConvention(m, 'int8').model;
 
-describe.skipIf(missing.length > 0)('Cortex-M7 build under qemu mps2-an500: in-project models', () => {
+describe.skipIf(qemuMissing)('Cortex-M7 build under qemu mps2-an500: in-project models', () => {
   for (const build of [buildOpZoo, buildFloatWrapped, buildTinyMobilenetModel]) {
     for (const rounding of ['tflm', 'tflite'] as const) {
       it(`${build().name}, ${rounding}: outputs identical to the TS runtime`, { timeout: 120_000 }, () => check(build(), rounding));
@@ -60,7 +59,7 @@ describe.skipIf(missing.length > 0)('Cortex-M7 build under qemu mps2-an500: in-p
     check(int8Io(buildFloatWrapped()), 'tflm'));
 });
 
-describe.skipIf(missing.length > 0)('Cortex-M4F build under qemu mps2-an386: in-project models', () => {
+describe.skipIf(qemuMissing)('Cortex-M4F build under qemu mps2-an386: in-project models', () => {
   for (const build of [buildOpZoo, buildFloatWrapped, buildTinyMobilenetModel]) {
     it(`${build().name}, tflm: outputs identical to the TS runtime`, { timeout: 120_000 }, () => check(build(), 'tflm', undefined, 'cortex-m4'));
   }
@@ -72,7 +71,7 @@ describe.skipIf(missing.length > 0)('Cortex-M4F build under qemu mps2-an386: in-
   });
 });
 
-describe.skipIf(missing.length > 0 || skipWithoutModels('qemu'))('Cortex-M7 build under qemu mps2-an500: published models', () => {
+describe.skipIf(qemuMissing || skipWithoutModels('qemu'))('Cortex-M7 build under qemu mps2-an500: published models', () => {
   const small = ['hello_world_int8.tflite', 'micro_speech_quantized.tflite', 'person_detect.tflite', 'kws_ref_model.tflite'];
   for (const file of small) {
     for (const rounding of ['tflm', 'tflite'] as const) {

@@ -9,12 +9,13 @@ import {
   type DeviceQuery,
   type DeviceStatus,
   type DeviceSummary,
+  type Events,
   type FleetStats,
   type TelemetryPoint,
 } from '../contract';
 import type { OperatorConnection } from '../broker/operator-connection';
-import { silentLogger, type Logger } from '../broker/logger';
-import type { EventSink } from '../host/event-sink';
+import { silentLogger, type Logger } from '../common/logger';
+import type { EventSink } from '../common/event-sink';
 import {
   APP_SUBSCRIPTIONS,
   CommandName,
@@ -47,7 +48,7 @@ export interface FleetServiceDeps {
   store: Store;
   /** The app's operator MQTT client. */
   connection: FleetConnection;
-  events: EventSink;
+  events: EventSink<Events>;
   clock?: () => number;
   logger?: Logger;
   /** MCU profile ids of the catalog (devices with other MCUs are refused at provisioning). */
@@ -95,7 +96,7 @@ export class FleetService {
   readonly ingest: TelemetryIngest;
   private readonly store: Store;
   private connection: FleetConnection;
-  private readonly events: EventSink;
+  private readonly events: EventSink<Events>;
   private readonly clock: () => number;
   private readonly log: RateLimitedLog;
   private readonly logger: Logger;

@@ -1,6 +1,6 @@
 import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { FaultConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import {
   CommandId,
   decodeCommand,

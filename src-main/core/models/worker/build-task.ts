@@ -12,7 +12,7 @@ import { buildMcu, elfSizes, hasTool } from '../../engine/codegen/toolchain';
 import { mcuFlags } from '../../engine/codegen/bundle';
 import { coreTarget } from '../../engine/codegen/cores';
 import type { IoConvention } from '../../engine/io-convention';
-import type { McuProfile } from '../../engine/mcu-profiles';
+import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
 import type { RoundingMode } from '../../engine/runtime/requantize';
