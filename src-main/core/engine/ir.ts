@@ -107,6 +107,13 @@ export interface ResizeNearestNeighborOptions {
   halfPixelCenters: boolean;
 }
 
+export interface SvdfOptions {
+  /** Rank of the filter decomposition: num_filters = rank * num_units. */
+  rank: number;
+  /** Fused activation; TFLite's and TFLite Micro's integer SVDF kernels do not apply it. */
+  activation: Activation;
+}
+
 /** Ops without options of their own. */
 export type NoOptions = Record<string, never>;
 
@@ -133,6 +140,7 @@ export interface OpOptionsByKind {
   TRANSPOSE: NoOptions;
   QUANTIZE: NoOptions;
   DEQUANTIZE: NoOptions;
+  SVDF: SvdfOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

@@ -5,7 +5,7 @@ import { FLASH_BYTES_PER_OP, REQUANT_BYTES_PER_CHANNEL, RUNTIME_FLASH_BYTES } fr
 export interface OpCost {
   opIndex: number;
   kind: OpKind;
-  /** Multiply-accumulates (conv, depthwise and fully connected; 0 for the rest). */
+  /** Multiply-accumulates (conv, depthwise, fully connected and SVDF; 0 for the rest). */
   macs: number;
   /** Elements of the op's weights and biases. */
   params: number;
@@ -57,6 +57,12 @@ export function opMacs(model: Model, op: Op): number {
     case 'FULLY_CONNECTED': {
       const f = model.tensors[op.inputs[1]].shape; // [units, in]
       return elementCount(out.shape) * f[1];
+    }
+    case 'SVDF': {
+      // Feature matmul (filters x input) and time matmul (filters x memory) per batch row.
+      const [filters, inputSize] = model.tensors[op.inputs[1]].shape;
+      const memory = model.tensors[op.inputs[2]].shape[1];
+      return model.tensors[op.inputs[0]].shape[0] * filters * (inputSize + memory);
     }
     default:
       return 0;

@@ -14,9 +14,10 @@ import { type AddParams, type MulParams, add, addInputTables, broadcast4D, mul }
 import { type FullyConnectedParams, fullyConnected } from './kernels/fully-connected';
 import { type MeanParams, mean } from './kernels/mean';
 import { type PoolParams, averagePool, maxPool } from './kernels/pooling';
-import { type DequantizeParams, type QuantizeParams, type RequantizeParams, dequantize, quantizeFloat, requantize } from './kernels/quantize';
+import { type DequantizeParams, type IntegerArray, type QuantizeParams, type RequantizeParams, dequantize, quantizeFloat, requantize } from './kernels/quantize';
 import { type SoftmaxParams, softmax, softmaxTable } from './kernels/softmax';
 import { type SoftmaxTflmParams, softmaxTflm, softmaxTflmParams } from './kernels/softmax-tflm';
+import { type SvdfParams, svdf } from './kernels/svdf';
 
 /** A typed view of one tensor's elements. */
 export type TensorView = ElementArray;
@@ -44,7 +45,8 @@ export type PreparedKernel =
   | { kind: 'copy' }
   | { kind: 'quantize'; params: QuantizeParams }
   | { kind: 'requantize'; params: RequantizeParams }
-  | { kind: 'dequantize'; params: DequantizeParams };
+  | { kind: 'dequantize'; params: DequantizeParams }
+  | { kind: 'svdf'; params: SvdfParams };
 
 /** An op ready to run: which tensors it reads and writes, and its kernel. */
 export interface PreparedOp {
@@ -69,6 +71,13 @@ function int32Data(t: Tensor): Int32Array {
   const out = new Int32Array(elementCount(t.shape));
   const view = new DataView(t.data!.buffer, t.data!.byteOffset, t.data!.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getInt32(4 * i, true);
+  return out;
+}
+
+function int16Data(t: Tensor): Int16Array {
+  const out = new Int16Array(elementCount(t.shape));
+  const view = new DataView(t.data!.buffer, t.data!.byteOffset, t.data!.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(2 * i, true);
   return out;
 }
 
@@ -145,13 +154,14 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
         const input = T[op.inputs[0]];
         const depth = input.shape[input.shape.length - 1] ?? 1;
         const rows = elementCount(input.shape) / depth;
+        const [outMin, outMax] = dtypeRange(out.dtype);
         if (rounding === 'tflm') {
           requireTflmProbabilityOutput(`SOFTMAX at node ${op.index}`, out);
-          return { kind: 'softmaxTflm', params: softmaxTflmParams(q(input).scale, op.options.beta, rows, depth) };
+          return { kind: 'softmaxTflm', params: softmaxTflmParams(q(input).scale, op.options.beta, rows, depth, out.dtype === 'int16' ? 16 : 8) };
         }
         return {
           kind: 'softmax',
-          params: { rows, depth, table: softmaxTable(q(input).scale, op.options.beta), outputScale: q(out).scale, outputZeroPoint: q(out).zeroPoint },
+          params: { rows, depth, table: softmaxTable(q(input).scale, op.options.beta), outputScale: q(out).scale, outputZeroPoint: q(out).zeroPoint, outMin, outMax },
         };
       }
       case 'LOGISTIC':
@@ -200,6 +210,8 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
       }
       case 'DEQUANTIZE':
         return { kind: 'dequantize', params: { scale: q(T[op.inputs[0]]).scale, zeroPoint: q(T[op.inputs[0]]).zeroPoint } };
+      case 'SVDF':
+        return { kind: 'svdf', params: prepareSvdf(model, op) };
     }
   })();
   return { op, inputs, outputs: [...op.outputs], kernel };
@@ -250,6 +262,30 @@ function prepareAdd(model: Model, op: OpOf<'ADD'>): AddParams {
   return { ...params, ...addInputTables(params) };
 }
 
+/** TFLite Micro's PrepareSvdf for an int8 input (the effective scales are float32 products, then doubles). */
+function prepareSvdf(model: Model, op: OpOf<'SVDF'>): SvdfParams {
+  const T = model.tensors;
+  const input = T[op.inputs[0]], features = T[op.inputs[1]], time = T[op.inputs[2]], state = T[op.inputs[4]], out = T[op.outputs[0]];
+  const f = Math.fround;
+  const [batches, inputSize] = input.shape;
+  const [filters, memory] = time.shape;
+  const rank = op.options.rank;
+  const units = filters / rank;
+  const s1 = quantizeMultiplier(f(f(f(q(input).scale) * f(q(features).scale)) / f(q(state).scale)));
+  const s2 = quantizeMultiplier(f(f(f(q(state).scale) * f(q(time).scale)) / f(q(out).scale)));
+  const [stateMin, stateMax] = dtypeRange(state.dtype);
+  const biasId = op.inputs[3];
+  return {
+    batches, inputSize, filters, units, rank, memory,
+    inputZeroPoint: q(input).zeroPoint, stateZeroPoint: q(state).zeroPoint, outputZeroPoint: q(out).zeroPoint,
+    featureMultiplier: s1.multiplier, featureShift: s1.shift, outputMultiplier: s2.multiplier, outputShift: s2.shift,
+    stateMin, stateMax, weightsFeature: int8Data(features),
+    weightsTime: time.dtype === 'int16' ? int16Data(time) : int8Data(time),
+    bias: biasId !== undefined && biasId >= 0 ? int32Data(T[biasId]) : null,
+    filterSums: new Int32Array(batches * filters), unitSums: new Int32Array(batches * units),
+  };
+}
+
 function prepareMean(model: Model, op: OpOf<'MEAN'>, rounding: RoundingMode): MeanParams {
   const T = model.tensors;
   const input = T[op.inputs[0]], out = T[op.outputs[0]];
@@ -284,8 +320,8 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
     case 'add': return add(i0, inputs[1] as Int8Array, o0, k.params);
     case 'mul': return mul(i0, inputs[1] as Int8Array, o0, k.params);
     case 'mean': return mean(i0, o0, k.params);
-    case 'softmax': return softmax(i0, o0, k.params);
-    case 'softmaxTflm': return softmaxTflm(i0, o0, k.params);
+    case 'softmax': return softmax(i0, outputs[0] as Int8Array | Int16Array, k.params);
+    case 'softmaxTflm': return softmaxTflm(i0, outputs[0] as Int8Array | Int16Array, k.params);
     case 'relu': return relu(i0, o0, k.params);
     case 'lookup':
     case 'logisticTflm':
@@ -302,8 +338,9 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
       return;
     }
     case 'quantize': return quantizeFloat(inputs[0] as Float32Array, o0, k.params);
-    case 'requantize': return requantize(i0, o0, k.params);
+    case 'requantize': return requantize(inputs[0] as IntegerArray, outputs[0] as IntegerArray, k.params);
     case 'dequantize': return dequantize(i0, outputs[0] as Float32Array, k.params);
+    case 'svdf': return svdf(i0, inputs[4] as Int8Array | Int16Array, o0, k.params);
   }
 }
 

@@ -56,6 +56,9 @@ export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, tab
         return { axis: i32(0, 0), activation: act(1) };
       case 'RESIZE_NEAREST_NEIGHBOR':
         return { alignCorners: u8(0, 0) !== 0, halfPixelCenters: u8(1, 0) !== 0 };
+      case 'SVDF':
+        // SVDFOptions: rank, fused_activation_function, asymmetric_quantize_inputs (hybrid models only).
+        return { rank: i32(0, 0), activation: act(1) };
       case 'PAD':
       case 'LOGISTIC':
       case 'HARD_SWISH':

@@ -30,7 +30,8 @@ export function unsupportedDtypes(op: Op, tensors: Tensor[], typeNames: string[]
   if (fused === 'tanh' || fused === 'sign_bit') return `fused ${fused} activation`;
   if (QUANTIZED_COMPUTE.has(op.kind)) {
     if (input !== 'int8') return `${input} input`;
-    if (output !== 'int8') return `${output} output`;
+    // TFLite Micro's int8 SOFTMAX also writes int16 probabilities (keyword models end that way).
+    if (output !== 'int8' && !(op.kind === 'SOFTMAX' && output === 'int16')) return `${output} output`;
     if (op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D' || op.kind === 'FULLY_CONNECTED') {
       const filter = op.inputs[1] >= 0 ? tensors[op.inputs[1]]?.dtype : undefined;
       if (filter !== undefined && filter !== 'int8') return `${filter} weights`;
@@ -42,9 +43,21 @@ export function unsupportedDtypes(op: Op, tensors: Tensor[], typeNames: string[]
   }
   switch (op.kind) {
     case 'QUANTIZE':
-      if (output !== 'int8' && output !== 'uint8') return `${output} output`;
-      if (input !== 'float32' && input !== 'int8' && input !== 'uint8') return `${input} input`;
+      // float32 -> int8/uint8 quantizes; between integer types it requantizes (int16 -> int32 included).
+      if (input !== 'float32' && input !== 'int8' && input !== 'uint8' && input !== 'int16') return `${input} input`;
+      if (output !== 'int8' && output !== 'uint8' && (input === 'float32' || (output !== 'int16' && output !== 'int32'))) return `${output} output`;
       return null;
+    case 'SVDF': {
+      const dtype = (i: number) => (op.inputs[i] >= 0 ? tensors[op.inputs[i]]?.dtype : undefined);
+      if (input !== 'int8') return `${input} input (only the integer SVDF is supported)`;
+      if (output !== 'int8') return `${output} output`;
+      if (dtype(1) !== 'int8') return `${dtype(1)} feature weights`;
+      const time = dtype(2);
+      if (time !== 'int8' && time !== 'int16') return `${time} time weights`;
+      if (dtype(4) !== time) return `${dtype(4)} activation state with ${time} time weights`;
+      if (dtype(3) !== undefined && dtype(3) !== 'int32') return `${dtype(3)} bias`;
+      return null;
+    }
     case 'DEQUANTIZE':
       if (input !== 'int8' && input !== 'uint8') return `${input} input`;
       if (output !== 'float32') return `${output} output`;
@@ -134,7 +147,7 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
     if (!sameShape(actual, expected)) fail(`output shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
   };
   const quantized = (t: Tensor, what: string) => {
-    if (t.dtype === 'int8' || t.dtype === 'uint8') {
+    if (t.dtype === 'int8' || t.dtype === 'uint8' || t.dtype === 'int16') {
       if (!t.quant) fail(`${what} tensor ${t.id} has no quantization`);
     }
   };
@@ -301,6 +314,28 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
       const input = req(0), out = tensors[op.outputs[0]];
       expectShape(out.shape, input.shape);
       perTensor(input, 'input'); perTensor(out, 'output');
+      if (out.dtype === 'int32' && !out.quant) fail(`output tensor ${out.id} has no quantization`);
+      break;
+    }
+    case 'SVDF': {
+      // TFLite Micro's PrepareSvdf: input [batch, input_size], feature weights [filters, input_size],
+      // time weights [filters, memory], bias [units], a variable state [batch, memory * filters].
+      arity(5, 5);
+      const input = req(0), features = req(1), time = req(2), bias = opt(3), state = req(4), out = tensors[op.outputs[0]];
+      const rank = op.options.rank;
+      if (input.shape.length !== 2) fail('input must be 2-D [batch, input_size]');
+      if (!features.data || features.shape.length !== 2 || features.shape[1] !== input.shape[1]) fail(`feature weights must be a constant [filters, ${input.shape[1]}]`);
+      const [batch] = input.shape;
+      const filters = features.shape[0];
+      if (!Number.isInteger(rank) || rank < 1 || filters % rank !== 0) fail(`rank ${rank} does not divide ${filters} filters`);
+      const units = filters / rank;
+      if (!time.data || time.shape.length !== 2 || time.shape[0] !== filters) fail(`time weights must be a constant [${filters}, memory]`);
+      const memory = time.shape[1];
+      if (bias && (!bias.data || bias.shape.length !== 1 || bias.shape[0] !== units)) fail(`bias must be a constant of shape [${units}]`);
+      if (!state.isVariable || state.data) fail(`activation state tensor ${state.id} must be a variable without initial data`);
+      if (state.shape.length !== 2 || state.shape[0] !== batch || state.shape[1] !== memory * filters) fail(`activation state shape [${state.shape.join(', ')}], expected [${batch}, ${memory * filters}]`);
+      expectShape(out.shape, [batch, units]);
+      perTensor(input, 'input'); perTensor(features, 'feature weights'); perTensor(time, 'time weights'); perTensor(state, 'state'); perTensor(out, 'output');
       break;
     }
   }

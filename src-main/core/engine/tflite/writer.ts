@@ -32,6 +32,8 @@ function optionsOf(op: Op): { type: number; fields: FieldSpec[]; newShape?: numb
       const o = op.options;
       return { type: 5, fields: [u8(0, padding(o.padding)), i32(1, o.strideW), i32(2, o.strideH), i32(3, o.filterW), i32(4, o.filterH), u8(5, ACTIVATION[o.activation])] };
     }
+    case 'SVDF':
+      return { type: 6, fields: [i32(0, op.options.rank), u8(1, ACTIVATION[op.options.activation])] };
     case 'FULLY_CONNECTED':
       return { type: 8, fields: [u8(0, ACTIVATION[op.options.activation]), u8(1, 0), u8(2, op.options.keepNumDims ? 1 : 0)] };
     case 'SOFTMAX':
