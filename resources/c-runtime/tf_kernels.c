@@ -380,12 +380,22 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
 
 /* ---------------------------------------------------------------- softmax */
 
-void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
-                   int32_t rows, int32_t depth) {
+/* Rows of probabilities, written as int8 (out_bits 8) or int16 (out_bits 16). */
+static void store_clamped(void *out, int32_t i, int32_t v, int32_t out_bits) {
+  const int32_t hi = out_bits == 16 ? INT16_MAX : INT8_MAX;
+  const int32_t lo = -hi - 1;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  if (out_bits == 16) ((int16_t *)out)[i] = (int16_t)v;
+  else ((int8_t *)out)[i] = (int8_t)v;
+}
+
+static void softmax_float(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, void *out,
+                          int32_t out_bits, int32_t rows, int32_t depth) {
   int32_t r, j;
   for (r = 0; r < rows; r++) {
     const int8_t *x = in + (size_t)r * (size_t)depth;
-    int8_t *o = out + (size_t)r * (size_t)depth;
+    const int32_t base = r * depth;
     const float *t;
     int32_t max = -128;
     float sum = 0.0f;
@@ -397,9 +407,19 @@ void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_poin
     inv = 1.0f / (sum * output_scale);
     for (j = 0; j < depth; j++) {
       const float prob = t[x[j]] * inv;
-      o[j] = clamp_s8((int32_t)roundf(prob) + out_zero_point, -128, 127);
+      store_clamped(out, base + j, (int32_t)roundf(prob) + out_zero_point, out_bits);
     }
   }
+}
+
+void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
+                   int32_t rows, int32_t depth) {
+  softmax_float(table, output_scale, out_zero_point, in, out, 8, rows, depth);
+}
+
+void tf_softmax_s8_s16(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int16_t *out,
+                       int32_t rows, int32_t depth) {
+  softmax_float(table, output_scale, out_zero_point, in, out, 16, rows, depth);
 }
 
 /* ---------------------------------------------------------------- gemmlowp fixed-point math (TFLite Micro) */
@@ -501,11 +521,14 @@ static int32_t softmax_exp(const tf_softmax_tflm_params *p, int32_t diff) {
   return exp_on_negative_values(tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier), 5);
 }
 
-void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+/* reference_ops::Softmax<int8_t, OutputT>: exponent 31 - bits(OutputT), offset by OutputT's minimum. */
+static void softmax_tflm(const tf_softmax_tflm_params *p, const int8_t *in, void *out, int32_t out_bits, int32_t rows,
+                         int32_t depth) {
+  const int32_t out_min = out_bits == 16 ? INT16_MIN : INT8_MIN;
   int32_t r, j;
   for (r = 0; r < rows; r++) {
     const int8_t *x = in + (size_t)r * (size_t)depth;
-    int8_t *o = out + (size_t)r * (size_t)depth;
+    const int32_t base = r * depth;
     int32_t max = -128, sum = 0, headroom, reciprocal, exponent;
     for (j = 0; j < depth; j++)
       if (x[j] > max) max = x[j];
@@ -517,13 +540,23 @@ void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_
     /* GetReciprocal */
     headroom = clz32((uint32_t)sum);
     reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
-    exponent = (12 - headroom) + 31 - 8;
+    exponent = (12 - headroom) + 31 - out_bits;
     if (exponent > 31) TF_ABORT();
     for (j = 0; j < depth; j++) {
       const int32_t diff = x[j] - max;
-      o[j] = diff >= p->diff_min ? clamp_s8(tf_rdbypot(tf_srdhm(reciprocal, softmax_exp(p, diff)), exponent) - 128, -128, 127) : -128;
+      const int32_t v = diff >= p->diff_min ? tf_rdbypot(tf_srdhm(reciprocal, softmax_exp(p, diff)), exponent) + out_min : out_min;
+      store_clamped(out, base + j, v, out_bits);
     }
   }
+}
+
+void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  softmax_tflm(p, in, out, 8, rows, depth);
+}
+
+void tf_softmax_tflm_s8_s16(const tf_softmax_tflm_params *p, const int8_t *in, int16_t *out, int32_t rows,
+                            int32_t depth) {
+  softmax_tflm(p, in, out, 16, rows, depth);
 }
 
 void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, int32_t n) {
@@ -594,6 +627,80 @@ void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_
     const double q = round((double)in[i] / scale) + (double)zero_point;
     out[i] = (int8_t)(q < -128.0 ? -128 : q > 127.0 ? 127 : (int32_t)q);
   }
+}
+
+static int32_t load_int(const void *p, tf_int_type type, int32_t i) {
+  switch (type) {
+    case TF_INT8: return ((const int8_t *)p)[i];
+    case TF_UINT8: return ((const uint8_t *)p)[i];
+    case TF_INT16: return ((const int16_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+  }
+}
+
+static void store_int(void *p, tf_int_type type, int32_t i, int64_t v) {
+  const int64_t lo = type == TF_INT8 ? INT8_MIN : type == TF_UINT8 ? 0 : type == TF_INT16 ? INT16_MIN : INT32_MIN;
+  const int64_t hi = type == TF_INT8 ? INT8_MAX : type == TF_UINT8 ? UINT8_MAX : type == TF_INT16 ? INT16_MAX : INT32_MAX;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  switch (type) {
+    case TF_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case TF_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case TF_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
+    default: ((int32_t *)p)[i] = (int32_t)v; break;
+  }
+}
+
+void tf_requantize(const tf_requant_params *p, const void *in, tf_int_type in_type, void *out, tf_int_type out_type,
+                   int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    const int32_t x = load_int(in, in_type, i) - p->in_zero_point;
+    store_int(out, out_type, i, (int64_t)tf_mbqm(x, p->mult, p->shift) + p->out_zero_point);
+  }
+}
+
+/* ---------------------------------------------------------------- svdf */
+
+void tf_svdf(const tf_svdf_params *p, const int8_t *in, void *state, int8_t *out, int32_t *scratch) {
+  const tf_int_type st = p->state_type;
+  const int32_t state_len = p->batches * p->filters * p->memory;
+  int32_t *filter_sums = scratch;
+  int32_t *unit_sums = scratch + p->batches * p->filters;
+  int32_t b, f, c, j, u;
+  /* shift the state left by one element */
+  if (st == TF_INT16) memmove(state, (int16_t *)state + 1, (size_t)(state_len - 1) * sizeof(int16_t));
+  else memmove(state, (int8_t *)state + 1, (size_t)(state_len - 1));
+  /* feature matmul into the newest memory column */
+  for (b = 0; b < p->batches; b++) {
+    const int8_t *x = in + (size_t)b * (size_t)p->input_size;
+    for (f = 0; f < p->filters; f++) {
+      const int8_t *w = p->weights_feature + (size_t)f * (size_t)p->input_size;
+      int32_t dot = 0;
+      for (c = 0; c < p->input_size; c++) dot += (int32_t)w[c] * ((int32_t)x[c] - p->in_zero_point);
+      store_int(state, st, (b * p->filters + f) * p->memory + p->memory - 1,
+                (int64_t)tf_mbqm(dot, p->feature_mult, p->feature_shift) + p->state_zero_point);
+    }
+  }
+  /* time matmul */
+  for (b = 0; b < p->batches; b++) {
+    for (f = 0; f < p->filters; f++) {
+      const int32_t row = (b * p->filters + f) * p->memory;
+      int32_t dot = 0;
+      for (j = 0; j < p->memory; j++)
+        dot += load_int(p->weights_time, st, f * p->memory + j) * (load_int(state, st, row + j) - p->state_zero_point);
+      filter_sums[b * p->filters + f] = dot;
+    }
+  }
+  /* bias, reduction over rank, rescale */
+  for (b = 0; b < p->batches; b++) {
+    for (u = 0; u < p->units; u++) {
+      int32_t acc = p->bias ? p->bias[u] : 0;
+      for (j = 0; j < p->rank; j++) acc += filter_sums[b * p->filters + u * p->rank + j];
+      unit_sums[b * p->units + u] = acc;
+    }
+  }
+  for (j = 0; j < p->batches * p->units; j++) out[j] = clamp_s8(tf_mbqm(unit_sums[j], p->out_mult, p->out_shift) + p->out_zero_point, -128, 127);
 }
 
 /* ---------------------------------------------------------------- data movement */

@@ -152,6 +152,9 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
  */
 void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
                    int32_t rows, int32_t depth);
+/** The same with an int16 output (TFLite's int8 -> int16 SOFTMAX). */
+void tf_softmax_s8_s16(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int16_t *out,
+                       int32_t rows, int32_t depth);
 
 /** TFLite Micro's SOFTMAX constants (softmax_common.cc, CalculateSoftmaxParams for int8). */
 typedef struct {
@@ -168,6 +171,9 @@ typedef struct {
  * TF_ABORT(), by default an endless loop; build with -DTF_ABORT=... to do something else.
  */
 void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
+/** The same with an int16 output (zero point -32768: 2^16 * p - 32768), as keyword models end. */
+void tf_softmax_tflm_s8_s16(const tf_softmax_tflm_params *p, const int8_t *in, int16_t *out, int32_t rows,
+                            int32_t depth);
 
 /** TFLite Micro's LOGISTIC constants (logistic_common.cc for int8). */
 typedef struct {
@@ -202,6 +208,40 @@ void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n);
 /** float32 -> int8 (QUANTIZE, TFLite's AffineQuantize): round(x / scale) in double, plus the zero point. */
 void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_t *out, int32_t n);
+
+/** Integer element types of QUANTIZE and of an SVDF's state. */
+typedef enum { TF_INT8 = 0, TF_UINT8 = 1, TF_INT16 = 2, TF_INT32 = 3 } tf_int_type;
+
+/** QUANTIZE between integer types (TFLite's Requantize). */
+typedef struct {
+  int32_t in_zero_point, out_zero_point;
+  int32_t mult, shift; /* input_scale / output_scale */
+} tf_requant_params;
+
+/** (x - in_zero_point) rescaled with double rounding, plus out_zero_point, clamped to the output type. */
+void tf_requantize(const tf_requant_params *p, const void *in, tf_int_type in_type, void *out, tf_int_type out_type,
+                   int32_t n);
+
+/** Integer SVDF constants (TFLite Micro's PrepareSvdf for an int8 input). */
+typedef struct {
+  int32_t batches, input_size, filters, units, rank, memory;
+  int32_t in_zero_point, state_zero_point, out_zero_point;
+  int32_t feature_mult, feature_shift; /* input * feature / state scale */
+  int32_t out_mult, out_shift;         /* state * time / output scale */
+  tf_int_type state_type;              /* TF_INT8 or TF_INT16: the state's and the time weights' type */
+  const int8_t *weights_feature;       /* filters x input_size */
+  const void *weights_time;            /* filters x memory, of state_type */
+  const int32_t *bias;                 /* units entries or NULL */
+} tf_svdf_params;
+
+/**
+ * One SVDF step as TFLite Micro's EvalIntegerSvdfReference: shifts the state (batches x filters x
+ * memory, of state_type) left by one, writes the rescaled feature matmul into the newest column,
+ * dots every filter's memory with its time weights, adds the bias, sums `rank` filters per unit and
+ * rescales to int8. `scratch` holds batches * (filters + units) int32 values. The state must hold its
+ * zero point before the first step (tf_model_reset).
+ */
+void tf_svdf(const tf_svdf_params *p, const int8_t *in, void *state, int8_t *out, int32_t *scratch);
 
 /** PAD of a 4-D tensor with a constant byte value; elem_bytes is the element size. */
 void tf_pad(const uint8_t *in, const int32_t in_dims[4], const int32_t before[4], const int32_t after[4],

@@ -67,6 +67,25 @@ function foldedBias(filter: Int8Array, bias: Int32Array | null, inputOffset: num
   return out;
 }
 
+/** True when a tensor is int16 (probabilities of an int8 -> int16 SOFTMAX). */
+function wide(ctx: EmitContext, tensor: number): boolean {
+  return ctx.model.tensors[tensor].dtype === 'int16';
+}
+
+function s16(ctx: EmitContext, tensor: number): string {
+  return `(int16_t *)(void *)${ctx.u8(tensor)}`;
+}
+
+const INT_TYPES: Partial<Record<string, string>> = { int8: 'TF_INT8', uint8: 'TF_UINT8', int16: 'TF_INT16', int32: 'TF_INT32' };
+
+/** The C runtime's tf_int_type of an integer tensor. */
+function intType(ctx: EmitContext, tensor: number): string {
+  const t = ctx.model.tensors[tensor];
+  const type = INT_TYPES[t.dtype];
+  if (!type) throw new Error(`tensor ${tensor} (${t.dtype}) is not an integer tensor`);
+  return type;
+}
+
 function rounding(single: boolean): string {
   return single ? 'TF_ROUND_TFLITE' : 'TF_ROUND_TFLM';
 }
@@ -78,6 +97,14 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
   const inId = prepared.inputs[0];
   const outId = prepared.outputs[0];
   const bias = (b: Int32Array | null) => (b ? ctx.constArray('int32_t', `${id}_bias`, b) : 'NULL');
+  if (k.kind === 'requantize' && (ctx.model.tensors[inId].dtype !== 'int8' || ctx.model.tensors[outId].dtype !== 'int8')) {
+    // Wider integer types (int16 in, int16/int32 out) cannot be a 256-entry table.
+    const p = k.params;
+    return block([
+      `static const tf_requant_params p = {${p.inputZeroPoint}, ${p.outputZeroPoint}, ${p.multiplier}, ${p.shift}};`,
+      `tf_requantize(&p, ${ctx.u8(inId)}, ${intType(ctx, inId)}, ${ctx.u8(outId)}, ${intType(ctx, outId)}, ${ctx.elements(outId)});`,
+    ]);
+  }
   switch (k.kind) {
     case 'conv2d':
     case 'depthwise': {
@@ -169,13 +196,28 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
     case 'softmax': {
       const p = k.params;
       const table = ctx.constArray('float', `${id}_exp`, p.table);
-      return `  tf_softmax_s8(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});\n`;
+      const [fn, out] = wide(ctx, outId) ? ['tf_softmax_s8_s16', s16(ctx, outId)] : ['tf_softmax_s8', ctx.s8(outId)];
+      return `  ${fn}(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${out}, ${p.rows}, ${p.depth});\n`;
     }
     case 'softmaxTflm': {
       const p = k.params;
+      const [fn, out] = wide(ctx, outId) ? ['tf_softmax_tflm_s8_s16', s16(ctx, outId)] : ['tf_softmax_tflm_s8', ctx.s8(outId)];
       return block([
         `static const tf_softmax_tflm_params p = {${p.inputMultiplier}, ${p.inputLeftShift}, ${p.diffMin}};`,
-        `tf_softmax_tflm_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});`,
+        `${fn}(&p, ${ctx.s8(inId)}, ${out}, ${p.rows}, ${p.depth});`,
+      ]);
+    }
+    case 'svdf': {
+      const p = k.params;
+      const stateId = prepared.inputs[4];
+      const stateType = ctx.model.tensors[stateId].dtype === 'int16' ? 'TF_INT16' : 'TF_INT8';
+      const wf = ctx.constArray('int8_t', `${id}_weights_feature`, p.weightsFeature);
+      const wt = ctx.constArray(p.weightsTime instanceof Int16Array ? 'int16_t' : 'int8_t', `${id}_weights_time`, p.weightsTime);
+      const scratch = ctx.scratch(4 * p.batches * (p.filters + p.units));
+      return block([
+        `static const tf_svdf_params p = {${p.batches}, ${p.inputSize}, ${p.filters}, ${p.units}, ${p.rank}, ${p.memory}, ${p.inputZeroPoint}, ${p.stateZeroPoint}, ${p.outputZeroPoint}, ` +
+          `${p.featureMultiplier}, ${p.featureShift}, ${p.outputMultiplier}, ${p.outputShift}, ${stateType}, ${wf}, ${wt}, ${bias(p.bias)}};`,
+        `tf_svdf(&p, ${ctx.s8(inId)}, (void *)${ctx.u8(stateId)}, ${ctx.s8(outId)}, (int32_t *)(void *)${scratch});`,
       ]);
     }
     case 'logisticTflm': {
