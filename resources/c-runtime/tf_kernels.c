@@ -378,6 +378,55 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
   TF_BROADCAST_LOOP(mul_one(p, a[ia], b[ib]));
 }
 
+static int8_t sub_one(const tf_add_params *p, int32_t a, int32_t b) {
+  const int32_t x1 = (int32_t)((uint32_t)(p->in1_offset + a) << p->left_shift);
+  const int32_t x2 = (int32_t)((uint32_t)(p->in2_offset + b) << p->left_shift);
+  const int32_t s1 = tf_mbqm(x1, p->in1_mult, p->in1_shift);
+  const int32_t s2 = tf_mbqm(x2, p->in2_mult, p->in2_shift);
+  return clamp_s8(tf_mbqm(s1 - s2, p->out_mult, p->out_shift) + p->out_offset, p->act_min, p->act_max);
+}
+
+void tf_sub_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = sub_one(p, a[i], b[i]);
+}
+
+void tf_sub_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(sub_one(p, a[ia], b[ib]));
+}
+
+static int8_t sqdiff_one(const tf_sqdiff_params *p, int32_t a, int32_t b) {
+  const int32_t s1 = tf_mbqm((int32_t)((uint32_t)(p->in1_offset + a) << 7), p->in1_mult, p->in1_shift);
+  const int32_t s2 = tf_mbqm((int32_t)((uint32_t)(p->in2_offset + b) << 7), p->in2_mult, p->in2_shift);
+  const int32_t d = s1 - s2;
+  return clamp_s8(tf_mbqm(d * d, p->out_mult, p->out_shift) + p->out_offset, -128, 127);
+}
+
+void tf_squared_difference_bcast_s8(const tf_sqdiff_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                                    const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(sqdiff_one(p, a[ia], b[ib]));
+}
+
+void tf_maximum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(a[ia] > b[ib] ? a[ia] : b[ib]);
+}
+
+void tf_minimum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(a[ia] < b[ib] ? a[ia] : b[ib]);
+}
+
+static int8_t prelu_one(const tf_prelu_params *p, int32_t x, int32_t alpha) {
+  const int32_t v = p->in_offset + x;
+  const int32_t r = v >= 0 ? tf_mbqm(v, p->mult1, p->shift1) : tf_mbqm(v * (p->alpha_offset + alpha), p->mult2, p->shift2);
+  return clamp_s8(r + p->out_offset, -128, 127);
+}
+
+void tf_prelu_bcast_s8(const tf_prelu_params *p, const int8_t *in, const int8_t *alpha, int8_t *out,
+                       const tf_broadcast *bc) {
+  const int8_t *a = in, *b = alpha;
+  TF_BROADCAST_LOOP(prelu_one(p, a[ia], b[ib]));
+}
+
 /* ---------------------------------------------------------------- softmax */
 
 /* Rows of probabilities, written as int8 (out_bits 8) or int16 (out_bits 16). */
@@ -768,6 +817,36 @@ void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_
       idx[d] = 0;
     }
   }
+}
+
+void tf_strided_copy(const uint8_t *in, int32_t start, const int32_t *dims, const int32_t *strides, int32_t rank,
+                     int32_t elem_bytes, uint8_t *out) {
+  int32_t idx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  ptrdiff_t src = start;
+  size_t total = 1, k;
+  int32_t d;
+  for (d = 0; d < rank; d++) total *= (size_t)dims[d];
+  for (k = 0; k < total; k++) {
+    memcpy(out + k * (size_t)elem_bytes, in + src * elem_bytes, (size_t)elem_bytes);
+    for (d = rank - 1; d >= 0; d--) {
+      src += strides[d];
+      if (++idx[d] < dims[d]) break;
+      src -= (ptrdiff_t)strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void tf_gather(const uint8_t *in, const int32_t *indices, int32_t count, int32_t outer, int32_t axis_size,
+               int32_t inner_bytes, uint8_t *out) {
+  int32_t b, k;
+  for (k = 0; k < count; k++)
+    if (indices[k] < 0 || indices[k] >= axis_size) TF_ABORT();
+  for (b = 0; b < outer; b++)
+    for (k = 0; k < count; k++) {
+      memcpy(out, in + ((size_t)b * (size_t)axis_size + (size_t)indices[k]) * (size_t)inner_bytes, (size_t)inner_bytes);
+      out += inner_bytes;
+    }
 }
 
 void tf_copy_window(const uint8_t *src, int32_t src_w, int32_t src_y, int32_t src_x, size_t src_plane_bytes, uint8_t *dst,

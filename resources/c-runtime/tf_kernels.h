@@ -145,6 +145,30 @@ typedef struct {
 void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
 void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
 
+/** SUB (TFLite's int8 Sub: ADD's constants, the second rescaled input subtracted). */
+void tf_sub_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
+void tf_sub_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** SQUARED_DIFFERENCE constants (left shift 7, inputs rescaled to twice the larger scale). */
+typedef struct {
+  int32_t in1_offset, in2_offset, out_offset;
+  int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
+} tf_sqdiff_params;
+void tf_squared_difference_bcast_s8(const tf_sqdiff_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                                    const tf_broadcast *bc);
+
+/** MAXIMUM / MINIMUM of raw int8 values (inputs and output share one quantization). */
+void tf_maximum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+void tf_minimum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** PRELU constants: input/output and input*alpha/output multipliers (TFLite's prelu.cc). */
+typedef struct {
+  int32_t in_offset, alpha_offset, out_offset;
+  int32_t mult1, shift1, mult2, shift2;
+} tf_prelu_params;
+void tf_prelu_bcast_s8(const tf_prelu_params *p, const int8_t *in, const int8_t *alpha, int8_t *out,
+                       const tf_broadcast *bc);
+
 /**
  * SOFTMAX along rows of `depth` (TFLite's int8 kernel, PopulateSoftmaxLookupTable): table[255 - d]
  * = expf(-input_scale * beta * d), a float32 sum, output round(p / output_scale) + zero point, all in
@@ -259,6 +283,20 @@ void tf_resize_nearest(const uint8_t *in, int32_t in_w, int32_t channel_bytes, c
 /** TRANSPOSE of up to 6 dims: out[i] = in[sum idx_k * in_stride[perm[k]]]. */
 void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_strides_perm, int32_t rank,
                   int32_t elem_bytes, uint8_t *out);
+
+/**
+ * A strided read (STRIDED_SLICE, SPLIT, SPLIT_V, UNPACK; up to 8 dims): output element (i0..in) is
+ * input element start + sum(ik * strides[k]); start and strides in elements, strides may be negative.
+ */
+void tf_strided_copy(const uint8_t *in, int32_t start, const int32_t *dims, const int32_t *strides, int32_t rank,
+                     int32_t elem_bytes, uint8_t *out);
+
+/**
+ * GATHER (batch_dims 0): for each of `outer` blocks and each index, inner_bytes at that index of the
+ * axis. An index outside [0, axis_size) runs TF_ABORT(), where TFLite fails the invocation.
+ */
+void tf_gather(const uint8_t *in, const int32_t *indices, int32_t count, int32_t outer, int32_t axis_size,
+               int32_t inner_bytes, uint8_t *out);
 
 /**
  * Copies an h x w window of pixels between two images (patch-based inference: a stage input's

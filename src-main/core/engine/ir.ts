@@ -114,6 +114,31 @@ export interface SvdfOptions {
   activation: Activation;
 }
 
+export interface LeakyReluOptions {
+  alpha: number;
+}
+
+export interface StridedSliceOptions {
+  beginMask: number;
+  endMask: number;
+  /** Bit i removes dimension i from the output (a slice of length 1 there). */
+  shrinkAxisMask: number;
+}
+
+export interface SplitOptions {
+  numSplits: number;
+}
+
+/** PACK and UNPACK: the number of tensors and the axis they are stacked along. */
+export interface PackOptions {
+  count: number;
+  axis: number;
+}
+
+export interface GatherOptions {
+  axis: number;
+}
+
 /** Ops without options of their own. */
 export type NoOptions = Record<string, never>;
 
@@ -141,6 +166,18 @@ export interface OpOptionsByKind {
   QUANTIZE: NoOptions;
   DEQUANTIZE: NoOptions;
   SVDF: SvdfOptions;
+  SUB: ActivationOnlyOptions;
+  MAXIMUM: NoOptions;
+  MINIMUM: NoOptions;
+  SQUARED_DIFFERENCE: NoOptions;
+  LEAKY_RELU: LeakyReluOptions;
+  PRELU: NoOptions;
+  STRIDED_SLICE: StridedSliceOptions;
+  SPLIT: SplitOptions;
+  SPLIT_V: SplitOptions;
+  PACK: PackOptions;
+  UNPACK: PackOptions;
+  GATHER: GatherOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

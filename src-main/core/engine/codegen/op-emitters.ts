@@ -4,6 +4,8 @@ import { relu, hardSwish } from '../runtime/kernels/activations';
 import { nearestIndex } from '../runtime/kernels/data-movement';
 import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { dequantize, requantize } from '../runtime/kernels/quantize';
+import type { Broadcast4D } from '../runtime/kernels/elementwise';
+import { leakyRelu } from '../runtime/kernels/leaky-relu';
 import type { PreparedOp } from '../runtime/prepare';
 import type { CArrayType } from './c-literals';
 
@@ -86,6 +88,11 @@ function intType(ctx: EmitContext, tensor: number): string {
   return type;
 }
 
+/** The broadcast geometry of a binary op as a `bc` constant. */
+function broadcastConst(g: Broadcast4D): string {
+  return `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`;
+}
+
 function rounding(single: boolean): string {
   return single ? 'TF_ROUND_TFLITE' : 'TF_ROUND_TFLM';
 }
@@ -161,6 +168,56 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
         ...perBatch(p.batches, (b) => `${fn}(&p, ${ctx.s8(inId)} + ${b} * ${p.inH * p.inW * p.channels}, &iv, ${ctx.s8(outId)} + ${b} * ${p.outH * p.outW * p.channels}, &ov, &r);`),
       ]);
     }
+    case 'sub': {
+      const p = k.params;
+      const g = p.broadcast;
+      const params = `static const tf_add_params p = {${p.input1Offset}, ${p.input2Offset}, ${p.outputOffset}, ${p.leftShift}, ${p.input1Multiplier}, ${p.input1Shift}, ${p.input2Multiplier}, ${p.input2Shift}, ${p.outputMultiplier}, ${p.outputShift}, ${p.actMin}, ${p.actMax}};`;
+      const args = `${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}`;
+      if (g.elementwise) return block([params, `tf_sub_s8(&p, ${args}, ${ctx.elements(outId)});`]);
+      return block([params, broadcastConst(g), `tf_sub_bcast_s8(&p, ${args}, &bc);`]);
+    }
+    case 'squaredDifference': {
+      const p = k.params;
+      return block([
+        `static const tf_sqdiff_params p = {${p.input1Offset}, ${p.input2Offset}, ${p.outputOffset}, ${p.input1Multiplier}, ${p.input1Shift}, ${p.input2Multiplier}, ${p.input2Shift}, ${p.outputMultiplier}, ${p.outputShift}};`,
+        broadcastConst(p.broadcast),
+        `tf_squared_difference_bcast_s8(&p, ${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}, &bc);`,
+      ]);
+    }
+    case 'maximum':
+    case 'minimum':
+      return block([broadcastConst(k.params), `tf_${k.kind}_bcast_s8(${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}, &bc);`]);
+    case 'prelu': {
+      const p = k.params;
+      const alphaId = prepared.inputs[1];
+      const alphaData = ctx.model.tensors[alphaId].data;
+      const alpha = alphaData ? ctx.constArray('int8_t', `${id}_alpha`, new Int8Array(alphaData.buffer, alphaData.byteOffset, alphaData.byteLength)) : ctx.s8(alphaId);
+      return block([
+        `static const tf_prelu_params p = {${p.inputOffset}, ${p.alphaOffset}, ${p.outputOffset}, ${p.multiplier1}, ${p.shift1}, ${p.multiplier2}, ${p.shift2}};`,
+        broadcastConst(p.broadcast),
+        `tf_prelu_bcast_s8(&p, ${ctx.s8(inId)}, ${alpha}, ${ctx.s8(outId)}, &bc);`,
+      ]);
+    }
+    case 'stridedCopy': {
+      const data = prepared.inputs[k.data];
+      const bytes = DTYPE_BYTES[ctx.model.tensors[data].dtype];
+      return block(
+        k.params.flatMap((p, j) => [
+          `{`,
+          `  static const int32_t dims[${Math.max(1, p.dims.length)}] = {${p.dims.join(', ') || '1'}};`,
+          `  static const int32_t strides[${Math.max(1, p.strides.length)}] = {${p.strides.join(', ') || '0'}};`,
+          `  tf_strided_copy(${ctx.u8(data)}, ${p.start}, dims, strides, ${p.dims.length}, ${bytes}, ${ctx.u8(prepared.outputs[j])});`,
+          `}`,
+        ]),
+      );
+    }
+    case 'gather': {
+      const p = k.params;
+      const indices = k.indices ? ctx.constArray('int32_t', `${id}_indices`, k.indices) : `(const int32_t *)(const void *)${ctx.u8(prepared.inputs[1])}`;
+      const count = k.indices ? k.indices.length : ctx.elements(prepared.inputs[1]);
+      const bytes = DTYPE_BYTES[ctx.model.tensors[inId].dtype];
+      return `  tf_gather(${ctx.u8(inId)}, ${indices}, ${count}, ${p.outer}, ${p.axisSize}, ${p.inner * bytes}, ${ctx.u8(outId)});\n`;
+    }
     case 'add':
     case 'mul': {
       const p = k.params;
@@ -173,7 +230,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       if (g.elementwise) return block([params, `tf_${k.kind}_s8(&p, ${args}, ${ctx.elements(outId)});`]);
       return block([
         params,
-        `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`,
+        broadcastConst(g),
         `tf_${k.kind}_bcast_s8(&p, ${args}, &bc);`,
       ]);
     }
@@ -229,6 +286,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
     }
     case 'relu':
     case 'hardSwish':
+    case 'leakyRelu':
     case 'lookup':
     case 'requantize': {
       const table =
@@ -238,7 +296,9 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
             ? tabulate((i, o) => relu(i, o, k.params))
             : k.kind === 'hardSwish'
               ? tabulate((i, o) => hardSwish(i, o, k.params))
-              : tabulate((i, o) => requantize(i, o, k.params));
+              : k.kind === 'leakyRelu'
+                ? tabulate((i, o) => leakyRelu(i, o, k.params))
+                : tabulate((i, o) => requantize(i, o, k.params));
       if (ctx.model.tensors[inId].dtype !== 'int8' || ctx.model.tensors[outId].dtype !== 'int8') {
         throw new Error(`${op.kind} at node ${op.index}: only int8 -> int8 is supported by the C generator`);
       }

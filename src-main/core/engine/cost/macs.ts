@@ -39,7 +39,8 @@ export interface ModelCost {
 
 /** Constant inputs that describe shapes rather than hold parameters. */
 function isMetadataInput(op: Op, position: number): boolean {
-  return position >= 1 && (op.kind === 'RESHAPE' || op.kind === 'PAD' || op.kind === 'TRANSPOSE' || op.kind === 'MEAN');
+  if (op.kind === 'SPLIT') return position === 0; // the axis comes first
+  return position >= 1 && (op.kind === 'RESHAPE' || op.kind === 'PAD' || op.kind === 'TRANSPOSE' || op.kind === 'MEAN' || op.kind === 'STRIDED_SLICE' || op.kind === 'SPLIT_V');
 }
 
 /** Multiply-accumulates of one op on its full tensors. */
