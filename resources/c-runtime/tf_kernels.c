@@ -282,6 +282,25 @@ void tf_fully_connected_s8(const tf_fc_params *p, const int8_t *in, int8_t *out)
   }
 }
 
+/* ---------------------------------------------------------------- batch matmul */
+
+void tf_batch_matmul_s8(const tf_batch_matmul_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out) {
+  const int32_t l_row = p->adj_x ? 1 : p->depth, l_k = p->adj_x ? p->rows : 1;
+  const int32_t r_k = p->adj_y ? 1 : p->cols, r_col = p->adj_y ? p->depth : 1;
+  int32_t b, i, j, k;
+  for (b = 0; b < p->batches; b++) {
+    const int8_t *l = lhs + p->lhs_offsets[b];
+    const int8_t *r = rhs + p->rhs_offsets[b];
+    for (i = 0; i < p->rows; i++)
+      for (j = 0; j < p->cols; j++) {
+        int32_t acc = 0;
+        for (k = 0; k < p->depth; k++)
+          acc += ((int32_t)l[i * l_row + k * l_k] - p->lhs_zero_point) * ((int32_t)r[k * r_k + j * r_col] - p->rhs_zero_point);
+        *out++ = clamp_s8(tf_requant(acc, p->mult, p->shift, p->rounding) + p->out_zero_point, -128, 127);
+      }
+  }
+}
+
 /* ---------------------------------------------------------------- pooling */
 
 static void pool(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,

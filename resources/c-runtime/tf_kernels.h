@@ -145,6 +145,18 @@ typedef struct {
 void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
 void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
 
+/** BATCH_MATMUL constants: per output batch the element offset of each operand's matrix. */
+typedef struct {
+  int32_t batches, rows, cols, depth;
+  int32_t adj_x, adj_y; /* operand stored transposed (last two dimensions) */
+  int32_t lhs_zero_point, rhs_zero_point, out_zero_point;
+  int32_t mult, shift;
+  tf_rounding rounding; /* TFLite runs it through ruy (single rounding) */
+  const int32_t *lhs_offsets;
+  const int32_t *rhs_offsets;
+} tf_batch_matmul_params;
+void tf_batch_matmul_s8(const tf_batch_matmul_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out);
+
 /** SUB (TFLite's int8 Sub: ADD's constants, the second rescaled input subtracted). */
 void tf_sub_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
 void tf_sub_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);

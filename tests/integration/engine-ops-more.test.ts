@@ -11,7 +11,7 @@ import { type Oracle, loadOracle, skipWithoutOracle } from '../support/oracle';
 
 /**
  * The ops real models still missed (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, LEAKY_RELU, PRELU,
- * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER), each in small models built here with several
+ * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER, BATCH_MATMUL), each in small models built here with several
  * shapes and option combinations, written with the engine's TFLite writer: the TS runtime against the
  * real TFLite runtime (every tensor, 3 seeds), then the generated C against the TS runtime on host gcc
  * (both rounding modes) and one model of all of them under qemu.
@@ -126,6 +126,17 @@ const cases: Record<string, () => Model> = {
       .op('GATHER', [x, g.int32s([5, 0, 2, 2, 1, 3], [2, 3])], y1, { axis: 1 })
       .op('GATHER', [x, g.int32s([3, 3, 0, 1, 2, 0, 3], [7], 'int64')], y2, { axis: 0 })
       .model('gather', [x], [y1, y2]);
+  },
+  'BATCH_MATMUL: plain, adj_x and adj_y, broadcast batches, constant rhs': () => {
+    const g = new Graph(10);
+    const a = g.act([2, 3, 5, 7], 0.05, 3), b = g.act([1, 3, 7, 4], 0.04, -6);
+    const y1 = g.act([2, 3, 5, 4], 0.6, -2);
+    const at = g.act([3, 7, 5], 0.05, -1), bt = g.int8s([4, 7], 0.02, 0);
+    const y2 = g.act([3, 5, 4], 0.4, 9);
+    return g
+      .op('BATCH_MATMUL', [a, b], y1, { adjX: false, adjY: false })
+      .op('BATCH_MATMUL', [at, bt], y2, { adjX: true, adjY: true })
+      .model('batch_matmul', [a, b, at], [y1, y2]);
   },
 };
 

@@ -135,6 +135,12 @@ export interface PackOptions {
   axis: number;
 }
 
+export interface BatchMatMulOptions {
+  /** Transpose the last two dimensions of the left / right operand. */
+  adjX: boolean;
+  adjY: boolean;
+}
+
 export interface GatherOptions {
   axis: number;
 }
@@ -178,6 +184,7 @@ export interface OpOptionsByKind {
   PACK: PackOptions;
   UNPACK: PackOptions;
   GATHER: GatherOptions;
+  BATCH_MATMUL: BatchMatMulOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

@@ -211,6 +211,19 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
         ]),
       );
     }
+    case 'batchMatMul': {
+      const p = k.params;
+      const operand = (at: number) => {
+        const data = ctx.model.tensors[prepared.inputs[at]].data;
+        return data ? ctx.constArray('int8_t', `${id}_${at ? 'rhs' : 'lhs'}`, new Int8Array(data.buffer, data.byteOffset, data.byteLength)) : ctx.s8(prepared.inputs[at]);
+      };
+      const lo = ctx.constArray('int32_t', `${id}_lhs_offsets`, p.lhsOffsets);
+      const ro = ctx.constArray('int32_t', `${id}_rhs_offsets`, p.rhsOffsets);
+      return block([
+        `static const tf_batch_matmul_params p = {${p.lhsOffsets.length}, ${p.rows}, ${p.cols}, ${p.depth}, ${p.adjX ? 1 : 0}, ${p.adjY ? 1 : 0}, ${p.lhsZeroPoint}, ${p.rhsZeroPoint}, ${p.outputZeroPoint}, ${p.multiplier}, ${p.shift}, ${rounding(p.singleRounding)}, ${lo}, ${ro}};`,
+        `tf_batch_matmul_s8(&p, ${operand(0)}, ${operand(1)}, ${ctx.s8(outId)});`,
+      ]);
+    }
     case 'gather': {
       const p = k.params;
       const indices = k.indices ? ctx.constArray('int32_t', `${id}_indices`, k.indices) : `(const int32_t *)(const void *)${ctx.u8(prepared.inputs[1])}`;

@@ -5,7 +5,7 @@ import { FLASH_BYTES_PER_OP, REQUANT_BYTES_PER_CHANNEL, RUNTIME_FLASH_BYTES } fr
 export interface OpCost {
   opIndex: number;
   kind: OpKind;
-  /** Multiply-accumulates (conv, depthwise, fully connected and SVDF; 0 for the rest). */
+  /** Multiply-accumulates (conv, depthwise, fully connected, batch matmul and SVDF; 0 for the rest). */
   macs: number;
   /** Elements of the op's weights and biases. */
   params: number;
@@ -58,6 +58,12 @@ export function opMacs(model: Model, op: Op): number {
     case 'FULLY_CONNECTED': {
       const f = model.tensors[op.inputs[1]].shape; // [units, in]
       return elementCount(out.shape) * f[1];
+    }
+    case 'BATCH_MATMUL': {
+      // Each output element is one dot product over the inner dimension.
+      const lhs = model.tensors[op.inputs[0]].shape;
+      const adjX = op.options.adjX;
+      return elementCount(out.shape) * lhs[lhs.length - (adjX ? 2 : 1)];
     }
     case 'SVDF': {
       // Feature matmul (filters x input) and time matmul (filters x memory) per batch row.

@@ -18,6 +18,7 @@ import { type DequantizeParams, type IntegerArray, type QuantizeParams, type Req
 import { type SoftmaxParams, softmax, softmaxTable } from './kernels/softmax';
 import { type SoftmaxTflmParams, softmaxTflm, softmaxTflmParams } from './kernels/softmax-tflm';
 import { type SvdfParams, svdf } from './kernels/svdf';
+import { type BatchMatMulParams, batchMatMul } from './kernels/batch-matmul';
 import { type GatherParams, gather } from './kernels/gather';
 import { type LeakyReluParams, leakyRelu } from './kernels/leaky-relu';
 import { maximum, minimum } from './kernels/maximum-minimum';
@@ -62,7 +63,8 @@ export type PreparedKernel =
   /** STRIDED_SLICE, SPLIT, SPLIT_V, UNPACK: one strided read of the data input per output. */
   | { kind: 'stridedCopy'; data: number; params: StridedCopyParams[] }
   /** GATHER; `indices` holds constant indices (null: they are an activation). */
-  | { kind: 'gather'; params: GatherParams; indices: Int32Array | null };
+  | { kind: 'gather'; params: GatherParams; indices: Int32Array | null }
+  | { kind: 'batchMatMul'; params: BatchMatMulParams };
 
 /** An op ready to run: which tensors it reads and writes, and its kernel. */
 export interface PreparedOp {
@@ -296,6 +298,8 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
         const inner = elementCount(T[op.inputs[0]].shape.slice(op.options.axis));
         return { kind: 'concatenation', params: { outer: elementCount(out.shape.slice(0, op.options.axis)), chunk: op.inputs.map(() => inner) } };
       }
+      case 'BATCH_MATMUL':
+        return { kind: 'batchMatMul', params: prepareBatchMatMul(model, op, rounding) };
       case 'GATHER': {
         const input = T[op.inputs[0]], axis = op.options.axis;
         const indices = constInt32s(T[op.inputs[1]]);
@@ -334,6 +338,34 @@ function prepareConv(model: Model, op: OpOf<'CONV_2D'> | OpOf<'DEPTHWISE_CONV_2D
   }
   // TFLite's own depthwise kernels round twice, like TFLite Micro: the same in both modes.
   return { kind: 'depthwise', params: { ...common, depthMultiplier: outC / inC, singleRounding: false, acc: depthwiseAccumulators(outC) } };
+}
+
+/** BATCH_MATMUL: batch offsets of both operands (broadcast), and batch_matmul.cc's float32 multiplier. */
+function prepareBatchMatMul(model: Model, op: OpOf<'BATCH_MATMUL'>, rounding: RoundingMode): BatchMatMulParams {
+  const T = model.tensors;
+  const lhs = T[op.inputs[0]], rhs = T[op.inputs[1]], out = T[op.outputs[0]];
+  const f = Math.fround;
+  const rows = out.shape[out.shape.length - 2], cols = out.shape[out.shape.length - 1];
+  const depth = op.options.adjX ? lhs.shape[lhs.shape.length - 2] : lhs.shape[lhs.shape.length - 1];
+  const batch = out.shape.slice(0, -2);
+  const offsets = (shape: readonly number[]) => {
+    const dims = shape.slice(0, -2);
+    const lead = batch.length - dims.length;
+    const strides = rowMajorStrides(dims).map((st, i) => (dims[i] === 1 ? 0 : st * elementCount(shape.slice(-2))));
+    const result = new Int32Array(elementCount(batch));
+    const idx = new Array<number>(batch.length).fill(0);
+    for (let b = 0; b < result.length; b++) {
+      result[b] = idx.reduce((sum, v, i) => (i < lead ? sum : sum + v * strides[i - lead]), 0);
+      for (let d = batch.length - 1; d >= 0 && ++idx[d] === batch[d]; d--) idx[d] = 0;
+    }
+    return result;
+  };
+  const m = quantizeMultiplier(f(f(f(q(lhs).scale) * f(q(rhs).scale)) / f(q(out).scale)));
+  return {
+    lhsOffsets: offsets(lhs.shape), rhsOffsets: offsets(rhs.shape), rows, cols, depth, adjX: op.options.adjX, adjY: op.options.adjY,
+    lhsZeroPoint: q(lhs).zeroPoint, rhsZeroPoint: q(rhs).zeroPoint, outputZeroPoint: q(out).zeroPoint,
+    multiplier: m.multiplier, shift: m.shift, singleRounding: rounding === 'tflite',
+  };
 }
 
 /** Element strides of a row-major shape. */
@@ -473,6 +505,7 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
     case 'stridedCopy':
       for (let j = 0; j < k.params.length; j++) stridedCopy(inputs[k.data]!, outputs[j], k.params[j]);
       return;
+    case 'batchMatMul': return batchMatMul(i0, inputs[1] as Int8Array, o0, k.params);
     case 'gather': return gather(inputs[0]!, k.indices ?? (inputs[1] as Int32Array), outputs[0], k.params);
   }
 }

@@ -83,6 +83,9 @@ export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, tab
         if (batchDims !== 0) throw new UnsupportedOpError([{ node: nodeIndex(where), op: kind, detail: `batch_dims ${batchDims} is not supported` }]);
         return { axis: i32(0, 0) };
       }
+      case 'BATCH_MATMUL':
+        // BatchMatMulOptions: adj_x, adj_y, asymmetric_quantize_inputs (hybrid models only).
+        return { adjX: u8(0, 0) !== 0, adjY: u8(1, 0) !== 0 };
       case 'MAXIMUM':
       case 'MINIMUM':
       case 'SQUARED_DIFFERENCE':

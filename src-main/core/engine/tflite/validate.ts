@@ -14,6 +14,7 @@ const MAX_ACTIVATION_BYTES = 2 ** 30;
 const QUANTIZED_COMPUTE = new Set([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'MUL', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'MEAN', 'SOFTMAX',
   'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6', 'SUB', 'SQUARED_DIFFERENCE', 'MAXIMUM', 'MINIMUM', 'LEAKY_RELU', 'PRELU',
+  'BATCH_MATMUL',
 ]);
 
 /** Binary int8 ops: both inputs int8, broadcast up to 4-D. */
@@ -42,7 +43,7 @@ export function unsupportedDtypes(op: Op, tensors: Tensor[], typeNames: string[]
       const bias = op.inputs[2] >= 0 ? tensors[op.inputs[2]]?.dtype : undefined;
       if (bias !== undefined && bias !== 'int32') return `${bias} bias`;
     }
-    if ((BINARY.has(op.kind) || op.kind === 'PRELU') && op.inputs[1] >= 0 && tensors[op.inputs[1]]?.dtype !== 'int8') return 'mixed input types';
+    if ((BINARY.has(op.kind) || op.kind === 'PRELU' || op.kind === 'BATCH_MATMUL') && op.inputs[1] >= 0 && tensors[op.inputs[1]]?.dtype !== 'int8') return 'mixed input types';
     return null;
   }
   switch (op.kind) {
@@ -237,6 +238,19 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
       perTensor(a, 'input'); perTensor(b, 'input'); perTensor(out, 'output');
       // TFLite compares raw values: the three tensors must mean the same thing.
       if (op.kind === 'MAXIMUM' || op.kind === 'MINIMUM') { sameQuant(a, out, fail); sameQuant(b, out, fail); }
+      break;
+    }
+    case 'BATCH_MATMUL': {
+      arity(2, 2);
+      const lhs = req(0), rhs = req(1), out = tensors[op.outputs[0]];
+      if (lhs.shape.length < 2 || rhs.shape.length < 2 || lhs.shape.length > 5 || rhs.shape.length > 5) fail('operands must have 2 to 5 dimensions');
+      const [rows, depth] = matrixDims(lhs.shape, op.options.adjX);
+      const [rDepth, cols] = matrixDims(rhs.shape, op.options.adjY);
+      if (depth !== rDepth) fail(`inner dimensions ${depth} and ${rDepth} differ`);
+      const batch = broadcastShape(lhs.shape.slice(0, -2), rhs.shape.slice(0, -2));
+      if (!batch) return fail(`batch dimensions [${lhs.shape.slice(0, -2).join(', ')}] and [${rhs.shape.slice(0, -2).join(', ')}] do not broadcast`);
+      expectShape(out.shape, [...batch, rows, cols]);
+      perTensor(lhs, 'lhs'); perTensor(rhs, 'rhs'); perTensor(out, 'output');
       break;
     }
     case 'LEAKY_RELU': {
@@ -445,6 +459,12 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
     }
   }
   if (isQuantOp) charge(1);
+}
+
+/** [rows, columns] of the matrices in a batch-matmul operand, after its optional transpose. */
+function matrixDims(shape: readonly number[], adjoint: boolean): [number, number] {
+  const r = shape[shape.length - 2], c = shape[shape.length - 1];
+  return adjoint ? [c, r] : [r, c];
 }
 
 /** SPLIT_V's sizes with the one -1 entry (if any) taking what is left of the dimension. */

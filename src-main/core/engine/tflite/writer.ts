@@ -55,6 +55,8 @@ function optionsOf(op: Op): { type: number; fields: FieldSpec[]; newShape?: numb
       return { type: 76, fields: [] };
     case 'SPLIT_V':
       return { type: 79, fields: [i32(0, op.options.numSplits)] };
+    case 'BATCH_MATMUL':
+      return { type: 101, fields: [u8(0, op.options.adjX ? 1 : 0), u8(1, op.options.adjY ? 1 : 0)] };
     case 'SVDF':
       return { type: 6, fields: [i32(0, op.options.rank), u8(1, ACTIVATION[op.options.activation])] };
     case 'FULLY_CONNECTED':
