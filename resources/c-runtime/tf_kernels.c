@@ -684,6 +684,14 @@ void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n) {
   for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
 }
 
+void tf_lut_from_s8(const int8_t *table, int32_t min, const int8_t *in, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    if (in[i] < min) TF_ABORT();
+    out[i] = table[(int32_t)in[i] + 128];
+  }
+}
+
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n) {
   int32_t i;
   for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];

@@ -240,6 +240,8 @@ void tf_mean_generic_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t co
 
 /** Any int8 -> int8 elementwise function as a 256-entry table indexed by (x + 128). */
 void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
+/** tf_lut_s8 for a function defined from `min` up (RSQRT): a smaller input runs TF_ABORT(), where TFLite fails. */
+void tf_lut_from_s8(const int8_t *table, int32_t min, const int8_t *in, int8_t *out, int32_t n);
 /** int8 -> float32 through a 256-entry table (DEQUANTIZE). */
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n);
 /** float32 -> int8 (QUANTIZE, TFLite's AffineQuantize): round(x / scale) in double, plus the zero point. */

@@ -11,7 +11,7 @@ import { type Oracle, loadOracle, skipWithoutOracle } from '../support/oracle';
 
 /**
  * The ops real models still missed (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, LEAKY_RELU, PRELU,
- * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER, BATCH_MATMUL), each in small models built here with several
+ * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER, BATCH_MATMUL, RSQRT), each in small models built here with several
  * shapes and option combinations, written with the engine's TFLite writer: the TS runtime against the
  * real TFLite runtime (every tensor, 3 seeds), then the generated C against the TS runtime on host gcc
  * (both rounding modes) and one model of all of them under qemu.
@@ -127,6 +127,12 @@ const cases: Record<string, () => Model> = {
       .op('GATHER', [x, g.int32s([3, 3, 0, 1, 2, 0, 3], [7], 'int64')], y2, { axis: 0 })
       .model('gather', [x], [y1, y2]);
   },
+  'RSQRT at three scales (inputs at or above the zero point, as TFLite requires)': () => {
+    const g = new Graph(11);
+    const x1 = g.act([1, 256], 0.05, -128), x2 = g.act([1, 256], 0.9, -128), x3 = g.act([1, 256], 0.0007, -128);
+    const y1 = g.act([1, 256], 0.05, -128), y2 = g.act([1, 256], 0.01, -120), y3 = g.act([1, 256], 0.5, -128);
+    return g.op('RSQRT', [x1], y1, {}).op('RSQRT', [x2], y2, {}).op('RSQRT', [x3], y3, {}).model('rsqrt', [x1, x2, x3], [y1, y2, y3]);
+  },
   'BATCH_MATMUL: plain, adj_x and adj_y, broadcast batches, constant rhs': () => {
     const g = new Graph(10);
     const a = g.act([2, 3, 5, 7], 0.05, 3), b = g.act([1, 3, 7, 4], 0.04, -6);
@@ -190,6 +196,13 @@ describe('the newer ops: bad input is refused with the node and the problem', ()
     const x = g.act([1, 5]), a = g.act([1, 2]), b = g.act([1, 2]);
     const model = g.op('SPLIT', [g.int32s([1], []), x], [a, b], { numSplits: 2 }).model('bad', [x], [a, b]);
     expect(() => readTflite(writeTflite(model))).toThrow(/node 0 SPLIT: dimension 1 of size 5 does not split into 2/);
+  });
+  it('RSQRT of a value below the zero point, at run time', () => {
+    const g = new Graph(1);
+    const x = g.act([3], 0.1, 0), y = g.act([3], 0.1, 0);
+    const interpreter = createInterpreter(readTflite(writeTflite(g.op('RSQRT', [x], y, {}).model('bad', [x], [y]))));
+    expect(Array.from(interpreter.run([Int8Array.of(0, 4, 100)]).outputs[0] as Int8Array)[0]).toBe(127);
+    expect(() => interpreter.run([Int8Array.of(3, -1, 0)])).toThrow(/RSQRT at node 0: RSQRT is only defined for values at or above the zero point 0, got -1/);
   });
   it('MAXIMUM over tensors of different quantization', () => {
     const g = new Graph(1);

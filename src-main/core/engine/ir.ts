@@ -185,6 +185,7 @@ export interface OpOptionsByKind {
   UNPACK: PackOptions;
   GATHER: GatherOptions;
   BATCH_MATMUL: BatchMatMulOptions;
+  RSQRT: NoOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

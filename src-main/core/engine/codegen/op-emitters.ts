@@ -6,6 +6,7 @@ import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { dequantize, requantize } from '../runtime/kernels/quantize';
 import type { Broadcast4D } from '../runtime/kernels/elementwise';
 import { leakyRelu } from '../runtime/kernels/leaky-relu';
+import { rsqrt } from '../runtime/kernels/rsqrt';
 import type { PreparedOp } from '../runtime/prepare';
 import type { CArrayType } from './c-literals';
 
@@ -210,6 +211,17 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
           `}`,
         ]),
       );
+    }
+    case 'rsqrt': {
+      // The table covers the inputs TFLite accepts (at or above the zero point); below, C aborts as TFLite errors.
+      const min = k.params.inputZeroPoint;
+      const table = Int8Array.from(ALL_BYTES, (x) => {
+        if (x < min) return 0;
+        const out = new Int8Array(1);
+        rsqrt(Int8Array.of(x), out, k.params);
+        return out[0];
+      });
+      return `  tf_lut_from_s8(${ctx.constArray('int8_t', `${id}_table`, table)}, ${min}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${ctx.elements(outId)});\n`;
     }
     case 'batchMatMul': {
       const p = k.params;

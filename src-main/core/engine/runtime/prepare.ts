@@ -20,6 +20,7 @@ import { type SoftmaxTflmParams, softmaxTflm, softmaxTflmParams } from './kernel
 import { type SvdfParams, svdf } from './kernels/svdf';
 import { type BatchMatMulParams, batchMatMul } from './kernels/batch-matmul';
 import { type GatherParams, gather } from './kernels/gather';
+import { type RsqrtParams, rsqrt } from './kernels/rsqrt';
 import { type LeakyReluParams, leakyRelu } from './kernels/leaky-relu';
 import { maximum, minimum } from './kernels/maximum-minimum';
 import { type PreluParams, prelu } from './kernels/prelu';
@@ -64,7 +65,8 @@ export type PreparedKernel =
   | { kind: 'stridedCopy'; data: number; params: StridedCopyParams[] }
   /** GATHER; `indices` holds constant indices (null: they are an activation). */
   | { kind: 'gather'; params: GatherParams; indices: Int32Array | null }
-  | { kind: 'batchMatMul'; params: BatchMatMulParams };
+  | { kind: 'batchMatMul'; params: BatchMatMulParams }
+  | { kind: 'rsqrt'; params: RsqrtParams };
 
 /** An op ready to run: which tensors it reads and writes, and its kernel. */
 export interface PreparedOp {
@@ -300,6 +302,13 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
       }
       case 'BATCH_MATMUL':
         return { kind: 'batchMatMul', params: prepareBatchMatMul(model, op, rounding) };
+      case 'RSQRT': {
+        // SetRsqrtOutputMultiplier: sqrt and product in float32, the reciprocal in double.
+        const input = T[op.inputs[0]];
+        const f = Math.fround;
+        const m = quantizeMultiplier(1 / f(f(Math.sqrt(f(q(input).scale))) * f(q(out).scale)));
+        return { kind: 'rsqrt', params: { inputZeroPoint: q(input).zeroPoint, outputZeroPoint: q(out).zeroPoint, multiplier: m.multiplier, shift: m.shift, what: `RSQRT at node ${op.index}` } };
+      }
       case 'GATHER': {
         const input = T[op.inputs[0]], axis = op.options.axis;
         const indices = constInt32s(T[op.inputs[1]]);
@@ -505,6 +514,7 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
     case 'stridedCopy':
       for (let j = 0; j < k.params.length; j++) stridedCopy(inputs[k.data]!, outputs[j], k.params[j]);
       return;
+    case 'rsqrt': return rsqrt(i0, o0, k.params);
     case 'batchMatMul': return batchMatMul(i0, inputs[1] as Int8Array, o0, k.params);
     case 'gather': return gather(inputs[0]!, k.indices ?? (inputs[1] as Int32Array), outputs[0], k.params);
   }

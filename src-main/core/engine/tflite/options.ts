@@ -90,6 +90,7 @@ export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, tab
       case 'MINIMUM':
       case 'SQUARED_DIFFERENCE':
       case 'PRELU':
+      case 'RSQRT':
         return {};
       case 'SVDF':
         // SVDFOptions: rank, fused_activation_function, asymmetric_quantize_inputs (hybrid models only).

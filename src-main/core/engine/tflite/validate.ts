@@ -14,7 +14,7 @@ const MAX_ACTIVATION_BYTES = 2 ** 30;
 const QUANTIZED_COMPUTE = new Set([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'MUL', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'MEAN', 'SOFTMAX',
   'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6', 'SUB', 'SQUARED_DIFFERENCE', 'MAXIMUM', 'MINIMUM', 'LEAKY_RELU', 'PRELU',
-  'BATCH_MATMUL',
+  'BATCH_MATMUL', 'RSQRT',
 ]);
 
 /** Binary int8 ops: both inputs int8, broadcast up to 4-D. */
@@ -382,7 +382,8 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
     case 'LOGISTIC':
     case 'HARD_SWISH':
     case 'RELU':
-    case 'RELU6': {
+    case 'RELU6':
+    case 'RSQRT': {
       arity(1, 1);
       const input = req(0), out = tensors[op.outputs[0]];
       expectShape(out.shape, input.shape);
