@@ -22,7 +22,7 @@ function cspMeta(): Plugin {
  * Builds the three parts of the desktop app into out/: main (Node, dependencies stay external and
  * load from node_modules), preload (one CommonJS file, as sandboxed preloads must be) and the renderer
  * (Vue; the same build is served by browser mode). The renderer may import contract *types* through
- * `@contract`.
+ * `@contract`, and the runtime code it shares with the preload through `@contract/client/*`.
  */
 export default defineConfig({
   main: {

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { CompileReportSchema } from '../engine/compile-report';
+import { CompileReportSchema } from './compile-report';
 import { defineCall, defineEvent } from './define';
-
-/** The compiler's report types, for clients that show analyses. */
-export type { CompileReport, FitReport, LayerReport, PatchReport, PlanSummary } from '../engine/compile-report';
 
 /** Largest model file the registry accepts (a 16 MiB RPC message carries it as base64 with room to spare). */
 export const MAX_MODEL_BYTES = 8 * 1024 * 1024;

@@ -4,7 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { AnalysisOptions } from '../contract/models';
 import type { CompileProgress } from '../engine/compile';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import type { AnalyzeResult, BuildResult, InspectResult } from './worker/analysis-task';
 import type { BuildTask } from './worker/build-task';
 

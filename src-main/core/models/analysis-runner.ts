@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AppError } from '../contract/errors';
+import { AppError } from '../common/errors';
 import type { Analysis, AnalysisOptions } from '../contract/models';
-import type { McuProfile } from '../engine/mcu-profiles';
-import type { EventSink } from '../host/event-sink';
+import type { McuProfile } from '../common/mcu-profile';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { ModelsRepo } from '../store/models-repo';
 import type { ModelWorkerPool } from './analysis-pool';
 import type { ModelFiles } from './model-files';
@@ -15,7 +16,7 @@ export interface AnalysisRunnerDeps {
   files: ModelFiles;
   pool: ModelWorkerPool;
   profiles: readonly McuProfile[];
-  events: EventSink;
+  events: EventSink<Events>;
   now?: () => number;
 }
 

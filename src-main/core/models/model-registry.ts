@@ -1,27 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { AppError } from '../contract/errors';
+import { AppError } from '../common/errors';
 import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
 import type { RoundingMode } from '../engine/runtime/requantize';
-import type { EventSink } from '../host/event-sink';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { ModelsRepo } from '../store/models-repo';
 import { ModelWorkerPool } from './analysis-pool';
 import { AnalysisRunner } from './analysis-runner';
 import { ModelFiles, sha256Hex } from './model-files';
+import { systemClock, type Clock } from '../common/clock';
 
 export interface ModelRegistryDeps {
   repo: ModelsRepo;
   /** The app's data directory; model files go to `<dataDir>/models/`. */
   dataDir: string;
   profiles: readonly McuProfile[];
-  events: EventSink;
+  events: EventSink<Events>;
   /** The app's package-signing key (`<dataDir>/keys/`): builds sign their packages with it. */
   signingKeys: SigningKeyStore;
   /** Worker threads for parsing and analysis (default 1). */
   maxThreads?: number;
-  now?: () => number;
+  now?: Clock;
 }
 
 /** What `import` needs: the file as the user picked it. */
@@ -43,10 +45,10 @@ export class ModelRegistry {
   readonly files: ModelFiles;
   private readonly pool: ModelWorkerPool;
   private readonly runner: AnalysisRunner;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly deps: ModelRegistryDeps) {
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? systemClock;
     this.files = new ModelFiles(path.join(deps.dataDir, 'models'));
     this.pool = new ModelWorkerPool({ maxThreads: deps.maxThreads });
     this.runner = new AnalysisRunner({ repo: deps.repo, files: this.files, pool: this.pool, profiles: deps.profiles, events: deps.events, now: this.now });

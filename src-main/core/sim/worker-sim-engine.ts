@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FaultConfig, SimGroupConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import { workerScript, type WorkerScript } from '../platform/worker-script';
 import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';

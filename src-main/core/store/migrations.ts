@@ -157,8 +157,16 @@ function v4Models(db: Database): void {
   `);
 }
 
+/** Commands queued for an offline device expire: when (null for commands sent at once). */
+function v5CommandExpiry(db: Database): void {
+  db.exec(`
+    ALTER TABLE commands ADD COLUMN expires_at INTEGER;
+    CREATE INDEX commands_state ON commands(state);
+  `);
+}
+
 /** The schema history, oldest first; index i holds migration i+1. */
-export const MIGRATIONS: readonly Migration[] = [v1Registry, v2Telemetry, v3EventsAndCommands, v4Models];
+export const MIGRATIONS: readonly Migration[] = [v1Registry, v2Telemetry, v3EventsAndCommands, v4Models, v5CommandExpiry];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Analysis, AnalysisOptions, GraphSummary, ModelSummary, ModelVersion } from '../contract/models';
-import type { CompileReport } from '../engine/compile-report';
+import type { CompileReport } from '../contract/compile-report';
 import { parseJsonColumn } from './json';
 
 interface ModelRow {

@@ -21,8 +21,8 @@ function tables(db: Database): string[] {
 
 describe('migrations', () => {
   it('has one test per migration below (update this count with a new test)', () => {
-    expect(SCHEMA_VERSION).toBe(4);
-    expect(MIGRATIONS).toHaveLength(4);
+    expect(SCHEMA_VERSION).toBe(5);
+    expect(MIGRATIONS).toHaveLength(5);
   });
 
   it('1: creates the registry, settings, audit log and counters on an empty database', () => {
@@ -80,6 +80,17 @@ describe('migrations', () => {
     db.prepare("DELETE FROM models WHERE id = 'm1'").run();
     expect(db.prepare('SELECT count(*) FROM model_versions').pluck().get()).toBe(0);
     expect(db.prepare('SELECT count(*) FROM model_analyses').pluck().get()).toBe(0);
+  });
+
+  it('5: gives commands an expiry (for those queued for an offline device) and keeps the commands of version 4', () => {
+    const db = memoryDb();
+    migrate(db, 4);
+    db.prepare("INSERT INTO commands (id, device_id, command, params, state, sent_at) VALUES ('c1', 'd1', 'ping', '{}', 'ok', 1)").run();
+    migrate(db, 5);
+    expect(schemaVersion(db)).toBe(5);
+    expect(db.prepare('SELECT id, state, expires_at FROM commands').all()).toEqual([{ id: 'c1', state: 'ok', expires_at: null }]);
+    db.prepare("INSERT INTO commands (id, device_id, command, params, state, sent_at, expires_at) VALUES ('c2', 'd1', 'reboot', '{}', 'queued', 2, 60002)").run();
+    expect(db.prepare("SELECT id FROM commands WHERE state = 'queued'").pluck().all()).toEqual(['c2']);
   });
 
   it('rolls a failing migration back and keeps the previous version', () => {

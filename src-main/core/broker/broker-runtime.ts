@@ -1,10 +1,21 @@
-import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials, type OperatorConnection } from '../broker';
-import { AppError, type BrokerSettings, type SystemInfo } from '../contract';
+import { AppError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { BrokerSettings, SystemInfo } from '../contract';
 import type { Store } from '../store';
-import type { Logger } from './logger';
+import { StoreAuthenticator } from './authenticator';
+import { BrokerConnection } from './connection';
+import { EmbeddedBroker } from './embedded-broker';
+import type { OperatorConnection } from './operator-connection';
+import { ensureOperatorCredentials } from './operator-credentials';
 
 /** Receives the new operator connection after a change (null while there is none). */
 export type ConnectionListener = (connection: OperatorConnection | null) => void | Promise<void>;
+
+/** A part of the app with MQTT clients of its own (the simulator's devices) that must follow a broker switch. */
+export interface BrokerTenant {
+  /** Disconnects its clients from the current broker; resolves to how to reconnect each to the next one. */
+  leaveBroker(): Promise<Array<() => Promise<unknown>>>;
+}
 
 /**
  * The MQTT side of the app as settings describe it: the embedded aedes broker (on 127.0.0.1 unless
@@ -69,6 +80,19 @@ export class BrokerRuntime {
       await this.open(settings);
     } finally {
       await this.notify();
+    }
+  }
+
+  /**
+   * Switches to the setup `settings` describe and takes the tenants along: they leave the old broker
+   * first and rejoin the new one after. A client that cannot rejoin is logged; the switch stands.
+   */
+  async switchTo(settings: BrokerSettings, tenants: readonly BrokerTenant[]): Promise<void> {
+    const rejoins: Array<() => Promise<unknown>> = [];
+    for (const tenant of tenants) rejoins.push(...(await tenant.leaveBroker()));
+    await this.apply(settings);
+    for (const rejoin of rejoins) {
+      await rejoin().catch((error: unknown) => this.logger.warn('broker: a client of the app could not rejoin on the new broker', { error }));
     }
   }
 

@@ -2,45 +2,50 @@
  * The renderer's models store against a real core (in-process client, SQLite, the worker pool):
  * open a model, analyse it with progress, cancel, remove; file checks before sending.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from 'vue';
 import { createPinia } from 'pinia';
-import { apiKey } from '../../../src-renderer/app/api-context';
-import { importProblem, readFileAsBase64 } from '../../../src-renderer/features/models/file-import';
-import { MAX_IMPORT_BYTES, useModelsStore } from '../../../src-renderer/stores/models';
-import { writeTflite } from '../../../src-main/core/engine/tflite/writer';
-import { MAX_MODEL_BYTES } from '../../../src-main/core/contract';
-import { createTestCore, type TestCore } from '../../support/core';
-import { buildTinyMobilenet } from '../../support/ir-builder';
+import { apiKey } from '../../src-renderer/app/api-context';
+import { importProblem, readFileAsBase64 } from '../../src-renderer/features/models/file-import';
+import { MAX_IMPORT_BYTES, useModelsStore } from '../../src-renderer/stores/models';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { MAX_MODEL_BYTES } from '../../src-main/core/contract';
+import { createTestCore, type TestCore } from '../support/core';
+import { buildTinyMobilenet } from '../support/ir-builder';
 
 let core: TestCore;
 let app: App;
 const use = <T>(factory: () => T): T => app.runWithContext(factory);
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-beforeAll(async () => {
+// Each test has a core and a store of its own: it runs alone or in any order.
+beforeEach(async () => {
   core = await createTestCore();
   app = createApp({});
   app.provide(apiKey, core.api);
   app.use(createPinia());
 });
-afterAll(async () => {
+afterEach(async () => {
   use(useModelsStore).dispose();
   await core?.dispose();
 });
+
+/** Imports the 32x32 tiny MobileNet as "tiny" through the API (as another client would). */
+const importTiny = () => core.api.call('models.import', { fileName: 'tiny.tflite', bytesBase64: b64(writeTflite(buildTinyMobilenet(1, 32))) });
 
 describe('models store', () => {
   it('follows the registry: models imported elsewhere appear in the list', async () => {
     const models = use(useModelsStore);
     await models.start();
     expect(models.models).toEqual([]);
-    await core.api.call('models.import', { fileName: 'tiny.tflite', bytesBase64: b64(writeTflite(buildTinyMobilenet(1, 32))) });
+    await importTiny();
     await expect.poll(() => models.models.map((m) => m.name), { timeout: 5_000 }).toEqual(['tiny']);
   });
 
   it('opens a model and analyses it to a report, following the job', async () => {
     const models = use(useModelsStore);
-    await models.open(models.models[0].id);
+    const { model } = await importTiny();
+    await models.open(model.id);
     expect(models.detail?.model.name).toBe('tiny');
     expect(models.analysis).toBeNull();
     await models.analyze({ patch: 'auto', mcu: 'rp2040' });
@@ -55,6 +60,8 @@ describe('models store', () => {
 
   it('cancels an analysis in progress', async () => {
     const models = use(useModelsStore);
+    await models.start();
+    await importTiny();
     const { model } = await core.api.call('models.import', { fileName: 'big.tflite', bytesBase64: b64(writeTflite(buildTinyMobilenet(2, 160))) });
     await models.open(model.id);
     await models.analyze({ patch: 'auto' });

@@ -12,6 +12,9 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** A logger that drops everything (tests, CLI commands whose output is data). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Writes one line per entry (`time level message {fields}`) to a stream, stderr by default. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryLogger } from '../../../src-main/core/host/logger';
-import { SettingsService, defaultSettings, redactSettings } from '../../../src-main/core/host/settings-service';
+import { createMemoryLogger } from '../../../src-main/core/common/logger';
+import { SettingsService, defaultSettings, redactSettings } from '../../../src-main/core/settings/settings-service';
 import { Store } from '../../../src-main/core/store';
 
 let store: Store | null = null;

@@ -8,6 +8,7 @@ export const ErrorCode = z.enum([
   'UNAUTHORIZED',
   'TIMEOUT',
   'UNAVAILABLE', // e.g. broker not connected
+  'DEVICE_OFFLINE', // the device is offline or lost, so a command was not sent (queue it to send it later)
   'CANCELLED',
   'UNKNOWN_CALL',
   'INTERNAL',

@@ -1,5 +1,5 @@
-import type { BaseEventName, CallInput, CallName, CallOutput, EventName, EventPayload, KeyedEventName, TinyFleetApi } from '@contract';
-import type { CallOutcome, ClientMessage, ClientPort, ServerMessage } from '@contract/wire';
+import type { BaseEventName, CallInput, CallName, CallOutput, EventName, EventPayload, KeyedEventName, TinyFleetApi } from '..';
+import type { CallOutcome, ClientMessage, ClientPort, ServerMessage } from '../wire';
 import { RpcError } from './rpc-error';
 
 type Pending =

@@ -1,7 +1,7 @@
-import { AppError } from '../contract';
+import { AppError } from '../common/errors';
 import type { DeviceRegistry } from '../fleet';
-import type { DeviceProvisioner, SimCredential, SimDeviceSpec } from '../sim/credentials';
 import type { Store } from '../store';
+import type { DeviceProvisioner, SimCredential, SimDeviceSpec } from './credentials';
 
 /** Audit actor of simulator provisioning. */
 const ACTOR = 'simulator';

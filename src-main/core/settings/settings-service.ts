@@ -1,6 +1,6 @@
 import { Settings } from '../contract';
 import type { SettingsRepo } from '../store';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 
 /** Key of the app settings in the store's settings table. */
 const SETTINGS_KEY = 'app.settings';

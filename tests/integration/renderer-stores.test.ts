@@ -2,15 +2,15 @@
  * The renderer's Pinia stores against a real core (in-process client, embedded broker, SQLite,
  * simulated devices): what the UI shows follows what the core says.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from 'vue';
 import { createPinia } from 'pinia';
-import { apiKey } from '../../../src-renderer/app/api-context';
-import { useFleetStore } from '../../../src-renderer/stores/fleet';
-import { useDeviceDetailStore } from '../../../src-renderer/stores/device-detail';
-import { useSimulatorStore } from '../../../src-renderer/stores/simulator';
-import { useSettingsStore } from '../../../src-renderer/stores/settings';
-import { createTestCore, type TestCore } from '../../support/core';
+import { apiKey } from '../../src-renderer/app/api-context';
+import { useFleetStore } from '../../src-renderer/stores/fleet';
+import { useDeviceDetailStore } from '../../src-renderer/stores/device-detail';
+import { useSimulatorStore } from '../../src-renderer/stores/simulator';
+import { useSettingsStore } from '../../src-renderer/stores/settings';
+import { createTestCore, type TestCore } from '../support/core';
 
 let core: TestCore;
 let app: App;
@@ -20,32 +20,39 @@ function use<T>(factory: () => T): T {
   return app.runWithContext(factory);
 }
 
-beforeAll(async () => {
+// Each test has a core (two simulated devices) and stores of its own: it runs alone or in any order.
+beforeEach(async () => {
   core = await createTestCore({ simulate: 2 });
   app = createApp({});
   app.provide(apiKey, core.api);
   app.use(createPinia());
 }, 60_000);
 
-afterAll(async () => {
+afterEach(async () => {
   for (const store of [use(useFleetStore), use(useDeviceDetailStore), use(useSimulatorStore)]) store.dispose();
   await core?.dispose();
 });
 
+/** The fleet store, started, with the two simulated devices and the real device bench-a ("Zeta", rp2040, tag lab) in its rows. */
+async function fleetWithBench() {
+  const fleet = use(useFleetStore);
+  await fleet.start();
+  await expect.poll(() => fleet.deviceCount, { timeout: 10_000 }).toBe(2);
+  const added = await fleet.add({ id: 'bench-a', name: 'Zeta', mcu: 'rp2040', tags: ['lab'] });
+  await expect.poll(() => fleet.rows.map((r) => r.id), { timeout: 5_000 }).toContain('bench-a');
+  return { fleet, ...added };
+}
+
 describe('fleet store', () => {
   it('loads the registry and follows devices added later', async () => {
-    const fleet = use(useFleetStore);
-    await fleet.start();
-    await expect.poll(() => fleet.deviceCount, { timeout: 10_000 }).toBe(2);
-    const { device, secret } = await fleet.add({ id: 'bench-a', name: 'Zeta', mcu: 'rp2040', tags: ['lab'] });
+    const { fleet, device, secret } = await fleetWithBench();
     expect(secret.length).toBeGreaterThan(8);
     expect(device.status).toBe('unknown');
-    await expect.poll(() => fleet.rows.map((r) => r.id), { timeout: 5_000 }).toContain('bench-a');
     expect(fleet.facets.tags).toContain('lab');
   });
 
   it('filters, searches and sorts the rows', async () => {
-    const fleet = use(useFleetStore);
+    const { fleet } = await fleetWithBench();
     fleet.filter.mcus = ['rp2040'];
     await expect.poll(() => fleet.rows.map((r) => r.id)).toEqual(['bench-a']);
     fleet.clearFilters();
@@ -60,6 +67,7 @@ describe('fleet store', () => {
 
   it('sees the simulated devices come online and their telemetry arrive', async () => {
     const fleet = use(useFleetStore);
+    await fleet.start();
     await expect.poll(() => fleet.rows.filter((r) => r.simulated && r.status === 'online').length, { timeout: 20_000 }).toBe(2);
     await expect.poll(() => fleet.stats?.online, { timeout: 10_000 }).toBe(2);
     const sim = fleet.rows.find((r) => r.simulated)!;
@@ -67,7 +75,7 @@ describe('fleet store', () => {
   });
 
   it('exports the registry as CSV and reports import errors per line', async () => {
-    const fleet = use(useFleetStore);
+    const { fleet } = await fleetWithBench();
     expect(await fleet.exportCsv()).toContain('bench-a');
     const result = await fleet.importCsv('id,name,mcu,tags\nbench-b,Bee,rp2040,\nBAD ID,x,rp2040,\n');
     expect(result.added.map((a) => a.device.id)).toEqual(['bench-b']);
@@ -80,7 +88,9 @@ describe('device detail store', () => {
   it('shows live telemetry of a simulated device and the answer to a ping', async () => {
     const fleet = use(useFleetStore);
     const detail = use(useDeviceDetailStore);
-    const sim = fleet.rows.find((r) => r.simulated)!;
+    await fleet.start();
+    await expect.poll(() => fleet.rows.filter((r) => r.simulated && r.status === 'online').length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const sim = fleet.rows.find((r) => r.simulated && r.status === 'online')!;
     await detail.open(sim.id);
     expect(detail.error).toBeNull();
     expect(detail.detail?.id).toBe(sim.id);

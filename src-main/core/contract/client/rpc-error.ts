@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorPayload } from '@contract';
+import type { ErrorCode, ErrorPayload } from '..';
 
 /** A failed call as the renderer sees it: `code` from the contract's error codes, `message` for people. */
 export class RpcError extends Error {
