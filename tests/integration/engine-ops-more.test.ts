@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { proveOnHost, proveOnQemu } from '../../src-main/core/engine/codegen/proof';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import type { DType, Model, Op, OpKind, OpOptionsByKind, Tensor } from '../../src-main/core/engine/ir';
 import { planModel } from '../../src-main/core/engine/planner/plan';
 import { mulberry32, seededInputs } from '../../src-main/core/engine/runtime/inputs';
@@ -8,6 +7,7 @@ import { createInterpreter } from '../../src-main/core/engine/runtime/interprete
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { type Oracle, loadOracle, skipWithoutOracle } from '../support/oracle';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * The ops real models still missed (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, LEAKY_RELU, PRELU,
@@ -212,9 +212,8 @@ describe('the newer ops: bad input is refused with the node and the problem', ()
   });
 });
 
-const gccMissing = !hasTool('gcc');
-const qemuMissing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
-if (gccMissing) console.warn('[engine ops (more) C] skipped: gcc not found');
+const gccMissing = requireOrSkip('engine ops (more) C', missingTools('gcc'));
+const qemuMissing = requireOrSkip('engine ops (more) qemu', missingTools('arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'));
 
 /** Every case in one model (inputs and outputs concatenated), for the Cortex-M build. */
 function allCases(): Model {
@@ -247,7 +246,7 @@ describe.skipIf(gccMissing)('the newer ops: generated C = TS runtime', () => {
     }
   });
 
-  it.skipIf(qemuMissing.length > 0)('Cortex-M7 under qemu: outputs identical', { timeout: 180_000 }, async () => {
+  it.skipIf(qemuMissing)('Cortex-M7 under qemu: outputs identical', { timeout: 180_000 }, async () => {
     const model = allCases();
     const proof = await proveOnQemu(model, { rounding: 'tflm', seed: 4, planned: planModel(model) });
     expect(proof.outputsEqual).toBe(true);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src-main/core/engine/codegen/bundle';
 import { generateModelC } from '../../src-main/core/engine/codegen/generate';
 import { bytesOf, inputBytes, proveOnHost, proveOnQemu } from '../../src-main/core/engine/codegen/proof';
-import { buildHost, hasTool, runHost } from '../../src-main/core/engine/codegen/toolchain';
+import { buildHost, runHost } from '../../src-main/core/engine/codegen/toolchain';
 import type { DType, Model, Op, Tensor } from '../../src-main/core/engine/ir';
 import { planModel } from '../../src-main/core/engine/planner/plan';
 import { mulberry32, seededInputs } from '../../src-main/core/engine/runtime/inputs';
@@ -15,6 +15,7 @@ import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { modelPath, skipWithoutModels } from '../support/models';
 import { type Oracle, loadOracle, skipWithoutOracle } from '../support/oracle';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 import { TflmSvdfReference } from '../support/tflm-svdf-reference';
 
 /**
@@ -191,10 +192,8 @@ describe('SVDF in the memory plan', () => {
   });
 });
 
-const gccMissing = !hasTool('gcc');
-const qemuMissing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
-if (gccMissing) console.warn('[engine SVDF C] skipped: gcc not found');
-if (qemuMissing.length) console.warn(`[engine SVDF qemu] skipped: ${qemuMissing.join(', ')} not found`);
+const gccMissing = requireOrSkip('engine SVDF C', missingTools('gcc'));
+const qemuMissing = requireOrSkip('engine SVDF qemu', missingTools('arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'));
 
 /** The C build run `runs` times on one input (state carried) against the TS runtime doing the same. */
 async function checkCarriedState(model: Model, runs: number): Promise<void> {
@@ -245,7 +244,7 @@ describe.skipIf(gccMissing)('SVDF and keyword models: generated C = TS runtime (
   });
 });
 
-describe.skipIf(qemuMissing.length > 0 || skipWithoutModels('engine SVDF qemu'))('keyword_scrambled_8bit.tflite on Cortex-M7 under qemu', () => {
+describe.skipIf(qemuMissing || skipWithoutModels('engine SVDF qemu'))('keyword_scrambled_8bit.tflite on Cortex-M7 under qemu', () => {
   it('outputs identical to the TS runtime, the arena is the plan', { timeout: 180_000 }, async () => {
     const model = readTflite(new Uint8Array(readFileSync(modelPath('keyword_scrambled_8bit.tflite'))));
     const planned = planModel(model);
