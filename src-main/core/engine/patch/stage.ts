@@ -5,6 +5,7 @@ import { isWindowOp, windowOf, type Window } from '../planner/geometry';
 import { planProblem, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
 import { scratchBytes } from '../planner/scratch';
+import { sameRegion } from './patch-kernel';
 import { dimsOf, regionArea, regionBytes, tiles, union, windowInputRegion, type Layout, type Region } from './region';
 
 /** Ops that can run on a spatial patch: sliding windows, element-wise ops and NCHW->NHWC transposes. */
@@ -46,13 +47,17 @@ export interface PatchStage extends StageSplit {
   n: number;
   /** Per patch (row-major), the region of every stage tensor the patch computes or reads. */
   patches: { tile: Region; regions: Map<number, Region> }[];
-  /** Per stage step, bytes of the temporary copy an element-wise op makes of a larger input region. */
+  /** Per stage step, bytes of the crop a transpose makes of a larger NCHW input buffer. */
   cropBytes: number[];
   /** Stage steps (positions) whose depthwise writes over its input's patch buffer. */
   inPlace: Set<number>;
   /** Per stage step, the plane scratch of an in-place depthwise (largest over the patches). */
   planeBytes: number[];
-  /** Placement of one patch's buffers (stage input copies, intermediates, output tile). */
+  /**
+   * Placement of one patch's working set: the intermediates' buffers (each sized for the largest
+   * patch, reused by every patch) and the steps' scratch. Stage inputs and the stage output are not
+   * in it: the stage reads and writes them where they are.
+   */
   patchPlan: MemoryPlan;
   /** MACs of the stage run patch by patch, and run layer by layer. */
   patchMacs: number;
@@ -125,6 +130,8 @@ export function findSplits(schedule: Schedule): StageSplit[] {
     if (crossing.length !== 1) continue;
     const stageOutput = crossing[0];
     if ((readers.get(stageOutput) ?? []).some((r) => r < split)) continue;
+    // A stage output is written tile by tile into its final place, which a transpose's kernel cannot do.
+    if (step.kind === 'TRANSPOSE' && step.outputs[0] === stageOutput) continue;
     // Every other product must feed the stage output, or its region would be undefined.
     const dead = [...produced].some((t) => t !== stageOutput && !(readers.get(t) ?? []).some((r) => r < split));
     if (dead) continue;
@@ -174,8 +181,13 @@ export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): 
   const cropBytes = new Array<number>(split.split).fill(0);
   let patchMacs = 0;
   let layerMacs = 0;
+  // Stage inputs and the stage output are read and written where they are (whole, in the model's
+  // arena): only the intermediates get patch buffers, each sized for the largest patch.
+  const whole = new Set([...split.stageInputs, split.stageOutput]);
   for (const p of patches) {
-    for (const [t, r] of p.regions) bufferBytes.set(t, Math.max(bufferBytes.get(t) ?? 0, regionBytes(model, t, split.layouts.get(t)!, r)));
+    for (const [t, r] of p.regions) {
+      if (!whole.has(t)) bufferBytes.set(t, Math.max(bufferBytes.get(t) ?? 0, regionBytes(model, t, split.layouts.get(t)!, r)));
+    }
   }
   stageSteps.forEach((step, k) => {
     const op = model.ops.find((o) => o.index === step.opIndex)!;
@@ -185,13 +197,13 @@ export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): 
     for (const p of patches) {
       const r = p.regions.get(step.outputs[0])!;
       patchMacs += (macs * regionArea(r)) / (out.shape[1] * out.shape[2]);
-      if (isWindowOp(op)) continue;
-      let crop = 0;
-      for (const t of arenaInputs(model, step)) {
-        const ri = p.regions.get(t)!;
-        if (ri.h0 !== r.h0 || ri.h1 !== r.h1 || ri.w0 !== r.w0 || ri.w1 !== r.w1) crop += regionBytes(model, t, split.layouts.get(t)!, r);
-      }
-      cropBytes[k] = Math.max(cropBytes[k], crop);
+      // Element-wise ops read the rows of a larger input where they are; only a transpose's NCHW
+      // planes are not contiguous per row and need a crop.
+      if (step.kind !== 'TRANSPOSE') continue;
+      const t = step.inputs[0];
+      const d = dimsOf(model.tensors[t], 'nchw');
+      const held = whole.has(t) ? { h0: 0, h1: d.h, w0: 0, w1: d.w } : p.regions.get(t)!;
+      if (!sameRegion(held, r)) cropBytes[k] = Math.max(cropBytes[k], regionBytes(model, t, 'nchw', r));
     }
   });
 
@@ -202,8 +214,8 @@ export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): 
         steps: stageSteps.map((s, k) => ({ opIndex: s.opIndex, kind: s.kind, inputs: arenaInputs(model, s), outputs: s.outputs, scratchBytes: cropBytes[k] + planeBytes[k] })),
         bytesOf: (t) => bufferBytes.get(t),
         sharesBytesWith,
-        modelInputs: split.stageInputs,
-        modelOutputs: [split.stageOutput],
+        modelInputs: [],
+        modelOutputs: [],
       },
       'largest-first',
     );
@@ -236,7 +248,7 @@ function inPlaceDepthwise(model: Model, stageSteps: ScheduleStep[], split: Stage
     const op = model.ops.find((o) => o.index === step.opIndex)!;
     if (op.kind !== 'DEPTHWISE_CONV_2D' || op.options.depthMultiplier !== 1) return;
     const [tin, tout] = [step.inputs[0], step.outputs[0]];
-    if (tout === split.stageOutput || lastReader.get(tin) !== k) return;
+    if (tout === split.stageOutput || split.stageInputs.includes(tin) || lastReader.get(tin) !== k) return;
     if (model.tensors[tin].dtype !== 'int8' || model.tensors[tout].dtype !== 'int8' || split.layouts.get(tin) !== 'nhwc') return;
     const w = windowOfStep(model, step);
     let plane = 0;
