@@ -22,18 +22,20 @@ function cspMeta(): Plugin {
  * Builds the three parts of the desktop app into out/: main (Node, dependencies stay external and
  * load from node_modules), preload (one CommonJS file, as sandboxed preloads must be) and the renderer
  * (Vue; the same build is served by browser mode). The renderer may import contract *types* through
- * `@contract`.
+ * `@contract`, and the runtime code it shares with the preload through `@contract/client/*`.
  */
 export default defineConfig({
   main: {
     build: {
       externalizeDeps: true,
       // out/main/index.js, the "main" of package.json.
-      // Worker scripts are entries of their own so the bundled main finds them beside itself.
+      // Every worker script is an entry of its own so the bundled main finds it beside itself
+      // (core/platform/worker-script.ts): models (analysis, builds), training, simulator, telemetry writer.
       lib: {
         entry: {
           index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
           'model-worker': resolve(import.meta.dirname, 'src-main/core/models/worker/analysis-task.ts'),
+          'training-worker': resolve(import.meta.dirname, 'src-main/core/train/worker/training-task.ts'),
           'sim-worker': resolve(import.meta.dirname, 'src-main/core/sim/sim-worker.ts'),
           'telemetry-writer-worker': resolve(import.meta.dirname, 'src-main/core/fleet/telemetry-writer-worker.ts'),
         },

@@ -19,9 +19,9 @@ import type { ClientPort } from '../src-main/core/contract/wire';
 import { BrowserServer } from '../src-main/core/host/browser-server';
 import { Dispatcher } from '../src-main/core/host/dispatcher';
 import { EventBus } from '../src-main/core/host/event-bus';
-import { createMemoryLogger } from '../src-main/core/host/logger';
+import { createMemoryLogger } from '../src-main/core/common/logger';
 import { connectInMemory } from '../src-main/core/host/transports/memory';
-import { RpcClient } from '../src-renderer/api/rpc-client';
+import { RpcClient } from '../src-main/core/contract/client/rpc-client';
 import { createWebSocketPort, type WebSocketLike } from '../src-renderer/api/ws-port';
 
 interface Options {

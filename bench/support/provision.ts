@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import type { McuProfile } from '../../src-main/core/engine/mcu-profiles';
+import type { McuProfile } from '../../src-main/core/common/mcu-profile';
 import type { DeviceRegistry } from '../../src-main/core/fleet';
-import { registryProvisioner } from '../../src-main/core/host/sim-provisioner';
+import { registryProvisioner } from '../../src-main/core/sim/registry-provisioner';
 import { formatCredentialsCsv, type SimDeviceSpec } from '../../src-main/core/sim/credentials';
 import type { Store } from '../../src-main/core/store';
 

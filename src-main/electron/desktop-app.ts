@@ -2,7 +2,7 @@ import path from 'node:path';
 import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron';
 import { createCore, type Core, type CoreConfig } from '../core/host/create-core';
 import { contentSecurityPolicy } from '../core/host/csp';
-import { createStreamLogger, type Logger } from '../core/host/logger';
+import { createStreamLogger, type Logger } from '../core/common/logger';
 import { resolveDataDir } from '../core/store/data-dir';
 import { resolveAppPage, type AppPage } from './app-page';
 import { IpcTransport } from './ipc-transport';

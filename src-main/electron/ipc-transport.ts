@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainEvent, WebContents } from 'electron';
 import type { Dispatcher } from '../core/host/dispatcher';
 import type { EventBus } from '../core/host/event-bus';
-import type { Logger } from '../core/host/logger';
+import type { Logger } from '../core/common/logger';
 import { RpcSession } from '../core/host/rpc-session';
 import type { AppPage } from './app-page';
 import { RPC_CHANNEL } from './ipc-channel';

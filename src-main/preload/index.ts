@@ -4,7 +4,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { ServerMessage, TinyFleetBridge } from '../core/contract/wire';
-import { RpcClient } from '../../src-renderer/api/rpc-client';
+import { RpcClient } from '../core/contract/client/rpc-client';
 import { RPC_CHANNEL } from '../electron/ipc-channel';
 
 const client = new RpcClient({

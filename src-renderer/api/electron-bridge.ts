@@ -1,6 +1,6 @@
 import type { TinyFleetApi } from '@contract';
 import type { TinyFleetBridge } from '@contract/wire';
-import { RpcError } from './rpc-error';
+import { RpcError } from '@contract/client/rpc-error';
 
 /** Adapts the preload's `window.tinyfleet` to the contract API (failures become RpcError again). */
 export function apiFromBridge(bridge: TinyFleetBridge): TinyFleetApi {

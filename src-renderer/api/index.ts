@@ -7,10 +7,10 @@ import type { TinyFleetApi } from '@contract';
 import type { TinyFleetBridge } from '@contract/wire';
 import { takeBrowserToken } from './browser-token';
 import { apiFromBridge } from './electron-bridge';
-import { RpcClient } from './rpc-client';
+import { RpcClient } from '@contract/client/rpc-client';
 import { createWebSocketPort } from './ws-port';
 
-export { RpcError } from './rpc-error';
+export { RpcError } from '@contract/client/rpc-error';
 
 /** Path of the browser-mode WebSocket endpoint (the server listens on the same path). */
 export const RPC_PATH = '/rpc';

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
+import { requireOrSkip } from '../support/require-tools';
 
 const SIMULATED = 4;
-const skipReason = browserUnavailableReason();
-if (skipReason) console.log(`e2e skipped: ${skipReason}`);
+const skip = requireOrSkip('e2e', browserUnavailableReason());
 
 /** The latest telemetry values shown on the device page, as one string. */
 async function latestValues(page: Page): Promise<string> {
@@ -24,7 +24,7 @@ function inputOf(page: Page, testId: string) {
   return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
 }
 
-describe.skipIf(skipReason !== null)('TinyFleet in a browser', () => {
+describe.skipIf(skip)('TinyFleet in a browser', () => {
   let outDir: string;
   let app: BrowserApp;
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { BrowserServer } from '../../src-main/core/host/browser-server';
-import { createMemoryLogger } from '../../src-main/core/host/logger';
+import { createMemoryLogger } from '../../src-main/core/common/logger';
 import { createTestCore, type TestCore } from '../support/core';
 
 export const projectRoot = path.resolve(import.meta.dirname, '../..');

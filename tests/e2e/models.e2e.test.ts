@@ -13,13 +13,12 @@ import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import type { Model } from '../../src-main/core/engine/ir';
 import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
 import { browserUnavailableReason, projectRoot, screenshotPath, useAppWithFiles } from './browser-app';
+import { requireOrSkip } from '../support/require-tools';
 
-const skipReason = browserUnavailableReason();
-if (skipReason) console.log(`models e2e skipped: ${skipReason}`);
+const skip = requireOrSkip('models e2e', browserUnavailableReason());
 const sharedModels = path.resolve(projectRoot, '../shared/models');
 const personDetect = path.join(sharedModels, 'person_detect.tflite');
 const sharedReason = existsSync(personDetect) ? null : `${personDetect} is absent`;
-if (sharedReason) console.log(`models e2e: the person_detect case is skipped: ${sharedReason}`);
 
 /** A deep stack of inverted residual blocks: many patch candidates, so its analysis takes seconds. */
 function buildDeepModel(blocks: number, size: number): Model {
@@ -46,7 +45,7 @@ async function analysisDone(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid="memory-timeline"] canvas');
 }
 
-describe.skipIf(skipReason !== null)('Models page in a browser', () => {
+describe.skipIf(skip)('Models page in a browser', () => {
   const fx = useAppWithFiles('models');
 
   it('imports a model built by the engine and shows its summary, timeline and fit matrix', async () => {
@@ -69,7 +68,7 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
   }, 120_000);
 
   it('imports person_detect and shows a timeline with the patch-based plan', async (ctx) => {
-    if (sharedReason) return ctx.skip();
+    if (requireOrSkip('models e2e: person_detect', sharedReason)) return ctx.skip();
     const { page } = fx.app;
     await importThroughPicker(page, personDetect);
     expect(await page.locator('[data-testid="model-name"]').textContent()).toContain('person_detect');
@@ -140,10 +139,7 @@ describe.skipIf(skipReason !== null)('Models page in a browser', () => {
 
   it('keeps the page usable while MobileNetV2-224 is analysed, with the progress bar moving', async (ctx) => {
     const mobilenet = path.join(sharedModels, 'mobilenet_v2_int8_224.tflite');
-    if (!existsSync(mobilenet)) {
-      console.log(`models e2e: the MobileNetV2 case is skipped: ${mobilenet} is absent`);
-      return ctx.skip();
-    }
+    if (requireOrSkip('models e2e: MobileNetV2', existsSync(mobilenet) ? null : `${mobilenet} is absent`)) return ctx.skip();
     const { page } = fx.app;
     // Every percentage the bar shows is recorded inside the page as it renders, so a fast machine
     // that finishes between two polls from here still proves the bar moved.

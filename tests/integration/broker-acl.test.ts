@@ -15,6 +15,7 @@ import {
 } from '../../src-main/core/broker';
 import { Store } from '../../src-main/core/store';
 import { chownToMosquitto, freePort, mosquittoMissingReason, startMosquitto, type RunningMosquitto } from '../support/mosquitto';
+import { requireOrSkip } from '../support/require-tools';
 
 /**
  * The same ACL attacks against both brokers TinyFleet supports: the embedded aedes broker and a
@@ -103,8 +104,7 @@ const brokers: Array<{ name: string; start: (dir: string) => Promise<Fixture>; s
 ];
 
 for (const broker of brokers) {
-  if (broker.skip) console.warn(broker.skip);
-  describe.skipIf(broker.skip !== null)(`broker ACL: ${broker.name}`, () => {
+  describe.skipIf(requireOrSkip(`broker ACL: ${broker.name}`, broker.skip))(`broker ACL: ${broker.name}`, () => {
     let dir: string;
     let fx: Fixture;
     let operator: MqttClient;
@@ -180,6 +180,41 @@ for (const broker of brokers) {
       expect(aInbox.filter((m) => m.topic.startsWith('tf/v1/b/'))).toEqual([]);
       console.info(`${broker.name}: SUBACK outcomes for device a: ${JSON.stringify(refusals)}`);
       if (broker.name === 'embedded aedes') expect(Object.values(refusals)).toEqual(Array(5).fill('refused'));
+    });
+
+    it("keeps each device's block-transfer subtree its own", async () => {
+      const a = await device('a');
+      a.on('error', () => {});
+      const aInbox = inbox(a);
+      const b = await device('b');
+      const bInbox = inbox(b);
+      await b.subscribeAsync('tf/v1/b/xfer/#', { qos: 1 });
+      // Its own subtree works both ways.
+      await a.subscribeAsync('tf/v1/a/xfer/+/blk', { qos: 1 });
+      await a.publishAsync('tf/v1/a/xfer/pkg-1/req', 'own-request', { qos: 1 });
+      await operator.publishAsync('tf/v1/a/xfer/pkg-1/blk', 'block-for-a', { qos: 1 });
+      await waitFor(() => aInbox.some((m) => m.payload === 'block-for-a'), 'the block at device a');
+      await waitFor(() => seenByOperator.some((m) => m.payload === 'own-request'), "a's own xfer request at the operator");
+
+      const refusals: Record<string, string> = {};
+      for (const filter of ['tf/v1/b/xfer/#', 'tf/v1/b/xfer/pkg-1/blk', 'tf/v1/+/xfer/#', 'tf/v1/b/+/pkg-1/blk']) {
+        refusals[filter] = await a.subscribeAsync(filter, { qos: 1 }).then(
+          () => 'granted',
+          () => 'refused',
+        );
+      }
+      await operator.publishAsync('tf/v1/b/xfer/pkg-1/blk', 'block-for-b', { qos: 1 });
+      await waitFor(() => bInbox.some((m) => m.payload === 'block-for-b'), 'the block at device b');
+      a.publish('tf/v1/b/xfer/pkg-1/req', 'forged-xfer', { qos: 0 });
+      a.publish('tf/v1/b/xfer/pkg-1/blk', 'forged-xfer', { qos: 0 });
+      await b.publishAsync('tf/v1/b/xfer/pkg-1/req', 'genuine-xfer', { qos: 1 });
+      await waitFor(() => seenByOperator.some((m) => m.payload === 'genuine-xfer'), "b's own xfer request");
+      await settle();
+      expect(aInbox.filter((m) => m.topic.startsWith('tf/v1/b/'))).toEqual([]);
+      expect(seenByOperator.filter((m) => m.payload === 'forged-xfer')).toEqual([]);
+      expect(bInbox.filter((m) => m.payload === 'forged-xfer')).toEqual([]);
+      console.info(`${broker.name}: xfer SUBACK outcomes for device a: ${JSON.stringify(refusals)}`);
+      if (broker.name === 'embedded aedes') expect(Object.values(refusals)).toEqual(Array(4).fill('refused'));
     });
 
     it('refuses payloads above the size cap', async () => {

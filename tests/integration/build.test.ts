@@ -4,8 +4,21 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
+import { SimGroupConfig } from '../../src-main/core/contract/sim';
+import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { contentSecurityPolicy } from '../../src-main/core/host/csp';
+import type { InspectResult } from '../../src-main/core/models/worker/analysis-task';
+import { WorkerPool } from '../../src-main/core/platform/worker-pool';
+import { decodeTelemetry, deviceTopic } from '../../src-main/core/protocol';
+import type { WorkerReply, WorkerRequest } from '../../src-main/core/sim/worker-protocol';
 import { Store } from '../../src-main/core/store';
+import type { FloatProgress } from '../../src-main/core/train/float/trainer';
+import { readModelFile } from '../../src-main/core/train/quant/model-file';
+import type { BaseModelTaskResult } from '../../src-main/core/train/worker/base-model-task';
+import type { TrainingJob } from '../../src-main/core/train/worker/training-task';
+import { collect, startBrokerFixture, waitFor } from '../support/aedes';
+import { buildTinyMobilenet } from '../support/ir-builder';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // A private output folder (out/ may be in use by a running `tinyfleet serve` or the e2e suite),
@@ -105,4 +118,68 @@ describe('electron-vite build', () => {
       store.close();
     }
   });
+
+  /** A piscina pool on a built worker entry, as the core's pools run it in a packaged app. */
+  const builtPool = (name: string) => new WorkerPool({ filename: path.join(out, 'main', `${name}.js`), argv: [] }, { idleTimeout: 1_000 });
+
+  it('emits every worker as its own entry beside the main bundle', () => {
+    for (const name of ['model-worker', 'training-worker', 'sim-worker', 'telemetry-writer-worker']) {
+      const script = path.join(out, 'main', `${name}.js`);
+      expect(existsSync(script), script).toBe(true);
+      // a built worker never loads tsx (a packaged app does not ship it)
+      expect(readFileSync(script, 'utf8')).not.toMatch(/(from|import\()\s*["']tsx/);
+    }
+  });
+
+  it('the built model worker inspects a model in a piscina pool and refuses a malformed one', async () => {
+    const pool = builtPool('model-worker');
+    try {
+      const model = buildTinyMobilenet(1, 16);
+      const inspected = await pool.run<InspectResult>({ kind: 'inspect', bytes: writeTflite(model), name: 'tiny' });
+      expect(inspected).toMatchObject({ ok: true, graph: { modelName: 'tiny', ops: model.ops.length } });
+      const refused = await pool.run<InspectResult>({ kind: 'inspect', bytes: new Uint8Array(64), name: 'junk' });
+      expect(refused).toMatchObject({ ok: false, reason: 'malformed' });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('the built training worker trains a base model, reporting progress', async () => {
+    const pool = builtPool('training-worker');
+    try {
+      const progress: FloatProgress[] = [];
+      const result = await pool.runWithProgress<BaseModelTaskResult, FloatProgress>(
+        (port) => ({ kind: 'base', task: { recipe: { task: 'imu', epochs: 1, trainSamples: 64, testSamples: 16 }, progress: port } }) satisfies TrainingJob,
+        { onProgress: (p) => progress.push(p) },
+      );
+      expect(progress.length).toBeGreaterThan(0);
+      expect(result.history).toHaveLength(1);
+      expect(readModelFile(result.modelFile, 'base').model.ops.length).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('the built simulator worker connects a device to a real broker and publishes its telemetry', async () => {
+    const fx = await startBrokerFixture();
+    const worker = new Worker(path.join(out, 'main', 'sim-worker.js'), { workerData: { brokerUrl: fx.url } });
+    try {
+      const credentials = await fx.provisioner.provisionSimulated([{ id: 'built-00001', name: 'built-00001', mcu: 'rp2040', tags: [] }]);
+      const telemetry = await collect(fx.operator, deviceTopic('built-00001', 'telemetry'));
+      const replies: WorkerReply[] = [];
+      worker.on('message', (m: WorkerReply) => replies.push(m));
+      const config = SimGroupConfig.parse({ count: 1, namePrefix: 'built', telemetryIntervalMs: 100, profiles: ['rp2040'] });
+      worker.postMessage({ id: 1, op: 'start', groupId: 'built', config, credentials, profiles: loadMcuProfiles() } satisfies WorkerRequest);
+      const started = await waitFor('the start reply', () => replies.find((r) => r.kind === 'reply' && r.id === 1));
+      expect(started).toMatchObject({ ok: true, value: { connected: 1, total: 1 } });
+      const sample = await waitFor('one telemetry tick', () => telemetry.messages[0]);
+      expect(decodeTelemetry(sample.payload).ok).toBe(true);
+      await telemetry.stop();
+      worker.postMessage({ id: 2, op: 'dispose' } satisfies WorkerRequest);
+      await waitFor('the dispose reply', () => replies.find((r) => r.kind === 'reply' && r.id === 2));
+    } finally {
+      await worker.terminate();
+      await fx.close();
+    }
+  }, 60_000);
 });

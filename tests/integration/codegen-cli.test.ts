@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { inputBytes } from '../../src-main/core/engine/codegen/proof';
 import type { Model } from '../../src-main/core/engine/ir';
 import { seededInputs } from '../../src-main/core/engine/runtime/inputs';
@@ -12,6 +11,7 @@ import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
 import { runCli } from '../support/cli';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /** `tinyfleet compile --emit-c`, `package`, `verify` and `signing-key` through the CLI's entry point. */
 
@@ -29,7 +29,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasTool('gcc') || !hasTool('make'))('tinyfleet compile --emit-c', () => {
+describe.skipIf(requireOrSkip('tinyfleet compile --emit-c', missingTools('gcc', 'make')))('tinyfleet compile --emit-c', () => {
   for (const patch of ['none', '2x2']) {
     it(`--patch ${patch}: writes a bundle whose Makefile builds a host program matching the TS runtime`, async () => {
       const out = path.join(dir, `c-${patch}`);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateModelC } from '../../src-main/core/engine/codegen/generate';
 import { proveOnHost, proveOnQemu } from '../../src-main/core/engine/codegen/proof';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import type { Model, Op, Tensor } from '../../src-main/core/engine/ir';
 import { planModel } from '../../src-main/core/engine/planner/plan';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * TFLite Micro's fixed-point SOFTMAX and LOGISTIC in the C runtime (tf_softmax_tflm_s8,
@@ -11,9 +11,8 @@ import { planModel } from '../../src-main/core/engine/planner/plan';
  * input scales from the smallest to beyond the multiplier cap, betas, depths 1..1000 and seeded inputs
  * that cover every int8 value. Each input feeds one SOFTMAX and one LOGISTIC.
  */
-const gccMissing = !hasTool('gcc');
-const qemuMissing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
-if (gccMissing) console.warn('[codegen tflm softmax] skipped: gcc not found');
+const gccMissing = requireOrSkip('codegen tflm softmax', missingTools('gcc'));
+const qemuMissing = requireOrSkip('codegen tflm softmax under qemu', missingTools('arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'));
 
 /** [input scale, zero point, rows, depth, softmax beta] */
 const CASES: [number, number, number, number, number][] = [
@@ -66,7 +65,7 @@ describe.skipIf(gccMissing)('TFLite Micro SOFTMAX and LOGISTIC: generated C = TS
     }
   });
 
-  it.skipIf(qemuMissing.length > 0)('Cortex-M7 under qemu, tflm: outputs identical', { timeout: 180_000 }, async () => {
+  it.skipIf(qemuMissing)('Cortex-M7 under qemu, tflm: outputs identical', { timeout: 180_000 }, async () => {
     const model = probabilityOpsModel();
     const proof = await proveOnQemu(model, { rounding: 'tflm', seed: 5, planned: planModel(model) });
     expect(proof.outputsEqual).toBe(true);

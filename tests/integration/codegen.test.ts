@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { proveOnHost, type HostProof } from '../../src-main/core/engine/codegen/proof';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import { searchPatch, type PatchCandidate, type PatchMode } from '../../src-main/core/engine/patch/search';
@@ -13,14 +12,14 @@ import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { ROUNDING_MODES } from '../../src-main/core/engine/runtime/requantize';
 import { RUNNABLE_MODELS, modelPath, skipWithoutModels } from '../support/models';
 import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * Generated C (gcc -std=c99 -Wall -Wextra -Werror -O2) against the TS runtime: every op output the
  * C program produces, on seeded inputs, in both rounding modes, must be byte-identical.
  */
 
-const gccMissing = !hasTool('gcc');
-if (gccMissing) console.warn('[codegen] skipped: gcc not found');
+const gccMissing = requireOrSkip('codegen', missingTools('gcc'));
 
 function expectExact(proof: HostProof, model: Model, patch?: PatchCandidate): void {
   // Every scheduled step reports its output (aliases included); a patch stage reports its output once.

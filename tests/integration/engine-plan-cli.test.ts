@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CompileReportSchema } from '../../src-main/core/engine/compile-report';
+import { CompileReportSchema } from '../../src-main/core/contract/compile-report';
 import { modelPath, skipWithoutModels } from '../support/models';
 import { runCli } from '../support/cli';
 

@@ -2,13 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerConnection, EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials } from '../../src-main/core/broker';
 import { FleetService } from '../../src-main/core/fleet';
 import { Store } from '../../src-main/core/store';
 import { RecordingSink } from '../unit/fleet/recording-sink';
 
-/** The fleet service against a real embedded broker, real SQLite and real MQTT device clients. */
+/**
+ * The fleet service against a real embedded broker, real SQLite and real MQTT device clients. Each
+ * test gets a fresh data dir, broker and service with dev-a, dev-b and dev-c provisioned, so it runs
+ * alone or in any order.
+ */
 
 let dir: string;
 let store: Store;
@@ -17,8 +21,8 @@ let connection: BrokerConnection;
 let fleet: FleetService;
 let sink: RecordingSink;
 let operatorRaw: MqttClient;
-const secrets: Record<string, string> = {};
-const devices: MqttClient[] = [];
+let secrets: Record<string, string> = {};
+let devices: MqttClient[] = [];
 
 const birth = (mcu = 'rp2040') =>
   JSON.stringify({
@@ -76,7 +80,17 @@ function serviceOptions() {
   };
 }
 
-beforeAll(async () => {
+/** Connects a device and publishes its retained birth message; resolves once the service sees it online. */
+async function bringOnline(id: string): Promise<MqttClient> {
+  const client = await connectDevice(id);
+  await client.publishAsync(`tf/v1/${id}/status`, birth(), { qos: 1, retain: true });
+  await waitFor(() => fleet.get(id).status === 'online', `${id} online`);
+  return client;
+}
+
+beforeEach(async () => {
+  secrets = {};
+  devices = [];
   dir = mkdtempSync(path.join(os.tmpdir(), 'tf-fleet-'));
   store = Store.open(dir);
   const operator = ensureOperatorCredentials(store.settings);
@@ -97,7 +111,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   for (const d of devices) await d.endAsync(true);
   await operatorRaw?.endAsync(true);
   await fleet?.dispose();
@@ -123,7 +137,7 @@ describe('FleetService over a real broker', () => {
 
   it('ingests telemetry and streams it only to subscribers of that device', async () => {
     sink.listen('fleet.telemetry/dev-a');
-    const a = await connectDevice('dev-a');
+    const a = await bringOnline('dev-a');
     const b = await connectDevice('dev-b');
     const t = Date.now();
     for (let i = 0; i < 5; i++) {
@@ -185,8 +199,8 @@ describe('FleetService over a real broker', () => {
   });
 
   it('counts garbage and unknown senders without crashing or corrupting state', async () => {
+    const a = await bringOnline('dev-a');
     const before = fleet.stats();
-    const a = await connectDevice('dev-a');
     const garbage: Array<[string, string | Buffer]> = [
       ['tf/v1/dev-a/telemetry', '{not json'],
       ['tf/v1/dev-a/telemetry', JSON.stringify({ v: 1, ts: 1, seq: -4 })],
@@ -248,7 +262,10 @@ describe('FleetService over a real broker', () => {
   });
 
   it('relearns presence from retained status after a restart without logging it as news', async () => {
-    expect(fleet.get('dev-a').status).toBe('online');
+    await bringOnline('dev-a');
+    const b = await bringOnline('dev-b');
+    b.stream.destroy();
+    await waitFor(() => fleet.get('dev-b').status === 'lost', 'dev-b lost');
     const presenceBefore = fleet.deviceEvents('dev-a', 100).filter((e) => e.kind === 'presence').length;
     await fleet.dispose();
     fleet = new FleetService({ ...serviceOptions(), connection });
@@ -260,6 +277,30 @@ describe('FleetService over a real broker', () => {
 
   it('refuses a command too large for the protocol', async () => {
     await expect(fleet.command({ id: 'dev-a', command: 'custom_op', params: { blob: 'x'.repeat(5000) }, timeoutMs: 300 }, 'test')).rejects.toThrow(/too large/);
+  });
+
+  it('counts block-transfer traffic nobody handles yet as unrouted, not as malformed', async () => {
+    const before = fleet.stats();
+    const c = await connectDevice('dev-c');
+    await c.publishAsync('tf/v1/dev-c/xfer/pkg-1/req', 'bitmap', { qos: 1 });
+    await waitFor(() => fleet.stats().unroutedMessages > before.unroutedMessages, 'the unrouted count');
+    expect(fleet.stats()).toMatchObject({ unroutedMessages: before.unroutedMessages + 1, malformedMessages: before.malformedMessages });
+  });
+
+  it('refuses a command to a lost device at once, or queues it and sends it when the device is back', async () => {
+    expect(fleet.get('dev-b').status).toBe('lost');
+    await expect(fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000 }, 'test')).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
+    const queued = await fleet.command({ id: 'dev-b', command: 'ping', params: {}, timeoutMs: 5000, queueForMs: 60_000 }, 'test');
+    expect(queued).toMatchObject({ state: 'queued', expiresAt: queued.sentAt + 60_000 });
+    const b = await connectDevice('dev-b');
+    await b.subscribeAsync('tf/v1/dev-b/cmd', { qos: 1 });
+    b.on('message', (_topic, payload) => {
+      const cmd = JSON.parse(payload.toString());
+      b.publish('tf/v1/dev-b/res', JSON.stringify({ v: 1, id: cmd.id, ok: true, result: { pong: true, uptimeMs: 1 } }), { qos: 1 });
+    });
+    await b.publishAsync('tf/v1/dev-b/status', birth(), { qos: 1, retain: true });
+    const answered = await waitFor(() => fleet.commands('dev-b', 5).find((r) => r.id === queued.id && r.state === 'ok'), 'the queued command answered');
+    expect(answered.result).toEqual({ pong: true, uptimeMs: 1 });
   });
 
   it('drops the sessions of a device whose secret was rotated', async () => {

@@ -9,8 +9,8 @@ import { BrowserServer } from '../../src-main/core/host/browser-server';
 import { contentSecurityPolicy } from '../../src-main/core/host/csp';
 import { Dispatcher } from '../../src-main/core/host/dispatcher';
 import { EventBus } from '../../src-main/core/host/event-bus';
-import { createMemoryLogger } from '../../src-main/core/host/logger';
-import { RpcClient } from '../../src-renderer/api/rpc-client';
+import { createMemoryLogger } from '../../src-main/core/common/logger';
+import { RpcClient } from '../../src-main/core/contract/client/rpc-client';
 import { createWebSocketPort, type WebSocketLike } from '../../src-renderer/api/ws-port';
 
 const status = (connected: number): SimStatus => ({ groups: [], connected, total: 3 });

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceSummary } from '../../src-main/core/contract';
 import { createTestCore, type TestCore } from '../support/core';
 
@@ -12,12 +13,16 @@ const until = async (what: string, check: () => boolean | Promise<boolean>, ms =
 };
 
 describe('createCore', () => {
+  // Each test gets a core of its own (4 simulated devices), so it runs alone or in any order.
   let core: TestCore;
-  beforeAll(async () => {
+  let dataDir: string;
+  beforeEach(async () => {
     core = await createTestCore({ simulate: 4, keepDataDir: true });
+    dataDir = core.dataDir;
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await core?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('reports system info with the embedded broker on 127.0.0.1', async () => {
@@ -93,8 +98,9 @@ describe('createCore', () => {
   });
 
   it('disposes cleanly and reopens the same data dir with its devices', async () => {
+    await core.api.call('settings.update', { telemetry: { rawRetentionHours: 12, aggregateRetentionDays: 7 } });
     await core.dispose();
-    const again = await createTestCore({ dataDir: core.dataDir });
+    const again = await createTestCore({ dataDir });
     try {
       const { total } = await again.api.call('fleet.list', {});
       expect(total).toBe(4);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker, StoreAuthenticator, ensureOperatorCredentials, issueCredentials, type InProcessOperatorConnection } from '../../src-main/core/broker';
+import { DeviceRouter } from '../../src-main/core/fleet';
 import { Store } from '../../src-main/core/store';
 
 /**
@@ -105,6 +106,31 @@ describe('in-process operator link to the embedded broker', () => {
     await device.publishAsync('tf/v1/dev-1/evt', '{"type":"again"}', { qos: 1 });
     await until(() => got.length === 2, 'both events');
     expect(got.map((m) => m.payload)).toEqual(['{"type":"boot"}', '{"type":"again"}']);
+    await link.close();
+  });
+
+  it('feeds the device router: retained and live messages reach the service of their kind once, sends reach the device', async () => {
+    const link = broker.operatorConnection();
+    const router = new DeviceRouter({ isDevice: (id) => id === 'dev-1' });
+    const statuses: string[] = [];
+    const events: string[] = [];
+    router.register('status', (m) => statuses.push(m.payload.toString()));
+    router.register('evt', (m) => events.push(m.payload.toString()));
+    await device.publishAsync('tf/v1/dev-1/status', '{"state":"retained"}', { qos: 1, retain: true });
+    await router.attach(link);
+    expect(statuses).toEqual(['{"state":"retained"}']);
+    const commands: string[] = [];
+    device.on('message', (topic, payload) => topic === 'tf/v1/dev-1/cmd' && commands.push(payload.toString()));
+    await device.subscribeAsync('tf/v1/dev-1/cmd', { qos: 1 });
+    await device.publishAsync('tf/v1/dev-1/evt', '{"n":1}', { qos: 1 });
+    await device.publishAsync('tf/v1/dev-1/xfer/pkg/req', 'bitmap', { qos: 1 });
+    await router.send('dev-1', 'cmd', '{"id":"c-1"}');
+    const deadline = Date.now() + 5000;
+    while ((events.length === 0 || commands.length === 0 || router.traffic.unrouted === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(events).toEqual(['{"n":1}']);
+    expect(commands).toEqual(['{"id":"c-1"}']);
+    expect(router.traffic).toEqual({ unknownDevice: 0, malformed: 0, unrouted: 1 });
+    await router.detach();
     await link.close();
   });
 

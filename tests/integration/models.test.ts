@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Analysis, TinyFleetApi } from '../../src-main/core/contract';
 import { compileModel } from '../../src-main/core/engine/compile';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
@@ -51,12 +51,19 @@ describe('model registry', () => {
   const tiny = writeTflite(buildTinyMobilenet(1, 32));
   const tinyOther = writeTflite(buildTinyMobilenet(2, 32));
 
-  beforeAll(async () => {
+  // Each test has a core of its own, so it runs alone or in any order.
+  beforeEach(async () => {
     core = await createTestCore();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await core?.dispose();
   });
+
+  /** tiny_mbv2 with version 1 (tiny) and version 2 (tinyOther). */
+  async function importTwoVersions() {
+    await core.api.call('models.import', { fileName: 'tiny_mbv2.tflite', bytesBase64: b64(tiny) });
+    return core.api.call('models.import', { fileName: 'tiny_mbv2_b.tflite', name: 'tiny_mbv2', bytesBase64: b64(tinyOther) });
+  }
 
   it('imports a model, stores its file by SHA-256 and lists it with its graph summary', async () => {
     const { model, version, created } = await core.api.call('models.import', { fileName: 'tiny_mbv2.tflite', bytesBase64: b64(tiny) });
@@ -80,6 +87,7 @@ describe('model registry', () => {
   });
 
   it('adds a version under an existing name, and returns the existing version for identical bytes', async () => {
+    await core.api.call('models.import', { fileName: 'tiny_mbv2.tflite', bytesBase64: b64(tiny) });
     const again = await core.api.call('models.import', { fileName: 'copy.tflite', name: 'tiny_mbv2', bytesBase64: b64(tiny) });
     expect(again.created).toBe(false);
     expect(again.version.version).toBe(1);
@@ -122,11 +130,11 @@ describe('model registry', () => {
       code: 'BAD_REQUEST',
       message: expect.stringMatching(/cannot run.*CUSTOM "ethos-u" at node 0/),
     });
-    expect((await core.api.call('models.list', {})).map((m) => m.name)).toEqual(['tiny_mbv2']);
+    expect(await core.api.call('models.list', {})).toEqual([]);
   });
 
   it('analyses a version in the worker with progress events; the report equals compileModel and is stored', async () => {
-    const [model] = await core.api.call('models.list', {});
+    const { model } = await importTwoVersions();
     const { jobId } = await core.api.call('models.analyze', { modelId: model.id, version: 1, mcu: 'stm32f746', patch: 'auto' });
     const seen = await followAnalysis(core.api, jobId);
     const last = seen.at(-1)!;
@@ -147,7 +155,7 @@ describe('model registry', () => {
   });
 
   it('rejects analyses of unknown models, versions and MCUs', async () => {
-    const [model] = await core.api.call('models.list', {});
+    const { model } = await core.api.call('models.import', { fileName: 'tiny_mbv2.tflite', bytesBase64: b64(tiny) });
     await expect(core.api.call('models.analyze', { modelId: 'nope', version: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(core.api.call('models.analyze', { modelId: model.id, version: 9 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no version 9') });
     await expect(core.api.call('models.analyze', { modelId: model.id, version: 1, mcu: 'z80' })).rejects.toMatchObject({
@@ -185,7 +193,7 @@ describe('model registry', () => {
   });
 
   it('removes a version, then the model; files nobody refers to are deleted', async () => {
-    const [model] = await core.api.call('models.list', {});
+    const { model } = await importTwoVersions();
     expect(await core.api.call('models.remove', { id: model.id, version: 2 })).toEqual({ removedVersions: 1 });
     expect(storedFiles(core.dataDir)).toEqual([`${sha256Hex(tiny)}.tflite`]);
     await expect(core.api.call('models.remove', { id: model.id, version: 2 })).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -9,6 +9,7 @@ import { Store } from '../../src-main/core/store';
 import { chownToMosquitto, freePort, mosquittoMissingReason, startMosquitto, type RunningMosquitto } from '../support/mosquitto';
 import { RecordingSink } from '../unit/fleet/recording-sink';
 import { runCli } from '../support/cli';
+import { requireOrSkip } from '../support/require-tools';
 
 /**
  * External broker mode end to end: devices provisioned with the CLI, `tinyfleet broker
@@ -20,7 +21,7 @@ if (mosquittoMissingReason) console.warn(mosquittoMissingReason);
 
 const cli = (args: string[]) => runCli(...args);
 
-describe.skipIf(mosquittoMissingReason !== null)('external Mosquitto with the exported configuration', () => {
+describe.skipIf(requireOrSkip('mosquitto-fleet', mosquittoMissingReason))('external Mosquitto with the exported configuration', () => {
   let dir: string;
   let dataDir: string;
   let mosquitto: RunningMosquitto;

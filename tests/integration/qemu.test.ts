@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MPS2_AN500 } from '../../src-main/core/engine/codegen/bundle';
 import { proveOnQemu } from '../../src-main/core/engine/codegen/proof';
-import { hasTool } from '../../src-main/core/engine/codegen/toolchain';
 import { patchCodeBytes } from '../../src-main/core/engine/cost/footprint';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import type { Model } from '../../src-main/core/engine/ir';
@@ -11,6 +10,7 @@ import { planModel } from '../../src-main/core/engine/planner/plan';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { modelPath, skipWithoutModels } from '../support/models';
 import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
+import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * The Cortex-M7 build (arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb -O2, newlib) run under
@@ -18,8 +18,7 @@ import { buildFloatWrapped, buildOpZoo, buildTinyMobilenetModel } from '../unit/
  * section sizes next to the engine's Flash estimate, instructions per inference from -icount.
  */
 
-const missing = ['arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'].filter((t) => !hasTool(t));
-if (missing.length) console.warn(`[qemu] skipped: ${missing.join(', ')} not found`);
+const qemuMissing = requireOrSkip('qemu', missingTools('arm-none-eabi-gcc', 'arm-none-eabi-size', 'qemu-system-arm'));
 
 async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCandidate): Promise<void> {
   const planned = planModel(model);
@@ -42,7 +41,7 @@ async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCan
   );
 }
 
-describe.skipIf(missing.length > 0)('Cortex-M7 build under qemu mps2-an500: in-project models', () => {
+describe.skipIf(qemuMissing)('Cortex-M7 build under qemu mps2-an500: in-project models', () => {
   for (const build of [buildOpZoo, buildFloatWrapped, buildTinyMobilenetModel]) {
     for (const rounding of ['tflm', 'tflite'] as const) {
       it(`${build().name}, ${rounding}: outputs identical to the TS runtime`, { timeout: 120_000 }, () => check(build(), rounding));
@@ -50,7 +49,7 @@ describe.skipIf(missing.length > 0)('Cortex-M7 build under qemu mps2-an500: in-p
   }
 });
 
-describe.skipIf(missing.length > 0 || skipWithoutModels('qemu'))('Cortex-M7 build under qemu mps2-an500: published models', () => {
+describe.skipIf(qemuMissing || skipWithoutModels('qemu'))('Cortex-M7 build under qemu mps2-an500: published models', () => {
   const small = ['hello_world_int8.tflite', 'micro_speech_quantized.tflite', 'person_detect.tflite', 'kws_ref_model.tflite'];
   for (const file of small) {
     for (const rounding of ['tflm', 'tflite'] as const) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/core/contract/errors';
-import { SimGroupConfig, type SimStatus } from '../../src-main/core/contract/sim';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../src-main/core/common/errors';
+import { SimGroupConfig, type SimGroup, type SimStatus } from '../../src-main/core/contract/sim';
 import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
 import { openFilesLimit } from '../../src-main/core/platform/open-files-limit';
 import {
@@ -57,7 +57,10 @@ function statuses(messages: Array<{ topic: string; payload: Buffer }>, deviceId:
 }
 
 describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the embedded broker', (engine) => {
-  beforeAll(() => {
+  // Each test gets a simulator of its own with the group "basic" (6 devices, 200 ms) running, so it
+  // runs alone or in any order; the broker and its store are shared (devices keep their ids).
+  let basic: SimGroup;
+  beforeEach(async () => {
     emitted.length = 0;
     sim = new SimulatorService({
       brokerUrl: () => fx.url,
@@ -67,15 +70,16 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
       events: { emit: (_name, payload) => void emitted.push(payload as SimStatus), hasSubscribers: () => true },
     });
     expect(sim.engineMode).toBe(engine);
+    // Devices keep their ids across tests and engines: each start re-provisions them (fresh secrets).
+    basic = await sim.start(config({ namePrefix: 'basic', count: 6, telemetryIntervalMs: 200, profiles: ['stm32f746', 'rp2040'] }));
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await sim?.dispose();
   });
 
   it('provisions devices that come online with a retained birth and report valid telemetry', async () => {
-    // Devices keep their ids across engines: each engine run re-provisions them (fresh secrets).
-    const group = await sim.start(config({ namePrefix: 'basic', count: 6, telemetryIntervalMs: 200, profiles: ['stm32f746', 'rp2040'] }));
+    const group = basic;
     expect(group).toMatchObject({ id: 'basic', total: 6, connected: 6 });
     expect(fx.store.devices.get('basic-00001')).toMatchObject({ simulated: true, tags: ['sim'], mcu: 'stm32f746' });
     expect(fx.store.devices.get('basic-00002')).toMatchObject({ mcu: 'rp2040' });

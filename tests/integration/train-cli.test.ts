@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/index';
-import { readModelFile } from '../../src-main/core/train/quant/model-file';
-import { TrainingPool } from '../../src-main/core/train/worker/pool';
+import { createDeviceData, readModelFile, taskOfModel, TrainingPool } from '../../src-main/core/train';
+import { evaluateInt8 } from '../../src-main/core/train/quant/evaluate-int8';
 
 /** Runs the CLI in-process and captures stdout/stderr. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -26,12 +26,17 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 describe('tinyfleet train (CLI over the training library)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-train-'));
   const modelFile = path.join(dir, 'imu.tfm');
+  // Every test reads the base model this run writes, so it is trained once before them: each test
+  // then runs alone (`-t`) or in any order.
+  let base: { code: number; out: string; err: string };
+  beforeAll(async () => {
+    base = await cli('train', 'base', '--task', 'imu', '--epochs', '2', '--train-samples', '700', '--out', modelFile, '--json');
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('train base: trains in a worker, quantizes, writes the model and reports float and int8 accuracy', async () => {
-    const r = await cli('train', 'base', '--task', 'imu', '--epochs', '2', '--train-samples', '700', '--out', modelFile, '--json');
-    expect(r.code, r.err).toBe(0);
-    const report = JSON.parse(r.out);
+  it('train base: trains in a worker, quantizes, writes the model and reports float and int8 accuracy', () => {
+    expect(base.code, base.err).toBe(0);
+    const report = JSON.parse(base.out);
     expect(existsSync(modelFile)).toBe(true);
     expect(report.recipe.task).toBe('imu');
     expect(report.int8Accuracy).toBeGreaterThan(0.4);
@@ -46,13 +51,16 @@ describe('tinyfleet train (CLI over the training library)', () => {
     const report = JSON.parse(r.out);
     expect(report.deviceSeed).toBe(3);
     expect(report.steps).toBe(120);
-    expect(report.before).toBeGreaterThanOrEqual(0);
-    expect(report.after).toBeGreaterThanOrEqual(0);
     expect(report.memory.totalBytes).toBeGreaterThan(report.memory.forwardArenaBytes);
     // The personalized model is written as a TFLite flatbuffer the engine reads back.
     const back = readModelFile(new Uint8Array(readFileSync(out)), 'device3');
     expect(back.format).toBe('tflite');
     expect(back.model.ops.length).toBeGreaterThan(5);
+    // "before" is the base model and "after" the written model, both on device 3's held-out data.
+    const loaded = readModelFile(new Uint8Array(readFileSync(modelFile)), 'imu');
+    const heldOut = createDeviceData(taskOfModel(loaded, undefined).task, 3, { trainSamples: 60, evalSamples: 60 }).eval;
+    expect(report.before).toBe(evaluateInt8(loaded.model, heldOut));
+    expect(report.after).toBe(evaluateInt8(back.model, heldOut));
   });
 
   it('train scheme: picks a scheme that fits the budget', async () => {

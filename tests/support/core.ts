@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCore, type Core, type CoreConfig } from '../../src-main/core/host/create-core';
-import { createMemoryLogger, createStreamLogger, type LogLevel } from '../../src-main/core/host/logger';
+import { createMemoryLogger, createStreamLogger, type LogLevel } from '../../src-main/core/common/logger';
 
 export interface TestCore extends Core {
   dataDir: string;

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireOrSkip } from './require-tools';
 
 /**
  * Where the published test models live. They are test data outside the project
  * (`../shared/models` relative to the project root), never copied in; tests that need them skip
- * with a printed reason when the folder is absent.
+ * with a printed reason when the folder is absent (and fail with REQUIRE_TOOLS=1).
  */
 export const projectRoot = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const modelsDir = path.resolve(projectRoot, '../shared/models');
@@ -38,9 +39,7 @@ export function readModelBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(modelPath(name)));
 }
 
-/** Prints why a suite that needs the published models is skipped; returns true when it must skip. */
+/** The skip flag of a suite that needs the published models (see requireOrSkip). */
 export function skipWithoutModels(suite: string): boolean {
-  if (modelsAvailable) return false;
-  console.warn(`[${suite}] skipped: published models not found at ${modelsDir}`);
-  return true;
+  return requireOrSkip(suite, modelsAvailable ? null : `published models not found at ${modelsDir}`);
 }

@@ -5,10 +5,8 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 /** The Debian mosquitto binary the integration tests run. */
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 
-/** Null when Mosquitto can run here, else why the Mosquitto tests are skipped. */
-export const mosquittoMissingReason: string | null = existsSync(MOSQUITTO_BIN)
-  ? null
-  : `${MOSQUITTO_BIN} is not installed (apt-get install mosquitto); skipping the Mosquitto tests`;
+/** Null when Mosquitto can run here, else what is missing (for requireOrSkip). */
+export const mosquittoMissingReason: string | null = existsSync(MOSQUITTO_BIN) ? null : `${MOSQUITTO_BIN} is not installed (apt-get install mosquitto)`;
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {

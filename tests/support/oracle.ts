@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './models';
+import { requireOrSkip } from './require-tools';
 import type { ReportTensor } from '../../src-main/core/engine/run-report';
 
 /**
@@ -58,9 +59,7 @@ export async function loadOracle(): Promise<Oracle> {
   return { run: (model, options = {}) => mod.runModel(rt, model, options) };
 }
 
-/** Prints why a suite that needs the oracle is skipped; returns true when it must skip. */
+/** The skip flag of a suite that needs the oracle (see requireOrSkip). */
 export function skipWithoutOracle(suite: string): boolean {
-  if (oracleAvailable) return false;
-  console.warn(`[${suite}] skipped: TFLite oracle not found at ${oracleDir} / ${oracleWasmDir}`);
-  return true;
+  return requireOrSkip(suite, oracleAvailable ? null : `TFLite oracle not found at ${oracleDir} / ${oracleWasmDir}`);
 }

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { emitCBundle } from '../../core/engine/codegen/emit';
 import { compileModel, type CompileProgress } from '../../core/engine/compile';
-import type { CompileReport, PlanSummary } from '../../core/engine/compile-report';
+import type { CompileReport, PlanSummary } from '../../core/contract/compile-report';
 import type { PatchMode } from '../../core/engine/patch/search';
 import { readTflite } from '../../core/engine/tflite/reader';
+import { kib, parseMcuId, pct } from '../options';
 
 interface CompileFlags {
   mcu?: string;
@@ -47,9 +48,6 @@ function parseRatio(value: string): number {
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a ratio >= 0, e.g. 0.2 for 20%');
   return n;
 }
-
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
 function timelineLines(plan: PlanSummary, width = 40): string[] {
   const max = Math.max(plan.peakBytes, 1);
@@ -99,7 +97,7 @@ export function registerCompile(program: Command): void {
     .command('compile')
     .description('plan memory (TinyEngine-style, patch-based), count MACs/params/Flash and check the fit on MCU profiles')
     .argument('<model>', 'int8 TFLite model (.tflite)')
-    .option('--mcu <id>', 'MCU profile id: report its fit (exit code 3 when it does not fit) and let --patch auto aim at its SRAM')
+    .option('--mcu <id>', 'MCU profile id: report its fit (exit code 3 when it does not fit) and let --patch auto aim at its SRAM', parseMcuId)
     .option('--patch <mode>', 'patch-based inference: none, auto or NxN', parsePatchMode, 'auto' as PatchMode)
     .option('--sram-budget <bytes>', 'arena bytes --patch auto must fit, at the fewest extra MACs (default with --mcu: its SRAM minus the runtime)', parseBytes)
     .option('--max-mac-overhead <ratio>', 'largest extra-MAC ratio --patch auto accepts when there is no SRAM budget (default 0.2)', parseRatio)

@@ -5,11 +5,10 @@ import { DeviceStatus, type DeviceSummary } from '../../core/contract';
 import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { DeviceRegistry, formatCsv, type Provisioned } from '../../core/fleet';
 import { DATABASE_FILE, Store, resolveDataDir } from '../../core/store';
+import { collect, parseMcuIds, parseMcuId } from '../options';
 
 /** Who the audit log names for CLI actions. */
 const ACTOR = 'cli';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 function collectStatus(value: string, previous: string[]): string[] {
   const next = collect(value, previous);
@@ -65,7 +64,7 @@ export function registerDevices(program: Command): void {
     .command('list')
     .description('list registered devices')
     .option('--status <status>', 'only these presence states (repeatable or comma-separated)', collectStatus, [] as string[])
-    .option('--mcu <id>', 'only these MCU profiles (repeatable or comma-separated)', collect, [] as string[])
+    .option('--mcu <id>', 'only these MCU profiles (repeatable or comma-separated)', (value: string, previous: string[]) => [...previous, ...parseMcuIds(value)], [] as string[])
     .option('--tag <tag>', 'only devices with any of these tags (repeatable or comma-separated)', collect, [] as string[])
     .option('--json', 'print the devices as JSON')
     .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
@@ -88,7 +87,7 @@ export function registerDevices(program: Command): void {
   devices
     .command('add')
     .description('provision one device and print its MQTT secret (shown only this once)')
-    .requiredOption('--mcu <id>', 'MCU profile id of the catalog (resources/mcu-profiles.json)')
+    .requiredOption('--mcu <id>', 'MCU profile id of the catalog (resources/mcu-profiles.json)', parseMcuId)
     .option('--id <id>', 'device id (default: generated)')
     .option('--name <name>', 'display name (default: the id)')
     .option('--tag <tag>', 'a tag (repeatable or comma-separated)', collect, [] as string[])

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { modelCost } from '../../core/engine/cost/macs';
 import { checkFit } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
@@ -10,6 +10,7 @@ import { writePackage } from '../../core/engine/package/writer';
 import type { RoundingMode } from '../../core/engine/runtime/requantize';
 import { readTflite } from '../../core/engine/tflite/reader';
 import { resolveDataDir } from '../../core/store/data-dir';
+import { kib, parseMcuId, parseRounding } from '../options';
 
 const DATA_DIR_HELP = 'TinyFleet data directory holding the signing key (default: TINYFLEET_DATA_DIR or the OS data folder)';
 
@@ -21,13 +22,6 @@ function readFile(file: string): Uint8Array {
   }
 }
 
-function parseRounding(value: string): RoundingMode {
-  if (value !== 'tflm' && value !== 'tflite') throw new InvalidArgumentError('expected tflm or tflite');
-  return value;
-}
-
-const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-
 /**
  * `tinyfleet package` (signed OTA package of a model for one MCU profile), `tinyfleet verify`
  * (check a package's signature and hashes and load its model) and `tinyfleet signing-key` (export
@@ -38,7 +32,7 @@ export function registerPackage(program: Command): void {
     .command('package')
     .description('build a signed model package for over-the-air deployment (key pair created in the data directory on first use)')
     .argument('<model>', 'int8 TFLite model (.tflite)')
-    .requiredOption('--mcu <id>', 'target MCU profile id (exit code 3 when the model does not fit it; the package is still written)')
+    .requiredOption('--mcu <id>', 'target MCU profile id (exit code 3 when the model does not fit it; the package is still written)', parseMcuId)
     .requiredOption('--out <file>', 'package file to write')
     .option('--id <id>', 'model id (default: the file name)')
     .option('--model-version <version>', 'model version', '1')

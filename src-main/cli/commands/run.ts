@@ -6,6 +6,7 @@ import { inputsFromBytes, seededInputs } from '../../core/engine/runtime/inputs'
 import { createInterpreter } from '../../core/engine/runtime/interpreter';
 import { ROUNDING_MODES, type RoundingMode } from '../../core/engine/runtime/requantize';
 import { readTflite } from '../../core/engine/tflite/reader';
+import { parseRounding } from '../options';
 
 interface RunFlags {
   seed: number;
@@ -19,11 +20,6 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295');
   return n;
-}
-
-function parseRounding(value: string): RoundingMode {
-  if (!(ROUNDING_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROUNDING_MODES.join(', ')}`);
-  return value as RoundingMode;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BrowserServer } from '../../core/host/browser-server';
 import { createCore } from '../../core/host/create-core';
-import { createStreamLogger } from '../../core/host/logger';
+import { createStreamLogger } from '../../core/common/logger';
 import { resolveDataDir } from '../../core/store/data-dir';
 
 interface ServeFlags {

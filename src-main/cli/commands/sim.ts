@@ -1,13 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { FaultConfig, SimGroupConfig } from '../../core/contract/sim';
-import { loadMcuProfiles, type McuProfile } from '../../core/engine/mcu-profiles';
+import type { McuProfile } from '../../core/common/mcu-profile';
+import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { DeviceRegistry } from '../../core/fleet';
-import { registryProvisioner } from '../../core/host/sim-provisioner';
+import { registryProvisioner } from '../../core/sim/registry-provisioner';
 import { formatCredentialsCsv, parseCredentialsCsv, type SimCredential, type SimDeviceSpec } from '../../core/sim/credentials';
 import { SimRuntime } from '../../core/sim/sim-runtime';
 import { SIM_TAG } from '../../core/sim/simulator-service';
 import { resolveDataDir, Store } from '../../core/store';
+import { parseMcuIds } from '../options';
 
 interface SimFlags {
   broker: string;
@@ -47,7 +49,6 @@ function numArg(min: number, max: number) {
   };
 }
 
-const listArg = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Where the devices' credentials come from: a CSV file, or provisioning in the local store. */
 async function obtainCredentials(flags: SimFlags, profiles: readonly McuProfile[], rotation: readonly McuProfile[], log: (line: string) => void): Promise<SimCredential[]> {
@@ -164,7 +165,7 @@ export function registerSim(program: Command): void {
     .description('run simulated devices (real MQTT clients, protocol v1) against a broker until Ctrl-C')
     .option('--broker <url>', 'broker URL', 'mqtt://127.0.0.1:1883')
     .option('--count <n>', 'number of devices (default: every row of --credentials, else 10)', intArg(1, 20_000))
-    .option('--profiles <ids>', 'MCU profile ids taken in turn, comma-separated (default: the whole catalog)', listArg)
+    .option('--profiles <ids>', 'MCU profile ids taken in turn, comma-separated (default: the whole catalog)', parseMcuIds)
     .option('--interval <ms>', 'telemetry interval', intArg(100, 3_600_000), 1000)
     .option('--prefix <p>', 'device id prefix when provisioning (ids <p>-00001, ...)', 'sim')
     .option('--credentials <file.csv>', 'device credentials CSV (id,secret[,mcu]; docs/protocol.md §13) instead of provisioning')

@@ -2,28 +2,37 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
-import type { BaseModelRecipe } from '../../core/train/base-model';
-import { taskOptionsOf } from '../../core/train/base-model';
-import { createDeviceData } from '../../core/train/data/device-data';
-import { createTask } from '../../core/train/data/tasks';
-import type { Task, TaskId } from '../../core/train/data/task';
-import { personalizationExperiment } from '../../core/train/experiments/personalization';
-import type { SchemeArm } from '../../core/train/experiments/personalization';
-import { qasSweep } from '../../core/train/experiments/qas-sweep';
-import { schemeTable } from '../../core/train/experiments/scheme-table';
-import { standardSchemes } from '../../core/train/experiments/standard-schemes';
-import type { FloatProgress } from '../../core/train/float/trainer';
-import { trainLocal } from '../../core/train/local';
-import { TrainingMemoryEstimator } from '../../core/train/memory/estimator';
-import type { LoadedModel } from '../../core/train/quant/model-file';
-import { readModelFile, writeModelFile } from '../../core/train/quant/model-file';
-import { measureContributions, searchScheme } from '../../core/train/scheme/search';
-import { engineRunner } from '../../core/train/sparse/engine-runner';
-import type { SparseScheme } from '../../core/train/sparse/scheme';
-import { describeScheme, validateScheme } from '../../core/train/sparse/scheme';
-import { TrainingPool } from '../../core/train/worker/pool';
-import { writeTflite } from '../../core/engine/tflite/writer';
 import type { Model } from '../../core/engine/ir';
+import { writeTflite } from '../../core/engine/tflite/writer';
+import {
+  DEFAULT_CALIBRATION,
+  TrainingMemoryEstimator,
+  TrainingPool,
+  baseOptimizer,
+  describeScheme,
+  isSchemeName,
+  personalizationExperiment,
+  qasSweep,
+  readModelFile,
+  resolveScheme,
+  schemeTable,
+  searchSchemeForBudget,
+  standardSchemes,
+  standardTableArms,
+  taskOfModel,
+  trainLocal,
+  writeModelFile,
+  type BaseModelRecipe,
+  type CalibrationOptions,
+  type FloatProgress,
+  type LoadedModel,
+  type SchemeArm,
+  type SchemeSpec,
+  type SparseScheme,
+  type Task,
+  type TaskId,
+} from '../../core/train';
+import { kib, parseMcuId, pct } from '../options';
 
 /** Writes a model as TFLite (when the file name ends in .tflite) or as a TinyFleet model file. */
 function saveModel(file: string, model: Model, recipe: BaseModelRecipe | undefined, meta: Record<string, unknown> = {}): Uint8Array {
@@ -52,8 +61,6 @@ const taskId = (value: string): TaskId => {
   return value;
 };
 
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 const say = (quiet: boolean | undefined, line: string) => {
   if (!quiet) process.stderr.write(`${line}\n`);
@@ -81,31 +88,14 @@ function loadModel(file: string): LoadedModel {
   return readModelFile(bytes, path.basename(file, path.extname(file)));
 }
 
-/** The task a model was trained for: from its recipe, or --task with the input shape of the model. */
-function taskOf(loaded: LoadedModel, flag: TaskId | undefined): { task: Task; recipe: BaseModelRecipe } {
-  if (loaded.recipe && (!flag || flag === loaded.recipe.task)) return { task: createTask(loaded.recipe.task, taskOptionsOf(loaded.recipe)), recipe: loaded.recipe };
-  if (!flag) throw new Error('the model file records no task: pass --task mnist|imu');
-  const shape = loaded.model.tensors[loaded.model.inputs[0]].shape;
-  const recipe: BaseModelRecipe = flag === 'mnist' ? { task: flag, resolution: shape[1] } : { task: flag, windowLength: shape[1] };
-  const task = createTask(flag, taskOptionsOf(recipe));
-  if (task.info.inputShape.join() !== shape.slice(1).join()) throw new Error(`model input ${shape.join('x')} does not match the ${flag} task input ${task.info.inputShape.join('x')}`);
-  return { task, recipe };
-}
-
-/** `bias|sparse|full|classifier` or a JSON scheme. */
-function resolveScheme(loaded: LoadedModel, value: string): SparseScheme {
-  const standard = standardSchemes(loaded.model);
-  const named: Record<string, SparseScheme> = { bias: standard.biasOnly, sparse: standard.sparse, full: standard.full, classifier: standard.classifier };
-  if (named[value]) return named[value];
-  let parsed: SparseScheme;
+/** `--scheme`: a standard scheme's name or a JSON scheme. */
+function parseSchemeFlag(value: string): SchemeSpec {
+  if (isSchemeName(value)) return value;
   try {
-    parsed = JSON.parse(value) as SparseScheme;
+    return JSON.parse(value) as Partial<SparseScheme>;
   } catch {
     throw new Error(`--scheme must be bias, sparse, full, classifier or a JSON scheme like {"biasLastN":4,"weights":[{"op":12,"ratio":0.5}],"classifier":true}`);
   }
-  const scheme = { biasLastN: parsed.biasLastN ?? 0, weights: parsed.weights ?? [], classifier: parsed.classifier ?? true };
-  validateScheme(scheme);
-  return scheme;
 }
 
 function progressPrinter(quiet: boolean | undefined) {
@@ -130,7 +120,7 @@ interface BaseFlags {
 }
 
 async function baseCommand(flags: BaseFlags): Promise<void> {
-  const optimizer = flags.optimizer === 'sgd' ? { kind: 'sgd' as const, lr: flags.lr ?? 0.05, momentum: 0.9, weightDecay: 1e-4 } : { kind: 'adam' as const, lr: flags.lr ?? 0.004, weightDecay: 1e-4 };
+  const optimizer = baseOptimizer(flags.optimizer, flags.lr);
   const recipe: BaseModelRecipe = { task: flags.task, epochs: flags.epochs, width: flags.width, resolution: flags.resolution, trainSamples: flags.trainSamples, seed: flags.seed, optimizer };
   const out = flags.out ?? `${flags.task}-base.tfm`;
   const pool = new TrainingPool();
@@ -165,33 +155,12 @@ async function baseCommand(flags: BaseFlags): Promise<void> {
   }
 }
 
-/** Calibration settings of a scheme search. */
-interface CalibrationFlags {
-  devices: number;
-  samples: number;
-  epochs: number;
-  lr: number;
-  weightLayers: number;
-  json?: boolean;
-}
-
-/**
- * Measures contributions on a calibration split (the pooled local data of a few shifted devices
- * whose seeds lie apart from the experiment devices) and searches the best scheme for a budget.
- */
-function searchForBudget(loaded: LoadedModel, task: Task, budget: number, flags: CalibrationFlags, signal: AbortSignal) {
-  const per = Math.ceil(flags.samples / flags.devices);
-  const calib = Array.from({ length: flags.devices }, (_, i) => createDeviceData(task, 900_000 + i, { trainSamples: per, evalSamples: per }));
-  const contributions = measureContributions(loaded.model, engineRunner(), {
-    train: calib.flatMap((d) => d.train),
-    eval: calib.flatMap((d) => d.eval),
-    epochs: flags.epochs,
-    training: { lr: flags.lr },
-    weightLayers: flags.weightLayers,
+/** Searches the best scheme for a budget, printing the trial runs' progress unless the output is JSON. */
+function searchForBudget(loaded: LoadedModel, task: Task, budget: number, calibration: CalibrationOptions, quiet: boolean | undefined, signal: AbortSignal) {
+  return searchSchemeForBudget(loaded.model, task, budget, calibration, {
     signal,
-    onProgress: (done, total) => !flags.json && process.stderr.write(`\rmeasuring contributions ${done}/${total}   ${done === total ? '\n' : ''}`),
+    onProgress: (done, total) => !quiet && process.stderr.write(`\rmeasuring contributions ${done}/${total}   ${done === total ? '\n' : ''}`),
   });
-  return { contributions, choice: searchScheme(loaded.model, contributions, budget) };
 }
 
 interface SchemeFlags {
@@ -209,7 +178,7 @@ interface SchemeFlags {
 
 function schemeCommand(flags: SchemeFlags): void {
   const loaded = loadModel(flags.model);
-  const { task } = taskOf(loaded, flags.task);
+  const { task } = taskOfModel(loaded, flags.task);
   const estimator = new TrainingMemoryEstimator(loaded.model);
   let budget = flags.budget;
   if (flags.mcu) {
@@ -220,7 +189,7 @@ function schemeCommand(flags: SchemeFlags): void {
   if (budget === undefined) throw new Error('pass --budget BYTES or --mcu ID');
   const interrupt = interruptSignal();
   try {
-    const { contributions, choice } = searchForBudget(loaded, task, budget, flags, interrupt.signal);
+    const { contributions, choice } = searchForBudget(loaded, task, budget, flags, flags.json, interrupt.signal);
     if (flags.json) {
       json({ budgetBytes: budget, forwardArenaBytes: estimator.forwardArenaBytes, runtimeSramBytes: estimator.runtimeSramBytes, contributions, choice: { ...choice, description: describeScheme(choice.scheme) } });
       return;
@@ -259,8 +228,8 @@ interface LocalFlags {
 
 function localCommand(flags: LocalFlags): void {
   const loaded = loadModel(flags.model);
-  const { task, recipe } = taskOf(loaded, flags.task);
-  const scheme = resolveScheme(loaded, flags.scheme);
+  const { task, recipe } = taskOfModel(loaded, flags.task);
+  const scheme = resolveScheme(loaded.model, parseSchemeFlag(flags.scheme));
   const memory = new TrainingMemoryEstimator(loaded.model).estimate(scheme);
   const interrupt = interruptSignal();
   try {
@@ -306,7 +275,7 @@ interface ExperimentFlags {
 
 function experimentCommand(flags: ExperimentFlags): void {
   const loaded = loadModel(flags.model);
-  const { task } = taskOf(loaded, flags.task);
+  const { task } = taskOfModel(loaded, flags.task);
   const which = new Set(flags.which.split(','));
   for (const w of which) if (!['personalization', 'qas', 'table'].includes(w)) throw new Error(`unknown experiment "${w}" (expected personalization, qas, table)`);
   const schemes = standardSchemes(loaded.model);
@@ -337,16 +306,9 @@ function experimentCommand(flags: ExperimentFlags): void {
       }
     }
     if (which.has('table')) {
-      const searched = flags.budget === undefined ? undefined : searchForBudget(loaded, task, flags.budget, { devices: 4, samples: 160, epochs: 2, lr: flags.lr, weightLayers: 6, json: flags.json }, interrupt.signal).choice;
+      const searched = flags.budget === undefined ? undefined : searchForBudget(loaded, task, flags.budget, { ...DEFAULT_CALIBRATION, lr: flags.lr }, flags.json, interrupt.signal).choice;
       if (searched) out.searchedScheme = { ...searched, description: describeScheme(searched.scheme) };
-      const arms: SchemeArm[] = [
-        { name: 'classifier', scheme: schemes.classifier, lr: flags.lr },
-        { name: 'bias-only', scheme: schemes.biasOnly, lr: flags.lr },
-        { name: 'sparse', scheme: schemes.sparse, lr: flags.lr },
-        { name: 'full', scheme: schemes.full, lr: flags.lr },
-        ...(searched ? [{ name: 'searched', scheme: searched.scheme, lr: flags.lr }] : []),
-      ];
-      const r = schemeTable(loaded.model, task, arms, { ...common, signal: interrupt.signal, onProgress: progress('scheme table') });
+      const r = schemeTable(loaded.model, task, standardTableArms(loaded.model, flags.lr, searched?.scheme), { ...common, signal: interrupt.signal, onProgress: progress('scheme table') });
       out.table = { rows: r.rows, engine: r.engine };
       if (!flags.json) {
         process.stdout.write(`accuracy vs training memory (forward arena planned by the engine: ${kib(r.engine.forwardArenaBytes)}, runtime ${kib(r.engine.runtimeSramBytes)}):\n`);
@@ -390,13 +352,13 @@ export function registerTrain(program: Command): void {
     .description("measure each layer's contribution on a calibration split and pick the best sparse scheme that fits a memory budget")
     .requiredOption('--model <file>', 'model file (TinyFleet .tfm or int8 .tflite with --task)')
     .option('--budget <bytes>', 'SRAM bytes available for training (device SRAM minus arena and runtime)', int('bytes', 0))
-    .option('--mcu <id>', 'derive the budget from an MCU profile')
+    .option('--mcu <id>', 'derive the budget from an MCU profile', parseMcuId)
     .option('--task <task>', 'task of a model file that does not record it', taskId)
-    .option('--devices <n>', 'shifted devices pooled into the calibration split', int('a count', 1), 4)
-    .option('--samples <n>', 'calibration training samples (as many held out)', int('a count', 8), 160)
-    .option('--epochs <n>', 'epochs of each trial', int('epochs', 1), 2)
-    .option('--lr <lr>', 'learning rate of each trial', positive, 0.003)
-    .option('--weight-layers <n>', 'consider the weights of the last n CONV_2D layers', int('a count', 0), 6)
+    .option('--devices <n>', 'shifted devices pooled into the calibration split', int('a count', 1), DEFAULT_CALIBRATION.devices)
+    .option('--samples <n>', 'calibration training samples (as many held out)', int('a count', 8), DEFAULT_CALIBRATION.samples)
+    .option('--epochs <n>', 'epochs of each trial', int('epochs', 1), DEFAULT_CALIBRATION.epochs)
+    .option('--lr <lr>', 'learning rate of each trial', positive, DEFAULT_CALIBRATION.lr)
+    .option('--weight-layers <n>', 'consider the weights of the last n CONV_2D layers', int('a count', 0), DEFAULT_CALIBRATION.weightLayers)
     .option('--json', 'print the result as JSON')
     .action((flags: SchemeFlags) => schemeCommand(flags));
   train

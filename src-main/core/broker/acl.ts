@@ -1,4 +1,4 @@
-import { TOPIC_PREFIX, isDeviceId } from '../protocol';
+import { TOPIC_KINDS, TOPIC_PREFIX, TOPIC_RULES, deviceReceives, devicePublishes, isDeviceId, isPlainLevel, isSubtreeKind, type TopicKind } from '../protocol';
 
 /** The MQTT username the app itself uses; it may publish and subscribe everywhere. */
 export const OPERATOR_USERNAME = 'tinyfleet-operator';
@@ -12,10 +12,7 @@ export const MAX_MQTT_PAYLOAD_BYTES = 64 * 1024;
 /** Who an authenticated MQTT client is. */
 export type Principal = { kind: 'operator' } | { kind: 'device'; id: string };
 
-/** Kinds a device publishes under its own subtree (protocol v1). */
-const DEVICE_PUBLISH_KINDS: ReadonlySet<string> = new Set(['status', 'telemetry', 'res', 'evt']);
-const XFER = 'xfer';
-
+/** The levels of `topic` below `tf/v1/<deviceId>/`, or null when it lies outside that device's subtree. */
 function ownLevels(deviceId: string, topic: string): string[] | null {
   const levels = topic.split('/');
   const [tf, v1] = TOPIC_PREFIX.split('/');
@@ -23,55 +20,58 @@ function ownLevels(deviceId: string, topic: string): string[] | null {
   return levels.slice(3);
 }
 
-/** True when every level is a plain name (no wildcard characters, not empty). */
-function plainLevels(levels: string[]): boolean {
-  return levels.every((l) => l.length > 0 && !l.includes('+') && !l.includes('#'));
+/** The kind the first own level names, when it is one of the topic table's. */
+function kindOf(level: string): TopicKind | null {
+  return Object.prototype.hasOwnProperty.call(TOPIC_RULES, level) ? (level as TopicKind) : null;
 }
 
 /** True when levels form a valid filter tail: '+' as whole levels, '#' only as the last level. */
 function filterLevels(levels: string[]): boolean {
-  return levels.every((l, i) => l === '+' || (l === '#' && i === levels.length - 1) || (l.length > 0 && !l.includes('+') && !l.includes('#')));
+  return levels.every((l, i) => l === '+' || (l === '#' && i === levels.length - 1) || isPlainLevel(l));
 }
 
 /**
- * May `principal` publish to `topic`? A device publishes only its own
- * `tf/v1/<id>/{status,telemetry,res,evt}` and its block-transfer topics `tf/v1/<id>/xfer/...`.
+ * May `principal` publish to `topic`? A device publishes only inside its own subtree, only the
+ * kinds the topic table says a device publishes (`status`, `telemetry`, `res`, `evt`, and levels
+ * below `xfer/`), and only concrete topics of them.
  */
 export function mayPublish(principal: Principal, topic: string): boolean {
   if (principal.kind === 'operator') return true;
   if (!isDeviceId(principal.id)) return false;
   const rest = ownLevels(principal.id, topic);
-  if (!rest || !plainLevels(rest)) return false;
-  if (rest.length === 1) return DEVICE_PUBLISH_KINDS.has(rest[0]);
-  return rest[0] === XFER;
+  if (!rest || !rest.every(isPlainLevel)) return false;
+  const kind = kindOf(rest[0]);
+  if (!kind || !devicePublishes(kind)) return false;
+  return isSubtreeKind(kind) ? rest.length >= 2 : rest.length === 1;
 }
 
 /**
- * May `principal` subscribe with `filter`? A device subscribes only to its own `tf/v1/<id>/cmd`
- * and below its own `tf/v1/<id>/xfer/` (wildcards allowed there only). No wildcard may stand for
- * the id or reach another device's subtree.
+ * May `principal` subscribe with `filter`? A device subscribes only inside its own subtree, to the
+ * kinds the topic table says a device receives (`cmd`, and below `xfer/`, where wildcards are
+ * allowed). No wildcard may stand for the id or the kind, so none reaches another device's subtree.
  */
 export function maySubscribe(principal: Principal, filter: string): boolean {
   if (principal.kind === 'operator') return true;
   if (!isDeviceId(principal.id)) return false;
   const rest = ownLevels(principal.id, filter);
   if (!rest) return false;
-  if (rest.length === 1) return rest[0] === 'cmd';
-  return rest[0] === XFER && filterLevels(rest.slice(1));
+  const kind = kindOf(rest[0]);
+  if (!kind || !deviceReceives(kind)) return false;
+  return isSubtreeKind(kind) ? rest.length >= 2 && filterLevels(rest.slice(1)) : rest.length === 1;
 }
 
 /**
  * The same rules as Mosquitto ACL lines (`pattern` with %u, the username = device id), for the
- * exported acl_file. Mosquitto matches subscriptions against these patterns itself.
+ * exported acl_file, one line per kind of the topic table. Mosquitto matches subscriptions against
+ * these patterns itself.
  */
 export function mosquittoAclLines(): string[] {
+  const access = { device: 'write', app: 'read', both: 'readwrite' } as const;
   return [
     `user ${OPERATOR_USERNAME}`,
     'topic readwrite #',
     '',
     '# Every other user is a device; its username is its id.',
-    ...[...DEVICE_PUBLISH_KINDS].map((kind) => `pattern write ${TOPIC_PREFIX}/%u/${kind}`),
-    `pattern read ${TOPIC_PREFIX}/%u/cmd`,
-    `pattern readwrite ${TOPIC_PREFIX}/%u/${XFER}/#`,
+    ...TOPIC_KINDS.map((kind) => `pattern ${access[TOPIC_RULES[kind].from]} ${TOPIC_PREFIX}/%u/${kind}${isSubtreeKind(kind) ? '/#' : ''}`),
   ];
 }

@@ -3,6 +3,7 @@ import { isDeviceId } from '../protocol';
 import { OPERATOR_USERNAME, type Principal } from './acl';
 import { verifySecret } from './credentials';
 import type { OperatorCredentials } from './operator-credentials';
+import { systemClock, type Clock } from '../common/clock';
 
 /** Decides who an MQTT login is; null denies it. */
 export interface Authenticator {
@@ -38,7 +39,7 @@ export class StoreAuthenticator implements Authenticator {
     private readonly devices: DeviceCredentialSource,
     operator: OperatorCredentials,
     private readonly cacheTtlMs = 10 * 60_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: Clock = systemClock,
   ) {
     this.operatorDigest = sha256(Buffer.from(operator.password, 'utf8'));
   }

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { silentLogger, type Logger } from './logger';
+import { silentLogger, type Logger } from '../common/logger';
 import type { MessageHandler, OperatorConnection } from './operator-connection';
 
 /** Where and how the app connects as the operator. */

@@ -3,7 +3,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { MAX_MQTT_PAYLOAD_BYTES, mayPublish, maySubscribe, type Principal } from './acl';
 import type { Authenticator } from './authenticator';
 import { InProcessOperatorConnection } from './in-process-operator';
-import { silentLogger, type Logger } from './logger';
+import { silentLogger, type Logger } from '../common/logger';
 import { createRetainedIndexPersistence } from './retained-index-persistence';
 
 /** How to run the embedded broker. */

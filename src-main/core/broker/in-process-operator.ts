@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Aedes, AedesPublishPacket } from 'aedes';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 import type { MessageHandler, OperatorConnection } from './operator-connection';
 
 type Deliver = (packet: AedesPublishPacket, done: () => void) => void;

@@ -79,7 +79,14 @@ export const DeviceEvent = z.object({
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
 
-export const CommandState = z.enum(['pending', 'ok', 'error', 'timeout']);
+/**
+ * `queued`: waiting for an offline device to come back (sent then, or `expired` at `expiresAt`);
+ * `pending`: sent, waiting for the answer; then `ok`, `error` or `timeout`.
+ */
+export const CommandState = z.enum(['queued', 'pending', 'ok', 'error', 'timeout', 'expired']);
+
+/** Longest a command may wait queued for an offline device (7 days). */
+export const MAX_COMMAND_QUEUE_MS = 7 * 24 * 3_600_000;
 
 /** A command sent to a device and what became of it. */
 export const CommandRecord = z.object({
@@ -90,8 +97,11 @@ export const CommandRecord = z.object({
   state: CommandState,
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** When it was sent (for a queued command: when it was queued, until it is sent). */
   sentAt: z.number(),
   answeredAt: z.number().nullable(),
+  /** Only for a command queued for an offline device: when it expires unless the device is back. */
+  expiresAt: z.number().optional(),
 });
 export type CommandRecord = z.infer<typeof CommandRecord>;
 
@@ -118,6 +128,8 @@ export const FleetStats = z.object({
   telemetryPerSec: z.number(),
   unknownDeviceMessages: z.number(),
   malformedMessages: z.number(),
+  /** Well-formed device messages of a kind no service handles yet (e.g. block transfer before deployments). */
+  unroutedMessages: z.number(),
   ingestQueue: z.number(),
 });
 export type FleetStats = z.infer<typeof FleetStats>;
@@ -211,12 +223,17 @@ export const fleetCalls = {
     output: z.array(DeviceEvent),
   }),
   'fleet.command': defineCall({
-    summary: 'Send a command and wait for its answer (or timeout)',
+    summary: 'Send a command and wait for its answer (or timeout); DEVICE_OFFLINE at once for an offline device unless queued',
     input: z.object({
       id: DeviceId,
       command: z.string().min(1).max(64),
       params: z.record(z.string(), z.unknown()).default({}),
       timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /**
+       * For an offline or lost device: queue the command this long (ms) and send it when the device
+       * is back; the call then returns the `queued` record at once. Without it such a device gives DEVICE_OFFLINE.
+       */
+      queueForMs: z.number().int().min(1000).max(MAX_COMMAND_QUEUE_MS).optional(),
     }),
     output: CommandRecord,
   }),
@@ -255,7 +272,7 @@ export const fleetEvents = {
     payload: z.object({ deviceId: DeviceId, events: z.array(DeviceEvent) }),
   }),
   'fleet.commands': defineEvent({
-    summary: 'Command state changes (sent, answered, timed out)',
+    summary: 'Command state changes (queued, sent, answered, timed out, expired)',
     keyed: false,
     payload: z.object({ commands: z.array(CommandRecord) }),
   }),

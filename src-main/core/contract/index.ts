@@ -3,6 +3,7 @@
  * The renderer imports types only (`import type`); the core parses every input at the boundary.
  */
 import type { z } from 'zod';
+import type { BaseName, KeyedName } from '../common/event-sink';
 import { fleetCalls, fleetEvents } from './fleet';
 import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
@@ -10,7 +11,8 @@ import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
 
 export * from './define';
-export * from './errors';
+export * from '../common/errors';
+export * from './compile-report';
 export * from './fleet';
 export * from './models';
 export * from './settings';
@@ -34,10 +36,10 @@ export type CallOutput<N extends CallName> = z.output<Calls[N]['output']>;
 export type EventPayload<E extends EventName> = z.output<Events[E]['payload']>;
 
 /** Event names as subscribed: keyed events take a `/<key>` suffix. */
-export type KeyedEventName = { [E in EventName]: Events[E]['keyed'] extends true ? `${E}/${string}` : E }[EventName];
+export type KeyedEventName = KeyedName<Events>;
 
 /** Base name of a (possibly keyed) event name. */
-export type BaseEventName<S extends string> = S extends `${infer B}/${string}` ? B : S;
+export type BaseEventName<S extends string> = BaseName<S>;
 
 /**
  * What every client of the core sees, whatever the transport (in-memory, WebSocket, Electron IPC).

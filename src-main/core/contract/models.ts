@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { CompileReportSchema } from '../engine/compile-report';
+import { CompileReportSchema } from './compile-report';
 import { defineCall, defineEvent } from './define';
-
-/** The compiler's report types, for clients that show analyses. */
-export type { CompileReport, FitReport, LayerReport, PatchReport, PlanSummary } from '../engine/compile-report';
 
 /** Largest model file the registry accepts (a 16 MiB RPC message carries it as base64 with room to spare). */
 export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
@@ -128,6 +125,28 @@ export type ModelDetail = z.infer<typeof ModelDetail>;
 export const BuildSizes = z.object({ text: count, rodata: count, data: count, bss: count, flash: count, sram: count });
 export type BuildSizes = z.infer<typeof BuildSizes>;
 
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hash (64 lowercase hex digits)');
+
+/** The build options that change a package's bytes or the schedule it was chosen with. */
+export const PackageOptions = z.object({ patch: z.enum(['none', 'auto']), rounding: z.enum(['tflm', 'tflite']) });
+export type PackageOptions = z.infer<typeof PackageOptions>;
+
+/**
+ * A built package (.tfpk) as stored: content-addressed, so its id is the SHA-256 of its bytes and a
+ * deployment can name exactly the bytes it sends.
+ */
+export const ModelPackage = z.object({
+  id: Sha256,
+  modelId: ModelId,
+  version: z.number().int().positive(),
+  mcu: z.string(),
+  options: PackageOptions,
+  fileName: z.string(),
+  sizeBytes: count,
+  builtAt: z.number(),
+});
+export type ModelPackage = z.infer<typeof ModelPackage>;
+
 /** What `models.build` produced: the C bundle, the signed package, and real sizes beside the estimates. */
 export const BuildResult = z.object({
   bundleZipBase64: z.string(),
@@ -135,6 +154,8 @@ export const BuildResult = z.object({
   /** The signed .tfpk package (verify with `publicKeyPem`). */
   packageBase64: z.string(),
   packageName: z.string(),
+  /** The package as stored in the data directory (fetch it again with `models.package`). */
+  storedPackage: ModelPackage,
   /** Null when arm-none-eabi-gcc is not installed. */
   sizes: BuildSizes.nullable(),
   /** The engine's estimates: Flash, and SRAM = arena peak + runtime. */
@@ -194,8 +215,18 @@ export const modelsCalls = {
     }),
     output: BuildResult,
   }),
+  'models.packages': defineCall({
+    summary: 'The stored packages of a model (or of one version), newest first',
+    input: z.object({ modelId: ModelId, version: z.number().int().positive().optional() }),
+    output: z.array(ModelPackage),
+  }),
+  'models.package': defineCall({
+    summary: 'One stored package with its bytes (base64), checked against its SHA-256',
+    input: z.object({ id: Sha256 }),
+    output: z.object({ package: ModelPackage, bytesBase64: z.string() }),
+  }),
   'models.remove': defineCall({
-    summary: 'Remove a model (or one version of it) with its analyses; unreferenced files are deleted',
+    summary: 'Remove a model (or one version of it) with its analyses and packages; unreferenced files are deleted',
     input: z.object({ id: ModelId, version: z.number().int().positive().optional() }),
     output: z.object({ removedVersions: count }),
   }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { McuProfileSchema, type McuProfile as McuProfileType } from '../common/mcu-profile';
 import { defineCall, defineEvent } from './define';
 import { DeviceId, Tag } from './fleet';
 
@@ -50,16 +51,8 @@ export const SimStatus = z.object({
 export type SimStatus = z.infer<typeof SimStatus>;
 
 /** An MCU profile of the catalog in resources/mcu-profiles.json. */
-export const McuProfile = z.object({
-  id: z.string(),
-  name: z.string(),
-  core: z.string(),
-  sramBytes: z.number(),
-  flashBytes: z.number(),
-  clockMhz: z.number(),
-  fpu: z.boolean(),
-});
-export type McuProfile = z.infer<typeof McuProfile>;
+export const McuProfile = McuProfileSchema;
+export type McuProfile = McuProfileType;
 
 /** Simulator calls: start and stop groups, change faults, inject one-shot faults. */
 export const simCalls = {

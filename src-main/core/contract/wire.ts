@@ -7,7 +7,7 @@
  * `ClientMessage` before acting on it.
  */
 import { z } from 'zod';
-import { ErrorPayload } from './errors';
+import { ErrorPayload } from '../common/errors';
 
 /** Correlates a request with its answer; unique among one client's requests in flight. */
 const RequestId = z.number().int().nonnegative();

@@ -1,9 +1,10 @@
-import type { CompileReport, LayerReport, PatchReport, PlanSummary } from './compile-report';
+import type { CompileReport, LayerReport, PatchReport, PlanSummary } from '../contract/compile-report';
 import { modelCost } from './cost/macs';
 import { patchCodeBytes, RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { checkFit } from './fit';
 import { tensorBytes, type Model } from './ir';
-import { findMcuProfile, loadMcuProfiles, type McuProfile } from './mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
+import { findMcuProfile, loadMcuProfiles } from './mcu-profiles';
 import { DEFAULT_MAX_MAC_OVERHEAD, searchPatch, type PatchCandidate, type PatchMode } from './patch/search';
 import { findSplits } from './patch/stage';
 import { runPlanned } from './planner/execute';

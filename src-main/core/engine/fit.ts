@@ -1,5 +1,5 @@
 import { RUNTIME_SRAM_BYTES } from './cost/footprint';
-import type { McuProfile } from './mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 
 /** Whether a compiled model fits one MCU, with the margin both ways (negative headroom = overflow). */
 export interface FitResult {

@@ -1,5 +1,10 @@
-/** The fleet: registry and provisioning, presence, telemetry ingest, events, commands, audit. */
+/** The fleet: registry and provisioning, device-message routing, presence, telemetry ingest, events, commands, audit. */
 export * from './csv';
+export * from './device-commands';
+export * from './device-event-log';
+export * from './device-presence';
+export * from './device-router';
+export * from './fleet-change-feed';
 export * from './fleet-service';
 export * from './registry';
 export * from './retention';

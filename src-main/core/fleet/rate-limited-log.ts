@@ -1,4 +1,4 @@
-import type { Logger } from '../broker/logger';
+import type { Logger } from '../common/logger';
 
 /**
  * Logs at most one line per key per window and says how many were suppressed, so a device

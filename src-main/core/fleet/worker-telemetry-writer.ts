@@ -27,7 +27,7 @@ export class WorkerTelemetryWriter implements TelemetryWriter {
   }
 
   private constructor(script: WorkerScript, location: Store['location']) {
-    this.worker = new Worker(script.code, { eval: script.eval, workerData: location });
+    this.worker = new Worker(script.filename, { argv: script.argv, workerData: location });
     this.worker.on('message', (msg: WriterReply) => {
       if (msg.kind === 'closed') return;
       const pending = this.pending.get(msg.id);

@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { contentSecurityPolicy, securityHeaders } from './csp';
 import type { Dispatcher } from './dispatcher';
 import type { EventBus } from './event-bus';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 import { RpcSession } from './rpc-session';
 
 /** The WebSocket endpoint; the renderer's client connects to the same path. */

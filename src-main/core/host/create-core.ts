@@ -18,7 +18,7 @@ import { FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
 import { SimulatorService } from '../sim/simulator-service';
 import { Store } from '../store';
-import { BrokerRuntime, offlineConnection } from './broker-runtime';
+import { BrokerRuntime, offlineConnection } from '../broker';
 import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
@@ -28,9 +28,9 @@ import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
 import { createSystemHandlers } from './handlers/system';
 import { createLocalApi, type LocalApi } from './local-api';
-import { createStreamLogger, type Logger } from './logger';
-import { SettingsService } from './settings-service';
-import { registryProvisioner } from './sim-provisioner';
+import { createStreamLogger, type Logger } from '../common/logger';
+import { SettingsService } from '../settings/settings-service';
+import { registryProvisioner } from '../sim/registry-provisioner';
 
 export type HostKind = SystemInfo['host'];
 
@@ -126,15 +126,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
 
-    const applyBroker = async (next: BrokerSettings) => {
-      // Simulated devices follow the app to the new broker: stop them, switch, start them again.
-      const running = simulator.status().groups.map((g) => g.config);
-      if (running.length > 0) await simulator.stop();
-      await broker.apply(next);
-      for (const group of running) {
-        await simulator.start(group).catch((error: unknown) => logger.warn('simulator: could not restart a group on the new broker', { error }));
-      }
-    };
+    const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
     const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
     const handlers: Handlers<CallName> = {

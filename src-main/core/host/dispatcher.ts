@@ -2,7 +2,7 @@ import { calls, type CallName } from '../contract';
 import type { CallOutcome } from '../contract/wire';
 import { describeZodError, toErrorPayload } from './error-payload';
 import type { CallContext, Handler, Handlers } from './handler';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 
 export interface DispatcherOptions {
   logger: Logger;

@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
 import { AppError, type ErrorPayload } from '../contract';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 
 /** Formats zod issues as `path: message` pairs a person can act on. */
 export function describeZodError(error: ZodError): string {

@@ -1,8 +1,8 @@
-import { AppError, events, type BaseEventName, type EventName, type EventPayload, type KeyedEventName } from '../contract';
+import { AppError, events, type BaseEventName, type EventName, type EventPayload, type Events, type KeyedEventName } from '../contract';
 import type { WireEvent } from '../contract/wire';
 import { describeZodError } from './error-payload';
-import type { EventSink } from './event-sink';
-import type { Logger } from './logger';
+import type { EventSink } from '../common/event-sink';
+import type { Logger } from '../common/logger';
 
 export interface EventBusOptions {
   logger: Logger;
@@ -89,7 +89,7 @@ class Client implements BusSubscriber {
  * Coalescing (e.g. one `fleet.devices` entry per device) is the producers' job; the bus only keeps
  * one message per client per interval so a busy fleet cannot flood a UI with tiny messages.
  */
-export class EventBus implements EventSink {
+export class EventBus implements EventSink<Events> {
   private readonly byName = new Map<string, Set<Client>>();
   private readonly clients = new Set<Client>();
   private readonly batchMs: number;

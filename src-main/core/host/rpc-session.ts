@@ -3,7 +3,7 @@ import { ClientMessage, type ServerMessage } from '../contract/wire';
 import type { Dispatcher } from './dispatcher';
 import { describeZodError } from './error-payload';
 import type { BusSubscriber, EventBus } from './event-bus';
-import type { Logger } from './logger';
+import type { Logger } from '../common/logger';
 
 export interface RpcSessionOptions {
   dispatcher: Dispatcher;

@@ -1,27 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { AppError } from '../contract/errors';
-import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelSummary, type ModelVersion } from '../contract/models';
-import type { McuProfile } from '../engine/mcu-profiles';
+import { AppError } from '../common/errors';
+import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelPackage, type ModelSummary, type ModelVersion } from '../contract/models';
+import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
 import type { RoundingMode } from '../engine/runtime/requantize';
-import type { EventSink } from '../host/event-sink';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { ModelsRepo } from '../store/models-repo';
 import { ModelWorkerPool } from './analysis-pool';
 import { AnalysisRunner } from './analysis-runner';
-import { ModelFiles, sha256Hex } from './model-files';
+import { ContentMismatchError, ModelFiles, sha256Hex } from './model-files';
+import { systemClock, type Clock } from '../common/clock';
 
 export interface ModelRegistryDeps {
   repo: ModelsRepo;
-  /** The app's data directory; model files go to `<dataDir>/models/`. */
+  /** The app's data directory; model files go to `<dataDir>/models/`, built packages to `<dataDir>/packages/`. */
   dataDir: string;
   profiles: readonly McuProfile[];
-  events: EventSink;
+  events: EventSink<Events>;
   /** The app's package-signing key (`<dataDir>/keys/`): builds sign their packages with it. */
   signingKeys: SigningKeyStore;
   /** Worker threads for parsing and analysis (default 1). */
   maxThreads?: number;
-  now?: () => number;
+  now?: Clock;
 }
 
 /** What `import` needs: the file as the user picked it. */
@@ -35,19 +37,23 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * The model registry: TFLite files imported with versions (bytes content-addressed by SHA-256 under
- * the data directory, metadata in SQLite), and analyses of any version run in a worker pool.
+ * the data directory, metadata in SQLite), analyses of any version run in a worker pool, and the
+ * packages built from them (content-addressed the same way, so a deployment can name one by hash).
  * Every file is parsed (in the pool) before anything is stored, so a malformed or unsupported
  * model is refused with the reason and changes nothing.
  */
 export class ModelRegistry {
   readonly files: ModelFiles;
+  /** Built packages (.tfpk), named by their SHA-256 (the package id). */
+  readonly packageFiles: ModelFiles;
   private readonly pool: ModelWorkerPool;
   private readonly runner: AnalysisRunner;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly deps: ModelRegistryDeps) {
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? systemClock;
     this.files = new ModelFiles(path.join(deps.dataDir, 'models'));
+    this.packageFiles = new ModelFiles(path.join(deps.dataDir, 'packages'), '.tfpk');
     this.pool = new ModelWorkerPool({ maxThreads: deps.maxThreads });
     this.runner = new AnalysisRunner({ repo: deps.repo, files: this.files, pool: this.pool, profiles: deps.profiles, events: deps.events, now: this.now });
   }
@@ -133,7 +139,7 @@ export class ModelRegistry {
   /**
    * Builds a version for an MCU in the worker pool: the C bundle of the schedule an analysis for that
    * MCU chooses (zip), the package signed with the app's key, and the cross-compiled section sizes
-   * when arm-none-eabi-gcc is installed.
+   * when arm-none-eabi-gcc is installed. The package is stored (see `packages`) before it is returned.
    */
   async build(
     input: { modelId: string; version: number; mcu: string; patch: 'none' | 'auto'; rounding: RoundingMode },
@@ -162,11 +168,16 @@ export class ModelRegistry {
       signal,
     );
     if (!result.ok) throw new AppError('INTERNAL', `the stored file of "${model.name}" v${input.version} cannot be built: ${result.message}`);
+    const storedPackage = this.storePackage(
+      { modelId: model.id, version: input.version, mcu: input.mcu, options: { patch: input.patch, rounding: input.rounding }, fileName: result.packageName, builtAt: this.now() },
+      result.package,
+    );
     return {
       bundleZipBase64: Buffer.from(result.bundleZip).toString('base64'),
       bundleName: result.bundleName,
       packageBase64: Buffer.from(result.package).toString('base64'),
       packageName: result.packageName,
+      storedPackage,
       sizes: result.sizes,
       estimate: result.estimate,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -174,9 +185,35 @@ export class ModelRegistry {
     };
   }
 
+  /** The stored packages of a model (or of one version), newest first. */
+  packages(modelId: string, version?: number): ModelPackage[] {
+    const model = this.requireModel(modelId);
+    if (version !== undefined && !this.deps.repo.version(modelId, version)) {
+      throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${version} (latest is ${model.latestVersion})`);
+    }
+    return this.deps.repo.packages(modelId, version);
+  }
+
+  /** One stored package and its bytes, checked against its hash (a modified or damaged file is refused). */
+  package(id: string): { package: ModelPackage; bytes: Uint8Array } {
+    const stored = this.deps.repo.package(id);
+    if (!stored) throw new AppError('NOT_FOUND', `No stored package with id ${id}`);
+    try {
+      return { package: stored, bytes: this.packageFiles.read(id) };
+    } catch (error) {
+      if (error instanceof ContentMismatchError) {
+        throw new AppError('CONFLICT', `stored package ${stored.fileName} (${id}) is damaged or was modified on disk: its bytes hash to ${error.actual}; build it again`);
+      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new AppError('NOT_FOUND', `stored package ${stored.fileName} (${id}) is missing from ${this.packageFiles.root}; build it again`);
+      }
+      throw error;
+    }
+  }
+
   /**
-   * Removes a model, or one version of it, with their analyses (running ones are cancelled). Files
-   * no other version refers to are deleted.
+   * Removes a model, or one version of it, with their analyses (running ones are cancelled) and
+   * packages. Files no other version refers to are deleted.
    */
   remove(id: string, version?: number): number {
     const { repo } = this.deps;
@@ -184,10 +221,12 @@ export class ModelRegistry {
     const doomed = repo.versions(id).filter((v) => version === undefined || v.version === version);
     if (doomed.length === 0) throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${version}`);
     this.runner.cancelFor(id, version);
+    const packages = repo.packages(id, version);
     const removed = repo.remove(id, version);
     for (const sha of new Set(doomed.map((v) => v.sha256))) {
       if (!repo.isReferenced(sha)) this.files.delete(sha);
     }
+    for (const p of packages) this.packageFiles.delete(p.id);
     this.deps.events.emit('models.changed', { modelId: id });
     return removed;
   }
@@ -196,6 +235,20 @@ export class ModelRegistry {
   async dispose(): Promise<void> {
     await this.runner.dispose();
     await this.pool.close();
+  }
+
+  /** Stores a built package's bytes and row; a version removed while it was built leaves nothing behind. */
+  private storePackage(meta: Omit<ModelPackage, 'id' | 'sizeBytes'>, bytes: Uint8Array): ModelPackage {
+    const { repo } = this.deps;
+    const id = sha256Hex(bytes);
+    this.packageFiles.put(id, bytes);
+    try {
+      return repo.savePackage({ ...meta, id, sizeBytes: bytes.byteLength });
+    } catch (error) {
+      if (!repo.package(id)) this.packageFiles.delete(id);
+      if (!repo.version(meta.modelId, meta.version)) throw new AppError('NOT_FOUND', `model version ${meta.version} was removed while it was built`);
+      throw error;
+    }
   }
 
   private requireModel(id: string): ModelSummary {

@@ -13,7 +13,7 @@ import {
   type StatusMessage as StatusMessageT,
   type TelemetryMessageInput,
 } from './messages';
-import { PROTOCOL_VERSION, type TopicKind } from './topics';
+import { PROTOCOL_VERSION, type MessageKind } from './topics';
 
 /** A payload as MQTT clients hand it over. */
 export type Payload = Uint8Array | string;
@@ -24,10 +24,10 @@ const SCHEMAS = {
   cmd: CommandMessage,
   res: ResponseMessage,
   evt: EventMessage,
-} satisfies Record<TopicKind, z.ZodType>;
+} satisfies Record<MessageKind, z.ZodType>;
 
 /** The decoded message type of each topic kind. */
-export type MessageOf<K extends TopicKind> = z.output<(typeof SCHEMAS)[K]>;
+export type MessageOf<K extends MessageKind> = z.output<(typeof SCHEMAS)[K]>;
 
 function byteLength(payload: Payload): number {
   return typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
@@ -49,7 +49,7 @@ function describeIssues(error: z.ZodError): string {
  * Decodes an untrusted payload of one kind: size check first, then JSON, then the version, then the
  * schema. Never throws; unknown fields are dropped.
  */
-export function decodeMessage<K extends TopicKind>(kind: K, payload: Payload): Decoded<MessageOf<K>> {
+export function decodeMessage<K extends MessageKind>(kind: K, payload: Payload): Decoded<MessageOf<K>> {
   const size = byteLength(payload);
   const limit = MAX_PAYLOAD_BYTES[kind];
   if (size > limit) return { ok: false, error: { code: 'TOO_LARGE', message: `${kind} payload of ${size} bytes exceeds the ${limit}-byte limit` } };
@@ -95,7 +95,7 @@ export interface EncodeInput {
  * Serializes a message for its topic kind. Throws when the result exceeds the kind's limit: that
  * is a bug of the sender, not bad device input.
  */
-export function encodeMessage<K extends TopicKind>(kind: K, message: EncodeInput[K]): string {
+export function encodeMessage<K extends MessageKind>(kind: K, message: EncodeInput[K]): string {
   const text = JSON.stringify(message);
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_PAYLOAD_BYTES[kind]) throw new Error(`${kind} message of ${size} bytes exceeds the ${MAX_PAYLOAD_BYTES[kind]}-byte limit`);

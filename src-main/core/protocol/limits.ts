@@ -1,11 +1,11 @@
-import type { TopicKind } from './topics';
+import type { MessageKind } from './topics';
 
 /**
- * Largest payload, in bytes, accepted per message kind. JSON control messages stay far below the
+ * Largest payload, in bytes, accepted per message kind (the block transfer's `xfer` limits are its own). JSON control messages stay far below the
  * 64 KB many brokers allow by default, so a device can hold one in a small static buffer. Parsers
  * reject an oversize payload before JSON.parse.
  */
-export const MAX_PAYLOAD_BYTES: Readonly<Record<TopicKind, number>> = {
+export const MAX_PAYLOAD_BYTES: Readonly<Record<MessageKind, number>> = {
   status: 2048,
   telemetry: 2048,
   cmd: 4096,

@@ -1,6 +1,6 @@
 import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { FaultConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import {
   CommandId,
   decodeCommand,
@@ -9,7 +9,7 @@ import {
   type CommandMessage,
   type ProtocolErrorCode,
   type SlotInfo,
-  type TopicKind,
+  type MessageKind,
 } from '../protocol';
 import type { Prng } from './prng';
 import { freeMemory, LOW_BATTERY_PCT, TelemetryModel } from './telemetry-model';
@@ -76,7 +76,7 @@ interface Delayed {
 export class SimDevice {
   private state: State = 'idle';
   private client: MqttClient | null = null;
-  private readonly topics: Record<TopicKind, string>;
+  private readonly topics: Record<MessageKind, string>;
   private readonly model: TelemetryModel;
   private readonly telemetryTimer = new WheelTimer(() => this.onTelemetryTimer());
   private readonly faultTimer = new WheelTimer(() => this.onFaultTimer());

@@ -1,5 +1,5 @@
 import type { FaultConfig, SimGroupConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
 import { SimRuntime, type GroupProgress } from './sim-runtime';

@@ -1,9 +1,10 @@
 import type { FaultConfig, SimGroupConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import type { SimCredential } from './credentials';
 import { deriveSeed, Prng } from './prng';
 import { SimDevice, type SimDeviceContext, type SimStats } from './sim-device';
 import { TimerWheel } from './timer-wheel';
+import { systemClock, type Clock } from '../common/clock';
 
 /** How many connection attempts may be in flight while a group starts. */
 const CONNECTS_IN_FLIGHT = 100;
@@ -35,7 +36,7 @@ export interface RuntimeGroup {
 export interface SimRuntimeOptions {
   brokerUrl: string;
   /** Wall clock for message timestamps; tests may pin it. */
-  now?: () => number;
+  now?: Clock;
   /** Called (unthrottled) whenever a device goes online or offline, or a group starts or ends. */
   onChange?: () => void;
 }
@@ -65,7 +66,7 @@ export class SimRuntime {
       wheel: this.wheel,
       brokerUrl: options.brokerUrl,
       stats: this.stats,
-      now: options.now ?? Date.now,
+      now: options.now ?? systemClock,
       onlineChanged: (device, delta) => {
         const entry = this.byDevice.get(device.id);
         if (entry) entry.group.connected += delta;

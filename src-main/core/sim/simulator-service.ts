@@ -1,8 +1,9 @@
-import { AppError } from '../contract/errors';
+import { AppError } from '../common/errors';
 import { openFilesLimit } from '../platform/open-files-limit';
 import type { FaultConfig, SimGroup, SimGroupConfig, SimStatus } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
-import type { EventSink } from '../host/event-sink';
+import type { McuProfile } from '../common/mcu-profile';
+import type { EventSink } from '../common/event-sink';
+import type { Events } from '../contract';
 import type { DeviceProvisioner, SimDeviceSpec } from './credentials';
 import type { SimStats } from './sim-device';
 import { InlineSimEngine, type GroupSnapshot, type SimEngine } from './sim-engine';
@@ -22,7 +23,7 @@ export interface SimulatorServiceOptions {
   brokerUrl: () => string;
   provisioner: DeviceProvisioner;
   profiles: readonly McuProfile[];
-  events?: EventSink;
+  events?: EventSink<Events>;
   engine?: SimEngineMode;
 }
 
@@ -109,6 +110,16 @@ export class SimulatorService {
       this.starting.delete(groupId);
       options.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Stops every group before the app switches brokers and returns how to start each again: the
+   * devices follow the app to the new broker (`brokerUrl` then names it).
+   */
+  async leaveBroker(): Promise<Array<() => Promise<SimGroup>>> {
+    const running = this.status().groups.map((g) => g.config);
+    if (running.length > 0) await this.stop();
+    return running.map((config) => () => this.start(config));
   }
 
   /** Stops one group (or all); its devices go offline gracefully. A start in progress is cancelled. */

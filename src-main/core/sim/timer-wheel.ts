@@ -1,3 +1,4 @@
+import type { Clock } from '../common/clock';
 /**
  * One hashed timer wheel drives every simulated device, instead of one Node timer per device and
  * purpose. Timers are intrusive list nodes owned by their device and reused, so rescheduling the
@@ -28,14 +29,14 @@ export interface TimerWheelOptions {
   /** Buckets per revolution; timers further away than a revolution stay put and are re-checked. */
   slots?: number;
   /** Monotonic clock in ms. */
-  now?: () => number;
+  now?: Clock;
 }
 
 /** Schedules many timers on a single interval. Call `start()` to run it and `stop()` to end it. */
 export class TimerWheel {
   private readonly tickMs: number;
   private readonly buckets: Array<WheelTimer | null>;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private cursor: number;
   private interval: NodeJS.Timeout | null = null;
   private count = 0;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FaultConfig, SimGroupConfig } from '../contract/sim';
-import type { McuProfile } from '../engine/mcu-profiles';
+import type { McuProfile } from '../common/mcu-profile';
 import { workerScript, type WorkerScript } from '../platform/worker-script';
 import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
@@ -51,7 +51,7 @@ export class WorkerSimEngine implements SimEngine {
   constructor(brokerUrl: string) {
     const script = simWorkerScript();
     if (!script) throw new Error('the simulator worker script is not part of this build');
-    this.worker = new Worker(script.code, { eval: script.eval, workerData: { brokerUrl } });
+    this.worker = new Worker(script.filename, { argv: script.argv, workerData: { brokerUrl } });
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
     this.worker.on('error', (err) => this.fail(new Error(`simulator worker failed: ${err.message}`)));
     this.worker.on('exit', (code) => this.fail(new Error(`simulator worker exited (code ${code})`)));

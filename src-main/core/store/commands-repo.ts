@@ -12,6 +12,7 @@ interface CommandRow {
   error: string | null;
   sent_at: number;
   answered_at: number | null;
+  expires_at: number | null;
 }
 
 function toRecord(r: CommandRow): CommandRecord {
@@ -26,6 +27,7 @@ function toRecord(r: CommandRow): CommandRecord {
     answeredAt: r.answered_at,
   };
   if (r.result !== null) record.result = parseJsonColumn<unknown>(r.result, null);
+  if (r.expires_at !== null) record.expiresAt = r.expires_at;
   return record;
 }
 
@@ -33,10 +35,10 @@ function toRecord(r: CommandRow): CommandRecord {
 export class CommandsRepo {
   constructor(private readonly db: Database) {}
 
-  /** Records a command as it is sent. */
+  /** Records a command as it is sent, or queued for an offline device. */
   insert(record: CommandRecord): void {
     this.db
-      .prepare('INSERT INTO commands (id, device_id, command, params, state, result, error, sent_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare('INSERT INTO commands (id, device_id, command, params, state, result, error, sent_at, answered_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(
         record.id,
         record.deviceId,
@@ -47,16 +49,18 @@ export class CommandsRepo {
         record.error === null ? null : JSON.stringify(record.error),
         record.sentAt,
         record.answeredAt,
+        record.expiresAt ?? null,
       );
   }
 
   /**
-   * Settles a pending command (answered or timed out). Returns the updated record, or undefined
-   * when the command is unknown or no longer pending (a late or duplicate answer changes nothing).
+   * Settles a pending or queued command (answered, timed out, expired, cancelled). Returns the
+   * updated record, or undefined when the command is unknown or already settled (a late or
+   * duplicate answer changes nothing).
    */
   settle(id: string, outcome: Pick<CommandRecord, 'state' | 'result' | 'error' | 'answeredAt'>): CommandRecord | undefined {
     const changed = this.db
-      .prepare(`UPDATE commands SET state = ?, result = ?, error = ?, answered_at = ? WHERE id = ? AND state = 'pending'`)
+      .prepare(`UPDATE commands SET state = ?, result = ?, error = ?, answered_at = ? WHERE id = ? AND state IN ('pending', 'queued')`)
       .run(
         outcome.state,
         outcome.result === undefined ? null : JSON.stringify(outcome.result),
@@ -65,6 +69,20 @@ export class CommandsRepo {
         id,
       ).changes;
     return changed > 0 ? this.get(id) : undefined;
+  }
+
+  /**
+   * A queued command is being sent now: it becomes pending with `sentAt`. Returns the updated
+   * record, or undefined when it is no longer queued.
+   */
+  markSent(id: string, sentAt: number): CommandRecord | undefined {
+    const changed = this.db.prepare(`UPDATE commands SET state = 'pending', sent_at = ? WHERE id = ? AND state = 'queued'`).run(sentAt, id).changes;
+    return changed > 0 ? this.get(id) : undefined;
+  }
+
+  /** Every command still queued for an offline device, oldest first. */
+  queued(): CommandRecord[] {
+    return (this.db.prepare(`SELECT * FROM commands WHERE state = 'queued' ORDER BY sent_at, rowid`).all() as CommandRow[]).map(toRecord);
   }
 
   /** One command, or undefined. */

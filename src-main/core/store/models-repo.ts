@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { Analysis, AnalysisOptions, GraphSummary, ModelSummary, ModelVersion } from '../contract/models';
-import type { CompileReport } from '../engine/compile-report';
+import type { Analysis, AnalysisOptions, GraphSummary, ModelPackage, ModelSummary, ModelVersion, PackageOptions } from '../contract/models';
+import type { CompileReport } from '../contract/compile-report';
 import { parseJsonColumn } from './json';
 
 interface ModelRow {
@@ -32,6 +32,17 @@ interface AnalysisRow {
   report: string;
   started_at: number;
   finished_at: number;
+}
+
+interface PackageRow {
+  sha256: string;
+  model_id: string;
+  version: number;
+  mcu: string;
+  options: string;
+  file_name: string;
+  size_bytes: number;
+  built_at: number;
 }
 
 /** A version as stored, before the model it belongs to exists (a new model) or with it. */
@@ -98,9 +109,23 @@ function toAnalysis(r: AnalysisRow): Analysis | undefined {
   };
 }
 
+function toPackage(r: PackageRow): ModelPackage {
+  return {
+    id: r.sha256,
+    modelId: r.model_id,
+    version: r.version,
+    mcu: r.mcu,
+    options: parseJsonColumn<PackageOptions>(r.options, { patch: 'auto', rounding: 'tflm' }),
+    fileName: r.file_name,
+    sizeBytes: r.size_bytes,
+    builtAt: r.built_at,
+  };
+}
+
 /**
  * The model registry's metadata: models (unique names), their versions (the file's SHA-256 names
- * it on disk) and the finished analyses. Removing a model or version cascades to its analyses.
+ * it on disk), the finished analyses and the built packages (named on disk by their SHA-256 too).
+ * Removing a model or version removes its analyses and packages.
  */
 export class ModelsRepo {
   constructor(private readonly db: Database) {}
@@ -172,11 +197,13 @@ export class ModelsRepo {
     return this.db.transaction(() => {
       if (version === undefined) {
         const n = this.db.prepare('SELECT count(*) FROM model_versions WHERE model_id = ?').pluck().get(modelId) as number;
+        this.db.prepare('DELETE FROM model_packages WHERE model_id = ?').run(modelId);
         this.db.prepare('DELETE FROM models WHERE id = ?').run(modelId);
         return n;
       }
-      // Analyses go explicitly: the cascade needs foreign_keys on, which a bare connection may not have.
+      // Analyses and packages go explicitly: the cascade needs foreign_keys on, which a bare connection may not have.
       this.db.prepare('DELETE FROM model_analyses WHERE model_id = ? AND version = ?').run(modelId, version);
+      this.db.prepare('DELETE FROM model_packages WHERE model_id = ? AND version = ?').run(modelId, version);
       const n = this.db.prepare('DELETE FROM model_versions WHERE model_id = ? AND version = ?').run(modelId, version).changes;
       const left = this.db.prepare('SELECT count(*) FROM model_versions WHERE model_id = ?').pluck().get(modelId) as number;
       if (left === 0) this.db.prepare('DELETE FROM models WHERE id = ?').run(modelId);
@@ -202,5 +229,28 @@ export class ModelsRepo {
       .prepare('SELECT * FROM model_analyses WHERE model_id = ? AND version = ? ORDER BY finished_at DESC, rowid DESC LIMIT 1')
       .get(modelId, version) as AnalysisRow | undefined;
     return (row && toAnalysis(row)) ?? null;
+  }
+
+  /** Records a built package; throws (foreign key) when the version is gone. Storing the same bytes again keeps the first row. */
+  savePackage(p: ModelPackage): ModelPackage {
+    this.db
+      .prepare('INSERT INTO model_packages (sha256, model_id, version, mcu, options, file_name, size_bytes, built_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING')
+      .run(p.id, p.modelId, p.version, p.mcu, JSON.stringify(p.options), p.fileName, p.sizeBytes, p.builtAt);
+    return this.package(p.id)!;
+  }
+
+  /** The packages of a model, or of one of its versions, newest first. */
+  packages(modelId: string, version?: number): ModelPackage[] {
+    const rows =
+      version === undefined
+        ? this.db.prepare('SELECT * FROM model_packages WHERE model_id = ? ORDER BY built_at DESC, rowid DESC').all(modelId)
+        : this.db.prepare('SELECT * FROM model_packages WHERE model_id = ? AND version = ? ORDER BY built_at DESC, rowid DESC').all(modelId, version);
+    return (rows as PackageRow[]).map(toPackage);
+  }
+
+  /** One package by its id (SHA-256), or undefined. */
+  package(id: string): ModelPackage | undefined {
+    const row = this.db.prepare('SELECT * FROM model_packages WHERE sha256 = ?').get(id) as PackageRow | undefined;
+    return row && toPackage(row);
   }
 }

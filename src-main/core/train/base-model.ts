@@ -42,6 +42,14 @@ export interface BaseModel {
   trainMs: number;
 }
 
+/**
+ * The optimizer of a base-model run: Adam (lr 0.004) or SGD with momentum 0.9 (lr 0.05), both with
+ * weight decay 1e-4; `lr` overrides the rate.
+ */
+export function baseOptimizer(kind: OptimizerConfig['kind'], lr?: number): OptimizerConfig {
+  return kind === 'sgd' ? { kind, lr: lr ?? 0.05, momentum: 0.9, weightDecay: 1e-4 } : { kind, lr: lr ?? 0.004, weightDecay: 1e-4 };
+}
+
 /** The recipe with every default filled in. */
 export function resolveRecipe(recipe: BaseModelRecipe): BaseModel['recipe'] {
   const mnist = recipe.task === 'mnist';
@@ -55,7 +63,7 @@ export function resolveRecipe(recipe: BaseModelRecipe): BaseModel['recipe'] {
     testSamples: recipe.testSamples ?? (mnist ? 1000 : 1400),
     calibrationSamples: recipe.calibrationSamples ?? 300,
     batchSize: recipe.batchSize ?? 32,
-    optimizer: recipe.optimizer ?? { kind: 'adam', lr: 0.004, weightDecay: 1e-4 },
+    optimizer: recipe.optimizer ?? baseOptimizer('adam'),
     seed: recipe.seed ?? 1,
     rounding: recipe.rounding ?? 'tflm',
   };

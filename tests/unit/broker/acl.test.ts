@@ -22,6 +22,30 @@ describe('device ACL', () => {
     }
   });
 
+  it("refuses other devices' topics, wildcards over ids or kinds and odd topics, for publish and subscribe alike", () => {
+    // The cases of the former protocol-level rule (deviceMayUse), now held by the one rule the broker enforces.
+    const x: Principal = { kind: 'device', id: 'a' };
+    for (const t of [
+      'tf/v1/b/cmd',
+      'tf/v1/b/xfer/pkg/req',
+      'tf/v1/+/cmd',
+      'tf/v1/+/xfer/#',
+      'tf/v1/#',
+      'tf/#',
+      '#',
+      'tf/v1/ab/status', // prefix of another id must not match
+      'tf/v1/a', // the id level alone is not inside the subtree
+      'tf/v1/a/#/x',
+      'tf/v1/a/st+',
+      'tf/v1/a//status',
+      'tf/v2/a/status',
+      '$SYS/broker',
+    ]) {
+      expect(mayPublish(x, t), `publish ${t}`).toBe(false);
+      expect(maySubscribe(x, t), `subscribe ${t}`).toBe(false);
+    }
+  });
+
   it('lets the operator do everything', () => {
     expect(mayPublish(operator, 'tf/v1/dev-a/cmd')).toBe(true);
     expect(maySubscribe(operator, '#')).toBe(true);
@@ -39,5 +63,14 @@ describe('device ACL', () => {
     expect(lines).toContain('pattern write tf/v1/%u/telemetry');
     expect(lines.filter((l) => l.startsWith('pattern write')).length).toBe(4);
     expect(lines.some((l) => /pattern (read|readwrite) tf\/v1\/%u\/#/.test(l))).toBe(false);
+    // One line per kind of the topic table, with the access its direction gives a device.
+    expect(lines.filter((l) => l.startsWith('pattern '))).toEqual([
+      'pattern write tf/v1/%u/status',
+      'pattern write tf/v1/%u/telemetry',
+      'pattern read tf/v1/%u/cmd',
+      'pattern write tf/v1/%u/res',
+      'pattern write tf/v1/%u/evt',
+      'pattern readwrite tf/v1/%u/xfer/#',
+    ]);
   });
 });

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { C_FLAGS, C_RUNTIME_DIR } from '../../../src-main/core/engine/codegen/bundle';
-import { hasTool } from '../../../src-main/core/engine/codegen/toolchain';
 import {
   multiplyByQuantizedMultiplier,
   multiplyByQuantizedMultiplierSingleRounding,
@@ -12,6 +11,7 @@ import {
   saturatingRoundingDoublingHighMul,
 } from '../../../src-main/core/engine/runtime/fixed-point';
 import { mulberry32 } from '../../../src-main/core/engine/runtime/inputs';
+import { missingTools, requireOrSkip } from '../../support/require-tools';
 
 /**
  * The C library's fixed-point primitives against the TS runtime's, on edge cases and random values:
@@ -31,10 +31,7 @@ int main(void) {
 }
 `;
 
-const gcc = hasTool('gcc');
-if (!gcc) console.warn('[c-kernels] skipped: gcc not found');
-
-describe.skipIf(!gcc)('C fixed-point primitives', () => {
+describe.skipIf(requireOrSkip('c-kernels', missingTools('gcc')))('C fixed-point primitives', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tf-ckern-'));

@@ -12,7 +12,7 @@ vi.mock('electron', () => fake.module);
 const { FakeEvent } = await import('../../support/fake-electron');
 const { startDesktopApp } = await import('../../../src-main/electron/desktop-app');
 const { contentSecurityPolicy } = await import('../../../src-main/core/host/csp');
-const { createMemoryLogger } = await import('../../../src-main/core/host/logger');
+const { createMemoryLogger } = await import('../../../src-main/core/common/logger');
 
 delete process.env.TINYFLEET_DATA_DIR;
 const outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-out-'));

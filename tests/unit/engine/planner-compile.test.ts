@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileModel, type CompileProgress } from '../../../src-main/core/engine/compile';
-import { CompileReportSchema } from '../../../src-main/core/engine/compile-report';
+import { CompileReportSchema } from '../../../src-main/core/contract/compile-report';
 import { RUNTIME_SRAM_BYTES } from '../../../src-main/core/engine/cost/footprint';
 import { buildTinyMobilenet } from '../../support/ir-builder';
 

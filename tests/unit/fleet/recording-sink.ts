@@ -1,8 +1,8 @@
-import type { BaseEventName, EventName, EventPayload, KeyedEventName } from '../../../src-main/core/contract';
-import type { EventSink } from '../../../src-main/core/host/event-sink';
+import type { BaseEventName, EventName, EventPayload, Events, KeyedEventName } from '../../../src-main/core/contract';
+import type { EventSink } from '../../../src-main/core/common/event-sink';
 
 /** An EventSink that records what services emit; `listen` marks keyed events as subscribed. */
-export class RecordingSink implements EventSink {
+export class RecordingSink implements EventSink<Events> {
   readonly emitted: Array<{ event: string; payload: unknown }> = [];
   private readonly subscribed = new Set<string>();
 

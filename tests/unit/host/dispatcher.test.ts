@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, type SystemInfo } from '../../../src-main/core/contract';
 import { Dispatcher } from '../../../src-main/core/host/dispatcher';
-import { createMemoryLogger } from '../../../src-main/core/host/logger';
+import { createMemoryLogger } from '../../../src-main/core/common/logger';
 
 const info: SystemInfo = {
   version: '0.1.0',

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WireEvent } from '../../../src-main/core/contract/wire';
 import { EventBus, parseSubscriptionName } from '../../../src-main/core/host/event-bus';
-import { createMemoryLogger } from '../../../src-main/core/host/logger';
+import { createMemoryLogger } from '../../../src-main/core/common/logger';
 
 const simStatus = (connected: number) => ({ groups: [], connected, total: 10 });
 const telemetry = (deviceId: string, ts: number) => ({

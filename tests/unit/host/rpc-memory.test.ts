@@ -3,10 +3,10 @@ import type { SimStatus } from '../../../src-main/core/contract';
 import { Dispatcher } from '../../../src-main/core/host/dispatcher';
 import { EventBus } from '../../../src-main/core/host/event-bus';
 import { createLocalApi } from '../../../src-main/core/host/local-api';
-import { createMemoryLogger } from '../../../src-main/core/host/logger';
+import { createMemoryLogger } from '../../../src-main/core/common/logger';
 import { connectInMemory } from '../../../src-main/core/host/transports/memory';
-import { RpcClient } from '../../../src-renderer/api/rpc-client';
-import { RpcError } from '../../../src-renderer/api/rpc-error';
+import { RpcClient } from '../../../src-main/core/contract/client/rpc-client';
+import { RpcError } from '../../../src-main/core/contract/client/rpc-error';
 
 const status = (connected: number): SimStatus => ({ groups: [], connected, total: 5 });
 

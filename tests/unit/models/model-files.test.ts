@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ModelFiles, sha256Hex } from '../../../src-main/core/models/model-files';
+import { ContentMismatchError, ModelFiles, sha256Hex } from '../../../src-main/core/models/model-files';
 import { modelNameFromFile } from '../../../src-main/core/models/model-registry';
 
 const dirs: string[] = [];
@@ -26,6 +26,22 @@ describe('content-addressed model files', () => {
     files.delete(sha);
     expect(existsSync(file)).toBe(false);
     expect(() => files.pathOf('../etc/passwd')).toThrow(/not a SHA-256/);
+  });
+
+  it('stores other kinds under their own extension and reads bytes back only while they match their hash', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tf-package-files-'));
+    dirs.push(root);
+    const files = new ModelFiles(root, '.tfpk');
+    const bytes = new TextEncoder().encode('TFPK pretend');
+    const sha = sha256Hex(bytes);
+    const file = files.put(sha, bytes);
+    expect(file).toBe(path.join(root, sha.slice(0, 2), `${sha}.tfpk`));
+    expect(files.read(sha)).toEqual(bytes);
+    writeFileSync(file, 'TFPK edited!');
+    expect(() => files.read(sha)).toThrow(ContentMismatchError);
+    expect(() => files.read(sha)).toThrow(`${file} is damaged or was modified: its bytes hash to ${sha256Hex(new TextEncoder().encode('TFPK edited!'))}, not ${sha}`);
+    files.delete(sha);
+    expect(() => files.read(sha)).toThrow(/ENOENT/);
   });
 
   it('derives model names from file names', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   APP_SUBSCRIPTIONS,
-  deviceMayUse,
   deviceSubtreeFilter,
   deviceTopic,
   deviceTopics,
-  isReservedTopic,
+  MESSAGE_KINDS,
   parseTopic,
+  TOPIC_KINDS,
   TOPIC_RULES,
 } from '../../../src-main/core/protocol';
 
@@ -23,6 +23,13 @@ describe('topic builders', () => {
     expect(deviceSubtreeFilter('x1')).toBe('tf/v1/x1/#');
   });
 
+  it('builds block-transfer topics from the levels below xfer, and refuses levels that are not plain', () => {
+    expect(deviceTopic('dev-1', 'xfer', ['pkg-7', 'req'])).toBe('tf/v1/dev-1/xfer/pkg-7/req');
+    for (const levels of [[], [''], ['a/b'], ['+'], ['#'], ['ok', 'x#']]) {
+      expect(() => deviceTopic('dev-1', 'xfer', levels), JSON.stringify(levels)).toThrow(/invalid xfer topic levels/);
+    }
+  });
+
   it('refuses ids that would break the topic tree', () => {
     for (const bad of ['', 'A', 'a/b', '+', '#', 'a+', '-x', 'x'.repeat(65)]) {
       expect(() => deviceTopic(bad, 'status')).toThrow(/invalid device id/);
@@ -33,7 +40,18 @@ describe('topic builders', () => {
     expect(TOPIC_RULES.status).toEqual({ qos: 1, retain: true, from: 'device' });
     expect(TOPIC_RULES.telemetry.qos).toBe(0);
     expect(TOPIC_RULES.cmd).toMatchObject({ qos: 1, from: 'app' });
-    expect(APP_SUBSCRIPTIONS.map((s) => s.filter)).toEqual(['tf/v1/+/status', 'tf/v1/+/telemetry', 'tf/v1/+/res', 'tf/v1/+/evt']);
+    expect(TOPIC_RULES.xfer).toEqual({ qos: 1, retain: false, from: 'both', subtree: true });
+  });
+
+  it('subscribes the app to every kind a device publishes, the block-transfer subtree included', () => {
+    expect(APP_SUBSCRIPTIONS).toEqual([
+      { filter: 'tf/v1/+/status', qos: 1 },
+      { filter: 'tf/v1/+/telemetry', qos: 0 },
+      { filter: 'tf/v1/+/res', qos: 1 },
+      { filter: 'tf/v1/+/evt', qos: 1 },
+      { filter: 'tf/v1/+/xfer/#', qos: 1 },
+    ]);
+    expect(TOPIC_KINDS).toEqual([...MESSAGE_KINDS, 'xfer']);
   });
 });
 
@@ -41,6 +59,11 @@ describe('parseTopic', () => {
   it('parses concrete v1 topics', () => {
     expect(parseTopic('tf/v1/dev-7/status')).toEqual({ deviceId: 'dev-7', kind: 'status' });
     expect(parseTopic('tf/v1/0/evt')).toEqual({ deviceId: '0', kind: 'evt' });
+  });
+
+  it('parses the block-transfer subtree with the levels below xfer', () => {
+    expect(parseTopic('tf/v1/dev/xfer/req')).toEqual({ deviceId: 'dev', kind: 'xfer', levels: ['req'] });
+    expect(parseTopic('tf/v1/dev/xfer/pkg-7/blk/12')).toEqual({ deviceId: 'dev', kind: 'xfer', levels: ['pkg-7', 'blk', '12'] });
   });
 
   it.each([
@@ -56,45 +79,15 @@ describe('parseTopic', () => {
     'tf/v1/dev',
     'tf/v1/DEV/status', // uppercase ids are not ids
     'tf/v1/dev/Status',
-    'tf/v1/dev/xfer/req', // reserved block transfer
+    'tf/v1/dev/xfer', // the bare subtree kind is no topic
+    'tf/v1/dev/xfer/', // empty level below it
+    'tf/v1/dev/xfer/a//b',
+    'tf/v1/dev/xfer/+',
+    'tf/v1/dev/xfer/#',
     'tf/v1/dev/unknown',
     '',
     'tf/v1/' + 'a'.repeat(65) + '/status',
   ])('rejects %s', (topic) => {
     expect(parseTopic(topic)).toBeNull();
-  });
-
-  it('recognises the reserved block-transfer area', () => {
-    expect(isReservedTopic('tf/v1/dev/xfer/req')).toBe(true);
-    expect(isReservedTopic('tf/v1/dev/xfer')).toBe(true);
-    expect(isReservedTopic('tf/v1/dev/status')).toBe(false);
-  });
-});
-
-describe('deviceMayUse (ACL rule)', () => {
-  it('allows topics and filters inside the own subtree', () => {
-    for (const t of ['tf/v1/a/status', 'tf/v1/a/cmd', 'tf/v1/a/#', 'tf/v1/a/+', 'tf/v1/a/xfer/+/blocks', 'tf/v1/a/xfer/#']) {
-      expect(deviceMayUse('a', t), t).toBe(true);
-    }
-  });
-
-  it("refuses other devices' topics, wildcards over ids and odd filters", () => {
-    for (const t of [
-      'tf/v1/b/cmd',
-      'tf/v1/+/cmd',
-      'tf/v1/#',
-      'tf/#',
-      '#',
-      'tf/v1/ab/status', // prefix of another id must not match
-      'tf/v1/a', // the id level alone is not inside the subtree
-      'tf/v1/a/#/x',
-      'tf/v1/a/st+',
-      'tf/v1/a//status',
-      'tf/v2/a/status',
-      '$SYS/broker',
-    ]) {
-      expect(deviceMayUse('a', t), t).toBe(false);
-    }
-    expect(deviceMayUse('+', 'tf/v1/+/status')).toBe(false);
   });
 });

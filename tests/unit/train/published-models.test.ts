@@ -6,11 +6,10 @@ import { standardSchemes } from '../../../src-main/core/train/experiments/standa
 import { TrainingMemoryEstimator } from '../../../src-main/core/train/memory/estimator';
 import { analyseGraph } from '../../../src-main/core/train/sparse/graph';
 import { planBackward } from '../../../src-main/core/train/sparse/plan';
-import { modelPath, modelsAvailable, modelsDir } from '../../support/models';
+import { modelPath, skipWithoutModels } from '../../support/models';
 
-if (!modelsAvailable) console.warn(`[training memory on published models] skipped: no models at ${modelsDir}`);
 
-describe.skipIf(!modelsAvailable)('training memory of published TinyML models', () => {
+describe.skipIf(skipWithoutModels('training memory on published models'))('training memory of published TinyML models', () => {
   const load = (name: string) => readTflite(new Uint8Array(readFileSync(modelPath(name))), { name });
 
   it('estimates every standard scheme of vww_96_int8 next to the planned arena', () => {

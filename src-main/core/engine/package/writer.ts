@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import type { Model } from '../ir';
-import type { McuProfile } from '../mcu-profiles';
+import type { McuProfile } from '../../common/mcu-profile';
 import { planModel, type PlannedSchedule } from '../planner/plan';
 import type { RoundingMode } from '../runtime/requantize';
 import {

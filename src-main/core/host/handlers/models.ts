@@ -8,10 +8,10 @@ export interface ModelsHandlerDeps {
   audit: AuditRepo;
 }
 
-/** The model registry calls: import and list versions, analyse in a worker, follow and cancel jobs, build for an MCU. */
+/** The model registry calls: import and list versions, analyse in a worker, follow and cancel jobs, build for an MCU, fetch stored packages. */
 export function createModelsHandlers(
   deps: ModelsHandlerDeps,
-): Handlers<'models.list' | 'models.get' | 'models.import' | 'models.analyze' | 'models.analysis' | 'models.cancelAnalysis' | 'models.build' | 'models.remove'> {
+): Handlers<'models.list' | 'models.get' | 'models.import' | 'models.analyze' | 'models.analysis' | 'models.cancelAnalysis' | 'models.build' | 'models.packages' | 'models.package' | 'models.remove'> {
   const { registry, audit } = deps;
   return {
     'models.list': () => registry.list(),
@@ -39,8 +39,19 @@ export function createModelsHandlers(
     'models.build': async (input, ctx) => {
       const result = await registry.build(input, ctx.signal);
       // A signed package is a release artefact: who built what, for which MCU, goes to the audit log.
-      audit.append({ ts: Date.now(), actor: ctx.actor, action: 'models.build', target: input.modelId, details: { version: input.version, mcu: input.mcu, package: result.packageName } });
+      audit.append({
+        ts: Date.now(),
+        actor: ctx.actor,
+        action: 'models.build',
+        target: input.modelId,
+        details: { version: input.version, mcu: input.mcu, package: result.packageName, sha256: result.storedPackage.id },
+      });
       return result;
+    },
+    'models.packages': (input) => registry.packages(input.modelId, input.version),
+    'models.package': (input) => {
+      const { package: stored, bytes } = registry.package(input.id);
+      return { package: stored, bytesBase64: Buffer.from(bytes).toString('base64') };
     },
     'models.remove': (input, ctx) => {
       const removedVersions = registry.remove(input.id, input.version);

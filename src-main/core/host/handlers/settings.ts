@@ -1,7 +1,7 @@
 import { AppError, type BrokerSettings, type Settings } from '../../contract';
 import type { AuditRepo } from '../../store';
 import type { Handlers } from '../handler';
-import { redactSettings, type SettingsService } from '../settings-service';
+import { redactSettings, type SettingsService } from '../../settings/settings-service';
 
 export interface SettingsHandlerDeps {
   settings: SettingsService;

@@ -1,4 +1,4 @@
-import type { McuProfile } from '../../engine/mcu-profiles';
+import type { McuProfile } from '../../common/mcu-profile';
 import type { SimulatorService } from '../../sim/simulator-service';
 import type { Handlers } from '../handler';
 

@@ -1,7 +1,7 @@
 import type { ClientMessage, ClientPort, ServerMessage } from '../../contract/wire';
 import type { Dispatcher } from '../dispatcher';
 import type { EventBus } from '../event-bus';
-import type { Logger } from '../logger';
+import type { Logger } from '../../common/logger';
 import { RpcSession } from '../rpc-session';
 
 /** A client port wired straight to a host session, plus the switch that cuts the pipe. */

@@ -9,7 +9,7 @@ import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
 import { emitCBundle } from '../../engine/codegen/emit';
 import { buildM7, elfSizes, hasTool } from '../../engine/codegen/toolchain';
-import type { McuProfile } from '../../engine/mcu-profiles';
+import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
 import type { RoundingMode } from '../../engine/runtime/requantize';

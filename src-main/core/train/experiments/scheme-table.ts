@@ -6,6 +6,8 @@ import type { TrainingMemory } from '../memory/estimator';
 import type { SchemeArm } from './personalization';
 import { personalizationExperiment } from './personalization';
 import type { PersonalizationResult } from './personalization';
+import type { SparseScheme } from '../sparse/scheme';
+import { standardSchemes } from './standard-schemes';
 
 /** One row of the accuracy-vs-memory table. */
 export interface SchemeRow {
@@ -26,6 +28,18 @@ export interface SchemeTable {
   /** The engine's planned forward arena and runtime SRAM for this model. */
   engine: { forwardArenaBytes: number; runtimeSramBytes: number };
   personalization: PersonalizationResult;
+}
+
+/** The table's arms at one learning rate: classifier, bias-only, sparse, full, and a searched scheme when given. */
+export function standardTableArms(model: Model, lr: number, searched?: SparseScheme): SchemeArm[] {
+  const schemes = standardSchemes(model);
+  return [
+    { name: 'classifier', scheme: schemes.classifier, lr },
+    { name: 'bias-only', scheme: schemes.biasOnly, lr },
+    { name: 'sparse', scheme: schemes.sparse, lr },
+    { name: 'full', scheme: schemes.full, lr },
+    ...(searched ? [{ name: 'searched', scheme: searched, lr }] : []),
+  ];
 }
 
 /**

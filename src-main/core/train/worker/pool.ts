@@ -1,11 +1,11 @@
-import { MessageChannel } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import { WorkerPool } from '../../platform/worker-pool';
+import { requireWorkerScript } from '../../platform/worker-script';
 import type { BaseModelRecipe } from '../base-model';
 import type { FloatProgress } from '../float/trainer';
+import type { SparseProgress } from '../sparse/trainer';
 import type { BaseModelTaskResult } from './base-model-task';
 import type { LocalTask, LocalTaskResult } from './local-task';
-import type { SparseProgress } from '../sparse/trainer';
+import type { TrainingJob } from './training-task';
 
 /** Options of the training pool. */
 export interface TrainingPoolOptions {
@@ -14,44 +14,33 @@ export interface TrainingPoolOptions {
 }
 
 /**
- * Runs training in worker threads (piscina) so that the app's main thread stays responsive:
- * base-model training and devices' local sparse updates. Progress comes back over a MessagePort,
- * cancellation aborts the task.
+ * Runs training in worker threads so that the app's main thread stays responsive: base-model
+ * training and devices' local sparse updates. Progress comes back over a MessagePort, cancellation
+ * aborts the task. The worker is `training-worker.js` beside the bundle (electron-vite entry
+ * `training-worker` = training-task.ts), else that source through tsx.
  */
 export class TrainingPool {
-  private readonly pool: Piscina;
+  private readonly pool: WorkerPool;
 
   constructor(options: TrainingPoolOptions = {}) {
-    const threads = options.maxThreads ?? 1;
-    this.pool = new Piscina({ filename: fileURLToPath(new URL('./entry.mjs', import.meta.url)), minThreads: 0, maxThreads: threads, idleTimeout: 5_000 });
+    this.pool = new WorkerPool(requireWorkerScript(import.meta.url, 'training-worker', './training-task.ts'), { maxThreads: options.maxThreads, idleTimeout: 5_000 });
   }
 
   /** Trains a base model in a worker. Rejects with an AbortError when `signal` fires. */
-  async trainBase(recipe: BaseModelRecipe, opts: { signal?: AbortSignal; onProgress?: (p: FloatProgress) => void } = {}): Promise<BaseModelTaskResult> {
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', (p: FloatProgress) => opts.onProgress?.(p));
-    try {
-      return (await this.pool.run({ kind: 'base', task: { recipe, progress: port2 } }, { transferList: [port2], signal: opts.signal })) as BaseModelTaskResult;
-    } finally {
-      port1.close();
-    }
+  trainBase(recipe: BaseModelRecipe, opts: { signal?: AbortSignal; onProgress?: (p: FloatProgress) => void } = {}): Promise<BaseModelTaskResult> {
+    return this.pool.runWithProgress((progress) => ({ kind: 'base', task: { recipe, progress } }) satisfies TrainingJob, opts);
   }
 
   /**
    * Runs one simulated device's local sparse update in a worker (several run in parallel up to
    * `maxThreads`). Rejects with an AbortError when `signal` fires.
    */
-  async trainLocal(task: Omit<LocalTask, 'progress'>, opts: { signal?: AbortSignal; onProgress?: (p: SparseProgress) => void } = {}): Promise<LocalTaskResult> {
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', (p: SparseProgress) => opts.onProgress?.(p));
-    try {
-      return (await this.pool.run({ kind: 'local', task: { ...task, progress: port2 } }, { transferList: [port2], signal: opts.signal })) as LocalTaskResult;
-    } finally {
-      port1.close();
-    }
+  trainLocal(task: Omit<LocalTask, 'progress'>, opts: { signal?: AbortSignal; onProgress?: (p: SparseProgress) => void } = {}): Promise<LocalTaskResult> {
+    return this.pool.runWithProgress((progress) => ({ kind: 'local', task: { ...task, progress } }) satisfies TrainingJob, opts);
   }
 
-  async close(): Promise<void> {
-    await this.pool.destroy();
+  /** Stops the workers (running tasks are aborted). */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
