@@ -3,6 +3,7 @@
  * The renderer imports types only (`import type`); the core parses every input at the boundary.
  */
 import type { z } from 'zod';
+import { deployCalls, deployEvents } from './deploy';
 import { fleetCalls, fleetEvents } from './fleet';
 import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
@@ -10,6 +11,7 @@ import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
 
 export * from './define';
+export * from './deploy';
 export * from './errors';
 export * from './fleet';
 export * from './models';
@@ -18,9 +20,9 @@ export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls, ...deployCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...simEvents, ...modelsEvents };
+export const events = { ...fleetEvents, ...simEvents, ...modelsEvents, ...deployEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

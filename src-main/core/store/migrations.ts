@@ -157,8 +157,69 @@ function v4Models(db: Database): void {
   `);
 }
 
+/** Deployments: one row per rollout, the package per MCU class it sends, one execution per device. */
+function v5Deployments(db: Database): void {
+  db.exec(`
+    CREATE TABLE deployments (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      model_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      spec TEXT NOT NULL,
+      state TEXT NOT NULL,
+      state_reason TEXT,
+      current_wave INTEGER NOT NULL DEFAULT 0,
+      wave_sizes TEXT NOT NULL,
+      wave_times TEXT NOT NULL DEFAULT '[]',
+      fit_gate TEXT NOT NULL,
+      rollback_of TEXT,
+      bytes_sent INTEGER NOT NULL DEFAULT 0,
+      created_by TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      finished_at INTEGER
+    ) STRICT;
+    CREATE INDEX deployments_created ON deployments(created_at);
+
+    CREATE TABLE deployment_packages (
+      deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+      mcu TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      size_bytes INTEGER NOT NULL,
+      arena_bytes INTEGER NOT NULL,
+      plan TEXT NOT NULL,
+      path TEXT NOT NULL,
+      PRIMARY KEY (deployment_id, mcu)
+    ) STRICT;
+
+    CREATE TABLE deployment_devices (
+      deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+      device_id TEXT NOT NULL,
+      mcu TEXT NOT NULL,
+      wave INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      action TEXT NOT NULL DEFAULT 'transfer',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      tid TEXT,
+      blocks_held INTEGER NOT NULL DEFAULT 0,
+      block_count INTEGER NOT NULL DEFAULT 0,
+      bytes_sent INTEGER NOT NULL DEFAULT 0,
+      error_code TEXT,
+      error_message TEXT,
+      previous_sha256 TEXT,
+      previous_model TEXT,
+      started_at INTEGER,
+      updated_at INTEGER NOT NULL,
+      finished_at INTEGER,
+      PRIMARY KEY (deployment_id, device_id)
+    ) STRICT;
+    CREATE INDEX deployment_devices_state ON deployment_devices(deployment_id, state);
+    CREATE INDEX deployment_devices_device ON deployment_devices(device_id, updated_at);
+  `);
+}
+
 /** The schema history, oldest first; index i holds migration i+1. */
-export const MIGRATIONS: readonly Migration[] = [v1Registry, v2Telemetry, v3EventsAndCommands, v4Models];
+export const MIGRATIONS: readonly Migration[] = [v1Registry, v2Telemetry, v3EventsAndCommands, v4Models, v5Deployments];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
