@@ -1,5 +1,5 @@
 import { BlockBitmap } from './block-bitmap';
-import { BLOCK_HEADER_BYTES, encodeBlockFrame } from './block-frame';
+import { encodeBlockFrame } from './block-frame';
 import type { TransferOffer, TransferRequest } from './transfer-messages';
 
 /** Counters of a sender, for progress, the deployment's byte accounting and the benchmarks. */
@@ -52,17 +52,6 @@ export class TransferSender {
       }
     }
     return added;
-  }
-
-  /** Blocks waiting to be sent. */
-  get pending(): number {
-    return this.queue.length;
-  }
-
-  /** Wire size of the next frame, or 0 when nothing waits (for a byte-rate scheduler). */
-  get nextFrameBytes(): number {
-    if (this.queue.length === 0) return 0;
-    return this.blockBytes(this.queue[0]) + BLOCK_HEADER_BYTES;
   }
 
   /** The next frame to publish, or null when nothing waits. */

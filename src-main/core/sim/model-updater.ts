@@ -4,6 +4,7 @@ import { PackageError, RUNTIME_VERSION } from '../engine/package/format';
 import { verifyEd25519 } from '../engine/package/keys';
 import { readPackage } from '../engine/package/reader';
 import {
+  BlockBitmap,
   TransferReceiver,
   decodeTransferControl,
   encodeTransferControl,
@@ -121,9 +122,7 @@ export class ModelUpdater {
     if (this.receiver && !this.receiver.finished) return { tid: this.receiver.offer.tid, have: this.receiver.bitmap.count, blocks: this.receiver.offer.blockCount };
     const stored = this.slots.pendingTransfer();
     if (!stored) return undefined;
-    let have = 0;
-    for (const b of stored.bitmap) for (let v = b; v; v &= v - 1) have++;
-    return { tid: stored.offer.tid, have, blocks: stored.offer.blockCount };
+    return { tid: stored.offer.tid, have: new BlockBitmap(stored.offer.blockCount, stored.bitmap).count, blocks: stored.offer.blockCount };
   }
 
   /** True while a transfer is being received (the device ticks {@link tick} then). */
