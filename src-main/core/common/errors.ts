@@ -10,6 +10,7 @@ export const ErrorCode = z.enum([
   'UNAVAILABLE', // e.g. broker not connected
   'DEVICE_OFFLINE', // the device is offline or lost, so a command was not sent (queue it to send it later)
   'CANCELLED',
+  'DOES_NOT_FIT', // a build for an MCU the model does not fit, without the override
   'UNKNOWN_CALL',
   'INTERNAL',
 ]);

@@ -323,6 +323,7 @@ CC ?= gcc
 ARM_CC ?= arm-none-eabi-gcc
 CFLAGS ?= ${C_FLAGS.join(' ')}
 M7_FLAGS ?= ${M7_FLAGS.join(' ')}
+M7_LINK_FLAGS ?= ${M7_LINK_FLAGS.join(' ')}
 SRCS = model.c tf_kernels.c
 
 all: model_host
@@ -333,7 +334,7 @@ model_host: $(SRCS) main_host.c model.h tf_kernels.h
 m7: model.elf
 
 model.elf: $(SRCS) m7/startup.c m7/semihost.c m7/main_m7.c m7/mps2_an500.ld model.h tf_kernels.h
-\t$(ARM_CC) $(CFLAGS) $(M7_FLAGS) -I. -Im7 -nostartfiles -T m7/mps2_an500.ld -o $@ $(SRCS) m7/startup.c m7/semihost.c m7/main_m7.c -lm -lc -lgcc
+\t$(ARM_CC) $(CFLAGS) $(M7_FLAGS) -I. -Im7 $(M7_LINK_FLAGS) -o $@ $(SRCS) m7/startup.c m7/semihost.c m7/main_m7.c -lm -lc -lgcc
 
 size: model.elf
 \tarm-none-eabi-size -A model.elf

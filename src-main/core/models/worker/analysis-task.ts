@@ -7,7 +7,7 @@ import type { McuProfile } from '../../common/mcu-profile';
 import { ModelFormatError, UnsupportedOpError } from '../../engine/tflite/errors';
 import { readTflite } from '../../engine/tflite/reader';
 import { summarizeGraph } from '../graph-summary';
-import { runBuildTask, type BuildOutput, type BuildTask } from './build-task';
+import { runBuildTask, type BuildMisfit, type BuildOutput, type BuildTask } from './build-task';
 
 /** Reads a model file and summarizes its graph (validates it for import). */
 export interface InspectTask {
@@ -40,7 +40,7 @@ export interface ModelTaskRefusal {
 
 export type InspectResult = { ok: true; graph: GraphSummary } | ModelTaskRefusal;
 export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefusal;
-export type BuildResult = BuildOutput | ModelTaskRefusal;
+export type BuildResult = BuildOutput | BuildMisfit | ModelTaskRefusal;
 
 function refusal(error: unknown): ModelTaskRefusal {
   if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', message: error.message };
