@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router } from 'vue-router';
+import { alertsRoutes } from '../features/alerts/routes';
 import { fleetRoutes } from '../features/fleet/routes';
 import { modelsRoutes } from '../features/models/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
@@ -12,6 +13,7 @@ import { settingsRoutes } from '../features/settings/routes';
 export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/fleet' },
   ...fleetRoutes,
+  ...alertsRoutes,
   ...modelsRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,

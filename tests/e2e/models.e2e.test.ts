@@ -96,7 +96,7 @@ describe.skipIf(skip)('Models page in a browser', () => {
     await page.waitForSelector('[data-testid="models-page"]');
     const before = await page.locator('[data-testid="model-row"]').count();
     await page.setInputFiles('[data-testid="model-file-input"]', bad);
-    await expect.poll(() => page.locator('.el-message--error').textContent(), { timeout: 15_000 }).toMatch(/broken\.tflite: not a valid TFLite model/);
+    await expect.poll(() => page.locator('.tf-toast--error').textContent(), { timeout: 15_000 }).toMatch(/broken\.tflite: the file is not a TFLite model/);
     expect(await page.locator('[data-testid="model-row"]').count()).toBe(before);
     expect(await page.locator('[data-testid="models-page"]').count()).toBe(1);
   }, 60_000);

@@ -109,7 +109,7 @@ export function registerDevices(program: Command): void {
     .command('import')
     .description('provision devices from CSV (id,name,mcu,tags; header optional; tags separated by ";"); prints id,secret,mcu CSV')
     .argument('<file>', 'CSV file')
-    .option('--json', 'print { added, errors } as JSON')
+    .option('--json', 'print { added, errors, notes } as JSON')
     .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
     .action((file: string, flags: { json?: boolean; dataDir?: string }) => {
       let csv: string;
@@ -126,12 +126,13 @@ export function registerDevices(program: Command): void {
           lastPercent = percent;
           process.stderr.write(`\rissuing credentials: ${done}/${total} (${percent}%)${done === total ? '\n' : ''}`);
         };
-        const { added, errors } = await registryFor(store).importCsv(csv, ACTOR, { onProgress });
+        const { added, errors, notes } = await registryFor(store).importCsv(csv, ACTOR, { onProgress });
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ added, errors }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify({ added, errors, notes }, null, 2) + '\n');
         } else {
           if (added.length) process.stdout.write(formatCredentialsCsv(added));
           for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+          for (const n of notes) process.stderr.write(`${file}:${n.line}: note: ${n.message}\n`);
           process.stderr.write(`${added.length} device(s) added, ${errors.length} line(s) refused. The secrets above are shown only now.\n`);
         }
         // Some lines were refused: say so to scripts.

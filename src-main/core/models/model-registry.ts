@@ -95,8 +95,7 @@ export class ModelRegistry {
     if (known) return known;
     const inspected = await this.pool.inspect(bytes, name, signal);
     if (!inspected.ok) {
-      const what = inspected.reason === 'unsupported' ? 'the model uses ops TinyFleet cannot run' : 'not a valid TFLite model';
-      throw new AppError('BAD_REQUEST', `${input.fileName}: ${what}: ${inspected.message}`);
+      throw new AppError('BAD_REQUEST', `${input.fileName}: ${inspected.summary}`, inspected.message);
     }
     // The name may have been taken (or these bytes added) while the worker parsed the file.
     const raced = this.findSameBytes(name, sha256);

@@ -35,6 +35,9 @@ export type ModelTask = InspectTask | AnalyzeTask | BuildTask;
 export interface ModelTaskRefusal {
   ok: false;
   reason: 'malformed' | 'unsupported';
+  /** The problem in one human sentence. */
+  summary: string;
+  /** The precise problem (what, where), as the CLI prints it. */
   message: string;
 }
 
@@ -43,8 +46,8 @@ export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefus
 export type BuildResult = BuildOutput | BuildMisfit | ModelTaskRefusal;
 
 function refusal(error: unknown): ModelTaskRefusal {
-  if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', message: error.message };
-  if (error instanceof ModelFormatError) return { ok: false, reason: 'malformed', message: error.message };
+  if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', summary: error.summary, message: error.message };
+  if (error instanceof ModelFormatError) return { ok: false, reason: 'malformed', summary: error.summary, message: error.message };
   throw error;
 }
 
