@@ -5,6 +5,9 @@ import { CommandRecord, DeviceId, Tag } from './fleet';
 /** The devices an action on a selection applies to (a whole 10,000-device fleet fits). */
 export const DeviceIds = z.array(DeviceId).min(1).max(50_000);
 
+/** Devices one telemetry export covers at most (`fleet.exportTelemetry`, `tinyfleet devices export-telemetry`). */
+export const MAX_TELEMETRY_EXPORT_DEVICES = 1000;
+
 /** What became of one device of a bulk action. */
 export const BulkDeviceResult = z.object({
   id: DeviceId,
@@ -47,7 +50,7 @@ export const fleetBulkCalls = {
   'fleet.exportTelemetry': defineCall({
     summary: 'Telemetry history of one or more devices as CSV (ISO 8601 times), within a time range',
     input: z.object({
-      ids: z.array(DeviceId).min(1).max(1000),
+      ids: z.array(DeviceId).min(1).max(MAX_TELEMETRY_EXPORT_DEVICES),
       /** Epoch ms, inclusive; the oldest stored sample when absent. */
       since: z.number().optional(),
       /** Epoch ms, inclusive; now when absent. */

@@ -11,6 +11,7 @@ export * from './fleet-service';
 export * from './registry';
 export * from './retention';
 export * from './telemetry-export';
+export * from './telemetry-history';
 export * from './telemetry-ingest';
 export * from './telemetry-writer';
 export * from './worker-telemetry-writer';

@@ -145,7 +145,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSystemHandlers(info),
       ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
       ...createFleetHandlers({ fleet, brokerUrl: () => broker.url }),
-      ...createFleetBulkHandlers({ fleet, bulk: new BulkActions(fleet) }),
+      ...createFleetBulkHandlers({ store, bulk: new BulkActions(fleet) }),
       ...createAlertsHandlers({ alerts }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
