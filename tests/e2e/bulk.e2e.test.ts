@@ -1,8 +1,9 @@
 /**
  * Issue 12 item 8 (bulk actions): select devices in the fleet table (one by one, a shift-click
- * range, or every device the filter matches) and ping, tag or delete them at once.
+ * range, or every device the filter matches) and ping, tag or delete them at once, or export their
+ * telemetry history.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { requireOrSkip } from '../support/require-tools';
 const skip = requireOrSkip('bulk e2e', browserUnavailableReason());
 const SIMULATED = 4;
 
-
+/** The selection box of a device's row. */
 function rowBox(page: Page, id: string) {
   return page.locator(`[data-testid="device-row"][data-device-id="${id}"] [data-testid="row-select"]`);
 }
@@ -50,6 +51,23 @@ describe.skipIf(skip)('bulk actions in the fleet table', () => {
     expect(await page.locator('[data-testid="device-page"]').count()).toBe(0); // selecting does not open the device
     await page.click('[data-testid="bulk-ping"]');
     await expect.poll(() => page.locator('.tf-toast--success').textContent(), { timeout: 20_000 }).toContain('Ping: 3 device(s) done');
+
+    // Their telemetry history as one CSV: the last hour, ISO 8601 times, only the selected devices.
+    await page.locator('[data-testid="bulk-bar"] [data-testid="export-telemetry-range"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'Last hour' }).first().click();
+    const download = page.waitForEvent('download');
+    await page.locator('[data-testid="bulk-bar"] [data-testid="export-telemetry"]').click();
+    const file = path.join(outDir, 'selection.csv');
+    await (await download).saveAs(file);
+    const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
+    expect(header).toMatch(/^device_id,time,battery,temperature,rssi,free_heap,inference_ms/);
+    expect(new Set(rows.map((r) => r.split(',')[0]))).toEqual(new Set(ids.slice(0, 3)));
+    for (const row of rows) {
+      const time = row.split(',')[1];
+      expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.now() - Date.parse(time)).toBeLessThan(3_600_000);
+    }
+    await expect.poll(() => page.locator('.tf-toast--success').filter({ hasText: 'telemetry row(s) of 3 devices' }).count(), { timeout: 10_000 }).toBe(1);
   }, 60_000);
 
   it('tags every device the filter matches, also a never-seen one, and reports failures per device', async () => {

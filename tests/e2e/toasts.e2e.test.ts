@@ -52,6 +52,10 @@ describe.skipIf(skip)('toasts', () => {
     }
     await expect.poll(() => page.locator('.tf-toast').count(), { timeout: 5_000 }).toBeLessThanOrEqual(MAX_TOASTS);
     expect(await page.locator('.tf-toast').filter({ hasText: 'noise-5.tflite' }).count()).toBe(1);
+    // A file that is no model at all is said to be so once, not as "not a valid TFLite model: not a TFLite model:".
+    const noise = (await page.locator('.tf-toast').filter({ hasText: 'noise-5.tflite' }).locator('[data-testid="toast-message"]').textContent()) ?? '';
+    expect(noise).toMatch(/not a TFLite model/i);
+    expect(noise).not.toMatch(/TFLite model.*TFLite model/i);
     const header = await page.locator('header.header').boundingBox();
     expect(header).not.toBeNull();
     for (const box of await page.locator('.tf-toast').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect))) {
