@@ -21,8 +21,10 @@ export interface DeviceBirth {
   mcu: string;
   sramFree: number;
   flashFree: number;
-  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean }>;
+  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean; sha256?: string; confirmed?: boolean }>;
   telemetryIntervalMs: number;
+  /** Protocol revision ("1.0" when the birth does not say). */
+  proto: string;
 }
 
 /** The latest telemetry of one device, written once per device per ingest batch. */
@@ -85,10 +87,11 @@ interface DeviceRow {
   rssi: number | null;
   free_heap: number | null;
   inference_ms: number | null;
+  proto: string;
 }
 
 const DETAIL_COLUMNS =
-  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms';
+  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, proto';
 
 const SORT_COLUMNS: Record<DeviceFilter['sort'], string> = {
   id: 'id',
@@ -127,6 +130,7 @@ function toDetail(row: DeviceRow): DeviceDetail {
     telemetryIntervalMs: row.telemetry_interval_ms,
     freeHeap: row.free_heap,
     inferenceMs: row.inference_ms,
+    proto: row.proto,
   };
 }
 
@@ -164,7 +168,7 @@ export class DevicesRepo {
     this.birthStmt = db.prepare(
       `UPDATE devices SET status = 'online', last_seen = MAX(COALESCE(last_seen, 0), @ts), firmware = @firmware, runtime = @runtime,
          mcu = @mcu, sram_free = @sramFree, flash_free = @flashFree, slots = @slots, model = @model,
-         telemetry_interval_ms = @telemetryIntervalMs
+         telemetry_interval_ms = @telemetryIntervalMs, proto = @proto
        WHERE id = @id`,
     );
   }
@@ -311,6 +315,7 @@ export class DevicesRepo {
         slots: JSON.stringify(birth.slots),
         model: active?.model ?? null,
         telemetryIntervalMs: birth.telemetryIntervalMs,
+        proto: birth.proto,
       }).changes > 0
     );
   }
