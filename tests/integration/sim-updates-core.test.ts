@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_USERNAME } from '../../src-main/core/broker';
 import type { DeviceDetail } from '../../src-main/core/contract';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import { findMcuProfile, loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
@@ -13,7 +11,7 @@ import { writePackage } from '../../src-main/core/engine/package/writer';
 import { inferenceLatencyMs } from '../../src-main/core/sim/inference-latency';
 import { buildOpZoo } from '../unit/codegen/op-zoo';
 import { createTestCore, type TestCore } from '../support/core';
-import { deliverPackage } from '../support/transfer-driver';
+import { connectOperator, deliverPackage } from '../support/transfer-driver';
 
 /**
  * The app's simulator as the reference firmware: devices started through the real core speak
@@ -26,27 +24,12 @@ const f746 = findMcuProfile(loadMcuProfiles(), 'stm32f746');
 let core: TestCore;
 let operator: MqttClient;
 
-/** The app's own MQTT login (kept in the data directory's settings), to play the rollout engine's part. */
-function operatorPassword(dataDir: string): string {
-  const db = new BetterSqlite3(path.join(dataDir, 'tinyfleet.db'), { readonly: true, fileMustExist: true });
-  try {
-    return JSON.parse(db.prepare("SELECT value FROM settings WHERE key = 'broker.operatorPassword'").pluck().get() as string) as string;
-  } finally {
-    db.close();
-  }
-}
-
 const detail = (id: string) => core.api.call('fleet.get', { id }) as Promise<DeviceDetail>;
 
 beforeAll(async () => {
   core = await createTestCore();
   await core.api.call('sim.start', { namePrefix: 'upd', count: 2, profiles: ['stm32f746'], telemetryIntervalMs: 200 });
-  const info = core.info();
-  operator = await new Promise<MqttClient>((resolve, reject) => {
-    const c = mqtt.connect(info.broker.url, { username: OPERATOR_USERNAME, password: operatorPassword(core.dataDir), clientId: 'test-rollout', reconnectPeriod: 0, protocolVersion: 4 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
+  operator = await connectOperator(core.dataDir, core.info().broker.url);
 }, 60_000);
 
 afterAll(async () => {
