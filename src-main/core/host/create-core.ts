@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
 import { FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
@@ -23,6 +24,7 @@ import { BrokerRuntime, offlineConnection } from '../broker';
 import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
+import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createModelsHandlers } from './handlers/models';
 import { createSettingsHandlers } from './handlers/settings';
@@ -128,6 +130,20 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
 
+    const deploy = new DeployService({
+      store,
+      router: fleet.router,
+      commands: fleet.deviceCommands,
+      models,
+      profiles,
+      keyPair: () => signingKeys.keyPair(),
+      sign: (data) => signingKeys.sign(data),
+      events: bus,
+      logger,
+    });
+    deploy.start();
+    stops.push({ name: 'deployments', stop: () => deploy.dispose() });
+
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
     const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
@@ -137,6 +153,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createFleetHandlers({ fleet }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
+      ...createDeployHandlers({ deploy }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
