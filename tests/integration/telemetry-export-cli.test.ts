@@ -56,14 +56,14 @@ describe('tinyfleet devices export-telemetry', () => {
     const r = await runCli('devices', 'export-telemetry', 'pump-1', 'gate-1', '--from', '2026-12-01T10:02:00Z', '--to', '2026-12-01T10:04:00Z', '--data-dir', dataDir);
     expect(r.code, r.stderr).toBe(0);
     const lines = csvLines(r.stdout);
-    expect(lines[0]).toBe('device_id,time,battery,temperature,rssi,free_heap,inference_ms,metric:flow');
+    expect(lines[0]).toBe('device_id,time,battery,temperature,rssi,free_heap,inference_ms,prediction,confidence,metric:flow');
     expect(lines.slice(1)).toEqual([
-      'pump-1,2026-12-01T10:02:00.000Z,88,20,-60,100002,,1',
-      'pump-1,2026-12-01T10:03:00.000Z,87,20,-60,100003,,1.5',
-      'pump-1,2026-12-01T10:04:00.000Z,86,20,-60,100004,,2',
-      'gate-1,2026-12-01T10:02:00.000Z,88,22,-60,100002,,',
-      'gate-1,2026-12-01T10:03:00.000Z,87,22,-60,100003,,',
-      'gate-1,2026-12-01T10:04:00.000Z,86,22,-60,100004,,',
+      'pump-1,2026-12-01T10:02:00.000Z,88,20,-60,100002,,,,1',
+      'pump-1,2026-12-01T10:03:00.000Z,87,20,-60,100003,,,,1.5',
+      'pump-1,2026-12-01T10:04:00.000Z,86,20,-60,100004,,,,2',
+      'gate-1,2026-12-01T10:02:00.000Z,88,22,-60,100002,,,,',
+      'gate-1,2026-12-01T10:03:00.000Z,87,22,-60,100003,,,,',
+      'gate-1,2026-12-01T10:04:00.000Z,86,22,-60,100004,,,,',
     ]);
     expect(r.stderr).toBe('6 row(s) from 2 device(s)\n');
   });
@@ -114,6 +114,6 @@ describe('tinyfleet devices export-telemetry', () => {
     // All samples are days old: the last hour holds none, but the header still says what the columns are.
     const r = await runCli('devices', 'export-telemetry', 'pump-2', '--from', '1h', '--data-dir', dataDir);
     expect(r.code, r.stderr).toBe(0);
-    expect(csvLines(r.stdout)).toEqual(['device_id,time,battery,temperature,rssi,free_heap,inference_ms']);
+    expect(csvLines(r.stdout)).toEqual(['device_id,time,battery,temperature,rssi,free_heap,inference_ms,prediction,confidence']);
   });
 });

@@ -6,7 +6,7 @@ import { readTelemetry } from './telemetry-history';
 /** Rows per device in one export (the telemetry call's own maximum): the latest ones are kept. */
 export const MAX_EXPORT_ROWS_PER_DEVICE = 100_000;
 
-const FIXED_COLUMNS = ['device_id', 'time', 'battery', 'temperature', 'rssi', 'free_heap', 'inference_ms'] as const;
+const FIXED_COLUMNS = ['device_id', 'time', 'battery', 'temperature', 'rssi', 'free_heap', 'inference_ms', 'prediction', 'confidence'] as const;
 
 /** The telemetry history of some devices in a time range, as read for an export. */
 export interface TelemetryExport {
@@ -45,13 +45,14 @@ export function collectTelemetry(
 
 /**
  * An export as one CSV: a row per sample (or per minute), times in ISO 8601 UTC, the standard
- * fields, then one `metric:<name>` column per custom metric seen.
+ * fields, the active model's prediction and confidence (empty when not reported), then one
+ * `metric:<name>` column per custom metric seen.
  */
 export function telemetryCsv(data: TelemetryExport): string {
   const rows: (string | number | null)[][] = [];
   for (const { id, points } of data.devices) {
     for (const p of points) {
-      rows.push([id, csvTime(p.ts), p.battery, p.temperature, p.rssi, p.freeHeap, p.inferenceMs, ...data.metrics.map((m) => p.metrics[m] ?? null)]);
+      rows.push([id, csvTime(p.ts), p.battery, p.temperature, p.rssi, p.freeHeap, p.inferenceMs, p.prediction ?? null, p.confidence ?? null, ...data.metrics.map((m) => p.metrics[m] ?? null)]);
     }
   }
   return formatCsv([...FIXED_COLUMNS, ...data.metrics.map((m) => `metric:${m}`)], rows);

@@ -11,8 +11,10 @@
  * Tests use tests/support/core.ts (temp data dir, broker on a free port, no simulated devices).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
 import { BulkActions, FleetService, WorkerTelemetryWriter } from '../fleet';
@@ -24,6 +26,7 @@ import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
 import { createAlertsHandlers } from './handlers/alerts';
+import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createFleetBulkHandlers } from './handlers/fleet-bulk';
 import { createModelsHandlers } from './handlers/models';
@@ -126,17 +129,32 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     alerts.start();
     stops.push({ name: 'alerts', stop: () => alerts.dispose() });
 
+    const signingKeys = new SigningKeyStore(config.dataDir);
     const simulator = new SimulatorService({
       brokerUrl: () => broker.url,
       provisioner: registryProvisioner(fleet.registry, store),
       profiles,
       events: bus,
+      updates: { storageDir: path.join(config.dataDir, 'sim-devices'), publicKeyPem: signingKeys.publicKey().pem },
     });
     stops.push({ name: 'simulator', stop: () => simulator.dispose() });
 
-    const signingKeys = new SigningKeyStore(config.dataDir);
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
+
+    const deploy = new DeployService({
+      store,
+      router: fleet.router,
+      commands: fleet.deviceCommands,
+      models,
+      profiles,
+      keyPair: () => signingKeys.keyPair(),
+      sign: (data) => signingKeys.sign(data),
+      events: bus,
+      logger,
+    });
+    deploy.start();
+    stops.push({ name: 'deployments', stop: () => deploy.dispose() });
 
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
@@ -149,6 +167,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createAlertsHandlers({ alerts }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
+      ...createDeployHandlers({ deploy }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));

@@ -1,4 +1,4 @@
-import type { ACCESS_CLOSE_CODES, AccessRefusal, ClientMessage, ClientPort, ServerMessage } from '@contract/wire';
+import type { ACCESS_CLOSE_CODES, AccessRefusal, ClientMessage, ClientPort, ServerMessage } from '../wire';
 
 /** What the port needs from a WebSocket: the browser's, or `ws` in Node tests. */
 export interface WebSocketLike {
