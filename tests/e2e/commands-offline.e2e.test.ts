@@ -64,7 +64,7 @@ describe.skipIf(skip)('a command to a device that is not online', () => {
     await row.waitFor({ timeout: 10_000 });
     if ((await row.getAttribute('data-state')) === 'queued') expect(await row.textContent()).toMatch(/until \d/);
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('ok');
-    expect(await page.locator('[data-testid="device-status"]').getAttribute('data-status')).toBe('online');
+    await expect.poll(() => page.locator('[data-testid="device-status"]').getAttribute('data-status'), { timeout: 10_000 }).toBe('online');
     // It was queued (it carries its expiry, 15 minutes after it was asked for), then sent and answered.
     const [ping] = (await core.api.call('fleet.commands', { id })).filter((c) => c.command === 'ping');
     expect(ping.state).toBe('ok');

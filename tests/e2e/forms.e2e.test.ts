@@ -84,7 +84,7 @@ describe.skipIf(skip)('Numeric forms', () => {
     await type(page, 'retention-raw', '48');
     expect(await page.locator('form input:invalid').count()).toBe(0);
     await page.click('[data-testid="settings-save"]');
-    await expect.poll(() => page.locator('.el-message--success').textContent(), { timeout: 10_000 }).toContain('Settings saved');
+    await expect.poll(() => page.locator('.tf-toast--success').textContent(), { timeout: 10_000 }).toContain('Settings saved');
     const after = await core.api.call('settings.get', {});
     expect(after.telemetry.rawRetentionHours).toBe(48);
     expect(after.simulator).toEqual({ autoStartCount: 24, telemetryIntervalMs: 1000 });
