@@ -27,6 +27,18 @@ export interface DeviceBirth {
   proto: string;
 }
 
+/** What a device's presence and last birth say, for one device among many. */
+export interface DevicePresenceFacts {
+  status: DeviceStatus;
+  proto: string;
+  /** Whether the device was ever seen (its birth facts are real, not defaults). */
+  seen: boolean;
+  slots: DeviceBirth['slots'];
+  sramFree: number | null;
+  flashFree: number | null;
+  mcu: string;
+}
+
 /** The latest telemetry of one device, written once per device per ingest batch. */
 export interface LatestTelemetry {
   id: string;
@@ -336,6 +348,29 @@ export class DevicesRepo {
         proto: birth.proto,
       }).changes > 0
     );
+  }
+
+  /** Presence and slots of the given devices (missing ids are absent from the map), for services that act on many devices. */
+  presence(ids: readonly string[]): Map<string, DevicePresenceFacts> {
+    const out = new Map<string, DevicePresenceFacts>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT id, status, proto, slots, last_seen, sram_free, flash_free, mcu FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')})`)
+        .all(...chunk) as Array<{ id: string; status: DeviceStatus; proto: string; slots: string; last_seen: number | null; sram_free: number | null; flash_free: number | null; mcu: string }>;
+      for (const r of rows) {
+        out.set(r.id, {
+          status: r.status,
+          proto: r.proto,
+          seen: r.last_seen !== null,
+          slots: parseJsonColumn<DeviceBirth['slots']>(r.slots, []),
+          sramFree: r.sram_free,
+          flashFree: r.flash_free,
+          mcu: r.mcu,
+        });
+      }
+    }
+    return out;
   }
 
   /** Records a telemetry interval the device confirmed. */
