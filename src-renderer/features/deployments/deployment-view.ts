@@ -81,8 +81,12 @@ export interface BarSegment {
   percent: number;
 }
 
-/** The non-empty segments of a stacked bar over `size` devices (size 0: no segments). */
-export function barSegments(counts: Partial<Record<ExecutionState, number>>, size = totalOf(counts)): BarSegment[] {
+/**
+ * The non-empty segments of a stacked bar over `size` devices, or over the devices counted when
+ * there are more (a wave's size counts the devices sent to, its counts the skipped ones too).
+ */
+export function barSegments(counts: Partial<Record<ExecutionState, number>>, size = 0): BarSegment[] {
+  size = Math.max(size, totalOf(counts));
   if (size <= 0) return [];
   return EXECUTION_STATES.filter((s) => (counts[s.state] ?? 0) > 0).map((s) => {
     const count = counts[s.state] ?? 0;

@@ -35,6 +35,8 @@ describe('deployment view', () => {
     ]);
     expect(barSegments(counts).reduce((sum, s) => sum + s.percent, 0)).toBeCloseTo(100);
     expect(barSegments({}, 0)).toEqual([]);
+    // A canary of one that also counts three skipped devices: the bar spans all four.
+    expect(barSegments({ succeeded: 1, skipped: 3 }, 1).map((s) => s.percent)).toEqual([25, 75]);
   });
 
   it('reports a device transfer as the blocks it holds', () => {
