@@ -42,6 +42,8 @@ export interface DeploymentForm {
   window: number;
   transferIdleSeconds: number;
   attemptTimeoutMinutes: number;
+  /** Retries per failure code, typed as "BUSY=5, TRANSFER_TIMEOUT=3" (merged over the core's defaults). */
+  retries: string;
 }
 
 /** A form with the contract's defaults. */
@@ -69,6 +71,7 @@ export function emptyForm(modelId = '', version: number | null = null): Deployme
     window: 16,
     transferIdleSeconds: 20,
     attemptTimeoutMinutes: 10,
+    retries: '',
   };
 }
 
@@ -90,6 +93,19 @@ export function parseSteps(text: string): number[] {
     if (steps[i]! <= steps[i - 1]!) throw new Error(`waves: steps are cumulative and must increase (${steps[i - 1]}% then ${steps[i]}%)`);
   }
   return steps;
+}
+
+/** Retries typed as "BUSY=5, TRANSFER_TIMEOUT=3": upper-case failure codes, 0 to 20 retries each. */
+export function parseRetries(text: string): Record<string, number> {
+  const retries: Record<string, number> = {};
+  for (const part of text.split(/[\s,;]+/).filter((p) => p.length > 0)) {
+    const match = /^([A-Z][A-Z0-9_]*)=(\d+)$/.exec(part);
+    if (!match) throw new Error(`retries: "${part}" is not CODE=N (e.g. BUSY=5)`);
+    const n = Number(match[2]);
+    if (n > 20) throw new Error(`retries: ${match[1]} may be retried at most 20 times, not ${n}`);
+    retries[match[1]!] = n;
+  }
+  return retries;
 }
 
 /** The targets part of a draft (throws when none is chosen, naming what to choose). */
@@ -127,7 +143,7 @@ export function draftFromForm(form: DeploymentForm): DeploymentDraft {
       window: Math.round(form.window),
       transferIdleMs: Math.round(form.transferIdleSeconds * 1000),
       attemptTimeoutMs: Math.round(form.attemptTimeoutMinutes * 60_000),
-      retries: {},
+      retries: parseRetries(form.retries),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentSpec } from '../../../src-main/core/contract/deploy';
-import { describeWaves, draftFromForm, emptyForm, parseDeviceIds, parseSteps } from '../../../src-renderer/features/deployments/deployment-form';
+import { describeWaves, draftFromForm, emptyForm, parseDeviceIds, parseRetries, parseSteps } from '../../../src-renderer/features/deployments/deployment-form';
 
 describe('deployment form', () => {
   it('turns the defaults into the contract defaults', () => {
@@ -27,12 +27,13 @@ describe('deployment form', () => {
       kilobytesPerSecond: 512,
       transferIdleSeconds: 5,
       attemptTimeoutMinutes: 2,
+      retries: 'BUSY=5, TRANSFER_TIMEOUT=0',
     };
     const spec = DeploymentSpec.parse(draftFromForm(form));
     expect(spec.targets).toEqual({ all: false, deviceIds: ['sim-1', 'sim-2'], tags: ['lab'], mcus: [] });
     expect(spec.waves).toEqual({ canary: { percent: 10 }, steps: [25, 50, 100], soakMs: 30_000, autoPromote: false, successRate: 0.95 });
     expect(spec.abort).toEqual({ failureRate: 0.1, minExecuted: 4, abortOn: ['SELF_TEST_FAILED'] });
-    expect(spec.limits).toMatchObject({ bytesPerSecond: 512 * 1024, transferIdleMs: 5000, attemptTimeoutMs: 120_000 });
+    expect(spec.limits).toMatchObject({ bytesPerSecond: 512 * 1024, transferIdleMs: 5000, attemptTimeoutMs: 120_000, retries: { BUSY: 5, TRANSFER_TIMEOUT: 0 } });
     expect(describeWaves(draftFromForm(form))).toBe('Canary 10% of the devices, then 25% → 50% → 100%; promoted by hand, soak 30 s between waves.');
   });
 
@@ -45,5 +46,8 @@ describe('deployment form', () => {
     expect(() => parseSteps('150')).toThrow(/not a percentage/);
     expect(() => parseSteps('  ')).toThrow(/at least one step/);
     expect(parseDeviceIds(' a;b ,a ')).toEqual(['a', 'b']);
+    expect(() => parseRetries('busy=3')).toThrow(/"busy=3" is not CODE=N/);
+    expect(() => parseRetries('BUSY=21')).toThrow(/at most 20/);
+    expect(parseRetries('')).toEqual({});
   });
 });
