@@ -36,11 +36,6 @@ export type DeploymentAction = 'pause' | 'resume' | 'promote' | 'abort' | 'cance
 
 const ACTIVE: ReadonlySet<DeploymentState> = new Set(['running', 'soaking', 'awaiting_promotion', 'paused']);
 
-/** Whether a deployment in `state` is finished (nothing more will happen to it by itself). */
-export function isFinished(state: DeploymentState): boolean {
-  return !ACTIVE.has(state);
-}
-
 /** Which actions make sense in a state (the core refuses the others with a named error anyway). */
 export function allowedActions(state: DeploymentState): Record<DeploymentAction, boolean> {
   return {
