@@ -4,6 +4,7 @@ import type { CallInput, Deployment, DeploymentDevice, FitGateRow } from '@contr
 import { errorMessage, useApi } from '../app/api-context';
 import { FrameBatcher } from '../lib/frame-batcher';
 import type { DeploymentAction, ExecutionState } from '../features/deployments/deployment-view';
+import { ExecutionIndex } from '../features/deployments/execution-index';
 
 /** The per-device table is rebuilt (filtered, sorted) at most this often under live updates. */
 const MIN_ROWS_INTERVAL_MS = 300;
@@ -15,7 +16,7 @@ export type DeploymentDraft = Omit<CallInput<'deploy.create'>, 'dryRun'>;
 
 /**
  * Deployments as the UI sees them: the list (kept current by `deploy.changed`) and the deployment
- * shown, with all its per-device executions in a plain Map fed by `deploy.devices/<id>`. Bursts of
+ * shown, with all its per-device executions in an ExecutionIndex fed by `deploy.devices/<id>`. Bursts of
  * events are applied once per frame and the table's rows are rebuilt at most every 300 ms, so a
  * rollout to thousands of devices costs a few rows of rendering per frame.
  */
@@ -33,7 +34,7 @@ export const useDeploymentsStore = defineStore('deployments', () => {
   const deviceTotal = ref(0);
   const stateFilter = ref<ExecutionState | null>(null);
 
-  const executions = new Map<string, DeploymentDevice>();
+  const executions = new ExecutionIndex();
   let listOff: (() => void) | null = null;
   let devicesOff: (() => void) | null = null;
   let lastRowsBuild = 0;
@@ -81,11 +82,7 @@ export const useDeploymentsStore = defineStore('deployments', () => {
     clearTimeout(rowsTimer);
     rowsTimer = undefined;
     lastRowsBuild = performance.now();
-    const state = stateFilter.value;
-    const rows: DeploymentDevice[] = [];
-    for (const d of executions.values()) if (state === null || d.state === state) rows.push(d);
-    rows.sort((a, b) => a.wave - b.wave || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
-    deviceRows.value = rows;
+    deviceRows.value = executions.rows(stateFilter.value);
     deviceTotal.value = executions.size;
   }
 
@@ -98,11 +95,7 @@ export const useDeploymentsStore = defineStore('deployments', () => {
 
   function applyDevices(changed: readonly DeploymentDevice[]): void {
     if (!devicesLoaded) return void heldDevices.push(...changed);
-    for (const d of changed) {
-      const known = executions.get(d.deviceId);
-      if (!known || known.updatedAt <= d.updatedAt) executions.set(d.deviceId, d);
-    }
-    scheduleRows();
+    if (executions.apply(changed) > 0) scheduleRows();
   }
 
   /** Shows one deployment: subscribes first (nothing is missed), then loads it and its executions. */
@@ -121,7 +114,7 @@ export const useDeploymentsStore = defineStore('deployments', () => {
       for (let offset = 0; ; offset += PAGE) {
         const page = await api.call('deploy.devices', { id, offset, limit: PAGE });
         if (devicesBatcher !== batcher) return;
-        for (const d of page.devices) executions.set(d.deviceId, d);
+        executions.apply(page.devices);
         if (page.devices.length < PAGE || offset + PAGE >= page.total) break;
       }
       devicesLoaded = true;
