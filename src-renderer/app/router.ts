@@ -2,6 +2,7 @@ import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router } 
 import { alertsRoutes } from '../features/alerts/routes';
 import { fleetRoutes } from '../features/fleet/routes';
 import { modelsRoutes } from '../features/models/routes';
+import { deploymentsRoutes } from '../features/deployments/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
 import { settingsRoutes } from '../features/settings/routes';
 
@@ -15,6 +16,7 @@ export const routes: RouteRecordRaw[] = [
   ...fleetRoutes,
   ...alertsRoutes,
   ...modelsRoutes,
+  ...deploymentsRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,
   { path: '/:pathMatch(.*)*', redirect: '/fleet' },
