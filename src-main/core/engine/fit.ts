@@ -20,10 +20,11 @@ export interface FitResult {
   fits: boolean;
 }
 
-/** Checks a model's peak arena and Flash estimate against each profile. */
-export function checkFit(peakArenaBytes: number, flashNeededBytes: number, profiles: readonly McuProfile[]): FitResult[] {
+/** Checks a model's peak arena and Flash estimate (one figure, or one per profile's core) against each profile. */
+export function checkFit(peakArenaBytes: number, flash: number | ((profile: McuProfile) => number), profiles: readonly McuProfile[]): FitResult[] {
   const sramNeededBytes = peakArenaBytes + RUNTIME_SRAM_BYTES;
   return profiles.map((p) => {
+    const flashNeededBytes = typeof flash === 'number' ? flash : flash(p);
     const sramHeadroomBytes = p.sramBytes - sramNeededBytes;
     const flashHeadroomBytes = p.flashBytes - flashNeededBytes;
     return {

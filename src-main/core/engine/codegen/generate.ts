@@ -3,7 +3,7 @@ import type { PatchCandidate } from '../patch/search';
 import { planModel, type PlannedSchedule } from '../planner/plan';
 import { prepareStep } from '../planner/prepare-step';
 import type { RoundingMode } from '../runtime/requantize';
-import { comment, constArray, stringLiteral, type CArrayType } from './c-literals';
+import { comment, constArray, floatLiteral, stringLiteral, type CArrayType } from './c-literals';
 import { emitStep, type EmitContext } from './op-emitters';
 import { emitPatchStage } from './patch-stage';
 
@@ -17,6 +17,11 @@ export interface GenerateCOptions {
    * whole-model plan replaces the per-layer plan.
    */
   patch?: PatchCandidate;
+  /**
+   * Count the constants instead of writing them out (model.c then lacks its const arrays): what the
+   * Flash estimate needs, without formatting megabytes of weights.
+   */
+  sizeOnly?: boolean;
 }
 
 /** Generated model sources and what they cost. */
@@ -29,6 +34,33 @@ export interface GeneratedModel {
   constBytes: number;
   /** Kernel calls in tf_model_invoke (aliased RESHAPE/SQUEEZE emit none). */
   calls: number;
+  /** C library functions tf_model_invoke calls, with how many call sites each has. */
+  kernelCalls: Map<string, number>;
+  /** Call sites (kernels and window copies) inside the patch stage; 0 without one. */
+  patchCallSites: number;
+  /** Bytes of the static const parameter structs and small arrays the call sites declare. */
+  staticParamBytes: number;
+}
+
+const PARAM_ELEMENT_BYTES: Record<string, number> = { int8_t: 1, uint8_t: 1, int16_t: 2 };
+
+/** Bytes of the `static const T name[...] = {...};` declarations in generated statements (struct fields are 32-bit). */
+function staticParamBytes(code: string): number {
+  let bytes = 0;
+  for (const m of code.matchAll(/static const (\w+) \w+(?:\[\d+\])? = \{([^;]*)\};/g)) {
+    bytes += m[2].replace(/[{}]/g, '').split(',').length * (PARAM_ELEMENT_BYTES[m[1]] ?? 4);
+  }
+  return bytes;
+}
+
+/** Call sites of C library functions (`tf_name(`) in generated statements. */
+function callSites(code: string, into: Map<string, number>): number {
+  let n = 0;
+  for (const m of code.matchAll(/\b(tf_[a-z0-9_]+)\(/g)) {
+    into.set(m[1], (into.get(m[1]) ?? 0) + 1);
+    n++;
+  }
+  return n;
 }
 
 const C_BYTES: Record<CArrayType, number> = { int8_t: 1, uint8_t: 1, int16_t: 2, int32_t: 4, float: 4 };
@@ -80,7 +112,7 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
       let name = cIdent(hint);
       for (let i = 2; names.has(name); i++) name = `${cIdent(hint)}_${i}`;
       names.add(name);
-      consts.push(constArray(type, name, values));
+      if (!options.sizeOnly) consts.push(constArray(type, name, values));
       constBytes += values.length * C_BYTES[type];
       shared.set(key, [...(shared.get(key) ?? []), { name, values }]);
       return name;
@@ -89,6 +121,9 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
 
   const opByIndex = new Map(model.ops.map((o) => [o.index, o]));
   const body: string[] = [];
+  const kernelCalls = new Map<string, number>();
+  let patchCallSites = 0;
+  let paramBytes = 0;
   let calls = 0;
   const probeOf = (t: number) => `  TF_PROBE(${t}, ${offsetOf(t)}, ${tensorBytes(model.tensors[t])});\n`;
   if (stage) {
@@ -96,6 +131,8 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
     const patchBase = plan.scratchOffsets.get(0);
     if (patchBase === undefined) throw new Error('the patch plan gives the patch stage no buffer space');
     const emitted = emitPatchStage(ctx, schedule, stage, rounding, offsetOf, patchBase);
+    patchCallSites = callSites(emitted.code, kernelCalls);
+    paramBytes += staticParamBytes(emitted.code);
     body.push(`  ${comment(`steps 0..${stage.split - 1} as ${stage.n}x${stage.n} patches (patch buffers at arena offset ${patchBase})`)}\n${emitted.code}${probeOf(stage.stageOutput)}`);
     calls += emitted.calls;
   }
@@ -112,7 +149,10 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
       body.push(`  ${comment(`${what}: alias, no code`)}\n${probe}`);
       continue;
     }
-    body.push(`  ${comment(what)}\n${emitStep(ctx, step, prepareStep(model, step, rounding))}${probe}`);
+    const code = emitStep(ctx, step, prepareStep(model, step, rounding));
+    callSites(code, kernelCalls);
+    paramBytes += staticParamBytes(code);
+    body.push(`  ${comment(what)}\n${code}${probe}`);
     calls++;
   }
 
@@ -125,6 +165,15 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
   const arenaBytes = plan.peakBytes;
   const describe = (ids: number[]) =>
     ids.map((t, i) => ` *   ${i}: ${model.tensors[t].name.replace(/\*\//g, '')} ${model.tensors[t].dtype} [${model.tensors[t].shape.join(', ')}]`).join('\n');
+  // The firmware quantizes what it hands over and dequantizes what it reads with these (real = scale * (q - zero point)).
+  const quantDefines = (prefix: 'INPUT' | 'OUTPUT', ids: number[]) =>
+    ids
+      .map((t, i) => {
+        const q = model.tensors[t].quant;
+        if (!q || q.scale.length !== 1) return '';
+        return `#define TF_${prefix}${i}_SCALE ${floatLiteral(q.scale[0])}\n#define TF_${prefix}${i}_ZERO_POINT ${q.zeroPoint[0]}\n`;
+      })
+      .join('');
 
   const header = `/* Generated by TinyFleet from model ${stringLiteral(model.name).replace(/\*\//g, '')}: do not edit. */
 #ifndef TF_MODEL_H
@@ -143,8 +192,9 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
 ${describe(model.inputs)}
  * Outputs:
 ${describe(model.outputs)}
+ * Quantized edges: real = SCALE * (q - ZERO_POINT); an int8 input is q = clamp(round(x / SCALE) + ZERO_POINT, -128, 127).
  */
-
+${quantDefines('INPUT', model.inputs)}${quantDefines('OUTPUT', model.outputs)}
 /** Address of input INDEX inside the arena (NULL when out of range); fill it before invoking. */
 void *tf_model_input(int32_t index);
 size_t tf_model_input_bytes(int32_t index);
@@ -205,5 +255,5 @@ size_t tf_model_output_bytes(int32_t index) {
 void tf_model_invoke(void) {
 ${body.join('')}}
 `;
-  return { files: { 'model.h': header, 'model.c': source }, arenaBytes, constBytes, calls };
+  return { files: { 'model.h': header, 'model.c': source }, arenaBytes, constBytes, calls, kernelCalls, patchCallSites, staticParamBytes: paramBytes };
 }
