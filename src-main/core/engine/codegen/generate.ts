@@ -1,6 +1,6 @@
 import { elementCount, tensorBytes, type Model } from '../ir';
 import type { PatchCandidate } from '../patch/search';
-import { planModel, type PlannedSchedule } from '../planner/plan';
+import { planModel, variableTensors, type PlannedSchedule } from '../planner/plan';
 import { prepareStep } from '../planner/prepare-step';
 import type { RoundingMode } from '../runtime/requantize';
 import { comment, constArray, floatLiteral, stringLiteral, type CArrayType } from './c-literals';
@@ -156,6 +156,14 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
     calls++;
   }
 
+  // Variable tensors hold their zero point until the first inference writes them.
+  const variables = variableTensors(model);
+  const reset = variables.map((t) => {
+    const v = model.tensors[t];
+    const type = v.dtype === 'int16' ? 'int16_t' : 'int8_t';
+    return `  {\n    ${type} *const v = (${type} *)(void *)TF_U8(${offsetOf(t)});\n    int32_t i;\n    for (i = 0; i < ${elementCount(v.shape)}; i++) v[i] = ${v.quant?.zeroPoint[0] ?? 0};\n  }\n`;
+  });
+
   const ios = (ids: number[]) => ({
     offsets: ids.map(offsetOf),
     bytes: ids.map((t) => tensorBytes(model.tensors[t])),
@@ -201,8 +209,13 @@ size_t tf_model_input_bytes(int32_t index);
 /** Address of output INDEX inside the arena (NULL when out of range); valid after invoking. */
 void *tf_model_output(int32_t index);
 size_t tf_model_output_bytes(int32_t index);
-/** Runs the model once. The inputs may be overwritten (the plan reuses their bytes). */
+/**
+ * Runs the model once. The inputs may be overwritten (the plan reuses their bytes). Variable tensors
+ * (an SVDF's state) carry over from one inference to the next.
+ */
 void tf_model_invoke(void);
+/** Sets every variable tensor to its zero point, as before the first inference (a new audio stream). */
+void tf_model_reset(void);
 
 #ifdef TF_MODEL_PROBE
 /* Debug builds (-DTF_MODEL_PROBE=fn) call fn after every op with the tensor id and bytes it produced. */
@@ -252,8 +265,11 @@ size_t tf_model_output_bytes(int32_t index) {
   return index >= 0 && index < TF_MODEL_OUTPUTS ? tf_output_bytes[index] : 0;
 }
 
+void tf_model_reset(void) {
+${reset.join('')}}
+
 void tf_model_invoke(void) {
-${body.join('')}}
+${variables.length ? '  static int32_t tf_state_ready = 0;\n  if (!tf_state_ready) {\n    tf_model_reset();\n    tf_state_ready = 1;\n  }\n' : ''}${body.join('')}}
 `;
   return { files: { 'model.h': header, 'model.c': source }, arenaBytes, constBytes, calls, kernelCalls, patchCallSites, staticParamBytes: paramBytes };
 }

@@ -97,6 +97,8 @@ export async function proveOnHost(model: Model, options: ProveOptions): Promise<
     for (const seed of options.seeds) {
       const inputs = seededInputs(model, seed);
       const c = await runHost(exe, inputBytes(inputs));
+      // Each seed is a fresh C process: the TS side starts from fresh variable tensors too.
+      interpreter.reset();
       const ts = interpreter.run(inputs, { all: true });
       const mismatches: TensorMismatch[] = [];
       let compared = 0;

@@ -2,7 +2,7 @@ import { elementCount, tensorBytes, type Model, type OpKind } from '../ir';
 import { opMacs } from '../cost/macs';
 import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { isWindowOp, windowOf, type Window } from '../planner/geometry';
-import { planProblem, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
+import { planProblem, variableTensors, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
 import { scratchBytes } from '../planner/scratch';
 import { dimsOf, regionArea, regionBytes, tiles, union, windowInputRegion, type Layout, type Region } from './region';
@@ -294,5 +294,6 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
     sharesBytesWith,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
+    variables: variableTensors(model),
   };
 }

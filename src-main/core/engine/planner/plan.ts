@@ -25,6 +25,11 @@ export interface PlanProblem {
   sharesBytesWith: ReadonlyMap<number, number>;
   modelInputs: readonly number[];
   modelOutputs: readonly number[];
+  /**
+   * Variable tensors (an SVDF's activation state): they keep their value from one inference to the
+   * next, so they live through every step and no other tensor may reuse their bytes.
+   */
+  variables?: readonly number[];
 }
 
 /**
@@ -101,7 +106,13 @@ export function problemOfSchedule(schedule: Schedule): PlanProblem {
     sharesBytesWith: schedule.sharesBytesWith,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
+    variables: variableTensors(model),
   };
+}
+
+/** Ids of the model's variable tensors (the state an op carries across inferences). */
+export function variableTensors(model: Model): number[] {
+  return model.tensors.filter((t) => t.isVariable && isArenaTensor(t)).map((t) => t.id);
 }
 
 /** Lifetimes of the tensor groups and scratch of a problem, and the placement. */
@@ -131,6 +142,10 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
     for (const t of s.inputs) touch(t, i);
   });
   for (const t of problem.modelOutputs) touch(t, Math.max(lastStep, 0));
+  for (const t of problem.variables ?? []) {
+    touch(t, 0);
+    touch(t, Math.max(lastStep, 0));
+  }
 
   const groups = new Map<number, number[]>();
   for (const t of [...first.keys()].sort((a, b) => a - b)) {
