@@ -128,7 +128,8 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
   const probeOf = (t: number) => `  TF_PROBE(${t}, ${offsetOf(t)}, ${tensorBytes(model.tensors[t])});\n`;
   if (stage) {
     stepIndex = 0;
-    const patchBase = plan.scratchOffsets.get(0);
+    // A stage whose only buffers are its whole inputs and output has no patch working set.
+    const patchBase = stage.patchPlan.peakBytes === 0 ? 0 : plan.scratchOffsets.get(0);
     if (patchBase === undefined) throw new Error('the patch plan gives the patch stage no buffer space');
     const emitted = emitPatchStage(ctx, schedule, stage, rounding, offsetOf, patchBase);
     patchCallSites = callSites(emitted.code, kernelCalls);

@@ -27,6 +27,11 @@ export interface EmitContext {
   scratch(bytes: number): string;
   /** Elements of the buffer holding a tensor (the whole tensor, or its region in a patch buffer). */
   elements(tensor: number): number;
+  /**
+   * Pixels from one row of a window op's output to the next, when the output is written into a
+   * wider buffer (a patch tile into the whole stage output); default: the op's output width.
+   */
+  outputRowPixels?(tensor: number): number;
   /** Declares a const array in Flash and returns its identifier (identical arrays are shared). */
   constArray(type: CArrayType, hint: string, values: ArrayLike<number>): string;
 }
@@ -35,8 +40,9 @@ function block(lines: string[]): string {
   return `  {\n${lines.map((l) => `    ${l}`).join('\n')}\n  }\n`;
 }
 
-function view(h: number, w: number, c: number): string {
-  return `{${h}, ${w}, ${c}, 0, 0, ${h}, ${w}}`;
+/** A tf_view of a buffer holding an h x w x c tensor whose rows are `rowPixels` pixels apart. */
+function view(h: number, w: number, c: number, rowPixels = w): string {
+  return `{${h}, ${w}, ${c}, 0, 0, ${h}, ${rowPixels}}`;
 }
 
 /** Per-image statements wrapped in a batch loop when N > 1 (`b` is the image index). */
@@ -126,7 +132,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       const head = [
         `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${depthwise ? bias(p.bias) : 'NULL'}, ${m}, ${s}, ${rounding(p.singleRounding)}, ${folded}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.inC)};`,
-        `static const tf_view ov = ${view(p.outH, p.outW, p.outC)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.outC, ctx.outputRowPixels?.(outId))};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
       ];
       if (depthwise && step.inPlace) {
@@ -164,7 +170,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       return block([
         `static const tf_pool_params p = {${p.filterH}, ${p.filterW}, ${p.strideH}, ${p.strideW}, ${p.padTop}, ${p.padLeft}, ${p.actMin}, ${p.actMax}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.channels)};`,
-        `static const tf_view ov = ${view(p.outH, p.outW, p.channels)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.channels, ctx.outputRowPixels?.(outId))};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
         ...perBatch(p.batches, (b) => `${fn}(&p, ${ctx.s8(inId)} + ${b} * ${p.inH * p.inW * p.channels}, &iv, ${ctx.s8(outId)} + ${b} * ${p.outH * p.outW * p.channels}, &ov, &r);`),
       ]);
