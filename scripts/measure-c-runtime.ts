@@ -111,11 +111,19 @@ function calibrationModels(): { layer: Model[]; patch: { model: Model; n: number
   };
 }
 
-/** Least squares a, b of y = a x1 + b x2. */
+/**
+ * Least squares a, b of y = a x1 + b x2. Lean patch stages copy windows only where a kernel cannot
+ * read its input in place, which none of the calibration models needs: with no copies at all, a copy
+ * is costed as one more kernel call (b = a, y = a x1).
+ */
 function fit2(rows: { x1: number; x2: number; y: number }[]): [number, number] {
   let s11 = 0, s12 = 0, s22 = 0, s1y = 0, s2y = 0;
   for (const { x1, x2, y } of rows) {
     s11 += x1 * x1; s12 += x1 * x2; s22 += x2 * x2; s1y += x1 * y; s2y += x2 * y;
+  }
+  if (s22 === 0) {
+    if (s11 === 0) throw new Error('patch calibration models have no patch kernel calls');
+    return [s1y / s11, s1y / s11];
   }
   const det = s11 * s22 - s12 * s12;
   if (det === 0) throw new Error('patch calibration models do not separate kernel calls from window copies');

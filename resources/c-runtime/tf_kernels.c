@@ -643,6 +643,70 @@ void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, 
   }
 }
 
+/* ---------------------------------------------------------------- log softmax */
+
+static int32_t saturate_s64(int64_t x) {
+  return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
+
+/* ln(x) for a positive x with in_bits integer bits, out_bits integer bits out: a power of two from the
+ * leading zeros (of x and of x * sqrt(1/2), the tighter kept) plus a rational function of the mantissa,
+ * accumulated with out_bits + 1 integer bits (TFLite's log_x_for_x_greater_than_or_equal_to_1). */
+static int32_t log_x_ge_1(int32_t x, int32_t in_bits, int32_t out_bits) {
+  const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250, one_quarter = 536870912;
+  const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
+  const int32_t accum_bits = out_bits + 1;
+  const int32_t shifted_quarter = sat_round_mul_pot(one_quarter, -accum_bits);
+  const int32_t a_headroom_plus_1 = clz32((uint32_t)x);
+  const int32_t r_a = sat_round_mul_pot(tf_srdhm(sat_round_mul_pot(x, a_headroom_plus_1 - 1), sqrt_half), 1);
+  const int32_t a_pow2 =
+      saturate_s64((int64_t)sat_round_mul_pot(in_bits - a_headroom_plus_1, 31 - accum_bits) + shifted_quarter);
+  const int32_t b_headroom = clz32((uint32_t)tf_srdhm(x, sqrt_half)) - 1;
+  const int32_t r_b = sat_round_mul_pot(x, b_headroom);
+  const int32_t b_pow2 = saturate_s64((int64_t)sat_round_mul_pot(in_bits - b_headroom, 31 - accum_bits) - shifted_quarter);
+  const int32_t r = r_a < r_b ? r_a : r_b;
+  const int32_t pow2 = a_pow2 > b_pow2 ? a_pow2 : b_pow2;
+  const int32_t p = rounding_half_sum(r, sqrt_sqrt_half);
+  const int32_t q = wrap_add(wrap_sub(r, sqrt_sqrt_half), wrap_sub(r, sqrt_sqrt_half));
+  const int32_t q_sq = tf_srdhm(q, q);
+  const int32_t num = wrap_add(tf_srdhm(q, r), tf_srdhm(tf_srdhm(q, q_sq), alpha_n));
+  const int32_t denom_minus_one =
+      wrap_add(tf_srdhm(p, wrap_add(wrap_add(alpha_i, q), tf_srdhm(alpha_d, q_sq))), tf_srdhm(alpha_f, q));
+  const int32_t recip = one_over_one_plus_x(denom_minus_one);
+  const int32_t sum = wrap_add(tf_srdhm(pow2, log_2), tf_srdhm(sat_round_mul_pot(num, -accum_bits), recip));
+  return sat_round_mul_pot(sum, accum_bits - out_bits);
+}
+
+void tf_log_softmax_s8(const tf_log_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  int32_t r, j;
+  for (r = 0; r < rows; r++) {
+    const int8_t *x = in + (size_t)r * (size_t)depth;
+    int8_t *y = out + (size_t)r * (size_t)depth;
+    int32_t max = -128, sum = 0, log_sum, adjusted_diff_min, floor_diff;
+    for (j = 0; j < depth; j++)
+      if (x[j] > max) max = x[j];
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      /* Q5.26 difference, its exponential rescaled to the Q12.19 accumulator */
+      if (diff >= p->diff_min)
+        sum = wrap_add(sum, tf_rdbypot(exp_on_negative_values(tf_mbqm(diff, p->input_multiplier, p->input_left_shift), 5), 12));
+    }
+    log_sum = log_x_ge_1(sum, 12, 5);
+    /* differences at or below this give the type's minimum: log(sum) past Q5.26's bottom, on the input scale */
+    floor_diff = tf_mbqm(wrap_add(log_sum, INT32_MIN), p->reverse_multiplier, p->reverse_shift);
+    adjusted_diff_min = p->diff_min - 1 > floor_diff ? p->diff_min - 1 : floor_diff;
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      if (diff > adjusted_diff_min) {
+        const int32_t q5 = tf_mbqm(diff, p->input_multiplier, p->input_left_shift);
+        y[j] = clamp_s8(tf_rdbypot(wrap_sub(q5, log_sum), 31 - 5 - 4) + 127, -128, 127);
+      } else {
+        y[j] = -128;
+      }
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- mean */
 
 void tf_mean_spatial_s8(const tf_mean_params *p, const int8_t *in, int8_t *out, int32_t batches, int32_t hw,

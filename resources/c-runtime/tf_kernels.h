@@ -211,6 +211,22 @@ void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_
 void tf_softmax_tflm_s8_s16(const tf_softmax_tflm_params *p, const int8_t *in, int16_t *out, int32_t rows,
                             int32_t depth);
 
+/** LOG_SOFTMAX constants (TFLite's LogSoftmaxPrepare for int8). */
+typedef struct {
+  int32_t input_multiplier;   /* input_scale into Q5.26 (PreprocessLogSoftmaxScalingExp) */
+  int32_t input_left_shift;
+  int32_t reverse_multiplier; /* Q5.26 back onto the input scale */
+  int32_t reverse_shift;      /* its left shift, <= 0 */
+  int32_t diff_min;           /* differences to the row maximum below this contribute nothing */
+} tf_log_softmax_params;
+
+/**
+ * LOG_SOFTMAX along rows of `depth` as TFLite and TFLite Micro compute it for int8
+ * (reference_integer_ops::LogSoftmax, in both rounding modes): the sum of exponentials in Q12.19, its
+ * logarithm in Q5.26, output scale 16/256 and zero point 127.
+ */
+void tf_log_softmax_s8(const tf_log_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
+
 /** TFLite Micro's LOGISTIC constants (logistic_common.cc for int8). */
 typedef struct {
   int32_t in_zero_point;

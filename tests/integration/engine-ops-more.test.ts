@@ -11,7 +11,7 @@ import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /**
  * The ops real models still missed (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, LEAKY_RELU, PRELU,
- * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER, BATCH_MATMUL, RSQRT), each in small models built here with several
+ * STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER, BATCH_MATMUL, RSQRT, LOG_SOFTMAX), each in small models built here with several
  * shapes and option combinations, written with the engine's TFLite writer: the TS runtime against the
  * real TFLite runtime (every tensor, 3 seeds), then the generated C against the TS runtime on host gcc
  * (both rounding modes) and one model of all of them under qemu.
@@ -133,6 +133,18 @@ const cases: Record<string, () => Model> = {
     const y1 = g.act([1, 256], 0.05, -128), y2 = g.act([1, 256], 0.01, -120), y3 = g.act([1, 256], 0.5, -128);
     return g.op('RSQRT', [x1], y1, {}).op('RSQRT', [x2], y2, {}).op('RSQRT', [x3], y3, {}).model('rsqrt', [x1, x2, x3], [y1, y2, y3]);
   },
+  'LOG_SOFTMAX over rows of 10, 33 and 300 at four input scales (small differences, and ones that reach -128)': () => {
+    const g = new Graph(12);
+    const out = (shape: number[]) => g.act(shape, 16 / 256, 127);
+    const x1 = g.act([1, 10], 0.05, -3), x2 = g.act([2, 3, 33], 0.2, 10), x3 = g.act([4, 300], 0.004, 0), x4 = g.act([3, 40], 0.9, -100);
+    const y1 = out([1, 10]), y2 = out([2, 3, 33]), y3 = out([4, 300]), y4 = out([3, 40]);
+    return g
+      .op('LOG_SOFTMAX', [x1], y1, {})
+      .op('LOG_SOFTMAX', [x2], y2, {})
+      .op('LOG_SOFTMAX', [x3], y3, {})
+      .op('LOG_SOFTMAX', [x4], y4, {})
+      .model('log_softmax', [x1, x2, x3, x4], [y1, y2, y3, y4]);
+  },
   'BATCH_MATMUL: plain, adj_x and adj_y, broadcast batches, constant rhs': () => {
     const g = new Graph(10);
     const a = g.act([2, 3, 5, 7], 0.05, 3), b = g.act([1, 3, 7, 4], 0.04, -6);
@@ -203,6 +215,12 @@ describe('the newer ops: bad input is refused with the node and the problem', ()
     const interpreter = createInterpreter(readTflite(writeTflite(g.op('RSQRT', [x], y, {}).model('bad', [x], [y]))));
     expect(Array.from(interpreter.run([Int8Array.of(0, 4, 100)]).outputs[0] as Int8Array)[0]).toBe(127);
     expect(() => interpreter.run([Int8Array.of(3, -1, 0)])).toThrow(/RSQRT at node 0: RSQRT is only defined for values at or above the zero point 0, got -1/);
+  });
+  it('LOG_SOFTMAX with an output off the fixed scale and zero point of TFLite', () => {
+    const g = new Graph(1);
+    const x = g.act([1, 8], 0.1, 0), y = g.act([1, 8], 16 / 256, 0);
+    const model = g.op('LOG_SOFTMAX', [x], y, {}).model('bad', [x], [y]);
+    expect(() => readTflite(writeTflite(model))).toThrow(/node 0 LOG_SOFTMAX: the output must have scale 16\/256 and zero point 127/);
   });
   it('MAXIMUM over tensors of different quantization', () => {
     const g = new Graph(1);

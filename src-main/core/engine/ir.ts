@@ -186,6 +186,7 @@ export interface OpOptionsByKind {
   GATHER: GatherOptions;
   BATCH_MATMUL: BatchMatMulOptions;
   RSQRT: NoOptions;
+  LOG_SOFTMAX: NoOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

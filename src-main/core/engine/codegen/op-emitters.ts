@@ -295,6 +295,13 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
         `${fn}(&p, ${ctx.s8(inId)}, ${out}, ${p.rows}, ${p.depth});`,
       ]);
     }
+    case 'logSoftmax': {
+      const p = k.params;
+      return block([
+        `static const tf_log_softmax_params p = {${p.inputMultiplier}, ${p.inputLeftShift}, ${p.reverseMultiplier}, ${p.reverseShift}, ${p.diffMin}};`,
+        `tf_log_softmax_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});`,
+      ]);
+    }
     case 'svdf': {
       const p = k.params;
       const stateId = prepared.inputs[4];

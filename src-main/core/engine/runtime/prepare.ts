@@ -20,6 +20,7 @@ import { type SoftmaxTflmParams, softmaxTflm, softmaxTflmParams } from './kernel
 import { type SvdfParams, svdf } from './kernels/svdf';
 import { type BatchMatMulParams, batchMatMul } from './kernels/batch-matmul';
 import { type GatherParams, gather } from './kernels/gather';
+import { type LogSoftmaxParams, logSoftmax, logSoftmaxParams } from './kernels/log-softmax';
 import { type RsqrtParams, rsqrt } from './kernels/rsqrt';
 import { type LeakyReluParams, leakyRelu } from './kernels/leaky-relu';
 import { maximum, minimum } from './kernels/maximum-minimum';
@@ -66,7 +67,8 @@ export type PreparedKernel =
   /** GATHER; `indices` holds constant indices (null: they are an activation). */
   | { kind: 'gather'; params: GatherParams; indices: Int32Array | null }
   | { kind: 'batchMatMul'; params: BatchMatMulParams }
-  | { kind: 'rsqrt'; params: RsqrtParams };
+  | { kind: 'rsqrt'; params: RsqrtParams }
+  | { kind: 'logSoftmax'; params: LogSoftmaxParams };
 
 /** An op ready to run: which tensors it reads and writes, and its kernel. */
 export interface PreparedOp {
@@ -302,6 +304,12 @@ export function prepareOp(model: Model, op: Op, rounding: RoundingMode, fusedPad
       }
       case 'BATCH_MATMUL':
         return { kind: 'batchMatMul', params: prepareBatchMatMul(model, op, rounding) };
+      case 'LOG_SOFTMAX': {
+        // The same reference kernel in TFLite and TFLite Micro: the rounding mode does not change it.
+        const input = T[op.inputs[0]];
+        const depth = input.shape[input.shape.length - 1] ?? 1;
+        return { kind: 'logSoftmax', params: logSoftmaxParams(q(input).scale, elementCount(input.shape) / depth, depth) };
+      }
       case 'RSQRT': {
         // SetRsqrtOutputMultiplier: sqrt and product in float32, the reciprocal in double.
         const input = T[op.inputs[0]];
@@ -515,6 +523,7 @@ export function runPrepared(p: PreparedOp, inputs: (TensorView | undefined)[], o
       for (let j = 0; j < k.params.length; j++) stridedCopy(inputs[k.data]!, outputs[j], k.params[j]);
       return;
     case 'rsqrt': return rsqrt(i0, o0, k.params);
+    case 'logSoftmax': return logSoftmax(i0, o0, k.params);
     case 'batchMatMul': return batchMatMul(i0, inputs[1] as Int8Array, o0, k.params);
     case 'gather': return gather(inputs[0]!, k.indices ?? (inputs[1] as Int32Array), outputs[0], k.params);
   }

@@ -91,6 +91,7 @@ export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, tab
       case 'SQUARED_DIFFERENCE':
       case 'PRELU':
       case 'RSQRT':
+      case 'LOG_SOFTMAX':
         return {};
       case 'SVDF':
         // SVDFOptions: rank, fused_activation_function, asymmetric_quantize_inputs (hybrid models only).

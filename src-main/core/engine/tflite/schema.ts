@@ -42,7 +42,7 @@ export const SUPPORTED_OPS: ReadonlySet<string> = new Set<OpKind>([
   'RESHAPE', 'SQUEEZE', 'SOFTMAX', 'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6', 'CONCATENATION',
   'RESIZE_NEAREST_NEIGHBOR', 'TRANSPOSE', 'QUANTIZE', 'DEQUANTIZE', 'SVDF', 'SUB', 'MAXIMUM', 'MINIMUM',
   'SQUARED_DIFFERENCE', 'LEAKY_RELU', 'PRELU', 'STRIDED_SLICE', 'SPLIT', 'SPLIT_V', 'PACK', 'UNPACK', 'GATHER',
-  'BATCH_MATMUL', 'RSQRT',
+  'BATCH_MATMUL', 'RSQRT', 'LOG_SOFTMAX',
 ]);
 
 /** TensorType enum → IR dtype (null: a type the engine cannot hold). */

@@ -1,6 +1,7 @@
 import { type Model, type Op, type Tensor, DTYPE_BYTES, elementCount } from '../ir';
 import { constInt32s } from '../runtime/constants';
 import { windowGeometry } from '../runtime/geometry';
+import { LOG_SOFTMAX_OUTPUT_SCALE, LOG_SOFTMAX_OUTPUT_ZERO_POINT } from '../runtime/kernels/log-softmax';
 import { stridedSliceGeometry } from '../runtime/kernels/strided-copy';
 import { ModelFormatError } from './errors';
 
@@ -14,7 +15,7 @@ const MAX_ACTIVATION_BYTES = 2 ** 30;
 const QUANTIZED_COMPUTE = new Set([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'MUL', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'MEAN', 'SOFTMAX',
   'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6', 'SUB', 'SQUARED_DIFFERENCE', 'MAXIMUM', 'MINIMUM', 'LEAKY_RELU', 'PRELU',
-  'BATCH_MATMUL', 'RSQRT',
+  'BATCH_MATMUL', 'RSQRT', 'LOG_SOFTMAX',
 ]);
 
 /** Binary int8 ops: both inputs int8, broadcast up to 4-D. */
@@ -383,12 +384,17 @@ function validateOp(op: Op, tensors: Tensor[], charge: (units: number) => void):
     case 'HARD_SWISH':
     case 'RELU':
     case 'RELU6':
-    case 'RSQRT': {
+    case 'RSQRT':
+    case 'LOG_SOFTMAX': {
       arity(1, 1);
       const input = req(0), out = tensors[op.outputs[0]];
       expectShape(out.shape, input.shape);
       perTensor(input, 'input'); perTensor(out, 'output');
       if (op.kind === 'SOFTMAX' && !(op.options.beta > 0 && Number.isFinite(op.options.beta))) fail(`invalid beta ${op.options.beta}`);
+      // TFLite's LogSoftmaxPrepare: the int8 output is fixed at scale 16/256, zero point 127.
+      if (op.kind === 'LOG_SOFTMAX' && out.quant && (out.quant.zeroPoint[0] !== LOG_SOFTMAX_OUTPUT_ZERO_POINT || out.quant.scale[0] !== LOG_SOFTMAX_OUTPUT_SCALE)) {
+        fail(`the output must have scale 16/256 and zero point 127 (TFLite's int8 LOG_SOFTMAX), got scale ${out.quant.scale[0]} and zero point ${out.quant.zeroPoint[0]}`);
+      }
       break;
     }
     case 'CONCATENATION': {
