@@ -141,7 +141,8 @@ function peakBreakdown(model: Model, report: CompileReport): string {
   const entry = report.timeline[report.peakOp.step];
   if (entry.coversOps) {
     const p = report.patch;
-    return `patch stage (ops ${entry.coversOps[0]}..${entry.coversOps.at(-1)}, ${p.n}x${p.n}): stage inputs ${p.stageInputBytes} B + stage output ${p.stageOutputBytes} B + per-patch buffers ${p.patchBufferBytes} B`;
+    const b = p.breakdown!;
+    return `patch stage (ops ${entry.coversOps[0]}..${entry.coversOps.at(-1)}, ${p.n}x${p.n}): stage inputs ${b.stageInputBytes} B + stage output ${b.stageOutputBytes} B + one patch's working set ${b.workingSetBytes} B + scratch ${b.scratchBytes} B${b.otherLiveBytes ? ` + other live ${b.otherLiveBytes} B` : ''}`;
   }
   const live = entry.liveTensors.map((t) => ({ t, bytes: tensorBytes(model.tensors[t]) })).sort((a, b) => b.bytes - a.bytes);
   return `${entry.kind} #${entry.opIndex}: ${live.map((l) => `tensor ${l.t} [${model.tensors[l.t].shape.join('x')}] ${l.bytes} B`).join(' + ')}${entry.scratchBytes ? ` + scratch ${entry.scratchBytes} B` : ''}`;

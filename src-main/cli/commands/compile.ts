@@ -110,6 +110,12 @@ export function formatCompileReport(r: CompileReport): string {
       ? `patch-based: ${p.n}x${p.n} patches up to op #${p.lastStageOp} (stage output ${p.stageOutputShape!.join('x')}), peak ${kib(p.peakBytes!)} (${p.reduction!.toFixed(1)}x lower), +${p.extraMacs!.toLocaleString('en')} MACs (${pct(p.macOverhead!)})`
       : `patch-based: not used (${p.reason})`,
   );
+  if (p.breakdown) {
+    const b = p.breakdown;
+    lines.push(
+      `patch stage ${kib(b.stagePeakBytes)}: stage inputs ${kib(b.stageInputBytes)} + stage output ${kib(b.stageOutputBytes)} + one patch's working set ${kib(b.workingSetBytes)} + scratch ${kib(b.scratchBytes)}${b.otherLiveBytes ? ` + other live ${kib(b.otherLiveBytes)}` : ''}`,
+    );
+  }
   lines.push('timeline (live bytes per step):', ...timelineLines({ ...r.layerPlan, timeline: r.timeline, peakOp: r.peakOp, peakBytes: r.peakSramBytes }));
   lines.push('fits:');
   for (const f of r.fits) {

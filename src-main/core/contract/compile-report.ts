@@ -57,6 +57,22 @@ export const PatchReportSchema = z.object({
   stageInputBytes: bytes.optional(),
   /** Bytes of the stage output, held whole while the stage runs. */
   stageOutputBytes: bytes.optional(),
+  /**
+   * Where the bytes go while the patch stage runs: the stage inputs and the stage output (read and
+   * written where they are), one patch's working set (its intermediates, each sized for the largest
+   * patch and reused by every patch), the scratch its kernels add beyond that working set, whatever
+   * else is live (e.g. a variable tensor), and the arena's highest byte during the stage.
+   */
+  breakdown: z
+    .object({
+      stageInputBytes: bytes,
+      stageOutputBytes: bytes,
+      workingSetBytes: bytes,
+      scratchBytes: bytes,
+      otherLiveBytes: bytes,
+      stagePeakBytes: bytes,
+    })
+    .optional(),
   peakBytes: bytes.optional(),
   /** Peak of the per-layer (in-place) plan, for comparison. */
   layerPeakBytes: bytes,

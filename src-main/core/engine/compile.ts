@@ -130,15 +130,27 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
     verifyPlan(chosen.plan);
     verifyPlan(chosen.stage.patchPlan);
     const so = model.tensors[chosen.stage.stageOutput];
+    const stageInputBytes = chosen.stage.stageInputs.reduce((sum, t) => sum + tensorBytes(model.tensors[t]), 0);
+    const working = chosen.stage.patchPlan;
+    // The stage is the first step of the patched plan; its scratch is the patch buffer.
+    const stageStep = chosen.plan.timeline[0];
     Object.assign(patch, {
       split: chosen.stage.split,
       lastStageOp: ours.schedule.steps[chosen.stage.split - 1].opIndex,
       stageOutput: so.id,
       stageOutputShape: [...so.shape],
       n: chosen.stage.n,
-      patchBufferBytes: chosen.stage.patchPlan.peakBytes,
-      stageInputBytes: chosen.stage.stageInputs.reduce((sum, t) => sum + tensorBytes(model.tensors[t]), 0),
+      patchBufferBytes: working.peakBytes,
+      stageInputBytes,
       stageOutputBytes: tensorBytes(so),
+      breakdown: {
+        stageInputBytes,
+        stageOutputBytes: tensorBytes(so),
+        workingSetBytes: working.activationArenaBytes,
+        scratchBytes: working.peakBytes - working.activationArenaBytes,
+        otherLiveBytes: stageStep.liveBytes - stageInputBytes - tensorBytes(so) - working.peakBytes,
+        stagePeakBytes: stageStep.arenaEndBytes,
+      },
       peakBytes: chosen.plan.peakBytes,
       reduction: ours.plan.peakBytes / chosen.plan.peakBytes,
       extraMacs: chosen.extraMacs,
