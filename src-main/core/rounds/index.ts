@@ -4,6 +4,7 @@
  * synchronous (FedAvg) and buffered asynchronous (FedBuff-style) rounds. docs/rounds.md specifies
  * the format and the arithmetic; the rounds service builds on this.
  */
+export { aggregateContributions, fedAvg, Q16_ONE, roundHalfAwayFromZero, type AggregateOptions, type AggregateResult, type Contribution } from './aggregate';
 export { applyDelta } from './apply-delta';
 export { decodeDelta, DELTA_FORMAT_VERSION, DELTA_MAGIC, encodeDelta, MAX_DELTA_BYTES, MAX_DELTA_TENSORS, type DecodedDelta, type DeltaDecodeErrorCode } from './delta-codec';
 export { validateDelta, type DeltaCheck, type DeltaExpectation, type DeltaRejection } from './delta-validation';
@@ -21,3 +22,4 @@ export {
   type DeltaTensor,
   type SparseDelta,
 } from './sparse-delta';
+export { StalenessBuffer, stalenessFactorQ16, type BufferOffer, type BufferRejection, type BufferVersion, type StalenessBufferOptions } from './staleness-buffer';
