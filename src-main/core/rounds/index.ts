@@ -22,4 +22,5 @@ export {
   type DeltaTensor,
   type SparseDelta,
 } from './sparse-delta';
+export { checkTrainingMemory, schemesPerMcuClass, type ClassScheme, type McuClassBudget, type MemoryFit } from './memory-fit';
 export { StalenessBuffer, stalenessFactorQ16, type BufferOffer, type BufferRejection, type BufferVersion, type StalenessBufferOptions } from './staleness-buffer';

@@ -17,7 +17,7 @@ export { TrainingMemoryEstimator, type TrainingMemory } from './memory/estimator
 export { taskOfModel } from './model-task';
 export { readModelFile, writeModelFile, type LoadedModel } from './quant/model-file';
 export { cloneModel } from './quant/model-io';
-export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION, calibrationSplit, searchSchemeForBudget, type CalibrationOptions } from './scheme/calibration';
+export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION, calibrationSplit, measureCalibratedContributions, searchSchemeForBudget, type CalibrationOptions } from './scheme/calibration';
 export { SCHEME_NAMES, isSchemeName, resolveScheme, type SchemeName, type SchemeSpec } from './scheme/resolve';
 export { measureContributions, searchScheme, type Contributions, type SchemeChoice } from './scheme/search';
 export { analyseGraph, type TrainGraph, type TrainableLayer } from './sparse/graph';
