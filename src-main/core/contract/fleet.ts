@@ -41,6 +41,10 @@ export const ModelSlot = z.object({
   slot: z.enum(['a', 'b']),
   model: z.string().nullable(),
   active: z.boolean(),
+  /** SHA-256 of the package in the slot (protocol v1.1). */
+  sha256: z.string().optional(),
+  /** For the active slot: false while it runs on trial, before its self-test confirmed it (v1.1). */
+  confirmed: z.boolean().optional(),
 });
 
 /** Everything the device detail page shows. */
@@ -49,9 +53,14 @@ export const DeviceDetail = DeviceSummary.extend({
   sramFree: z.number().nullable(),
   flashFree: z.number().nullable(),
   modelSlots: z.array(ModelSlot),
+  /** Protocol revision from the birth ("1.0" when the device does not say; "1.1" takes deployments). */
+  proto: z.string(),
   telemetryIntervalMs: z.number().nullable(),
   freeHeap: z.number().nullable(),
   inferenceMs: z.number().nullable(),
+  /** What the device's active model last predicted (class index) and with what probability (0-1). */
+  prediction: z.number().nullable(),
+  confidence: z.number().nullable(),
 });
 export type DeviceDetail = z.infer<typeof DeviceDetail>;
 
@@ -63,6 +72,9 @@ export const TelemetryPoint = z.object({
   rssi: z.number().nullable(),
   freeHeap: z.number().nullable(),
   inferenceMs: z.number().nullable(),
+  /** The active model's class index and its probability, in raw samples of devices that run one. */
+  prediction: z.number().optional(),
+  confidence: z.number().optional(),
   metrics: z.record(z.string(), z.number()),
 });
 export type TelemetryPoint = z.infer<typeof TelemetryPoint>;

@@ -84,6 +84,8 @@ export class DevicePresence {
       rssi: m.rssi ?? null,
       freeHeap: m.freeHeap ?? null,
       inferenceMs: m.inferenceMs ?? null,
+      prediction: m.prediction ?? null,
+      confidence: m.confidence ?? null,
       metrics: m.metrics,
     });
   }
@@ -104,6 +106,7 @@ export class DevicePresence {
           flashFree: m.flashFree,
           slots: m.slots,
           telemetryIntervalMs: m.telemetryIntervalMs,
+          proto: m.proto ?? '1.0',
         },
         now,
       );

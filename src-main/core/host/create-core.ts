@@ -11,8 +11,10 @@
  * Tests use tests/support/core.ts (temp data dir, broker on a free port, no simulated devices).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
 import { FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
@@ -22,6 +24,7 @@ import { BrokerRuntime, offlineConnection } from '../broker';
 import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
+import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createModelsHandlers } from './handlers/models';
 import { createSettingsHandlers } from './handlers/settings';
@@ -114,17 +117,32 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     stops.push({ name: 'fleet service', stop: () => fleet.dispose() });
     broker.onConnectionChange((connection) => fleet.useConnection(connection ?? offlineConnection()));
 
+    const signingKeys = new SigningKeyStore(config.dataDir);
     const simulator = new SimulatorService({
       brokerUrl: () => broker.url,
       provisioner: registryProvisioner(fleet.registry, store),
       profiles,
       events: bus,
+      updates: { storageDir: path.join(config.dataDir, 'sim-devices'), publicKeyPem: signingKeys.publicKey().pem },
     });
     stops.push({ name: 'simulator', stop: () => simulator.dispose() });
 
-    const signingKeys = new SigningKeyStore(config.dataDir);
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
+
+    const deploy = new DeployService({
+      store,
+      router: fleet.router,
+      commands: fleet.deviceCommands,
+      models,
+      profiles,
+      keyPair: () => signingKeys.keyPair(),
+      sign: (data) => signingKeys.sign(data),
+      events: bus,
+      logger,
+    });
+    deploy.start();
+    stops.push({ name: 'deployments', stop: () => deploy.dispose() });
 
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
@@ -135,6 +153,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createFleetHandlers({ fleet }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
+      ...createDeployHandlers({ deploy }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
