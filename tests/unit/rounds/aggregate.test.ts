@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Model } from '../../../src-main/core/engine/ir';
 import {
+  aggregateContributions,
   applyDelta,
   decodeDelta,
   deltaTargets,
@@ -98,6 +99,13 @@ describe('weighted FedAvg over the entries each device updated', () => {
         const reference = floatReference(rf.base, uploads.map((u) => ({ base: rf.base, delta: u.delta, weight: u.delta.metrics.samples })), step);
         expectMatchesReference(result.model, reference);
         if (step > 1) expect(result.entriesClamped).toBeGreaterThan(0);
+        // Scaling every weight by 2^45 changes nothing, and takes the sums past 2^53 (the BigInt path).
+        const scaled = aggregateContributions(
+          rf.base,
+          uploads.map((u) => ({ device: u.device, delta: u.delta, base: rf.base, weight: BigInt(u.delta.metrics.samples) * 2n ** 45n })),
+          { baseSha256: rf.baseSha256, round: ROUND, serverStepQ16: step * Q16_ONE },
+        );
+        expectMatchesReference(scaled.model, reference);
         // The aggregated delta takes the base to exactly the new model, through its binary format.
         const decoded = decodeDelta(encodeDelta(result.delta));
         expect(decoded.ok).toBe(true);
