@@ -77,6 +77,8 @@ describe.skipIf(skip)('simulator updates in a browser', () => {
     const done = await untilDeployment(api, deployment!.id, (d) => ['succeeded', 'failed', 'aborted'].includes(d.state), 90_000);
     expect(done.state).toBe('succeeded');
     await expect.poll(() => page.locator('[data-testid="device-prediction"]').textContent(), { timeout: 20_000 }).toMatch(/class \d+ \(\d+ %\)/);
+    // the new birth's slots reach the page without a reload
+    await expect.poll(() => page.locator('[data-testid="device-slots"]').textContent(), { timeout: 10_000 }).toContain(`A: ${imported.model.id}@1`);
     await page.screenshot({ path: screenshotPath('e2e-device-prediction.png'), fullPage: true });
     expect(app.problems).toEqual([]);
   }, 90_000);
