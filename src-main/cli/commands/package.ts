@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { IO_OPTION_HELP, parseIoConvention } from './compile';
 import { compileModel } from '../../core/engine/compile';
 import { misfitReason } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
@@ -8,6 +9,7 @@ import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys'
 import { readPackage } from '../../core/engine/package/reader';
 import { writePackage } from '../../core/engine/package/writer';
 import type { RoundingMode } from '../../core/engine/runtime/requantize';
+import { DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
 import { readTflite } from '../../core/engine/tflite/reader';
 import { resolveDataDir } from '../../core/store/data-dir';
 import { kib, parseMcuId, parseRounding } from '../options';
@@ -28,6 +30,7 @@ interface PackageFlags {
   id?: string;
   modelVersion: string;
   rounding: RoundingMode;
+  io: IoConvention;
   allowMisfit?: boolean;
   dataDir?: string;
   json?: boolean;
@@ -49,6 +52,7 @@ export function registerPackage(program: Command): void {
     .option('--model-version <version>', 'model version', '1')
     .option('--rounding <mode>', 'requantization the device runs: tflm or tflite', parseRounding, 'tflm' as RoundingMode)
     .option('--allow-misfit', 'write the package even when the model does not fit the MCU (e.g. for a bigger board); the manifest records it')
+    .option('--io <convention>', IO_OPTION_HELP, parseIoConvention, DEFAULT_IO_CONVENTION)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--json', 'print the manifest as JSON')
     .action((file: string, flags: PackageFlags) => {
@@ -57,7 +61,7 @@ export function registerPackage(program: Command): void {
       const profiles = loadMcuProfiles();
       const target = findMcuProfile(profiles, flags.mcu);
       // The fit of what the package ships (format 1: the per-layer plan), computed as every analysis computes it.
-      const fit = compileModel(model, { mcu: target.id, profiles, patch: 'none' }).target!;
+      const fit = compileModel(model, { mcu: target.id, profiles, patch: 'none', io: flags.io }).target!;
       if (!fit.fits && !flags.allowMisfit) {
         process.stderr.write(`tinyfleet: ${name} does not fit ${target.name}: ${misfitReason(fit)}; no package written (--allow-misfit writes it anyway)\n`);
         process.exitCode = 3;
@@ -70,6 +74,7 @@ export function registerPackage(program: Command): void {
         modelVersion: flags.modelVersion,
         target,
         rounding: flags.rounding,
+        io: flags.io,
         signer: store,
         ...(fit.fits ? {} : { misfit: fit }),
       });
@@ -81,7 +86,7 @@ export function registerPackage(program: Command): void {
       }
       process.stdout.write(
         `wrote ${flags.out}: ${bytes.byteLength} bytes, model ${manifest.model.id} v${manifest.model.version} for ${manifest.target.name}, ` +
-          `arena ${kib(manifest.memoryPlan.arenaBytes)}, weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}\n` +
+          `arena ${kib(manifest.memoryPlan.arenaBytes)}, weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}, I/O ${flags.io}\n` +
           `signed with key ${manifest.signer.publicKeySha256} (${store.publicKeyPath})\n`,
       );
     });

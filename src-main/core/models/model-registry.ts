@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AppError } from '../common/errors';
 import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelPackage, type ModelSummary, type ModelVersion } from '../contract/models';
+import { DEFAULT_IO_CONVENTION, type IoConvention } from '../engine/io-convention';
 import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
 import type { RoundingMode } from '../engine/runtime/requantize';
@@ -143,7 +144,7 @@ export class ModelRegistry {
    * model does not fit the MCU, unless `allowMisfit`.
    */
   async build(
-    input: { modelId: string; version: number; mcu: string; plan?: AnalysisOptions; rounding: RoundingMode; allowMisfit: boolean },
+    input: { modelId: string; version: number; mcu: string; plan?: AnalysisOptions; rounding: RoundingMode; allowMisfit: boolean; io?: IoConvention },
     signal?: AbortSignal,
   ): Promise<BuildResult> {
     const { repo, profiles, signingKeys } = this.deps;
@@ -168,6 +169,7 @@ export class ModelRegistry {
         plan,
         rounding: input.rounding,
         allowMisfit: input.allowMisfit,
+        io: input.io ?? DEFAULT_IO_CONVENTION,
         privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },
       signal,
@@ -191,6 +193,7 @@ export class ModelRegistry {
       fit: result.fit,
       schedule: result.schedule,
       misfit: result.misfit,
+      core: result.core,
       estimate: result.estimate,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       toolchain: result.toolchain,

@@ -3,14 +3,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import type { AnalysisOptions, BuildSizes } from '../../contract/models';
+import type { AnalysisOptions, BuildResult, BuildSizes } from '../../contract/models';
 import { compileModel } from '../../engine/compile';
 import type { FitReport } from '../../contract/compile-report';
 import { misfitReason } from '../../engine/fit';
 import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
 import { emitCBundle } from '../../engine/codegen/emit';
-import { buildM7, elfSizes, hasTool } from '../../engine/codegen/toolchain';
+import { buildMcu, elfSizes, hasTool } from '../../engine/codegen/toolchain';
+import { mcuFlags } from '../../engine/codegen/bundle';
+import { coreTarget } from '../../engine/codegen/cores';
+import type { IoConvention } from '../../engine/io-convention';
 import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
@@ -34,6 +37,7 @@ export interface BuildTask {
   rounding: RoundingMode;
   /** Build even though the model does not fit `mcu`; otherwise the task refuses with the numbers. */
   allowMisfit: boolean;
+  io: IoConvention;
   /**
    * The signing key as PKCS#8 PEM: KeyObjects do not cross to a worker, and signing here keeps the
    * package writer (which encodes every weight) off the core's thread.
@@ -53,6 +57,7 @@ export interface BuildOutput {
   fit: FitReport;
   schedule: { patched: boolean; n?: number; lastStageOp?: number; arenaBytes: number };
   misfit: boolean;
+  core: BuildResult['core'];
   estimate: { flashBytes: number; sramBytes: number };
   toolchain: typeof CROSS_GCC | null;
 }
@@ -77,21 +82,27 @@ function fileStem(name: string): string {
 export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput | BuildMisfit> {
   const target = task.profiles.find((p) => p.id === task.mcu);
   if (!target) throw new Error(`MCU profile "${task.mcu}" is not in the catalog passed to the build`);
-  const report = compileModel(model, { ...task.plan, profiles: task.profiles });
+  const report = compileModel(model, { ...task.plan, profiles: task.profiles, io: task.io });
   // One source for the fit: the same report's row for the target, as the analysis shows it.
   const fit = report.fits.find((f) => f.mcu === target.id)!;
   if (!fit.fits && !task.allowMisfit) return { ok: false, reason: 'does-not-fit', message: misfitReason(fit) };
   const stem = `${fileStem(task.name)}-v${task.version}-${target.id}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyfleet-build-'));
   try {
-    const { generated } = await emitCBundle(model, report.patch, dir, task.rounding);
+    const { generated } = await emitCBundle(model, report.patch, dir, task.rounding, task.io, target.core);
     const entries: Record<string, Uint8Array> = {};
     const encoder = new TextEncoder();
-    for (const [rel, text] of Object.entries(bundleFiles(generated))) entries[`${stem}/${rel}`] = encoder.encode(text);
+    for (const [rel, text] of Object.entries(bundleFiles(generated, target.core))) entries[`${stem}/${rel}`] = encoder.encode(text);
     const bundleZip = zipSync(entries, { level: 6 });
 
-    const toolchain = hasTool(CROSS_GCC) ? CROSS_GCC : null;
-    const sizes = toolchain ? await elfSizes(await buildM7(dir)) : null;
+    // Built and sized for the MCU's own core; a core without an Arm build gets the estimates only.
+    const arch = coreTarget(target.core);
+    const toolchain = arch.kind === 'arm' && hasTool(CROSS_GCC) ? CROSS_GCC : null;
+    const sizes = toolchain ? await elfSizes(await buildMcu(dir, target.core)) : null;
+    const core: BuildResult['core'] =
+      arch.kind === 'arm'
+        ? { id: arch.core, label: arch.label, flags: ['-O2', ...mcuFlags(arch)] }
+        : { id: arch.core, label: arch.label, toolchainNeeded: arch.toolchain };
 
     const privateKey = createPrivateKey(task.privateKeyPem);
     const pkg = writePackage(model, {
@@ -100,6 +111,7 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       target,
       rounding: task.rounding,
       ...(fit.fits ? {} : { misfit: fit }),
+      io: task.io,
       signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
     });
     return {
@@ -114,6 +126,7 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
         ? { patched: true, n: report.patch.n, lastStageOp: report.patch.lastStageOp, arenaBytes: report.peakSramBytes }
         : { patched: false, arenaBytes: report.peakSramBytes },
       misfit: !fit.fits,
+      core,
       estimate: { flashBytes: fit.flashNeededBytes, sramBytes: fit.sramNeededBytes },
       toolchain,
     };
