@@ -23,7 +23,7 @@ import { EventBus } from '../src-main/core/host/event-bus';
 import { createStreamLogger } from '../src-main/core/common/logger';
 import { Store } from '../src-main/core/store';
 import { provisionBenchDevices } from './support/provision';
-import { SimProcess } from './support/sim-process';
+import { SimProcess } from '../tests/support/sim-process';
 
 interface Options {
   sizes: number[];

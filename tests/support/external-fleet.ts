@@ -1,0 +1,33 @@
+import { writeFileSync } from 'node:fs';
+import type { RpcClient } from '../../src-main/core/contract/client/rpc-client';
+import { formatCredentialsCsv, type SimCredential } from '../../src-main/core/sim/credentials';
+
+/** Devices to register in the app for a simulator in its own process. */
+export interface ExternalFleetSpec {
+  /** Device ids are `<prefix>-00001`, ... */
+  prefix: string;
+  count: number;
+  /** MCU profile of every device. */
+  mcu: string;
+  tags: string[];
+}
+
+/** Device ids of a spec, in order. */
+export function externalDeviceIds(spec: Pick<ExternalFleetSpec, 'prefix' | 'count'>): string[] {
+  return Array.from({ length: spec.count }, (_, i) => `${spec.prefix}-${String(i + 1).padStart(5, '0')}`);
+}
+
+/**
+ * Registers devices through the app's contract (`fleet.import`, as an operator importing real
+ * devices) and writes their credentials as the CSV `tinyfleet sim --credentials` reads, so the
+ * simulated fleet can run as its own process, outliving the app.
+ */
+export async function provisionExternalFleet(client: RpcClient, spec: ExternalFleetSpec, csvFile: string): Promise<SimCredential[]> {
+  const ids = externalDeviceIds(spec);
+  const csv = ['id,name,mcu,tags', ...ids.map((id) => `${id},${id},${spec.mcu},${spec.tags.join(';')}`)].join('\n');
+  const { added, errors } = await client.call('fleet.import', { csv });
+  if (errors.length > 0) throw new Error(`fleet.import refused ${errors.length} lines, first: line ${errors[0].line}: ${errors[0].message}`);
+  const credentials = added.map((a) => ({ id: a.device.id, secret: a.secret, mcu: spec.mcu }));
+  writeFileSync(csvFile, formatCredentialsCsv(credentials), { mode: 0o600 });
+  return credentials;
+}
