@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { RpcClient } from '../../src-main/core/contract/client/rpc-client';
 import { formatCredentialsCsv, type SimCredential } from '../../src-main/core/sim/credentials';
+import { SimProcess } from './sim-process';
 
 /** Devices to register in the app for a simulator in its own process. */
 export interface ExternalFleetSpec {
@@ -30,4 +31,38 @@ export async function provisionExternalFleet(client: RpcClient, spec: ExternalFl
   const credentials = added.map((a) => ({ id: a.device.id, secret: a.secret, mcu: spec.mcu }));
   writeFileSync(csvFile, formatCredentialsCsv(credentials), { mode: 0o600 });
   return credentials;
+}
+
+/** How the external simulator runs. */
+export interface ExternalSimOptions {
+  brokerPort: number;
+  credentialsFile: string;
+  /** The app's data dir: the devices take the installation's public key and keep their slots there. */
+  dataDir: string;
+  telemetryIntervalMs?: number;
+  /** Share of block frames a device drops on the way in. */
+  blockLoss?: number;
+  /** Share of transfers in which a device loses power halfway. */
+  transferPowerLoss?: number;
+  statsEverySeconds?: number;
+  quiet?: boolean;
+}
+
+/** Starts `tinyfleet sim` as its own process on the app's broker port, with the given update faults. */
+export function startExternalSim(options: ExternalSimOptions): SimProcess {
+  const args = [
+    '--broker',
+    `mqtt://127.0.0.1:${options.brokerPort}`,
+    '--credentials',
+    options.credentialsFile,
+    '--data-dir',
+    options.dataDir,
+    '--interval',
+    String(options.telemetryIntervalMs ?? 1000),
+    '--stats-every',
+    String(options.statsEverySeconds ?? 1),
+  ];
+  if (options.blockLoss) args.push('--block-loss', String(options.blockLoss));
+  if (options.transferPowerLoss) args.push('--transfer-power-loss', String(options.transferPowerLoss));
+  return SimProcess.start(args, { quiet: options.quiet });
 }

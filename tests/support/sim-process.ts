@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { rssOfPid } from './process-usage';
 
 /**
  * `tinyfleet sim --json` as a child process for benchmarks and crash tests: the simulated devices run
@@ -14,15 +14,6 @@ const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** How many characters of the simulator's stderr a quiet process keeps for failure messages. */
 const LOG_KEEP = 64 * 1024;
-
-function rssOfPid(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 export interface SimProcessOptions {
   /** Keep the simulator's output (see `log()`) instead of echoing it to this process's stderr. */
