@@ -27,6 +27,7 @@ export const coreLayerMap = {
   fleet: ['common', 'contract', 'protocol', 'platform', 'store', 'broker'],
   sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet', 'engine'],
   models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
+  deploy: ['common', 'contract', 'protocol', 'store', 'fleet', 'models', 'engine'],
   host: ['*'],
 };
 

@@ -60,8 +60,8 @@ describe('architecture lint rules', () => {
     expect(cli.join('\n')).toMatch(/outside the core/);
     const renderer = await messagesFor("import { api } from '../../../src-renderer/api';\nexport const x = api;\n", 'src-main/core/models/probe.ts');
     expect(renderer.join('\n')).toMatch(/outside the core/);
-    const unknown = await messagesFor("import { Store } from '../store';\nexport const x = Store;\n", 'src-main/core/deploy/probe.ts');
-    expect(unknown.join('\n')).toMatch(/src-main\/core\/deploy has no layer: add it to the core-layers map/);
+    const unknown = await messagesFor("import { Store } from '../store';\nexport const x = Store;\n", 'src-main/core/unmapped/probe.ts');
+    expect(unknown.join('\n')).toMatch(/src-main\/core\/unmapped has no layer: add it to the core-layers map/);
   });
 
   it('the whole tree is lint-clean', { timeout: 300_000 }, async () => {

@@ -41,6 +41,10 @@ export const ModelSlot = z.object({
   slot: z.enum(['a', 'b']),
   model: z.string().nullable(),
   active: z.boolean(),
+  /** SHA-256 of the package in the slot (protocol v1.1). */
+  sha256: z.string().optional(),
+  /** For the active slot: false while it runs on trial, before its self-test confirmed it (v1.1). */
+  confirmed: z.boolean().optional(),
 });
 
 /** Everything the device detail page shows. */
@@ -49,6 +53,8 @@ export const DeviceDetail = DeviceSummary.extend({
   sramFree: z.number().nullable(),
   flashFree: z.number().nullable(),
   modelSlots: z.array(ModelSlot),
+  /** Protocol revision from the birth ("1.0" when the device does not say; "1.1" takes deployments). */
+  proto: z.string(),
   telemetryIntervalMs: z.number().nullable(),
   freeHeap: z.number().nullable(),
   inferenceMs: z.number().nullable(),

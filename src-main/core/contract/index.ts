@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { BaseName, KeyedName } from '../common/event-sink';
+import { deployCalls, deployEvents } from './deploy';
 import { fleetCalls, fleetEvents } from './fleet';
 import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
@@ -13,6 +14,7 @@ import { systemCalls } from './system';
 export * from './define';
 export * from '../common/errors';
 export * from './compile-report';
+export * from './deploy';
 export * from './fleet';
 export * from './models';
 export * from './settings';
@@ -20,9 +22,9 @@ export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls, ...deployCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...simEvents, ...modelsEvents };
+export const events = { ...fleetEvents, ...simEvents, ...modelsEvents, ...deployEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

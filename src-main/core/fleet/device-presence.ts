@@ -104,6 +104,7 @@ export class DevicePresence {
           flashFree: m.flashFree,
           slots: m.slots,
           telemetryIntervalMs: m.telemetryIntervalMs,
+          proto: m.proto ?? '1.0',
         },
         now,
       );

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
 import { FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
@@ -22,6 +23,7 @@ import { BrokerRuntime, offlineConnection } from '../broker';
 import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
+import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createModelsHandlers } from './handlers/models';
 import { createSettingsHandlers } from './handlers/settings';
@@ -126,6 +128,20 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
 
+    const deploy = new DeployService({
+      store,
+      router: fleet.router,
+      commands: fleet.deviceCommands,
+      models,
+      profiles,
+      keyPair: () => signingKeys.keyPair(),
+      sign: (data) => signingKeys.sign(data),
+      events: bus,
+      logger,
+    });
+    deploy.start();
+    stops.push({ name: 'deployments', stop: () => deploy.dispose() });
+
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
     const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
@@ -135,6 +151,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createFleetHandlers({ fleet }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
+      ...createDeployHandlers({ deploy }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));

@@ -54,6 +54,16 @@ export class TransferSender {
     return added;
   }
 
+  /** Payload bytes of the next frame {@link nextFrame} would return (0 when nothing waits), so a scheduler can charge its rate first. */
+  peekBytes(): number {
+    return this.queue.length === 0 ? 0 : this.blockBytes(this.queue[0]);
+  }
+
+  /** Blocks sent at least once. */
+  get distinctBlocksSent(): number {
+    return this.sentOnce.count;
+  }
+
   /** The next frame to publish, or null when nothing waits. */
   nextFrame(): Buffer | null {
     const index = this.queue.shift();

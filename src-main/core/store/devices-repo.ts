@@ -21,8 +21,22 @@ export interface DeviceBirth {
   mcu: string;
   sramFree: number;
   flashFree: number;
-  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean }>;
+  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean; sha256?: string; confirmed?: boolean }>;
   telemetryIntervalMs: number;
+  /** Protocol revision ("1.0" when the birth does not say). */
+  proto: string;
+}
+
+/** What a device's presence and last birth say, for one device among many. */
+export interface DevicePresenceFacts {
+  status: DeviceStatus;
+  proto: string;
+  /** Whether the device was ever seen (its birth facts are real, not defaults). */
+  seen: boolean;
+  slots: DeviceBirth['slots'];
+  sramFree: number | null;
+  flashFree: number | null;
+  mcu: string;
 }
 
 /** The latest telemetry of one device, written once per device per ingest batch. */
@@ -85,10 +99,11 @@ interface DeviceRow {
   rssi: number | null;
   free_heap: number | null;
   inference_ms: number | null;
+  proto: string;
 }
 
 const DETAIL_COLUMNS =
-  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms';
+  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, proto';
 
 const SORT_COLUMNS: Record<DeviceFilter['sort'], string> = {
   id: 'id',
@@ -127,6 +142,7 @@ function toDetail(row: DeviceRow): DeviceDetail {
     telemetryIntervalMs: row.telemetry_interval_ms,
     freeHeap: row.free_heap,
     inferenceMs: row.inference_ms,
+    proto: row.proto,
   };
 }
 
@@ -164,7 +180,7 @@ export class DevicesRepo {
     this.birthStmt = db.prepare(
       `UPDATE devices SET status = 'online', last_seen = MAX(COALESCE(last_seen, 0), @ts), firmware = @firmware, runtime = @runtime,
          mcu = @mcu, sram_free = @sramFree, flash_free = @flashFree, slots = @slots, model = @model,
-         telemetry_interval_ms = @telemetryIntervalMs
+         telemetry_interval_ms = @telemetryIntervalMs, proto = @proto
        WHERE id = @id`,
     );
   }
@@ -311,8 +327,32 @@ export class DevicesRepo {
         slots: JSON.stringify(birth.slots),
         model: active?.model ?? null,
         telemetryIntervalMs: birth.telemetryIntervalMs,
+        proto: birth.proto,
       }).changes > 0
     );
+  }
+
+  /** Presence and slots of the given devices (missing ids are absent from the map), for services that act on many devices. */
+  presence(ids: readonly string[]): Map<string, DevicePresenceFacts> {
+    const out = new Map<string, DevicePresenceFacts>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT id, status, proto, slots, last_seen, sram_free, flash_free, mcu FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')})`)
+        .all(...chunk) as Array<{ id: string; status: DeviceStatus; proto: string; slots: string; last_seen: number | null; sram_free: number | null; flash_free: number | null; mcu: string }>;
+      for (const r of rows) {
+        out.set(r.id, {
+          status: r.status,
+          proto: r.proto,
+          seen: r.last_seen !== null,
+          slots: parseJsonColumn<DeviceBirth['slots']>(r.slots, []),
+          sramFree: r.sram_free,
+          flashFree: r.flash_free,
+          mcu: r.mcu,
+        });
+      }
+    }
+    return out;
   }
 
   /** Records a telemetry interval the device confirmed. */

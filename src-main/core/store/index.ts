@@ -10,3 +10,4 @@ export * from './audit-repo';
 export * from './settings-repo';
 export * from './counters-repo';
 export * from './models-repo';
+export * from './deployments-repo';

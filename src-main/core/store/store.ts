@@ -8,6 +8,7 @@ import { DevicesRepo } from './devices-repo';
 import { EventsRepo } from './events-repo';
 import { migrate } from './migrations';
 import { ModelsRepo } from './models-repo';
+import { DeploymentsRepo } from './deployments-repo';
 import { SettingsRepo } from './settings-repo';
 import { MERGE_METRICS_SQL_FUNCTION, TelemetryRepo, mergeMetricSums } from './telemetry-repo';
 
@@ -33,6 +34,7 @@ export class Store {
   readonly settings: SettingsRepo;
   readonly counters: CountersRepo;
   readonly models: ModelsRepo;
+  readonly deployments: DeploymentsRepo;
 
   private constructor(
     private readonly db: Database,
@@ -47,6 +49,7 @@ export class Store {
     this.settings = new SettingsRepo(db);
     this.counters = new CountersRepo(db);
     this.models = new ModelsRepo(db);
+    this.deployments = new DeploymentsRepo(db);
   }
 
   /**

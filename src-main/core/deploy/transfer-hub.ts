@@ -1,0 +1,194 @@
+import type { Logger } from '../common/logger';
+import type { DeviceMessaging, Disposable } from '../fleet/device-router';
+import {
+  TransferSender,
+  decodeTransferControl,
+  encodeTransferControl,
+  type TransferOffer,
+  type TransferStateMessage,
+} from '../protocol';
+import { ByteRate } from './byte-rate';
+
+/** What the hub asks its owner: the transfer a device names (after an app restart, before any offer). */
+export interface TransferSource {
+  /** The offer and payload of `tid` if `deviceId` owns it and it is still wanted, else null. */
+  resolve(tid: string, deviceId: string): { offer: TransferOffer; payload: Uint8Array; group: string } | null;
+  /** A device reported a state of one of its transfers. */
+  onState(deviceId: string, state: TransferStateMessage): void;
+  /** Payload bytes of a block went out (first sends and re-sends). */
+  onSent(tid: string, payloadBytes: number, resent: boolean): void;
+}
+
+/** Limits of one group of transfers (a deployment). */
+export interface GroupLimits {
+  bytesPerSecond: number;
+}
+
+interface OpenTransfer {
+  deviceId: string;
+  sender: TransferSender;
+  group: string;
+}
+
+/**
+ * The app's side of the block transfer (docs/protocol.md §12) for every device at once: it owns the
+ * `xfer` topics on the device router, sends offers and cancels, answers block requests from one
+ * sender per transfer, and publishes the frames under a byte rate per group (deployment), taking
+ * turns between transfers so one fast device does not starve the others. A request for a transfer
+ * it has not opened (the app restarted; the device resumes by itself) is resolved through the
+ * owner, so nothing but the stored deployment state is needed to go on.
+ */
+export class TransferHub {
+  private readonly open = new Map<string, OpenTransfer>();
+  private readonly rates = new Map<string, ByteRate>();
+  private readonly registration: Disposable;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private cursor = 0;
+  /** Frames waiting for the rate, by transfer; rebuilt lazily. */
+  private order: string[] = [];
+
+  constructor(
+    private readonly deps: {
+      router: DeviceMessaging;
+      source: TransferSource;
+      logger: Logger;
+      clock: () => number;
+      /** How often the pump runs, ms. */
+      pumpMs?: number;
+    },
+  ) {
+    this.registration = deps.router.register('xfer', (message) => this.receive(message.deviceId, message.levels, message.payload));
+  }
+
+  /** Starts the pump. */
+  start(): void {
+    this.timer ??= setInterval(() => this.pump(), this.deps.pumpMs ?? 10);
+    this.timer.unref?.();
+  }
+
+  /** Sets a group's byte rate. */
+  setLimits(group: string, limits: GroupLimits): void {
+    const rate = this.rates.get(group);
+    if (rate) rate.setRate(limits.bytesPerSecond);
+    else this.rates.set(group, new ByteRate(limits.bytesPerSecond, 32_768 + 64, this.deps.clock()));
+  }
+
+  /** Opens (or reopens, keeping its id) a transfer and publishes its offer. */
+  async offer(deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string): Promise<void> {
+    this.track(offer.tid, deviceId, offer, payload, group);
+    await this.deps.router.send(deviceId, 'xfer', encodeTransferControl(offer), ['app', 'ctl']);
+  }
+
+  /** Tells the device to drop the transfer and forgets it. */
+  async cancel(deviceId: string, tid: string, reason: string): Promise<void> {
+    this.close(tid);
+    await this.deps.router.send(deviceId, 'xfer', encodeTransferControl({ v: 1, t: 'cancel', tid, reason, ts: this.deps.clock() }), ['app', 'ctl']);
+  }
+
+  /** Forgets a transfer (it ended); later requests for it are resolved through the owner again. */
+  close(tid: string): void {
+    if (this.open.delete(tid)) this.order = [];
+  }
+
+  /** Open transfers. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.registration.dispose();
+    this.open.clear();
+  }
+
+  private track(tid: string, deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string): OpenTransfer {
+    const existing = this.open.get(tid);
+    if (existing && existing.sender.offer.sha256 === offer.sha256) return existing;
+    const transfer = { deviceId, sender: new TransferSender(offer, payload), group };
+    this.open.set(tid, transfer);
+    this.order = [];
+    return transfer;
+  }
+
+  private receive(deviceId: string, levels: string[], payload: Buffer): void {
+    if (levels[0] !== 'dev' || levels[1] !== 'ctl' || levels.length !== 2) {
+      // Uploads (dev/blk) belong to the federated rounds; nothing else is a device's to send.
+      this.deps.router.malformed(deviceId, `no transfer service takes xfer/${levels.join('/')} yet`);
+      return;
+    }
+    const decoded = decodeTransferControl(payload);
+    if (!decoded.ok) {
+      this.deps.router.malformed(deviceId, decoded.error.message);
+      return;
+    }
+    const message = decoded.value;
+    if (message.t === 'state') {
+      this.deps.source.onState(deviceId, message);
+      return;
+    }
+    if (message.t === 'req') {
+      let transfer = this.open.get(message.tid);
+      if (transfer && transfer.deviceId !== deviceId) {
+        this.deps.router.malformed(deviceId, `asked for blocks of transfer ${message.tid}, which is another device's`);
+        return;
+      }
+      if (!transfer) {
+        const resolved = this.deps.source.resolve(message.tid, deviceId);
+        if (!resolved) {
+          void this.deps.router
+            .send(deviceId, 'xfer', encodeTransferControl({ v: 1, t: 'cancel', tid: message.tid, reason: 'UNKNOWN_TRANSFER', ts: this.deps.clock() }), ['app', 'ctl'])
+            .catch(() => undefined);
+          return;
+        }
+        transfer = this.track(message.tid, deviceId, resolved.offer, resolved.payload, resolved.group);
+      }
+      transfer.sender.onRequest(message);
+      return;
+    }
+    if (message.t === 'cancel') {
+      this.close(message.tid);
+      this.deps.source.onState(deviceId, { v: 1, t: 'state', tid: message.tid, state: 'canceled', message: message.reason, ts: message.ts });
+      return;
+    }
+    this.deps.router.malformed(deviceId, 'devices do not offer uploads to the deployment service');
+  }
+
+  /** Publishes the frames the rates allow, one per transfer in turn. */
+  private pump(): void {
+    if (this.open.size === 0 || !this.deps.router.connected) return;
+    if (this.order.length !== this.open.size) this.order = [...this.open.keys()];
+    const now = this.deps.clock();
+    const blocked = new Set<string>();
+    let idleRounds = 0;
+    // Round robin: one frame per transfer per turn, until every group's rate or every queue is spent.
+    while (idleRounds < this.order.length) {
+      this.cursor = (this.cursor + 1) % this.order.length;
+      const tid = this.order[this.cursor];
+      const transfer = this.open.get(tid);
+      if (!transfer || blocked.has(transfer.group)) {
+        idleRounds++;
+        continue;
+      }
+      const next = transfer.sender.peekBytes();
+      if (next === 0) {
+        idleRounds++;
+        continue;
+      }
+      const rate = this.rates.get(transfer.group);
+      if (rate && !rate.take(next, now)) {
+        blocked.add(transfer.group);
+        idleRounds++;
+        continue;
+      }
+      const resentBefore = transfer.sender.stats.resentBytes;
+      const frame = transfer.sender.nextFrame();
+      if (!frame) continue;
+      idleRounds = 0;
+      this.deps.source.onSent(tid, next, transfer.sender.stats.resentBytes > resentBefore);
+      this.deps.router.send(transfer.deviceId, 'xfer', frame, ['app', 'blk']).catch((err: unknown) => {
+        this.deps.logger.warn(`deploy: a block to ${transfer.deviceId} was not published: ${String(err)}`);
+      });
+    }
+  }
+}
