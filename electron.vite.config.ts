@@ -30,13 +30,14 @@ export default defineConfig({
       externalizeDeps: true,
       // out/main/index.js, the "main" of package.json.
       // Every worker script is an entry of its own so the bundled main finds it beside itself
-      // (core/platform/worker-script.ts): models (analysis, builds), training, simulator, telemetry writer.
+      // (core/platform/worker-script.ts): models (analysis, builds), training, simulator (and its devices' compute), telemetry writer.
       lib: {
         entry: {
           index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
           'model-worker': resolve(import.meta.dirname, 'src-main/core/models/worker/analysis-task.ts'),
           'training-worker': resolve(import.meta.dirname, 'src-main/core/train/worker/training-task.ts'),
           'sim-worker': resolve(import.meta.dirname, 'src-main/core/sim/sim-worker.ts'),
+          'sim-compute-worker': resolve(import.meta.dirname, 'src-main/core/sim/device-compute-task.ts'),
           'telemetry-writer-worker': resolve(import.meta.dirname, 'src-main/core/fleet/telemetry-writer-worker.ts'),
         },
       },

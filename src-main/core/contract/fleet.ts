@@ -58,6 +58,9 @@ export const DeviceDetail = DeviceSummary.extend({
   telemetryIntervalMs: z.number().nullable(),
   freeHeap: z.number().nullable(),
   inferenceMs: z.number().nullable(),
+  /** What the device's active model last predicted (class index) and with what probability (0-1). */
+  prediction: z.number().nullable(),
+  confidence: z.number().nullable(),
 });
 export type DeviceDetail = z.infer<typeof DeviceDetail>;
 
@@ -69,6 +72,9 @@ export const TelemetryPoint = z.object({
   rssi: z.number().nullable(),
   freeHeap: z.number().nullable(),
   inferenceMs: z.number().nullable(),
+  /** The active model's class index and its probability, in raw samples of devices that run one. */
+  prediction: z.number().optional(),
+  confidence: z.number().optional(),
   metrics: z.record(z.string(), z.number()),
 });
 export type TelemetryPoint = z.infer<typeof TelemetryPoint>;

@@ -84,6 +84,8 @@ export class DevicePresence {
       rssi: m.rssi ?? null,
       freeHeap: m.freeHeap ?? null,
       inferenceMs: m.inferenceMs ?? null,
+      prediction: m.prediction ?? null,
+      confidence: m.confidence ?? null,
       metrics: m.metrics,
     });
   }

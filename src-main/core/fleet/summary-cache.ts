@@ -18,6 +18,8 @@ export function withLatest<T extends DeviceSummary | DeviceDetail>(row: T, lates
   if ('freeHeap' in next) {
     next.freeHeap = latest.freeHeap ?? next.freeHeap;
     next.inferenceMs = latest.inferenceMs ?? next.inferenceMs;
+    next.prediction = latest.prediction ?? next.prediction;
+    next.confidence = latest.confidence ?? next.confidence;
   }
   return next;
 }

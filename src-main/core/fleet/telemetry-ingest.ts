@@ -59,12 +59,23 @@ function mergeLatest(latest: Map<string, LatestTelemetry>, s: TelemetrySample): 
     rssi: s.rssi ?? prev?.rssi ?? null,
     freeHeap: s.freeHeap ?? prev?.freeHeap ?? null,
     inferenceMs: s.inferenceMs ?? prev?.inferenceMs ?? null,
+    prediction: s.prediction ?? prev?.prediction ?? null,
+    confidence: s.confidence ?? prev?.confidence ?? null,
   });
 }
 
 /** A stored sample as the contract shows it. */
 export function toTelemetryPoint(s: TelemetrySample): TelemetryPoint {
-  return { ts: s.ts, battery: s.battery, temperature: s.temperature, rssi: s.rssi, freeHeap: s.freeHeap, inferenceMs: s.inferenceMs, metrics: s.metrics };
+  return {
+    ts: s.ts,
+    battery: s.battery,
+    temperature: s.temperature,
+    rssi: s.rssi,
+    freeHeap: s.freeHeap,
+    inferenceMs: s.inferenceMs,
+    ...(s.prediction != null ? { prediction: s.prediction, confidence: s.confidence ?? 0 } : {}),
+    metrics: s.metrics,
+  };
 }
 
 /**

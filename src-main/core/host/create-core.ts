@@ -11,6 +11,7 @@
  * Tests use tests/support/core.ts (temp data dir, broker on a free port, no simulated devices).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DeployService } from '../deploy';
@@ -116,15 +117,16 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     stops.push({ name: 'fleet service', stop: () => fleet.dispose() });
     broker.onConnectionChange((connection) => fleet.useConnection(connection ?? offlineConnection()));
 
+    const signingKeys = new SigningKeyStore(config.dataDir);
     const simulator = new SimulatorService({
       brokerUrl: () => broker.url,
       provisioner: registryProvisioner(fleet.registry, store),
       profiles,
       events: bus,
+      updates: { storageDir: path.join(config.dataDir, 'sim-devices'), publicKeyPem: signingKeys.publicKey().pem },
     });
     stops.push({ name: 'simulator', stop: () => simulator.dispose() });
 
-    const signingKeys = new SigningKeyStore(config.dataDir);
     const models = new ModelRegistry({ repo: store.models, dataDir: config.dataDir, profiles, events: bus, signingKeys });
     stops.push({ name: 'model registry', stop: () => models.dispose() });
 

@@ -112,6 +112,10 @@ export const TelemetryMessage = z.object({
   freeHeap: Bytes.optional(),
   /** Latency of the last inference, milliseconds. */
   inferenceMs: z.number().min(0).optional(),
+  /** Class index the active model gave the latest sensor sample (a device running a model of ours). */
+  prediction: z.number().int().min(0).max(65_535).optional(),
+  /** That class's probability, 0-1 (sent with `prediction`). */
+  confidence: z.number().min(0).max(1).optional(),
   /** Application metrics, name → finite number. */
   metrics: z
     .record(z.string().max(MAX_NAME_LENGTH).regex(METRIC_NAME_PATTERN, 'metric names are identifiers'), z.number())

@@ -117,6 +117,17 @@ export class ModelUpdater {
     return this.slots.info();
   }
 
+  /**
+   * The package the device runs: its active slot once confirmed (a slot on trial runs only its
+   * self-test). Null when no confirmed slot is active.
+   */
+  activePackage(): { sha256: string; read: () => Uint8Array } | null {
+    const slot = this.slots.activeSlot;
+    const meta = slot ? this.slots.meta(slot) : null;
+    if (!slot || !meta || this.slots.onTrial) return null;
+    return { sha256: meta.sha256, read: () => this.slots.read(slot) };
+  }
+
   /** A partly held transfer, for the birth's `xfer` field. */
   pending(): { tid: string; have: number; blocks: number } | undefined {
     if (this.receiver && !this.receiver.finished) return { tid: this.receiver.offer.tid, have: this.receiver.bitmap.count, blocks: this.receiver.offer.blockCount };

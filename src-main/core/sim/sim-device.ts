@@ -13,6 +13,8 @@ import {
   type ProtocolErrorCode,
   type MessageKind,
 } from '../protocol';
+import type { InferRequest } from './device-compute-pool';
+import type { InferResult } from './device-compute-task';
 import { ModelSlots } from './model-slots';
 import { ModelUpdater, type UpdateStats } from './model-updater';
 import type { Prng } from './prng';
@@ -73,8 +75,19 @@ export interface SimUpdateContext {
   publicKey: KeyObject;
   /** Runs a package's self-test off the MQTT thread (a worker pool); resolves with the output digest. */
   selfTest(packageBytes: Uint8Array, miscompute: boolean): Promise<string>;
+  /**
+   * Runs one sample of the device's sensor stream through its active package off the MQTT thread;
+   * null when the compute is busy (the device keeps its last result). Without it, devices that
+   * take packages report no prediction.
+   */
+  infer?(request: InferRequest): Promise<InferResult | null>;
+  /** How often a device runs its model for real (default once a minute); samples between reuse the result. */
+  inferenceIntervalMs?: number;
   stats: UpdateStats;
 }
+
+/** A device runs its active model for real once per this many ms, unless its context says otherwise. */
+export const DEFAULT_INFERENCE_INTERVAL_MS = 60_000;
 
 type State = 'idle' | 'connecting' | 'online' | 'down' | 'stopping' | 'stopped';
 /** What to do once the current connection has closed. */
@@ -101,6 +114,11 @@ export class SimDevice {
   private readonly faultTimer = new WheelTimer(() => this.onFaultTimer());
   private readonly lifeTimer = new WheelTimer(() => this.onLifeTimer());
   private readonly transferTimer = new WheelTimer(() => this.onTransferTimer());
+  private readonly inferenceTimer = new WheelTimer(() => this.onInferenceTimer());
+  /** SHA-256 of the package whose results the telemetry reports, and whether an inference is running. */
+  private runningPackage: string | null = null;
+  private inferring = false;
+  private sample = 0;
   private readonly updater: ModelUpdater | null;
   private linkTimer: WheelTimer | null = null;
   private link: Delayed[] | null = null;
@@ -128,6 +146,8 @@ export class SimDevice {
     private readonly ctx: SimDeviceContext,
     private readonly valueRng: Prng,
     private readonly timingRng: Prng,
+    /** Seeds the device's sensor stream (its own scene, gain and offset). */
+    private readonly deviceSeed = 0,
   ) {
     this.topics = deviceTopics(id);
     this.model = new TelemetryModel(profile, valueRng);
@@ -146,6 +166,7 @@ export class SimDevice {
             selfTest: (bytes, miscompute) => updates.selfTest(bytes, miscompute),
             slotsChanged: () => {
               if (this.state === 'online') this.send(this.topics.status, this.birthPayload(), QOS1_RETAIN);
+              this.modelChanged();
             },
             event: (kind, level, message, data) => this.event(kind, level === 'error' ? 'warn' : level, message, JSON.stringify(data)),
             powerLoss: () => {
@@ -215,6 +236,7 @@ export class SimDevice {
     if (this.model.battery <= 0) this.model.recharge();
     this.lowBatteryReported = this.model.battery < LOW_BATTERY_PCT;
     this.updater?.boot();
+    this.modelChanged();
     this.connect();
   }
 
@@ -272,6 +294,7 @@ export class SimDevice {
       this.scheduleFault();
       this.updater?.resume();
       this.scheduleTransferTimer();
+      if (this.runningPackage) this.ctx.wheel.after(this.inferenceTimer, 0);
       this.settleFirstAttempt();
     });
   }
@@ -326,6 +349,7 @@ export class SimDevice {
     wheel.cancel(this.telemetryTimer);
     wheel.cancel(this.faultTimer);
     wheel.cancel(this.transferTimer);
+    wheel.cancel(this.inferenceTimer);
     if (this.linkTimer) wheel.cancel(this.linkTimer);
   }
 
@@ -397,6 +421,42 @@ export class SimDevice {
       this.event('low_battery', 'warn', `battery at ${battery.toFixed(1)} %`, `{"battery":${battery.toFixed(1)}}`);
     }
     if (battery <= 0) this.powerLoss();
+  }
+
+  // --- the active model -------------------------------------------------------------------------
+
+  /** The slots changed (or the device booted): run the confirmed active package from now on. */
+  private modelChanged(): void {
+    const active = this.ctx.updates?.infer ? this.updater?.activePackage() : null;
+    const sha256 = active?.sha256 ?? null;
+    if (sha256 === this.runningPackage) return;
+    this.runningPackage = sha256;
+    this.model.setWorkload(null);
+    if (sha256 && this.state === 'online') this.ctx.wheel.after(this.inferenceTimer, 0);
+    else this.ctx.wheel.cancel(this.inferenceTimer);
+  }
+
+  /** Runs one sample through the active model (in the compute pool); telemetry reports the result until the next. */
+  private onInferenceTimer(): void {
+    const infer = this.ctx.updates?.infer;
+    const active = this.updater?.activePackage();
+    if (this.state !== 'online' || !infer || !active || active.sha256 !== this.runningPackage) return;
+    this.ctx.wheel.after(this.inferenceTimer, this.ctx.updates?.inferenceIntervalMs ?? DEFAULT_INFERENCE_INTERVAL_MS);
+    if (this.inferring) return;
+    this.inferring = true;
+    const sha256 = active.sha256;
+    infer({ sha256, bytes: active.read, deviceSeed: this.deviceSeed, sample: this.sample++ }).then(
+      (result) => {
+        this.inferring = false;
+        if (!result || this.runningPackage !== sha256) return;
+        this.model.setWorkload(result.macs);
+        this.model.setPrediction({ prediction: result.prediction, confidence: result.confidence });
+      },
+      (err: Error) => {
+        this.inferring = false;
+        this.ctx.stats.lastError = `${this.id}: inference failed: ${err.message}`;
+      },
+    );
   }
 
   // --- commands --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import type { McuProfile } from '../common/mcu-profile';
 import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
 import { SimRuntime, type GroupProgress } from './sim-runtime';
+import { createSimUpdates, type SimUpdateSetup, type SimUpdates } from './sim-updates';
 
 /** A running group as the service sees it (plain data: it crosses thread boundaries). */
 export interface GroupSnapshot {
@@ -36,13 +37,22 @@ export interface SimEngine {
   dispose(): Promise<void>;
 }
 
-/** Runs the devices in the calling thread. */
+/**
+ * Runs the devices in the calling thread; with `updates` they speak protocol v1.1 and take model
+ * packages, their self-tests and inferences running in the engine's own compute pool.
+ */
 export class InlineSimEngine implements SimEngine {
   private readonly runtime: SimRuntime;
+  private readonly updates: SimUpdates | null;
   private readonly listeners = new Set<() => void>();
 
-  constructor(brokerUrl: string) {
-    this.runtime = new SimRuntime({ brokerUrl, onChange: () => this.listeners.forEach((l) => l()) });
+  constructor(brokerUrl: string, updates?: SimUpdateSetup) {
+    this.updates = updates ? createSimUpdates(updates) : null;
+    this.runtime = new SimRuntime({
+      brokerUrl,
+      onChange: () => this.listeners.forEach((l) => l()),
+      ...(this.updates ? { updates: this.updates.context } : {}),
+    });
   }
 
   async start(groupId: string, config: SimGroupConfig, credentials: SimCredential[], profiles: McuProfile[], onProgress?: (p: GroupProgress) => void): Promise<GroupSnapshot> {
@@ -77,9 +87,10 @@ export class InlineSimEngine implements SimEngine {
     this.listeners.add(listener);
   }
 
-  dispose(): Promise<void> {
+  async dispose(): Promise<void> {
     this.listeners.clear();
-    return this.runtime.dispose();
+    await this.runtime.dispose();
+    await this.updates?.close();
   }
 
   private snapshot(groupId: string): GroupSnapshot | undefined {

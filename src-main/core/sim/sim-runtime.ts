@@ -124,6 +124,7 @@ export class SimRuntime {
         this.ctx,
         new Prng(deriveSeed(config.seed, i, 0)),
         new Prng(deriveSeed(config.seed, i, 1)),
+        deriveSeed(config.seed, i, 2),
       );
       group.devices.push(device);
     });

@@ -4,11 +4,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { InlineSimEngine } from './sim-engine';
-import type { WorkerReply, WorkerRequest } from './worker-protocol';
+import type { SimWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('sim-worker must run in a worker thread');
-const engine = new InlineSimEngine((workerData as { brokerUrl: string }).brokerUrl);
+const data = workerData as SimWorkerData;
+const engine = new InlineSimEngine(data.brokerUrl, data.updates);
 
 /** State updates are coalesced: at most one per STATE_MS. */
 const STATE_MS = 100;

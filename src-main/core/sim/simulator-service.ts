@@ -8,6 +8,7 @@ import type { DeviceProvisioner, SimDeviceSpec } from './credentials';
 import type { SimStats } from './sim-device';
 import { InlineSimEngine, type GroupSnapshot, type SimEngine } from './sim-engine';
 import type { GroupProgress } from './sim-runtime';
+import type { SimUpdateSetup } from './sim-updates';
 import { WorkerSimEngine } from './worker-sim-engine';
 
 /** Tag every simulated device carries in the registry. */
@@ -25,6 +26,8 @@ export interface SimulatorServiceOptions {
   profiles: readonly McuProfile[];
   events?: EventSink<Events>;
   engine?: SimEngineMode;
+  /** Model updates for every device (protocol v1.1): slot storage and the installation's key. */
+  updates?: SimUpdateSetup;
 }
 
 /** Options of one start. */
@@ -203,7 +206,8 @@ export class SimulatorService {
       this.engine = null;
     }
     if (!this.engine) {
-      this.engine = this.engineMode === 'worker' ? new WorkerSimEngine(url) : new InlineSimEngine(url);
+      const { updates } = this.options;
+      this.engine = this.engineMode === 'worker' ? new WorkerSimEngine(url, updates) : new InlineSimEngine(url, updates);
       this.engine.onChange(() => this.statusChanged());
       this.engineUrl = url;
     }

@@ -1,4 +1,5 @@
 import type { McuProfile } from '../common/mcu-profile';
+import { inferenceLatencyMs } from './inference-latency';
 import type { Prng } from './prng';
 
 /**
@@ -7,16 +8,11 @@ import type { Prng } from './prng';
  * seed replays the same series.
  */
 
-/** Multiply-accumulates of the simulated on-device model (a small keyword-spotting DS-CNN). */
-const WORKLOAD_MACS = 6_000_000;
-/** Sustained int8 MACs per cycle by core (SIMD on M4/M7, none on M0+). */
-const MACS_PER_CYCLE: Record<string, number> = {
-  'cortex-m7': 0.9,
-  'cortex-m4': 0.55,
-  'cortex-m33': 0.55,
-  'cortex-m0plus': 0.15,
-  'xtensa-lx7': 0.6,
-};
+/**
+ * Multiply-accumulates of the workload a device without a model of ours runs (a small
+ * keyword-spotting DS-CNN, about kws_ref_model's 2.7 M); an activated package replaces it.
+ */
+const WORKLOAD_MACS = 2_700_000;
 /** Battery drain with the radio idle, percent per hour. */
 const IDLE_DRAIN_PCT_PER_HOUR = 0.3;
 /** Battery cost of one radio transmission, percent: shorter intervals drain faster. */
@@ -31,8 +27,15 @@ export const LOW_BATTERY_PCT = 15;
 
 /** Expected inference latency of the simulated workload on a profile, in ms. */
 export function nominalInferenceMs(profile: McuProfile): number {
-  const perCycle = MACS_PER_CYCLE[profile.core] ?? 0.4;
-  return WORKLOAD_MACS / (profile.clockMhz * 1000 * perCycle);
+  return inferenceLatencyMs(WORKLOAD_MACS, profile);
+}
+
+/** What the device's active model last said about its sensor input. */
+export interface Prediction {
+  /** Index of the most likely class. */
+  prediction: number;
+  /** Its probability, 0-1. */
+  confidence: number;
 }
 
 /** What the device reports as free SRAM and Flash. */
@@ -53,14 +56,15 @@ export class TelemetryModel {
   private ambient: number;
   private readonly rssiBase: number;
   private readonly heapBase: number;
-  private readonly inferenceBase: number;
+  private inferenceBase: number;
   private anomaly: number;
+  private prediction: Prediction | null = null;
   rssi = 0;
   freeHeap = 0;
   inferenceMs = 0;
 
   constructor(
-    profile: McuProfile,
+    private readonly profile: McuProfile,
     private readonly rng: Prng,
   ) {
     this.battery = rng.range(60, 100);
@@ -70,6 +74,20 @@ export class TelemetryModel {
     this.heapBase = Math.round(profile.sramBytes * rng.range(0.08, 0.16));
     this.inferenceBase = nominalInferenceMs(profile);
     this.anomaly = rng.range(0, 0.2);
+  }
+
+  /**
+   * The model the device runs changed: latency follows its MACs (null: back to the built-in
+   * workload, and no prediction until the new model has run).
+   */
+  setWorkload(macs: number | null): void {
+    this.inferenceBase = macs === null ? nominalInferenceMs(this.profile) : inferenceLatencyMs(macs, this.profile);
+    this.prediction = null;
+  }
+
+  /** The latest result of the active model, reported with every sample until the next one. */
+  setPrediction(prediction: Prediction | null): void {
+    this.prediction = prediction;
   }
 
   /** Advances the state by one sample taken `intervalMs` after the previous one. */
@@ -92,7 +110,9 @@ export class TelemetryModel {
   payload(ts: number, seq: number): string {
     return (
       `{"v":1,"ts":${ts},"seq":${seq},"battery":${round1(this.battery)},"temperature":${round1(this.temperature)},` +
-      `"rssi":${this.rssi},"freeHeap":${this.freeHeap},"inferenceMs":${round1(this.inferenceMs)},"metrics":{"anomaly":${round3(this.anomaly)}}}`
+      `"rssi":${this.rssi},"freeHeap":${this.freeHeap},"inferenceMs":${round1(this.inferenceMs)},` +
+      (this.prediction ? `"prediction":${this.prediction.prediction},"confidence":${round3(this.prediction.confidence)},` : '') +
+      `"metrics":{"anomaly":${round3(this.anomaly)}}}`
     );
   }
 

@@ -4,6 +4,14 @@ import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
 import type { GroupSnapshot } from './sim-engine';
 import type { GroupProgress } from './sim-runtime';
+import type { SimUpdateSetup } from './sim-updates';
+
+/** What the simulator worker is started with. */
+export interface SimWorkerData {
+  brokerUrl: string;
+  /** Model updates (protocol v1.1); absent: devices speak v1.0. */
+  updates?: SimUpdateSetup;
+}
 
 /** Messages from WorkerSimEngine to the simulator worker. */
 export type WorkerRequest =

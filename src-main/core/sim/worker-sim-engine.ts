@@ -6,7 +6,8 @@ import type { SimCredential } from './credentials';
 import type { SimStats } from './sim-device';
 import type { GroupSnapshot, InjectResult, SimEngine } from './sim-engine';
 import type { GroupProgress } from './sim-runtime';
-import type { WorkerReply, WorkerRequest } from './worker-protocol';
+import type { SimUpdateSetup } from './sim-updates';
+import type { SimWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
@@ -32,7 +33,8 @@ const simWorkerScript = (): WorkerScript | null => workerScript(import.meta.url,
 
 /**
  * Runs the simulated devices in a worker thread: their MQTT clients, timers and JSON never touch
- * the thread of the broker and the ingest. Mirrors the worker's groups and counters for
+ * the thread of the broker and the ingest (their self-tests and inferences run in a pool of the
+ * worker's own, see InlineSimEngine). Mirrors the worker's groups and counters for
  * synchronous reads.
  */
 export class WorkerSimEngine implements SimEngine {
@@ -48,10 +50,10 @@ export class WorkerSimEngine implements SimEngine {
     return simWorkerScript() !== null;
   }
 
-  constructor(brokerUrl: string) {
+  constructor(brokerUrl: string, updates?: SimUpdateSetup) {
     const script = simWorkerScript();
     if (!script) throw new Error('the simulator worker script is not part of this build');
-    this.worker = new Worker(script.filename, { argv: script.argv, workerData: { brokerUrl } });
+    this.worker = new Worker(script.filename, { argv: script.argv, workerData: { brokerUrl, updates } satisfies SimWorkerData });
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
     this.worker.on('error', (err) => this.fail(new Error(`simulator worker failed: ${err.message}`)));
     this.worker.on('exit', (code) => this.fail(new Error(`simulator worker exited (code ${code})`)));

@@ -48,6 +48,8 @@ export interface LatestTelemetry {
   rssi: number | null;
   freeHeap: number | null;
   inferenceMs: number | null;
+  prediction?: number | null;
+  confidence?: number | null;
 }
 
 /** Filters of a device listing (the contract's DeviceQuery). */
@@ -99,11 +101,13 @@ interface DeviceRow {
   rssi: number | null;
   free_heap: number | null;
   inference_ms: number | null;
+  prediction: number | null;
+  confidence: number | null;
   proto: string;
 }
 
 const DETAIL_COLUMNS =
-  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, proto';
+  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, proto';
 
 const SORT_COLUMNS: Record<DeviceFilter['sort'], string> = {
   id: 'id',
@@ -142,6 +146,8 @@ function toDetail(row: DeviceRow): DeviceDetail {
     telemetryIntervalMs: row.telemetry_interval_ms,
     freeHeap: row.free_heap,
     inferenceMs: row.inference_ms,
+    prediction: row.prediction,
+    confidence: row.confidence,
     proto: row.proto,
   };
 }
@@ -171,7 +177,8 @@ export class DevicesRepo {
       `UPDATE devices SET last_seen = MAX(COALESCE(last_seen, 0), @lastSeen),
          battery = COALESCE(@battery, battery), temperature = COALESCE(@temperature, temperature),
          rssi = COALESCE(@rssi, rssi), free_heap = COALESCE(@freeHeap, free_heap),
-         inference_ms = COALESCE(@inferenceMs, inference_ms)
+         inference_ms = COALESCE(@inferenceMs, inference_ms),
+         prediction = COALESCE(@prediction, prediction), confidence = COALESCE(@confidence, confidence)
        WHERE id = @id`,
     );
     this.statusStmt = db.prepare('UPDATE devices SET status = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?');
@@ -362,7 +369,7 @@ export class DevicesRepo {
 
   /** Writes the latest telemetry of each device (call inside the ingest transaction; one row per device). */
   updateLatest(rows: Iterable<LatestTelemetry>): void {
-    for (const row of rows) this.latestStmt.run(row);
+    for (const row of rows) this.latestStmt.run({ prediction: null, confidence: null, ...row });
   }
 
   /** Counts by status and by MCU. */

@@ -12,6 +12,9 @@ export interface TelemetrySample {
   rssi: number | null;
   freeHeap: number | null;
   inferenceMs: number | null;
+  /** What the device's active model predicted, when it runs one (absent: not reported). */
+  prediction?: number | null;
+  confidence?: number | null;
   metrics: Record<string, number>;
 }
 
@@ -55,6 +58,8 @@ interface RawRow {
   rssi: number | null;
   free_heap: number | null;
   inference_ms: number | null;
+  prediction: number | null;
+  confidence: number | null;
   metrics: string | null;
 }
 
@@ -82,8 +87,8 @@ export class TelemetryRepo {
 
   constructor(private readonly db: Database) {
     this.insertRawStmt = db.prepare(
-      `INSERT INTO telemetry_raw (device_id, ts, seq, battery, temperature, rssi, free_heap, inference_ms, metrics)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO telemetry_raw (device_id, ts, seq, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, metrics)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.upsertMinuteStmt = db.prepare(
       `INSERT INTO telemetry_1m (device_id, minute, count, battery_sum, battery_n, temperature_sum, temperature_n, rssi_sum, rssi_n,
@@ -108,7 +113,7 @@ export class TelemetryRepo {
         metrics = JSON.stringify(s.metrics);
         break;
       }
-      this.insertRawStmt.run(s.deviceId, s.ts, s.seq, s.battery, s.temperature, s.rssi, s.freeHeap, s.inferenceMs, metrics);
+      this.insertRawStmt.run(s.deviceId, s.ts, s.seq, s.battery, s.temperature, s.rssi, s.freeHeap, s.inferenceMs, s.prediction ?? null, s.confidence ?? null, metrics);
     }
   }
 
@@ -138,7 +143,7 @@ export class TelemetryRepo {
   raw(deviceId: string, since: number, until: number, limit: number): TelemetryPoint[] {
     const rows = this.db
       .prepare(
-        `SELECT ts, battery, temperature, rssi, free_heap, inference_ms, metrics FROM telemetry_raw
+        `SELECT ts, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, metrics FROM telemetry_raw
          WHERE device_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?`,
       )
       .all(deviceId, since, until, limit) as RawRow[];
@@ -149,6 +154,7 @@ export class TelemetryRepo {
       rssi: r.rssi,
       freeHeap: r.free_heap,
       inferenceMs: r.inference_ms,
+      ...(r.prediction !== null ? { prediction: r.prediction, confidence: r.confidence ?? 0 } : {}),
       metrics: parseJsonColumn<Record<string, number>>(r.metrics, {}),
     }));
   }

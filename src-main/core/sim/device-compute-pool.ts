@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { WorkerPool } from '../platform/worker-pool';
+import { requireWorkerScript } from '../platform/worker-script';
+import type { DeviceComputeTask, InferResult } from './device-compute-task';
+
+/** Options of the simulated devices' compute pool. */
+export interface DeviceComputeOptions {
+  /** Worker threads (default 1: the simulator shares its cores with the broker and the app). */
+  maxThreads?: number;
+  /**
+   * Inferences waiting or running at most; a device asking while the pool is this busy is told
+   * to keep its last result, so CPU stays bounded however many devices run a model.
+   */
+  maxQueuedInferences?: number;
+}
+
+/** One sample of a device's sensor stream to run through its active package. */
+export interface InferRequest {
+  /** SHA-256 of the package (its slot knows it). */
+  sha256: string;
+  /** The package's bytes, read only when the pool does not hold them yet. */
+  bytes: () => Uint8Array;
+  deviceSeed: number;
+  sample: number;
+}
+
+/** What the pool has done, for tests and the simulator's counters. */
+export interface DeviceComputeCounters {
+  selfTestsComputed: number;
+  selfTestCacheHits: number;
+  inferences: number;
+  inferencesSkipped: number;
+}
+
+/** Self-test digests remembered (package SHA-256 × miscompute). */
+const MAX_SELF_TESTS = 256;
+/** Packages held in shared memory for the workers. */
+const MAX_SHARED_PACKAGES = 8;
+
+/**
+ * What simulated devices compute with their model packages, in a worker pool (`sim-compute-worker`,
+ * source device-compute-task.ts) so that neither the MQTT thread of the simulator nor the app's
+ * core runs the int8 runtime:
+ * - self-tests, cached by package SHA-256 and the miscompute fault: a thousand devices taking the
+ *   same package compute its self-test once (concurrent asks share the one computation);
+ * - inferences of a device's sensor stream, bounded by `maxQueuedInferences`.
+ * Packages cross to the workers as SharedArrayBuffers, one per package, not one copy per task.
+ */
+export class DeviceComputePool {
+  readonly counters: DeviceComputeCounters = { selfTestsComputed: 0, selfTestCacheHits: 0, inferences: 0, inferencesSkipped: 0 };
+  private readonly pool: WorkerPool;
+  private readonly selfTests = new Map<string, Promise<string>>();
+  private readonly shared = new Map<string, SharedArrayBuffer>();
+  private readonly maxQueued: number;
+  private queued = 0;
+
+  /** @param publicKeyPem the installation's package signing key (SPKI PEM), provisioned with the devices */
+  constructor(
+    private readonly publicKeyPem: string,
+    options: DeviceComputeOptions = {},
+  ) {
+    this.pool = new WorkerPool(requireWorkerScript(import.meta.url, 'sim-compute-worker', './device-compute-task.ts'), { maxThreads: options.maxThreads, idleTimeout: 30_000 });
+    this.maxQueued = options.maxQueuedInferences ?? 4;
+  }
+
+  /** The output digest of the package's self-test on a device's runtime (`miscompute`: a faulty one). */
+  selfTest(packageBytes: Uint8Array, miscompute: boolean): Promise<string> {
+    const sha256 = createHash('sha256').update(packageBytes).digest('hex');
+    const key = `${sha256}:${miscompute ? 1 : 0}`;
+    const cached = this.selfTests.get(key);
+    if (cached) {
+      this.counters.selfTestCacheHits++;
+      return cached;
+    }
+    this.counters.selfTestsComputed++;
+    const digest = this.run<string>({ kind: 'selfTest', packageBytes: this.share(sha256, () => packageBytes), publicKeyPem: this.publicKeyPem, miscompute });
+    digest.catch(() => this.selfTests.delete(key)); // a failure is not remembered
+    if (this.selfTests.size >= MAX_SELF_TESTS) this.selfTests.delete(this.selfTests.keys().next().value!);
+    this.selfTests.set(key, digest);
+    return digest;
+  }
+
+  /** Runs one sensor sample through the package; null when the pool is too busy (keep the last result). */
+  async infer(request: InferRequest): Promise<InferResult | null> {
+    if (this.queued >= this.maxQueued) {
+      this.counters.inferencesSkipped++;
+      return null;
+    }
+    this.queued++;
+    try {
+      const packageBytes = this.share(request.sha256, request.bytes);
+      const result = await this.run<InferResult>({ kind: 'infer', sha256: request.sha256, packageBytes, publicKeyPem: this.publicKeyPem, deviceSeed: request.deviceSeed, sample: request.sample });
+      this.counters.inferences++;
+      return result;
+    } finally {
+      this.queued--;
+    }
+  }
+
+  /** Stops the workers. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private run<T>(task: DeviceComputeTask): Promise<T> {
+    return this.pool.run<T>(task);
+  }
+
+  /** The package in shared memory (copied there once per package). */
+  private share(sha256: string, bytes: () => Uint8Array): SharedArrayBuffer {
+    let buffer = this.shared.get(sha256);
+    if (buffer) {
+      this.shared.delete(sha256);
+    } else {
+      const source = bytes();
+      buffer = new SharedArrayBuffer(source.byteLength);
+      new Uint8Array(buffer).set(source);
+      if (this.shared.size >= MAX_SHARED_PACKAGES) this.shared.delete(this.shared.keys().next().value!);
+    }
+    this.shared.set(sha256, buffer); // most recently used last
+    return buffer;
+  }
+}
