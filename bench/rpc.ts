@@ -22,7 +22,7 @@ import { EventBus } from '../src-main/core/host/event-bus';
 import { createMemoryLogger } from '../src-main/core/common/logger';
 import { connectInMemory } from '../src-main/core/host/transports/memory';
 import { RpcClient } from '../src-main/core/contract/client/rpc-client';
-import { createWebSocketPort, type WebSocketLike } from '../src-renderer/api/ws-port';
+import { createWebSocketPort, type WebSocketLike } from '../src-main/core/contract/client/ws-port';
 
 interface Options {
   devices: number;

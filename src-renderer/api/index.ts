@@ -8,7 +8,7 @@ import type { TinyFleetBridge } from '@contract/wire';
 import { takeBrowserToken } from './browser-token';
 import { apiFromBridge } from './electron-bridge';
 import { RpcClient } from '@contract/client/rpc-client';
-import { createWebSocketPort } from './ws-port';
+import { createWebSocketPort } from '@contract/client/ws-port';
 
 export { RpcError } from '@contract/client/rpc-error';
 

@@ -4,68 +4,32 @@
  * self-test): the fit gate, waves with a canary, already-running devices, pause/resume, abort,
  * rollback to the previous slot without a transfer, and bad requests that change nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimGroupConfig, type Deployment } from '../../src-main/core/contract';
-import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
-import { writeTflite } from '../../src-main/core/engine/tflite/writer';
-import { deviceSelfTestDigest } from '../../src-main/core/sim/device-self-test';
-import { SimRuntime } from '../../src-main/core/sim/sim-runtime';
-import { waitFor } from '../support/aedes';
-import { createTestCore, type TestCore } from '../support/core';
-import { buildTinyMobilenet } from '../support/ir-builder';
+import type { Deployment } from '../../src-main/core/contract';
+import type { TestCore } from '../support/core';
+import { startOtaFleet, untilDeployment, type OtaFleet } from '../support/ota-fleet';
 
-const profiles = loadMcuProfiles();
+let fleet: OtaFleet;
 let core: TestCore;
-let runtime: SimRuntime;
-let storageDir: string;
 let modelId: string;
-const ids = ['ota-01', 'ota-02', 'ota-03', 'ota-04', 'ota-05', 'ota-06'];
+let ids: string[];
 
-async function until(id: string, done: (d: Deployment) => boolean, timeoutMs = 60_000): Promise<Deployment> {
-  let last: Deployment | undefined;
-  return waitFor(
-    `deployment ${id} to settle`,
-    () => {
-      void core.api.call('deploy.get', { id }).then((d) => (last = d));
-      return last && done(last) ? last : undefined;
-    },
-    timeoutMs,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last seen ${JSON.stringify({ state: last?.state, reason: last?.stateReason, counts: last?.counts })}`);
-  });
-}
+const until = (id: string, done: (d: Deployment) => boolean, timeoutMs?: number) => untilDeployment(core.api, id, done, timeoutMs);
 
 beforeAll(async () => {
-  core = await createTestCore();
-  const tflite = Buffer.from(writeTflite(buildTinyMobilenet(1, 16)));
-  const first = await core.api.call('models.import', { name: 'tiny', fileName: 'tiny.tflite', bytesBase64: tflite.toString('base64') });
-  modelId = first.model.id;
-  await core.api.call('models.import', { name: 'tiny', fileName: 'tiny-v2.tflite', bytesBase64: Buffer.from(writeTflite(buildTinyMobilenet(2, 16))).toString('base64') });
-
-  const added = await core.api.call('fleet.import', { csv: `id,name,mcu,tags\n${ids.map((id, i) => `${id},${id},${i < 4 ? 'stm32f746' : 'rp2040'},ota`).join('\n')}\n` });
-  expect(added.errors).toEqual([]);
-  storageDir = mkdtempSync(path.join(os.tmpdir(), 'tf-deploy-slots-'));
-  const publicKey = new SigningKeyStore(core.dataDir).keyPair().publicKey;
-  runtime = new SimRuntime({
-    brokerUrl: core.info().broker.url!,
-    updates: { storageDir, publicKey, selfTest: async (bytes, miscompute) => deviceSelfTestDigest(bytes, publicKey, miscompute) },
-  });
-  const config = SimGroupConfig.parse({ namePrefix: 'ota', count: ids.length, telemetryIntervalMs: 60_000 });
-  await runtime.start('ota', config, added.added.map((d) => ({ id: d.device.id, secret: d.secret, mcu: d.device.mcu })), profiles);
-  await waitFor('every device online with protocol 1.1', async () => {
-    const { devices } = await core.api.call('fleet.list', { limit: 100 });
-    return devices.filter((d) => d.status === 'online').length === ids.length || undefined;
-  }, 20_000);
+  fleet = await startOtaFleet([
+    ['ota-01', 'stm32f746'],
+    ['ota-02', 'stm32f746'],
+    ['ota-03', 'stm32f746'],
+    ['ota-04', 'stm32f746'],
+    ['ota-05', 'rp2040'],
+    ['ota-06', 'rp2040'],
+  ]);
+  ({ core, modelId, ids } = fleet);
 }, 120_000);
 
 afterAll(async () => {
-  await runtime?.dispose();
-  await core?.dispose();
-  if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 describe('deployments', () => {

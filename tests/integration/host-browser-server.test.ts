@@ -11,7 +11,7 @@ import { Dispatcher } from '../../src-main/core/host/dispatcher';
 import { EventBus } from '../../src-main/core/host/event-bus';
 import { createMemoryLogger } from '../../src-main/core/common/logger';
 import { RpcClient } from '../../src-main/core/contract/client/rpc-client';
-import { createWebSocketPort, type WebSocketLike } from '../../src-renderer/api/ws-port';
+import { createWebSocketPort, type WebSocketLike } from '../../src-main/core/contract/client/ws-port';
 
 const status = (connected: number): SimStatus => ({ groups: [], connected, total: 3 });
 

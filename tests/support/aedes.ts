@@ -85,6 +85,17 @@ export async function collect(client: MqttClient, filter: string): Promise<{ mes
   };
 }
 
+/** Like {@link waitFor} for a check that must ask asynchronously (a contract call). */
+export async function waitForAsync<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Polls `check` until it returns a value (not undefined/false) or the timeout expires. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BrowserServer } from '../../core/host/browser-server';
 import { createCore } from '../../core/host/create-core';
+import { removeEndpoint, writeEndpoint } from '../../core/host/endpoint-file';
 import { createStreamLogger } from '../../core/common/logger';
 import { resolveDataDir } from '../../core/store/data-dir';
 
@@ -76,6 +77,7 @@ export function registerServe(program: Command): void {
         await core.dispose();
         throw new Error(`cannot listen on 127.0.0.1:${flags.port}: ${(error as Error).message}`);
       }
+      writeEndpoint(dataDir, { url: address.url, pid: process.pid });
       const info = core.info();
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ url: address.url, port: address.port, dataDir, broker: info.broker.url })}\n`);
@@ -93,6 +95,7 @@ export function registerServe(program: Command): void {
           }
           stopping = true;
           process.stderr.write('tinyfleet: shutting down...\n');
+          removeEndpoint(dataDir);
           void server
             .close()
             .then(() => core.dispose())

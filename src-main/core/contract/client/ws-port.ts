@@ -1,4 +1,4 @@
-import type { ClientMessage, ClientPort, ServerMessage } from '@contract/wire';
+import type { ClientMessage, ClientPort, ServerMessage } from '../wire';
 
 /** What the port needs from a WebSocket: the browser's, or `ws` in Node tests. */
 export interface WebSocketLike {
