@@ -10,8 +10,13 @@ import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { contentSecurityPolicy } from '../../src-main/core/host/csp';
 import type { InspectResult } from '../../src-main/core/models/worker/analysis-task';
 import { WorkerPool } from '../../src-main/core/platform/worker-pool';
-import { decodeTelemetry, deviceTopic } from '../../src-main/core/protocol';
-import type { WorkerReply, WorkerRequest } from '../../src-main/core/sim/worker-protocol';
+import { decodeStatus, decodeTelemetry, deviceTopic } from '../../src-main/core/protocol';
+import type { SimWorkerData, WorkerReply, WorkerRequest } from '../../src-main/core/sim/worker-protocol';
+import { findMcuProfile } from '../../src-main/core/engine/mcu-profiles';
+import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
+import { writePackage } from '../../src-main/core/engine/package/writer';
+import { buildOpZoo } from '../unit/codegen/op-zoo';
+import { deliverPackage } from '../support/transfer-driver';
 import { Store } from '../../src-main/core/store';
 import type { FloatProgress } from '../../src-main/core/train/float/trainer';
 import { readModelFile } from '../../src-main/core/train/quant/model-file';
@@ -123,7 +128,7 @@ describe('electron-vite build', () => {
   const builtPool = (name: string) => new WorkerPool({ filename: path.join(out, 'main', `${name}.js`), argv: [] }, { idleTimeout: 1_000 });
 
   it('emits every worker as its own entry beside the main bundle', () => {
-    for (const name of ['model-worker', 'training-worker', 'sim-worker', 'telemetry-writer-worker']) {
+    for (const name of ['model-worker', 'training-worker', 'sim-worker', 'sim-compute-worker', 'telemetry-writer-worker']) {
       const script = path.join(out, 'main', `${name}.js`);
       expect(existsSync(script), script).toBe(true);
       // a built worker never loads tsx (a packaged app does not ship it)
@@ -182,4 +187,35 @@ describe('electron-vite build', () => {
       await fx.close();
     }
   }, 60_000);
+
+  it('the built simulator worker runs devices with updates: self-test in the built compute worker, then predictions', async () => {
+    const fx = await startBrokerFixture();
+    const keys = new SigningKeyStore(fx.dataDir);
+    const updates = { storageDir: path.join(fx.dataDir, 'sim-devices'), publicKeyPem: keys.publicKey().pem };
+    const worker = new Worker(path.join(out, 'main', 'sim-worker.js'), { workerData: { brokerUrl: fx.url, updates } satisfies SimWorkerData });
+    try {
+      const credentials = await fx.provisioner.provisionSimulated([{ id: 'builtupd-00001', name: 'builtupd-00001', mcu: 'stm32f746', tags: [] }]);
+      const status = await collect(fx.operator, deviceTopic('builtupd-00001', 'status'));
+      const telemetry = await collect(fx.operator, deviceTopic('builtupd-00001', 'telemetry'));
+      const replies: WorkerReply[] = [];
+      worker.on('message', (m: WorkerReply) => replies.push(m));
+      const config = SimGroupConfig.parse({ count: 1, namePrefix: 'builtupd', telemetryIntervalMs: 100, profiles: ['stm32f746'] });
+      worker.postMessage({ id: 1, op: 'start', groupId: 'builtupd', config, credentials, profiles: loadMcuProfiles() } satisfies WorkerRequest);
+      await waitFor('the start reply', () => replies.find((r) => r.kind === 'reply' && r.id === 1));
+      const birth = await waitFor('a birth', () => status.messages.map((m) => decodeStatus(m.payload)).find((d) => d.ok && d.value.state === 'online'));
+      expect(birth.ok && birth.value.state === 'online' && birth.value.proto).toBe('1.1');
+      const bytes = Buffer.from(writePackage(buildOpZoo(7), { modelId: 'zoo', modelVersion: '1', target: findMcuProfile(loadMcuProfiles(), 'stm32f746'), rounding: 'tflm', signer: keys }));
+      const { final } = await deliverPackage(fx.operator, keys, 'builtupd-00001', bytes);
+      expect(final.state).toBe('confirmed');
+      await waitFor('telemetry with a prediction', () => telemetry.messages.map((m) => decodeTelemetry(m.payload)).find((d) => d.ok && d.value.prediction !== undefined), 20_000);
+      await status.stop();
+      await telemetry.stop();
+      worker.postMessage({ id: 2, op: 'dispose' } satisfies WorkerRequest);
+      await waitFor('the dispose reply', () => replies.find((r) => r.kind === 'reply' && r.id === 2));
+    } finally {
+      await worker.terminate();
+      await fx.close();
+    }
+  }, 60_000);
 });
+

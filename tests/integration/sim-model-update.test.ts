@@ -1,28 +1,18 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultConfig, SimGroupConfig } from '../../src-main/core/contract/sim';
 import { findMcuProfile, loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore, signEd25519 } from '../../src-main/core/engine/package/keys';
+import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
 import { writePackage } from '../../src-main/core/engine/package/writer';
-import {
-  decodeResponse,
-  decodeStatus,
-  decodeTransferControl,
-  deviceTopic,
-  offerSigningText,
-  transferTopic,
-  TransferSender,
-  type BirthMessage,
-  type TransferOffer,
-  type TransferStateMessage,
-} from '../../src-main/core/protocol';
+import { decodeResponse, decodeStatus, deviceTopic, transferTopic, type BirthMessage } from '../../src-main/core/protocol';
 import { deviceSelfTestDigest } from '../../src-main/core/sim/device-self-test';
 import { SimRuntime } from '../../src-main/core/sim/sim-runtime';
 import { buildOpZoo } from '../unit/codegen/op-zoo';
 import { collect, startBrokerFixture, waitFor, type BrokerFixture } from '../support/aedes';
+import { deliverPackage, type DeliverOptions, type Delivery } from '../support/transfer-driver';
 
 const profiles = loadMcuProfiles();
 const f746 = findMcuProfile(profiles, 'stm32f746');
@@ -68,56 +58,9 @@ afterAll(async () => {
   rmSync(storageDir, { recursive: true, force: true });
 });
 
-interface Delivery {
-  states: TransferStateMessage[];
-  sender: TransferSender;
-  final: TransferStateMessage;
-}
-
-/**
- * Plays the app's side of a transfer with the operator client: signs and publishes the offer,
- * serves the device's block requests in order, and collects its states until a terminal one.
- */
-async function deliver(deviceId: string, bytes: Buffer, options: { tid?: string; blockSize?: number; sign?: boolean; window?: number; timeoutMs?: number } = {}): Promise<Delivery> {
-  const tid = options.tid ?? randomBytes(8).toString('hex');
-  const offer: TransferOffer = {
-    v: 1,
-    t: 'offer',
-    tid,
-    kind: 'package',
-    size: bytes.byteLength,
-    blockSize: options.blockSize ?? 256,
-    blockCount: Math.ceil(bytes.byteLength / (options.blockSize ?? 256)),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    window: options.window ?? 8,
-    slot: 'b',
-    model: { id: 'zoo', version: 1 },
-    ts: Date.now(),
-  };
-  if (options.sign !== false) offer.sig = Buffer.from(signEd25519(keys.keyPair().privateKey, Buffer.from(offerSigningText(offer)))).toString('base64');
-  const sender = new TransferSender(offer, bytes);
-  const states: TransferStateMessage[] = [];
-  const ctl = transferTopic(deviceId, 'dev', 'ctl');
-  const blk = transferTopic(deviceId, 'app', 'blk');
-  const handler = (topic: string, payload: Buffer): void => {
-    if (topic !== ctl) return;
-    const d = decodeTransferControl(payload);
-    if (!d.ok || d.value.tid !== tid) return;
-    if (d.value.t === 'state') states.push(d.value);
-    if (d.value.t === 'req') {
-      sender.onRequest(d.value);
-      for (let frame = sender.nextFrame(); frame; frame = sender.nextFrame()) void fx.operator.publishAsync(blk, frame, { qos: 0 });
-    }
-  };
-  fx.operator.on('message', handler);
-  await fx.operator.subscribeAsync(ctl, { qos: 1 });
-  await fx.operator.publishAsync(transferTopic(deviceId, 'app', 'ctl'), JSON.stringify(offer), { qos: 1 });
-  try {
-    const final = await waitFor(`a final state of ${tid}`, () => states.find((s) => ["confirmed", "failed", "canceled"].includes(s.state)), options.timeoutMs ?? 30_000).catch((e) => { throw new Error(`${e.message}; states ${JSON.stringify(states)}; sender ${JSON.stringify(sender.stats)}; update stats ${JSON.stringify(runtime.updateStats)}; sim ${runtime.stats.lastError}`); });
-    return { states, sender, final };
-  } finally {
-    fx.operator.off('message', handler);
-  }
+/** Plays the app's side of a transfer with the operator client (tests/support/transfer-driver.ts). */
+function deliver(deviceId: string, bytes: Buffer, options: Omit<DeliverOptions, 'describe'> = {}): Promise<Delivery> {
+  return deliverPackage(fx.operator, keys, deviceId, bytes, { ...options, describe: () => `update stats ${JSON.stringify(runtime.updateStats)}; sim ${runtime.stats.lastError}` });
 }
 
 async function birth(deviceId: string): Promise<BirthMessage> {

@@ -1,12 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { FaultConfig, SimGroupConfig } from '../../core/contract/sim';
 import type { McuProfile } from '../../core/common/mcu-profile';
 import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
+import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys';
 import { DeviceRegistry } from '../../core/fleet';
 import { registryProvisioner } from '../../core/sim/registry-provisioner';
 import { formatCredentialsCsv, parseCredentialsCsv, type SimCredential, type SimDeviceSpec } from '../../core/sim/credentials';
 import { SimRuntime } from '../../core/sim/sim-runtime';
+import { createSimUpdates, type SimUpdateSetup } from '../../core/sim/sim-updates';
 import { SIM_TAG } from '../../core/sim/simulator-service';
 import { resolveDataDir, Store } from '../../core/store';
 import { parseMcuIds } from '../options';
@@ -20,6 +23,8 @@ interface SimFlags {
   credentials?: string;
   dataDir?: string;
   writeCredentials?: string;
+  publicKey?: string;
+  storage?: string;
   loss: number;
   latency: number;
   jitter: number;
@@ -86,6 +91,43 @@ async function obtainCredentials(flags: SimFlags, profiles: readonly McuProfile[
   }
 }
 
+/**
+ * Model updates (protocol v1.1): the installation's public key and where slots live. With
+ * `--data-dir` both default from the data directory (its signing key, `<dataDir>/sim-devices`);
+ * against an external broker with `--credentials` they come from `--public-key` and `--storage`,
+ * and without them the devices speak protocol 1.0 (no transfers).
+ */
+function updateSetup(flags: SimFlags): SimUpdateSetup | null {
+  const fromDataDir = !flags.credentials || flags.dataDir !== undefined;
+  const dataDir = fromDataDir ? resolveDataDir({ flag: flags.dataDir }) : null;
+  let publicKeyPem: string | null = null;
+  if (flags.publicKey) {
+    let text: string;
+    try {
+      text = readFileSync(flags.publicKey, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read --public-key ${flags.publicKey}: ${(err as Error).message}`);
+    }
+    try {
+      publicKeyPem = exportPem(text);
+    } catch (err) {
+      throw new Error(`--public-key ${flags.publicKey}: ${(err as Error).message}`);
+    }
+  } else if (dataDir) {
+    publicKeyPem = new SigningKeyStore(dataDir).publicKey().pem;
+  }
+  const storageDir = flags.storage ?? (dataDir ? path.join(dataDir, 'sim-devices') : null);
+  if (!publicKeyPem && !storageDir) return null;
+  if (!publicKeyPem) throw new Error('--storage needs --public-key (the installation key the devices verify packages with), or --data-dir');
+  if (!storageDir) throw new Error('--public-key needs --storage (where each device keeps its model slots), or --data-dir');
+  return { storageDir, publicKeyPem };
+}
+
+/** A public key file (PEM or 64 hex characters) as SPKI PEM. */
+function exportPem(text: string): string {
+  return parsePublicKey(text).export({ type: 'spki', format: 'pem' }).toString();
+}
+
 /** Runs simulated devices until SIGINT/SIGTERM or `--duration`, printing progress and counters. */
 async function runSim(flags: SimFlags): Promise<void> {
   const out = (obj: Record<string, unknown>, human: string): void => {
@@ -121,8 +163,18 @@ async function runSim(flags: SimFlags): Promise<void> {
     seed: flags.seed,
   });
 
-  const runtime = new SimRuntime({ brokerUrl: flags.broker });
-  const snapshot = (): Record<string, unknown> => ({ ...runtime.counts(), ...Object.fromEntries(STATS_KEYS.map((k) => [k, runtime.stats[k]])) });
+  const setup = updateSetup(flags);
+  const updates = setup ? createSimUpdates(setup) : null;
+  out(
+    { event: 'updates', enabled: updates !== null, ...(setup ? { storage: setup.storageDir } : {}) },
+    setup ? `model updates on (protocol 1.1): slots in ${setup.storageDir}` : 'model updates off (protocol 1.0): pass --public-key and --storage to take packages',
+  );
+  const runtime = new SimRuntime({ brokerUrl: flags.broker, ...(updates ? { updates: updates.context } : {}) });
+  const snapshot = (): Record<string, unknown> => ({
+    ...runtime.counts(),
+    ...Object.fromEntries(STATS_KEYS.map((k) => [k, runtime.stats[k]])),
+    ...(updates ? { updates: { ...runtime.updateStats, ...updates.compute.counters } } : {}),
+  });
   let stopping: Promise<void> | null = null;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -130,6 +182,7 @@ async function runSim(flags: SimFlags): Promise<void> {
     (stopping ??= (async () => {
       out({ event: 'stopping', reason: why }, `stopping (${why})...`);
       await runtime.dispose();
+      await updates?.close();
       out({ event: 'stopped', ...snapshot() }, `stopped: ${JSON.stringify(snapshot())}`);
       finish();
     })());
@@ -162,7 +215,7 @@ async function runSim(flags: SimFlags): Promise<void> {
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('run simulated devices (real MQTT clients, protocol v1) against a broker until Ctrl-C')
+    .description('run simulated devices (real MQTT clients, protocol v1.1 with model updates) against a broker until Ctrl-C')
     .option('--broker <url>', 'broker URL', 'mqtt://127.0.0.1:1883')
     .option('--count <n>', 'number of devices (default: every row of --credentials, else 10)', intArg(1, 20_000))
     .option('--profiles <ids>', 'MCU profile ids taken in turn, comma-separated (default: the whole catalog)', parseMcuIds)
@@ -171,6 +224,8 @@ export function registerSim(program: Command): void {
     .option('--credentials <file.csv>', 'device credentials CSV (id,secret[,mcu]; docs/protocol.md §13) instead of provisioning')
     .option('--data-dir <dir>', 'TinyFleet data directory to provision the devices in (default: TINYFLEET_DATA_DIR or the OS data folder)')
     .option('--write-credentials <file.csv>', 'also write the provisioned credentials to this CSV (for simulators on other machines)')
+    .option('--public-key <file>', 'model updates: the installation public key the devices verify packages with (PEM or hex; default with --data-dir: its signing key)')
+    .option('--storage <dir>', 'model updates: where each device keeps its slots, in <dir>/<id>/ (default with --data-dir: <data-dir>/sim-devices)')
     .option('--loss <ratio>', 'share of telemetry messages dropped', numArg(0, 1), 0)
     .option('--latency <ms>', 'slow link: latency added to every publish', numArg(0, 60_000), 0)
     .option('--jitter <ms>', 'slow link: uniform extra latency up to this much', numArg(0, 60_000), 0)

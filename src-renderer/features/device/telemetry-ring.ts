@@ -4,11 +4,19 @@ import type { TelemetryPoint } from '@contract';
 export const TELEMETRY_FIELDS = ['battery', 'temperature', 'rssi', 'freeHeap', 'inferenceMs'] as const;
 export type TelemetryField = (typeof TELEMETRY_FIELDS)[number];
 
+/** What the device's active model last predicted, from the newest sample that says. */
+export interface LatestPrediction {
+  ts: number;
+  prediction: number;
+  confidence: number;
+}
+
 /**
  * The last `capacity` telemetry samples of one device in fixed-size typed arrays. Every value is
  * written twice (at i and i + capacity), so the samples in time order are always one contiguous
  * subarray: charts read them without copying and nothing is allocated per sample.
  * Missing values are stored as NaN and counted, so a reader knows when a window has gaps.
+ * The model's prediction is not charted: only the newest one is kept, for the page's headline.
  */
 export class TelemetryRing {
   private readonly ts: Float64Array;
@@ -17,6 +25,7 @@ export class TelemetryRing {
   private start = 0;
   private count = 0;
   private revision = 0;
+  private prediction: LatestPrediction | null = null;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`ring capacity must be a positive integer, got ${capacity}`);
@@ -68,8 +77,14 @@ export class TelemetryRing {
       this.columns[field][slot] = value;
       this.columns[field][slot + cap] = value;
     }
+    if (point.prediction !== undefined) this.prediction = { ts: point.ts, prediction: point.prediction, confidence: point.confidence ?? 0 };
     this.revision++;
     return true;
+  }
+
+  /** The newest sample's model prediction (samples without one keep the previous), or null. */
+  get latestPrediction(): LatestPrediction | null {
+    return this.prediction;
   }
 
   /** Appends samples in order; returns how many were kept. */
@@ -106,6 +121,7 @@ export class TelemetryRing {
     this.start = 0;
     this.count = 0;
     for (const field of TELEMETRY_FIELDS) this.gaps[field] = 0;
+    this.prediction = null;
     this.revision++;
   }
 }

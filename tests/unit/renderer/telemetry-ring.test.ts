@@ -48,4 +48,20 @@ describe('telemetry ring', () => {
   it('rejects a capacity that is not a positive integer', () => {
     expect(() => new TelemetryRing(0)).toThrow(/positive integer/);
   });
+
+  it('keeps the newest model prediction for the headline; samples without one keep it, clear forgets it', () => {
+    const ring = new TelemetryRing(3);
+    ring.push(sample(1, 1));
+    expect(ring.latestPrediction).toBeNull();
+    ring.push(sample(2, 2, { prediction: 4, confidence: 0.9 }));
+    ring.push(sample(3, 3));
+    expect(ring.latestPrediction).toEqual({ ts: 2, prediction: 4, confidence: 0.9 });
+    ring.push(sample(4, 4, { prediction: 1, confidence: 0.5 }));
+    expect(ring.latestPrediction).toEqual({ ts: 4, prediction: 1, confidence: 0.5 });
+    ring.push(sample(3.5, 0, { prediction: 7, confidence: 1 })); // older than the last: ignored
+    expect(ring.latestPrediction?.prediction).toBe(1);
+    ring.clear();
+    expect(ring.latestPrediction).toBeNull();
+  });
 });
+
