@@ -1,16 +1,18 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import WebSocket from 'ws';
-import { RpcClient } from '../../src-main/core/contract/client/rpc-client';
-import { createWebSocketPort, type WebSocketLike, type WebSocketPort } from '../../src-renderer/api/ws-port';
+import { connectRemote, type RemoteApi } from '../../src-main/cli/remote-api';
+import type { TinyFleetApi } from '../../src-main/core/contract';
 import { projectRoot } from './models';
 
 /** How to start `tinyfleet serve` as a child process. */
 export interface AppProcessOptions {
   dataDir: string;
-  /** The embedded broker's port; the same one across restarts, so the devices find the app again. */
-  brokerPort: number;
+  /**
+   * The embedded broker's port; the same one across restarts, so the devices find the app again.
+   * Without it the app uses the broker of its settings (an external one, say).
+   */
+  brokerPort?: number;
   /** How long to wait for the printed address (tsx compiles the app on a cold start). */
   startTimeoutMs?: number;
   /** Extra environment for the child. */
@@ -40,8 +42,7 @@ export class AppProcess {
   private constructor(
     readonly child: ChildProcessWithoutNullStreams,
     readonly address: ServeAddress,
-    readonly client: RpcClient,
-    private readonly port: WebSocketPort,
+    private readonly remote: RemoteApi,
   ) {
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
@@ -61,8 +62,7 @@ export class AppProcess {
       '0',
       '--data-dir',
       options.dataDir,
-      '--broker-port',
-      String(options.brokerPort),
+      ...(options.brokerPort === undefined ? [] : ['--broker-port', String(options.brokerPort)]),
     ];
     const child = spawn(process.execPath, args, { cwd: projectRoot, env: { ...process.env, ...options.env } });
     let log = '';
@@ -89,19 +89,16 @@ export class AppProcess {
         reject(new Error(`tinyfleet serve exited (${code ?? signal}) before listening:\n${log}`));
       });
     });
-    const token = new URL(address.url).searchParams.get('token') ?? '';
-    const origin = `http://127.0.0.1:${address.port}`;
-    const port = createWebSocketPort({
-      url: `ws://127.0.0.1:${address.port}/rpc?token=${token}`,
-      create: (url) => new WebSocket(url, { headers: { Origin: origin } }) as unknown as WebSocketLike,
-      minDelayMs: 100,
-      maxDelayMs: 1000,
-    });
-    const app = new AppProcess(child, address, new RpcClient(port), port);
+    const app = new AppProcess(child, address, connectRemote({ url: address.url }));
     app.output = log;
     child.stderr.off('data', keep);
     child.stderr.on('data', (d: Buffer) => void (app.output = (app.output + d.toString()).slice(-LOG_KEEP)));
     return app;
+  }
+
+  /** The contract over the app's WebSocket, as the UI and the CLI use it. */
+  get client(): TinyFleetApi {
+    return this.remote.api;
   }
 
   get pid(): number {
@@ -131,8 +128,7 @@ export class AppProcess {
   }
 
   private disconnect(): void {
-    this.client.close();
-    this.port.close();
+    this.remote.close();
   }
 }
 

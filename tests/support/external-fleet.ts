@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { RpcClient } from '../../src-main/core/contract/client/rpc-client';
+import type { TinyFleetApi } from '../../src-main/core/contract';
 import { formatCredentialsCsv, type SimCredential } from '../../src-main/core/sim/credentials';
 import { SimProcess } from './sim-process';
 
@@ -23,7 +23,7 @@ export function externalDeviceIds(spec: Pick<ExternalFleetSpec, 'prefix' | 'coun
  * devices) and writes their credentials as the CSV `tinyfleet sim --credentials` reads, so the
  * simulated fleet can run as its own process, outliving the app.
  */
-export async function provisionExternalFleet(client: RpcClient, spec: ExternalFleetSpec, csvFile: string): Promise<SimCredential[]> {
+export async function provisionExternalFleet(client: TinyFleetApi, spec: ExternalFleetSpec, csvFile: string): Promise<SimCredential[]> {
   const ids = externalDeviceIds(spec);
   const csv = ['id,name,mcu,tags', ...ids.map((id) => `${id},${id},${spec.mcu},${spec.tags.join(';')}`)].join('\n');
   const { added, errors } = await client.call('fleet.import', { csv });
