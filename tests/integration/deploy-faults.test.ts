@@ -6,7 +6,8 @@
  * by the fit gate with the numbers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultConfig } from '../../src-main/core/contract';
+import { FaultConfig, SimGroupConfig } from '../../src-main/core/contract';
+import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
 import { waitForAsync } from '../support/aedes';
 import { startOtaFleet, untilDeployment, type OtaFleet } from '../support/ota-fleet';
 
@@ -78,13 +79,25 @@ describe('deployments under faults', () => {
     faults({}, ['flt-01', 'flt-02', 'flt-03']);
   }, 90_000);
 
+  it('serves a device that was not online when the deployment started once it comes', async () => {
+    const { api } = fleet.core;
+    const added = await api.call('fleet.import', { csv: 'id,name,mcu,tags\nlate-01,late,rp2040,late\n' });
+    const { deployment } = await api.call('deploy.create', { modelId: fleet.modelId, version: 1, targets: { tags: ['late'] }, waves: { canary: { count: 1 }, steps: [] } });
+    const waiting = await untilDeployment(api, deployment!.id, (d) => /offline/.test(d.stateReason ?? ''), 20_000);
+    expect(waiting).toMatchObject({ state: 'running', counts: { queued: 1 } });
+    const config = SimGroupConfig.parse({ namePrefix: 'late', count: 1, telemetryIntervalMs: 60_000 });
+    await fleet.runtime.start('late', config, added.added.map((d) => ({ id: d.device.id, secret: d.secret, mcu: d.device.mcu })), loadMcuProfiles());
+    const done = await untilDeployment(api, deployment!.id, (d) => d.finishedAt !== null, 30_000);
+    expect(done).toMatchObject({ state: 'succeeded', counts: { succeeded: 1 } });
+  }, 60_000);
+
   it('skips a device whose free SRAM cannot hold the arena, with the numbers', async () => {
     faults({ sramFreeBytes: 1024 }, ['flt-04']);
     const { api } = fleet.core;
     // The birth carries free SRAM: reconnect so the app hears the new figure.
     expect(fleet.runtime.device('flt-04')!.inject('disconnect')).toBe(true);
     await waitForAsync('the new birth', async () => (await api.call('fleet.get', { id: 'flt-04' })).sramFree === 1024 || undefined, 20_000);
-    const { fitGate } = await api.call('deploy.create', { modelId: fleet.modelId, version: 1, targets: { mcus: ['rp2040'] }, dryRun: true });
+    const { fitGate } = await api.call('deploy.create', { modelId: fleet.modelId, version: 1, targets: { deviceIds: ['flt-04'] }, dryRun: true });
     expect(fitGate).toHaveLength(1);
     expect(fitGate[0]).toMatchObject({ mcu: 'rp2040', devices: 1, eligible: 0, skipped: 1 });
     expect(fitGate[0].reasons[0]).toMatch(/arena needs .* KiB; the device reports 1\.0 KiB free SRAM/);
