@@ -22,6 +22,8 @@ let storageDir: string;
 let keys: SigningKeyStore;
 /** Lets a test hold self-tests (to cut the power between activation and confirmation). */
 let selfTestGate: Promise<void> | null = null;
+/** Makes self-tests fail to run at all (a compute pool that stopped or crashed). */
+let selfTestBroken: Error | null = null;
 
 const built = new Map<string, Buffer>();
 /** One package per version and target (built once: the creation time is part of the bytes). */
@@ -43,6 +45,7 @@ beforeAll(async () => {
       publicKey,
       selfTest: async (bytes, miscompute) => {
         await selfTestGate;
+        if (selfTestBroken) throw selfTestBroken;
         return deviceSelfTestDigest(bytes, publicKey, miscompute);
       },
     },
@@ -226,4 +229,18 @@ describe('a simulated device takes model packages (protocol v1.1)', () => {
       void delivery;
     }
   });
+
+  it('a self-test that cannot run at all fails the transfer and leaves the previous slot active, not on trial', async () => {
+    selfTestBroken = new Error('the compute pool is closed');
+    try {
+      const { final } = await deliver('ota-00001', pkg('5', 12));
+      expect(final).toMatchObject({ state: 'failed', code: 'STORAGE_ERROR', slot: 'a' });
+      expect(final.message).toContain('the self-test could not run: the compute pool is closed');
+    } finally {
+      selfTestBroken = null;
+    }
+    const b = await birth('ota-00001');
+    expect(b.slots.find((s) => s.active)).toMatchObject({ slot: 'a', model: 'zoo@1', confirmed: true });
+  });
 });
+

@@ -12,6 +12,14 @@ export interface DeviceComputeOptions {
    * to keep its last result, so CPU stays bounded however many devices run a model.
    */
   maxQueuedInferences?: number;
+  /**
+   * Real inferences started per second at most, over all devices (a token bucket; default 2: a
+   * 12 M-MAC model such as mcunet_vww1 takes about 0.2 s on the TS runtime, so this keeps the
+   * pool under half a core); devices asking faster keep their last result.
+   */
+  maxInferencesPerSecond?: number;
+  /** Clock of the rate limit (ms); tests pin it. */
+  now?: () => number;
 }
 
 /** One sample of a device's sensor stream to run through its active package. */
@@ -52,7 +60,11 @@ export class DeviceComputePool {
   private readonly selfTests = new Map<string, Promise<string>>();
   private readonly shared = new Map<string, SharedArrayBuffer>();
   private readonly maxQueued: number;
+  private readonly rate: number;
+  private readonly now: () => number;
   private queued = 0;
+  private tokens: number;
+  private refilledAt: number;
 
   /** @param publicKeyPem the installation's package signing key (SPKI PEM), provisioned with the devices */
   constructor(
@@ -61,6 +73,10 @@ export class DeviceComputePool {
   ) {
     this.pool = new WorkerPool(requireWorkerScript(import.meta.url, 'sim-compute-worker', './device-compute-task.ts'), { maxThreads: options.maxThreads, idleTimeout: 30_000 });
     this.maxQueued = options.maxQueuedInferences ?? 4;
+    this.rate = options.maxInferencesPerSecond ?? 2;
+    this.now = options.now ?? Date.now;
+    this.tokens = Math.max(1, this.rate);
+    this.refilledAt = this.now();
   }
 
   /** The output digest of the package's self-test on a device's runtime (`miscompute`: a faulty one). */
@@ -82,7 +98,7 @@ export class DeviceComputePool {
 
   /** Runs one sensor sample through the package; null when the pool is too busy (keep the last result). */
   async infer(request: InferRequest): Promise<InferResult | null> {
-    if (this.queued >= this.maxQueued) {
+    if (this.queued >= this.maxQueued || !this.takeToken()) {
       this.counters.inferencesSkipped++;
       return null;
     }
@@ -100,6 +116,16 @@ export class DeviceComputePool {
   /** Stops the workers. */
   close(): Promise<void> {
     return this.pool.close();
+  }
+
+  /** The rate limit's token bucket: refills at `rate` per second up to one second's worth (at least 1). */
+  private takeToken(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(Math.max(1, this.rate), this.tokens + ((now - this.refilledAt) / 1000) * this.rate);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   private run<T>(task: DeviceComputeTask): Promise<T> {

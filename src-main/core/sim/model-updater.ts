@@ -271,6 +271,8 @@ export class ModelUpdater {
     const generation = this.generation;
     try {
       await this.trialBoot(slot, offer.tid);
+    } catch (err) {
+      if (generation === this.generation) this.fail(offer.tid, 'STORAGE_ERROR', (err as Error).message, this.slots.activeSlot ?? undefined);
     } finally {
       if (generation === this.generation) this.finishing = null;
     }
@@ -333,7 +335,17 @@ export class ModelUpdater {
     this.ctx.slotsChanged();
     if (tid) this.state(tid, 'self_test', { slot });
     const generation = this.generation;
-    const digest = await this.ctx.selfTest(bytes, this.ctx.faults().miscompute);
+    let digest: string;
+    try {
+      digest = await this.ctx.selfTest(bytes, this.ctx.faults().miscompute);
+    } catch (err) {
+      // The self-test could not run (the compute pool stopped or failed): never keep a slot on trial.
+      if (generation === this.generation) {
+        this.slots.revert();
+        this.ctx.slotsChanged();
+      }
+      throw new Error(`the self-test could not run: ${(err as Error).message}`, { cause: err });
+    }
     if (generation !== this.generation) return 'failed'; // the power was cut meanwhile: the next boot reverts
     if (digest !== expected) {
       this.stats.selfTestFailures++;

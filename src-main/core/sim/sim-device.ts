@@ -448,7 +448,13 @@ export class SimDevice {
     infer({ sha256, bytes: active.read, deviceSeed: this.deviceSeed, sample: this.sample++ }).then(
       (result) => {
         this.inferring = false;
-        if (!result || this.runningPackage !== sha256) return;
+        if (this.runningPackage !== sha256) return;
+        // The compute was busy: try again well before the next period, at a random moment so
+        // that a fleet that activated together spreads out.
+        if (!result) {
+          if (this.state === 'online') this.ctx.wheel.after(this.inferenceTimer, this.timingRng.range(5000, 15_000));
+          return;
+        }
         this.model.setWorkload(result.macs);
         this.model.setPrediction({ prediction: result.prediction, confidence: result.confidence });
       },

@@ -24,7 +24,7 @@ const sha = (bytes: Uint8Array) => readPackage(bytes, keys.keyPair().publicKey).
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tf-compute-'));
   keys = new SigningKeyStore(dir);
-  pool = new DeviceComputePool(keys.publicKey().pem, { maxQueuedInferences: 2 });
+  pool = new DeviceComputePool(keys.publicKey().pem, { maxQueuedInferences: 2, maxInferencesPerSecond: 1000 });
 });
 
 afterAll(async () => {
@@ -84,6 +84,26 @@ describe('DeviceComputePool', () => {
     expect(results.filter((r) => r !== null)).toHaveLength(2);
     expect(pool.counters.inferences - before.inferences).toBe(2);
     expect(pool.counters.inferencesSkipped - before.inferencesSkipped).toBe(4);
+  }, 60_000);
+});
+
+describe('the inference rate limit', () => {
+  it('starts at most maxInferencesPerSecond, refilling with time', async () => {
+    let now = 0;
+    const limited = new DeviceComputePool(keys.publicKey().pem, { maxInferencesPerSecond: 2, now: () => now });
+    try {
+      const bytes = pkg(11);
+      const ask = (i: number) => limited.infer({ sha256: sha(bytes), bytes: () => bytes, deviceSeed: i, sample: 0 });
+      const first = [await ask(1), await ask(2), await ask(3)];
+      expect(first.map((r) => r !== null)).toEqual([true, true, false]);
+      now += 500; // half a second: one more token
+      expect([await ask(4), await ask(5)].map((r) => r !== null)).toEqual([true, false]);
+      now += 10_000; // the bucket holds one second's worth, not ten
+      expect([await ask(6), await ask(7), await ask(8)].map((r) => r !== null)).toEqual([true, true, false]);
+      expect(limited.counters).toMatchObject({ inferences: 5, inferencesSkipped: 3 });
+    } finally {
+      await limited.close();
+    }
   }, 60_000);
 });
 
