@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- deploy [--devices 100,1000] [--scenarios clean,faults] [--model mcunet_vww1.tflite]
- *    [--mcu stm32h743] [--block-size 4096] [--window 16]`
+ *    [--mcu stm32h743] [--block-size 4096] [--window 16] [--max-concurrent N (default: all devices)]`
  *
  * A model rollout end to end, measured from outside: the app runs as `tinyfleet serve` in its own
  * process (tests/support/app-process), the simulated fleet as `tinyfleet sim` in another, and this
@@ -59,10 +59,12 @@ interface Options {
   scenarios: Scenario[];
   blockSize: number;
   window: number;
+  /** Concurrent transfers; 0: every device at once. */
+  maxConcurrent: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { devices: [100, 1000], model: DEFAULT_MODEL, mcu: DEFAULT_MCU, scenarios: ['clean', 'faults'], blockSize: 4096, window: 16 };
+  const opts: Options = { devices: [100, 1000], model: DEFAULT_MODEL, mcu: DEFAULT_MCU, scenarios: ['clean', 'faults'], blockSize: 4096, window: 16, maxConcurrent: 0 };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1] ?? ''];
     i++;
@@ -80,12 +82,13 @@ function parseArgs(args: string[]): Options {
     } else if (flag === '--mcu') {
       if (!value) throw new Error('--mcu needs an MCU profile id');
       opts.mcu = value;
-    } else if (flag === '--block-size' || flag === '--window') {
+    } else if (flag === '--block-size' || flag === '--window' || flag === '--max-concurrent') {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive whole number, got "${value}"`);
       if (flag === '--block-size') opts.blockSize = n;
-      else opts.window = n;
-    } else throw new Error(`unknown option "${flag}" (use --devices, --scenarios, --model, --mcu, --block-size, --window)`);
+      else if (flag === '--window') opts.window = n;
+      else opts.maxConcurrent = n;
+    } else throw new Error(`unknown option "${flag}" (use --devices, --scenarios, --model, --mcu, --block-size, --window, --max-concurrent)`);
   }
   return opts;
 }
@@ -157,7 +160,7 @@ async function runRollout(devices: number, scenario: Scenario, opts: Options): P
       targets: { tags: ['bench'] },
       waves: { canary: { percent: 100 }, steps: [100], soakMs: 0, autoPromote: true, successRate: 0 },
       abort: { failureRate: 1, minExecuted: devices },
-      limits: { maxConcurrent: Math.min(devices, 10_000), bytesPerSecond: 1024 ** 3, blockSize: opts.blockSize, window: opts.window },
+      limits: { maxConcurrent: Math.min(opts.maxConcurrent || devices, 10_000), bytesPerSecond: 1024 ** 3, blockSize: opts.blockSize, window: opts.window },
     };
     // A dry run first builds and signs the package (minutes of compile are not rollout time).
     const dry = await client.call('deploy.create', { ...spec, dryRun: true });
@@ -212,6 +215,7 @@ async function runRollout(devices: number, scenario: Scenario, opts: Options): P
       packageBytes,
       blockSize: opts.blockSize,
       window: opts.window,
+      maxConcurrent: spec.limits.maxConcurrent,
       succeeded,
       failed,
       finalState: final.state,
