@@ -1,6 +1,7 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router } from 'vue-router';
 import { fleetRoutes } from '../features/fleet/routes';
 import { modelsRoutes } from '../features/models/routes';
+import { deploymentsRoutes } from '../features/deployments/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
 import { settingsRoutes } from '../features/settings/routes';
 
@@ -13,6 +14,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/fleet' },
   ...fleetRoutes,
   ...modelsRoutes,
+  ...deploymentsRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,
   { path: '/:pathMatch(.*)*', redirect: '/fleet' },

@@ -31,3 +31,12 @@ export function formatCount(value: number): string {
 export function formatTime(ts: number): string {
   return new Date(ts).toLocaleTimeString('en-GB', { hour12: false });
 }
+
+/** A duration as "45 s", "12 min 5 s", "3 h 20 min"; "—" when unknown. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}

@@ -2,21 +2,18 @@
  * The simulator page's update faults and the device page's prediction, in browser mode with
  * headless Chromium: the fault form sets block loss, corrupted blocks, power loss mid-transfer,
  * a miscomputing runtime and low free SRAM/Flash, and sim.status shows them applied; a simulated
- * device that takes a package shows its model's prediction in the headline.
+ * device that takes a deployment shows its model's prediction in the headline.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { MqttClient } from 'mqtt';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultConfig } from '../../src-main/core/contract/sim';
-import { findMcuProfile, loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
-import { writePackage } from '../../src-main/core/engine/package/writer';
-import { buildOpZoo } from '../unit/codegen/op-zoo';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
+import { buildTinyMobilenet } from '../support/ir-builder';
+import { untilDeployment } from '../support/ota-fleet';
 import { requireOrSkip } from '../support/require-tools';
-import { connectOperator, deliverPackage } from '../support/transfer-driver';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
 
 const skip = requireOrSkip('e2e', browserUnavailableReason());
@@ -29,7 +26,6 @@ function inputOf(scope: Locator, testId: string) {
 describe.skipIf(skip)('simulator updates in a browser', () => {
   let outDir: string;
   let app: BrowserApp;
-  let operator: MqttClient | undefined;
 
   beforeAll(async () => {
     outDir = mkdtempSync(path.join(tmpdir(), 'tinyfleet-e2e-simupd-'));
@@ -37,7 +33,6 @@ describe.skipIf(skip)('simulator updates in a browser', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await operator?.endAsync(true);
     await app?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
@@ -69,21 +64,21 @@ describe.skipIf(skip)('simulator updates in a browser', () => {
     expect(await page.locator('.el-table').textContent()).toContain('miscomputing runtime');
   }, 60_000);
 
-  it('a device that takes a package shows its prediction in the headline', async () => {
+  it('a device that takes a deployment shows its prediction in the headline', async () => {
     const status = await app.core.api.call('sim.status', {});
     await app.core.api.call('sim.setFaults', { groupId: status.groups[0].id, faults: FaultConfig.parse({}) });
     const { page } = app;
     await page.goto(`${app.url.split('#')[0]}#/fleet/sim-00001`);
     await expect.poll(() => page.locator('[data-testid="device-prediction"]').textContent(), { timeout: 15_000 }).toContain('no model running');
 
-    const keys = new SigningKeyStore(app.core.dataDir);
-    const f746 = findMcuProfile(loadMcuProfiles(), 'stm32f746');
-    expect((await app.core.api.call('fleet.get', { id: 'sim-00001' })).mcu).toBe(f746.id);
-    const bytes = Buffer.from(writePackage(buildOpZoo(7), { modelId: 'zoo', modelVersion: '1', target: f746, rounding: 'tflm', signer: keys }));
-    operator = await connectOperator(app.core.dataDir, app.core.info().broker.url);
-    const { final } = await deliverPackage(operator, keys, 'sim-00001', bytes);
-    expect(final.state).toBe('confirmed');
+    const api = app.core.api;
+    const imported = await api.call('models.import', { name: 'tiny', fileName: 'tiny.tflite', bytesBase64: Buffer.from(writeTflite(buildTinyMobilenet(1, 16))).toString('base64') });
+    const { deployment } = await api.call('deploy.create', { modelId: imported.model.id, version: 1, targets: { deviceIds: ['sim-00001'] }, waves: { canary: { count: 1 }, steps: [] } });
+    const done = await untilDeployment(api, deployment!.id, (d) => ['succeeded', 'failed', 'aborted'].includes(d.state), 90_000);
+    expect(done.state).toBe('succeeded');
     await expect.poll(() => page.locator('[data-testid="device-prediction"]').textContent(), { timeout: 20_000 }).toMatch(/class \d+ \(\d+ %\)/);
+    // the new birth's slots reach the page without a reload
+    await expect.poll(() => page.locator('[data-testid="device-slots"]').textContent(), { timeout: 10_000 }).toContain(`A: ${imported.model.id}@1`);
     await page.screenshot({ path: screenshotPath('e2e-device-prediction.png'), fullPage: true });
     expect(app.problems).toEqual([]);
   }, 90_000);

@@ -1,39 +1,34 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceDetail } from '../../src-main/core/contract';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import { findMcuProfile, loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
-import { writePackage } from '../../src-main/core/engine/package/writer';
+import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { inferenceLatencyMs } from '../../src-main/core/sim/inference-latency';
-import { buildOpZoo } from '../unit/codegen/op-zoo';
 import { createTestCore, type TestCore } from '../support/core';
-import { connectOperator, deliverPackage } from '../support/transfer-driver';
+import { buildTinyMobilenet } from '../support/ir-builder';
+import { untilDeployment } from '../support/ota-fleet';
 
 /**
- * The app's simulator as the reference firmware: devices started through the real core speak
- * protocol 1.1 with both slots in their birth, take a package signed with the installation's key,
- * self-test it in the simulator's compute pool and then run it on their sensor stream, reporting
- * prediction, confidence and the model's latency in telemetry the app stores.
+ * The app's simulator as the reference firmware: devices started through the real core (sim.start,
+ * in the simulator's worker thread) speak protocol 1.1 with both slots in their birth, take a
+ * deployment of a package signed with the installation's key, self-test it in the simulator's
+ * compute pool and then run it on their sensor stream, reporting prediction, confidence and the
+ * model's latency in telemetry the app stores.
  */
 
 const f746 = findMcuProfile(loadMcuProfiles(), 'stm32f746');
 let core: TestCore;
-let operator: MqttClient;
 
 const detail = (id: string) => core.api.call('fleet.get', { id }) as Promise<DeviceDetail>;
 
 beforeAll(async () => {
   core = await createTestCore();
   await core.api.call('sim.start', { namePrefix: 'upd', count: 2, profiles: ['stm32f746'], telemetryIntervalMs: 200 });
-  operator = await connectOperator(core.dataDir, core.info().broker.url);
 }, 60_000);
 
 afterAll(async () => {
-  await operator?.endAsync(true);
   await core?.dispose();
 });
 
@@ -47,21 +42,21 @@ describe('the app simulator with model updates', () => {
     expect(device.prediction).toBeNull();
   });
 
-  it('takes a package signed with the installation key, confirms it, and reports predictions from it', async () => {
-    const keys = new SigningKeyStore(core.dataDir);
-    const model = buildOpZoo(7);
-    const bytes = Buffer.from(writePackage(model, { modelId: 'zoo', modelVersion: '1', target: f746, rounding: 'tflm', signer: keys }));
-    const { final, states } = await deliverPackage(operator, keys, 'upd-00001', bytes);
-    expect(final).toMatchObject({ state: 'confirmed', slot: 'a' });
-    expect(states.map((s) => s.state)).toEqual(expect.arrayContaining(['verifying', 'installing', 'activated', 'self_test', 'confirmed']));
+  it('takes a deployment of a model (signed with the installation key), confirms it, and reports predictions from it', async () => {
+    const model = buildTinyMobilenet(1, 16);
+    const imported = await core.api.call('models.import', { name: 'tiny', fileName: 'tiny.tflite', bytesBase64: Buffer.from(writeTflite(model)).toString('base64') });
+    const modelId = imported.model.id;
+    const { deployment } = await core.api.call('deploy.create', { modelId, version: 1, targets: { deviceIds: ['upd-00001'] }, waves: { canary: { count: 1 }, steps: [] } });
+    const done = await untilDeployment(core.api, deployment!.id, (d) => d.state === 'succeeded' || d.state === 'failed' || d.state === 'aborted', 90_000);
+    expect(done.state).toBe('succeeded');
     // the slots live in the data directory, per device
     expect(existsSync(path.join(core.dataDir, 'sim-devices', 'upd-00001', 'a.tfpk'))).toBe(true);
 
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const [pkg] = (await core.api.call('models.packages', { modelId, version: 1 })).filter((p) => p.mcu === 'stm32f746');
     const device = await waitForDetail('upd-00001', (x) => x.prediction !== null && x.modelSlots.some((s) => s.active && s.confirmed));
-    expect(device.model).toBe('zoo@1');
+    expect(device.model).toBe(`${modelId}@1`);
     expect(device.modelSlots).toEqual([
-      { slot: 'a', model: 'zoo@1', active: true, sha256, confirmed: true },
+      { slot: 'a', model: `${modelId}@1`, active: true, sha256: pkg.id, confirmed: true },
       { slot: 'b', model: null, active: false },
     ]);
     const classes = model.tensors[model.outputs[0]].shape.at(-1)!;
@@ -80,9 +75,9 @@ describe('the app simulator with model updates', () => {
       expect(p.prediction).toBe(device.prediction);
       expect(Math.abs(p.inferenceMs! - expected)).toBeLessThanOrEqual(Math.max(0.2, 0.25 * expected));
     }
-    // the other device has no model: no prediction
+    // the other device was not targeted: no model, no prediction
     expect((await detail('upd-00002')).prediction).toBeNull();
-  }, 60_000);
+  }, 120_000);
 });
 
 /** Polls an async check until it returns a value. */

@@ -41,3 +41,14 @@ export async function createTestCore(options: Partial<CoreConfig> & { keepDataDi
     },
   };
 }
+
+/** Resolves once `count` devices are online (polling fleet.stats); throws after `timeoutMs`, saying how many were. */
+export async function untilOnline(core: Pick<Core, 'api'>, count: number, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const { online } = await core.api.call('fleet.stats', {});
+    if (online >= count) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${count} devices online (${online} are)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

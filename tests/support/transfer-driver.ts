@@ -4,32 +4,10 @@
  * protocol's TransferSender, and collects its states until a terminal one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import mqtt, { type MqttClient } from 'mqtt';
-import { OPERATOR_USERNAME } from '../../src-main/core/broker';
+import type { MqttClient } from 'mqtt';
 import { signEd25519, type SigningKeyStore } from '../../src-main/core/engine/package/keys';
 import { decodeTransferControl, offerSigningText, transferTopic, TransferSender, type TransferOffer, type TransferStateMessage } from '../../src-main/core/protocol';
 import { waitFor } from './aedes';
-
-/**
- * An MQTT client logged in as the app itself (its operator password is kept in the data
- * directory's settings), for a test that plays the rollout engine next to a running core.
- */
-export function connectOperator(dataDir: string, brokerUrl: string): Promise<MqttClient> {
-  const db = new BetterSqlite3(path.join(dataDir, 'tinyfleet.db'), { readonly: true, fileMustExist: true });
-  let password: string;
-  try {
-    password = JSON.parse(db.prepare("SELECT value FROM settings WHERE key = 'broker.operatorPassword'").pluck().get() as string) as string;
-  } finally {
-    db.close();
-  }
-  return new Promise<MqttClient>((resolve, reject) => {
-    const c = mqtt.connect(brokerUrl, { username: OPERATOR_USERNAME, password, clientId: `test-operator-${randomBytes(4).toString('hex')}`, reconnectPeriod: 0, protocolVersion: 4 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
-}
 
 export interface Delivery {
   states: TransferStateMessage[];

@@ -160,9 +160,11 @@ export const DeviceQuery = z.object({
   status: z.array(DeviceStatus).optional(),
   mcu: z.array(z.string()).optional(),
   tags: z.array(z.string()).optional(),
-  model: z.string().optional(),
+  /** The active model: `modelId@version` for one version, a bare model id for any of its versions. */
+  model: z.string().min(1).max(128).optional(),
   search: z.string().optional(),
-  sort: z.enum(['id', 'name', 'status', 'mcu', 'lastSeen', 'battery']).default('id'),
+  /** `model` orders by model id, then by version as a number (v10 after v9). */
+  sort: z.enum(['id', 'name', 'status', 'mcu', 'model', 'lastSeen', 'battery']).default('id'),
   order: z.enum(['asc', 'desc']).default('asc'),
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(50_000).default(50_000),

@@ -57,9 +57,10 @@ export interface DeviceFilter {
   status?: DeviceStatus[];
   mcu?: string[];
   tags?: string[];
+  /** `modelId@version`, or a bare model id for any of its versions. */
   model?: string;
   search?: string;
-  sort: 'id' | 'name' | 'status' | 'mcu' | 'lastSeen' | 'battery';
+  sort: 'id' | 'name' | 'status' | 'mcu' | 'model' | 'lastSeen' | 'battery';
   order: 'asc' | 'desc';
   offset: number;
   limit: number;
@@ -109,14 +110,25 @@ interface DeviceRow {
 const DETAIL_COLUMNS =
   'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, proto';
 
-const SORT_COLUMNS: Record<DeviceFilter['sort'], string> = {
-  id: 'id',
-  name: 'name',
-  status: 'status',
-  mcu: 'mcu',
-  lastSeen: 'last_seen',
-  battery: 'battery',
+/** The model id and the version of a `modelId@version` column, for ordering (a version sorts as a number). */
+const MODEL_ID_SQL = "CASE WHEN instr(model, '@') > 0 THEN substr(model, 1, instr(model, '@') - 1) ELSE model END";
+const MODEL_VERSION_SQL = "CAST(substr(model, instr(model, '@') + 1) AS INTEGER)";
+
+/** The expressions each sort key orders by, most significant first. */
+const SORT_COLUMNS: Record<DeviceFilter['sort'], string[]> = {
+  id: ['id'],
+  name: ['name'],
+  status: ['status'],
+  mcu: ['mcu'],
+  model: [MODEL_ID_SQL, MODEL_VERSION_SQL],
+  lastSeen: ['last_seen'],
+  battery: ['battery'],
 };
+
+/** Text matched literally by `LIKE ... ESCAPE '\\'` (its wildcards and the escape escaped). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+}
 
 function toSummary(row: DeviceRow): DeviceSummary {
   return {
@@ -252,19 +264,25 @@ export class DevicesRepo {
       params.push(...filter.tags);
     }
     if (filter.model !== undefined) {
-      where.push('model = ?');
-      params.push(filter.model);
+      if (filter.model.includes('@')) {
+        where.push('model = ?');
+        params.push(filter.model);
+      } else {
+        where.push(`(model = ? OR model LIKE ? ESCAPE '\\')`);
+        params.push(filter.model, `${escapeLike(filter.model)}@%`);
+      }
     }
     if (filter.search) {
       where.push(`(id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')`);
-      const like = `%${filter.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      const like = `%${escapeLike(filter.search)}%`;
       params.push(like, like);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = this.db.prepare(`SELECT count(*) FROM devices ${clause}`).pluck().get(...params) as number;
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const orderBy = SORT_COLUMNS[filter.sort].map((expr) => `${expr} ${order} NULLS LAST`).join(', ');
     const rows = this.db
-      .prepare(`SELECT ${DETAIL_COLUMNS} FROM devices ${clause} ORDER BY ${SORT_COLUMNS[filter.sort]} ${order} NULLS LAST, id ASC LIMIT ? OFFSET ?`)
+      .prepare(`SELECT ${DETAIL_COLUMNS} FROM devices ${clause} ORDER BY ${orderBy}, id ASC LIMIT ? OFFSET ?`)
       .all(...params, filter.limit, filter.offset) as DeviceRow[];
     return { total, devices: rows.map(toSummary) };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatBytes, formatCount, formatValue } from '../../../src-renderer/lib/format';
+import { formatAgo, formatBytes, formatCount, formatDuration, formatValue } from '../../../src-renderer/lib/format';
 
 describe('formatting', () => {
   it('says how long ago', () => {
@@ -19,5 +19,12 @@ describe('formatting', () => {
     expect(formatValue(null, 1, '°C')).toBe('—');
     expect(formatValue(23.456, 1, '°C')).toBe('23.5 °C');
     expect(formatCount(10000)).toBe('10,000');
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(null)).toBe('—');
+    expect(formatDuration(44_600)).toBe('45 s');
+    expect(formatDuration(725_000)).toBe('12 min 5 s');
+    expect(formatDuration(3 * 3600_000 + 20 * 60_000)).toBe('3 h 20 min');
   });
 });

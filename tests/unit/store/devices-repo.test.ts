@@ -30,6 +30,30 @@ describe('DevicesRepo', () => {
     expect(page).toMatchObject({ total: 3, devices: [{ id: 'b-2' }] });
   });
 
+  it('filters by active model (one version, or any version of a model id) and sorts versions as numbers', () => {
+    store.devices.insertMany([row('d-4', 'rp2040', [])]);
+    const birth = (model: string) => ({
+      firmware: 'fw',
+      runtime: 'rt',
+      mcu: 'rp2040',
+      sramFree: 1,
+      flashFree: 1,
+      slots: [{ slot: 'a' as const, model, active: true }],
+      telemetryIntervalMs: 1000,
+      proto: '1.1',
+    });
+    store.devices.applyBirth('a-1', birth('vww@10'), 1);
+    store.devices.applyBirth('b-2', birth('vww@9'), 1);
+    store.devices.applyBirth('c-3', birth('kws_1@2'), 1);
+    const ids = (f: Partial<Parameters<Store['devices']['list']>[0]>) => store.devices.list({ ...base, ...f }).devices.map((d) => d.id);
+    expect(ids({ model: 'vww@9' })).toEqual(['b-2']);
+    expect(ids({ model: 'vww' })).toEqual(['a-1', 'b-2']);
+    expect(ids({ model: 'kws%1' })).toEqual([]);
+    expect(ids({ model: 'kws_1' })).toEqual(['c-3']);
+    expect(ids({ sort: 'model' })).toEqual(['c-3', 'b-2', 'a-1', 'd-4']);
+    expect(ids({ sort: 'model', order: 'desc' })).toEqual(['a-1', 'b-2', 'c-3', 'd-4']);
+  });
+
   it('reads many devices in one statement and skips unknown ids', () => {
     expect(store.devices.getSummaries(['c-3', 'ghost', 'a-1']).map((d) => d.id).sort()).toEqual(['a-1', 'c-3']);
     expect(store.devices.getSummaries([])).toEqual([]);
