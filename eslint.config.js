@@ -28,6 +28,7 @@ export const coreLayerMap = {
   sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet', 'engine'],
   models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
   deploy: ['common', 'contract', 'protocol', 'store', 'fleet', 'models', 'engine'],
+  rounds: ['common', 'contract', 'protocol', 'engine', 'train'],
   host: ['*'],
 };
 

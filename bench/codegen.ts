@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { writeBundle } from '../src-main/core/engine/codegen/bundle';
 import { generateModelC } from '../src-main/core/engine/codegen/generate';
 import { inputBytes } from '../src-main/core/engine/codegen/proof';
-import { buildHost, buildM7, elfSizes, hasTool, runHost, runQemu } from '../src-main/core/engine/codegen/toolchain';
-import { patchCodeBytes, RUNTIME_SRAM_BYTES } from '../src-main/core/engine/cost/footprint';
+import { buildHost, buildMcu, elfSizes, hasTool, runHost, runQemu } from '../src-main/core/engine/codegen/toolchain';
+import { codeFootprint, flashOnCore } from '../src-main/core/engine/codegen/flash-estimate';
+import { RUNTIME_SRAM_BYTES } from '../src-main/core/engine/cost/footprint';
 import { modelCost } from '../src-main/core/engine/cost/macs';
 import type { Model } from '../src-main/core/engine/ir';
 import { searchPatch, type PatchCandidate } from '../src-main/core/engine/patch/search';
@@ -89,11 +90,12 @@ async function benchModel(name: string, model: Model, rounding: RoundingMode, to
       line.hostOutputsEqual = same(timed.output, ts.output);
     } else line.hostNote = 'gcc not found';
     if (tools.arm) {
-      const elf = await buildM7(dir);
+      const elf = await buildMcu(dir);
       const sizes = await elfSizes(elf);
       Object.assign(line, { text: sizes.text, rodata: sizes.rodata, data: sizes.data, bss: sizes.bss });
       line.flashBytes = sizes.flash;
-      line.flashEstimateBytes = cost.flash.totalBytes + (patch ? patchCodeBytes(patch.stage) : 0);
+      line.flashEstimateBytes = flashOnCore(codeFootprint(model, { rounding, patch }), 'cortex-m7').totalBytes;
+      line.flashEstimateError = round(Number(line.flashEstimateBytes) / sizes.flash - 1, 4);
       line.sramBytes = sizes.sram;
       line.sramEstimateBytes = generated.arenaBytes + RUNTIME_SRAM_BYTES;
       if (!tools.qemu) line.qemuNote = tools.qemuNote;

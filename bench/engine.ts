@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--models a.tflite,b.tflite] [--runs N] [--seed S] [--no-oracle]`
+ * `npm run bench -- engine [--models a.tflite,b.tflite] [--runs N] [--seed S] [--no-oracle] [--sram-only]`
  *
  * Per model in ../shared/models (skipped with a printed reason when the folder is absent) and per
  * model the project builds in code (the MobileNetV2-like and wide models of tests/support/ir-builder),
@@ -11,6 +11,12 @@
  *   ms per inference of our runtime (tflite rounding) and of the TFLite oracle's builtin kernels
  *   (XNNPACK off) on the same seeded inputs, their ratio (ours / oracle, < 1 = we are faster), and
  *   whether our outputs equal the oracle's.
+ *
+ * Then, per published model and mode (per-layer, patch-based), one `engine-sram` line: our peak SRAM
+ * (arena + scratch) under the int8 I/O convention TinyEngine uses, beside the figure TinyEngine or
+ * the MCUNet papers publish for that model (bench/support/published-sram.ts cites each), `meets`
+ * (ours <= theirs; null without a figure), and where our peak's bytes go. `--sram-only` prints only
+ * these lines.
  *
  * Models the engine rejects (custom or unsupported ops) get a line with the error.
  */
@@ -25,6 +31,10 @@ import type { TensorView } from '../src-main/core/engine/runtime/prepare';
 import { allocateView } from '../src-main/core/engine/runtime/tensor-memory';
 import { readTflite } from '../src-main/core/engine/tflite/reader';
 import { IrBuilder, buildTinyMobilenet } from '../tests/support/ir-builder';
+import { applyIoConvention } from '../src-main/core/engine/io-convention';
+import { tensorBytes } from '../src-main/core/engine/ir';
+import type { CompileReport } from '../src-main/core/contract/compile-report';
+import { PUBLISHED_PEAK_SRAM, type ScheduleMode } from './support/published-sram';
 
 const projectRoot = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const modelsDir = path.resolve(projectRoot, '../shared/models');
@@ -126,6 +136,45 @@ function benchModel(name: string, model: Model, bytes: Uint8Array | undefined, o
   return line;
 }
 
+/** What is live at the peak step of the chosen schedule, largest first: the bytes a reader must account for. */
+function peakBreakdown(model: Model, report: CompileReport): string {
+  const entry = report.timeline[report.peakOp.step];
+  if (entry.coversOps) {
+    const p = report.patch;
+    const b = p.breakdown!;
+    return `patch stage (ops ${entry.coversOps[0]}..${entry.coversOps.at(-1)}, ${p.n}x${p.n}): stage inputs ${b.stageInputBytes} B + stage output ${b.stageOutputBytes} B + one patch's working set ${b.workingSetBytes} B + scratch ${b.scratchBytes} B${b.otherLiveBytes ? ` + other live ${b.otherLiveBytes} B` : ''}`;
+  }
+  const live = entry.liveTensors.map((t) => ({ t, bytes: tensorBytes(model.tensors[t]) })).sort((a, b) => b.bytes - a.bytes);
+  return `${entry.kind} #${entry.opIndex}: ${live.map((l) => `tensor ${l.t} [${model.tensors[l.t].shape.join('x')}] ${l.bytes} B`).join(' + ')}${entry.scratchBytes ? ` + scratch ${entry.scratchBytes} B` : ''}`;
+}
+
+/** Our peak SRAM beside the published figure for one model and mode (int8 I/O, as TinyEngine). */
+function sramLine(name: string, model: Model, mode: ScheduleMode): Record<string, unknown> {
+  const published = PUBLISHED_PEAK_SRAM[name]?.[mode];
+  // Patch-based: the plan that fits their figure at the fewest extra MACs, else the lowest peak found.
+  const report = compileModel(model, mode === 'per-layer' ? { patch: 'none', io: 'int8' } : { patch: 'auto', io: 'int8', sramBudget: published?.bytes ?? 1 });
+  const line: Record<string, unknown> = { bench: 'engine-sram', model: name, mode, io: 'int8' };
+  if (mode === 'patch-based' && !report.patch.applied) return { ...line, note: `no patch schedule: ${report.patch.reason}`, published: published ?? null };
+  const ours = report.peakSramBytes;
+  const compiled = applyIoConvention(model, 'int8').model;
+  Object.assign(line, {
+    oursPeakBytes: ours,
+    oursActivationBytes: report.activationArenaBytes,
+    oursScratchBytes: report.scratchBytes,
+    lowerBoundBytes: report.lowerBoundBytes,
+    floatIoLayerPeakBytes: report.io?.floatLayerPeakBytes,
+    patchGrid: report.patch.applied ? `${report.patch.n}x${report.patch.n}` : undefined,
+    patchMacOverhead: report.patch.applied ? round(report.patch.macOverhead!, 4) : undefined,
+    publishedBytes: published?.bytes ?? null,
+    published: published?.published ?? null,
+    source: published?.source ?? 'no published figure found (see bench/support/published-sram.ts)',
+    meets: published ? ours <= published.bytes : null,
+    marginBytes: published ? published.bytes - ours : null,
+    peakAt: peakBreakdown(compiled, report),
+  });
+  return line;
+}
+
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string) => {
     const i = args.indexOf(name);
@@ -134,7 +183,8 @@ export async function run(args: string[]): Promise<void> {
   const runs = Number(opt('--runs') ?? 5);
   const seed = Number(opt('--seed') ?? 1);
   const only = opt('--models')?.split(',');
-  const oracle = args.includes('--no-oracle') ? 'oracle disabled (--no-oracle)' : await loadOracle();
+  const sramOnly = args.includes('--sram-only');
+  const oracle = args.includes('--no-oracle') || sramOnly ? 'oracle disabled' : await loadOracle();
 
   const jobs: { name: string; load: () => { model: Model; bytes?: Uint8Array } }[] = [];
   if (!existsSync(modelsDir)) {
@@ -163,6 +213,8 @@ export async function run(args: string[]): Promise<void> {
       console.log(JSON.stringify({ bench: 'engine', model: job.name, rejected: err instanceof Error ? err.message : String(err) }));
       continue;
     }
-    console.log(JSON.stringify(benchModel(job.name, loaded.model, loaded.bytes, oracle, runs, seed)));
+    if (!sramOnly) console.log(JSON.stringify(benchModel(job.name, loaded.model, loaded.bytes, oracle, runs, seed)));
+    if (!loaded.bytes) continue;
+    for (const mode of ['per-layer', 'patch-based'] as const) console.log(JSON.stringify(sramLine(job.name, loaded.model, mode)));
   }
 }

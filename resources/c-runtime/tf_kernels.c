@@ -282,6 +282,25 @@ void tf_fully_connected_s8(const tf_fc_params *p, const int8_t *in, int8_t *out)
   }
 }
 
+/* ---------------------------------------------------------------- batch matmul */
+
+void tf_batch_matmul_s8(const tf_batch_matmul_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out) {
+  const int32_t l_row = p->adj_x ? 1 : p->depth, l_k = p->adj_x ? p->rows : 1;
+  const int32_t r_k = p->adj_y ? 1 : p->cols, r_col = p->adj_y ? p->depth : 1;
+  int32_t b, i, j, k;
+  for (b = 0; b < p->batches; b++) {
+    const int8_t *l = lhs + p->lhs_offsets[b];
+    const int8_t *r = rhs + p->rhs_offsets[b];
+    for (i = 0; i < p->rows; i++)
+      for (j = 0; j < p->cols; j++) {
+        int32_t acc = 0;
+        for (k = 0; k < p->depth; k++)
+          acc += ((int32_t)l[i * l_row + k * l_k] - p->lhs_zero_point) * ((int32_t)r[k * r_k + j * r_col] - p->rhs_zero_point);
+        *out++ = clamp_s8(tf_requant(acc, p->mult, p->shift, p->rounding) + p->out_zero_point, -128, 127);
+      }
+  }
+}
+
 /* ---------------------------------------------------------------- pooling */
 
 static void pool(const tf_pool_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
@@ -378,14 +397,73 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
   TF_BROADCAST_LOOP(mul_one(p, a[ia], b[ib]));
 }
 
+static int8_t sub_one(const tf_add_params *p, int32_t a, int32_t b) {
+  const int32_t x1 = (int32_t)((uint32_t)(p->in1_offset + a) << p->left_shift);
+  const int32_t x2 = (int32_t)((uint32_t)(p->in2_offset + b) << p->left_shift);
+  const int32_t s1 = tf_mbqm(x1, p->in1_mult, p->in1_shift);
+  const int32_t s2 = tf_mbqm(x2, p->in2_mult, p->in2_shift);
+  return clamp_s8(tf_mbqm(s1 - s2, p->out_mult, p->out_shift) + p->out_offset, p->act_min, p->act_max);
+}
+
+void tf_sub_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) out[i] = sub_one(p, a[i], b[i]);
+}
+
+void tf_sub_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(sub_one(p, a[ia], b[ib]));
+}
+
+static int8_t sqdiff_one(const tf_sqdiff_params *p, int32_t a, int32_t b) {
+  const int32_t s1 = tf_mbqm((int32_t)((uint32_t)(p->in1_offset + a) << 7), p->in1_mult, p->in1_shift);
+  const int32_t s2 = tf_mbqm((int32_t)((uint32_t)(p->in2_offset + b) << 7), p->in2_mult, p->in2_shift);
+  const int32_t d = s1 - s2;
+  return clamp_s8(tf_mbqm(d * d, p->out_mult, p->out_shift) + p->out_offset, -128, 127);
+}
+
+void tf_squared_difference_bcast_s8(const tf_sqdiff_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                                    const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(sqdiff_one(p, a[ia], b[ib]));
+}
+
+void tf_maximum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(a[ia] > b[ib] ? a[ia] : b[ib]);
+}
+
+void tf_minimum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc) {
+  TF_BROADCAST_LOOP(a[ia] < b[ib] ? a[ia] : b[ib]);
+}
+
+static int8_t prelu_one(const tf_prelu_params *p, int32_t x, int32_t alpha) {
+  const int32_t v = p->in_offset + x;
+  const int32_t r = v >= 0 ? tf_mbqm(v, p->mult1, p->shift1) : tf_mbqm(v * (p->alpha_offset + alpha), p->mult2, p->shift2);
+  return clamp_s8(r + p->out_offset, -128, 127);
+}
+
+void tf_prelu_bcast_s8(const tf_prelu_params *p, const int8_t *in, const int8_t *alpha, int8_t *out,
+                       const tf_broadcast *bc) {
+  const int8_t *a = in, *b = alpha;
+  TF_BROADCAST_LOOP(prelu_one(p, a[ia], b[ib]));
+}
+
 /* ---------------------------------------------------------------- softmax */
 
-void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
-                   int32_t rows, int32_t depth) {
+/* Rows of probabilities, written as int8 (out_bits 8) or int16 (out_bits 16). */
+static void store_clamped(void *out, int32_t i, int32_t v, int32_t out_bits) {
+  const int32_t hi = out_bits == 16 ? INT16_MAX : INT8_MAX;
+  const int32_t lo = -hi - 1;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  if (out_bits == 16) ((int16_t *)out)[i] = (int16_t)v;
+  else ((int8_t *)out)[i] = (int8_t)v;
+}
+
+static void softmax_float(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, void *out,
+                          int32_t out_bits, int32_t rows, int32_t depth) {
   int32_t r, j;
   for (r = 0; r < rows; r++) {
     const int8_t *x = in + (size_t)r * (size_t)depth;
-    int8_t *o = out + (size_t)r * (size_t)depth;
+    const int32_t base = r * depth;
     const float *t;
     int32_t max = -128;
     float sum = 0.0f;
@@ -397,9 +475,19 @@ void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_poin
     inv = 1.0f / (sum * output_scale);
     for (j = 0; j < depth; j++) {
       const float prob = t[x[j]] * inv;
-      o[j] = clamp_s8((int32_t)roundf(prob) + out_zero_point, -128, 127);
+      store_clamped(out, base + j, (int32_t)roundf(prob) + out_zero_point, out_bits);
     }
   }
+}
+
+void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
+                   int32_t rows, int32_t depth) {
+  softmax_float(table, output_scale, out_zero_point, in, out, 8, rows, depth);
+}
+
+void tf_softmax_s8_s16(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int16_t *out,
+                       int32_t rows, int32_t depth) {
+  softmax_float(table, output_scale, out_zero_point, in, out, 16, rows, depth);
 }
 
 /* ---------------------------------------------------------------- gemmlowp fixed-point math (TFLite Micro) */
@@ -501,11 +589,14 @@ static int32_t softmax_exp(const tf_softmax_tflm_params *p, int32_t diff) {
   return exp_on_negative_values(tf_srdhm((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier), 5);
 }
 
-void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+/* reference_ops::Softmax<int8_t, OutputT>: exponent 31 - bits(OutputT), offset by OutputT's minimum. */
+static void softmax_tflm(const tf_softmax_tflm_params *p, const int8_t *in, void *out, int32_t out_bits, int32_t rows,
+                         int32_t depth) {
+  const int32_t out_min = out_bits == 16 ? INT16_MIN : INT8_MIN;
   int32_t r, j;
   for (r = 0; r < rows; r++) {
     const int8_t *x = in + (size_t)r * (size_t)depth;
-    int8_t *o = out + (size_t)r * (size_t)depth;
+    const int32_t base = r * depth;
     int32_t max = -128, sum = 0, headroom, reciprocal, exponent;
     for (j = 0; j < depth; j++)
       if (x[j] > max) max = x[j];
@@ -517,13 +608,23 @@ void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_
     /* GetReciprocal */
     headroom = clz32((uint32_t)sum);
     reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
-    exponent = (12 - headroom) + 31 - 8;
+    exponent = (12 - headroom) + 31 - out_bits;
     if (exponent > 31) TF_ABORT();
     for (j = 0; j < depth; j++) {
       const int32_t diff = x[j] - max;
-      o[j] = diff >= p->diff_min ? clamp_s8(tf_rdbypot(tf_srdhm(reciprocal, softmax_exp(p, diff)), exponent) - 128, -128, 127) : -128;
+      const int32_t v = diff >= p->diff_min ? tf_rdbypot(tf_srdhm(reciprocal, softmax_exp(p, diff)), exponent) + out_min : out_min;
+      store_clamped(out, base + j, v, out_bits);
     }
   }
+}
+
+void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  softmax_tflm(p, in, out, 8, rows, depth);
+}
+
+void tf_softmax_tflm_s8_s16(const tf_softmax_tflm_params *p, const int8_t *in, int16_t *out, int32_t rows,
+                            int32_t depth) {
+  softmax_tflm(p, in, out, 16, rows, depth);
 }
 
 void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, int32_t n) {
@@ -538,6 +639,70 @@ void tf_logistic_s8(const tf_logistic_params *p, const int8_t *in, int8_t *out, 
       /* Q4.27 in, Q0.31 out, rounded to 8 fractional bits */
       const int32_t q = tf_rdbypot(logistic_fixed(tf_mbqm(x, p->multiplier, p->left_shift), 4), 31 - 8);
       out[i] = clamp_s8(q - 128, -128, 127);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- log softmax */
+
+static int32_t saturate_s64(int64_t x) {
+  return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
+
+/* ln(x) for a positive x with in_bits integer bits, out_bits integer bits out: a power of two from the
+ * leading zeros (of x and of x * sqrt(1/2), the tighter kept) plus a rational function of the mantissa,
+ * accumulated with out_bits + 1 integer bits (TFLite's log_x_for_x_greater_than_or_equal_to_1). */
+static int32_t log_x_ge_1(int32_t x, int32_t in_bits, int32_t out_bits) {
+  const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250, one_quarter = 536870912;
+  const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
+  const int32_t accum_bits = out_bits + 1;
+  const int32_t shifted_quarter = sat_round_mul_pot(one_quarter, -accum_bits);
+  const int32_t a_headroom_plus_1 = clz32((uint32_t)x);
+  const int32_t r_a = sat_round_mul_pot(tf_srdhm(sat_round_mul_pot(x, a_headroom_plus_1 - 1), sqrt_half), 1);
+  const int32_t a_pow2 =
+      saturate_s64((int64_t)sat_round_mul_pot(in_bits - a_headroom_plus_1, 31 - accum_bits) + shifted_quarter);
+  const int32_t b_headroom = clz32((uint32_t)tf_srdhm(x, sqrt_half)) - 1;
+  const int32_t r_b = sat_round_mul_pot(x, b_headroom);
+  const int32_t b_pow2 = saturate_s64((int64_t)sat_round_mul_pot(in_bits - b_headroom, 31 - accum_bits) - shifted_quarter);
+  const int32_t r = r_a < r_b ? r_a : r_b;
+  const int32_t pow2 = a_pow2 > b_pow2 ? a_pow2 : b_pow2;
+  const int32_t p = rounding_half_sum(r, sqrt_sqrt_half);
+  const int32_t q = wrap_add(wrap_sub(r, sqrt_sqrt_half), wrap_sub(r, sqrt_sqrt_half));
+  const int32_t q_sq = tf_srdhm(q, q);
+  const int32_t num = wrap_add(tf_srdhm(q, r), tf_srdhm(tf_srdhm(q, q_sq), alpha_n));
+  const int32_t denom_minus_one =
+      wrap_add(tf_srdhm(p, wrap_add(wrap_add(alpha_i, q), tf_srdhm(alpha_d, q_sq))), tf_srdhm(alpha_f, q));
+  const int32_t recip = one_over_one_plus_x(denom_minus_one);
+  const int32_t sum = wrap_add(tf_srdhm(pow2, log_2), tf_srdhm(sat_round_mul_pot(num, -accum_bits), recip));
+  return sat_round_mul_pot(sum, accum_bits - out_bits);
+}
+
+void tf_log_softmax_s8(const tf_log_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth) {
+  int32_t r, j;
+  for (r = 0; r < rows; r++) {
+    const int8_t *x = in + (size_t)r * (size_t)depth;
+    int8_t *y = out + (size_t)r * (size_t)depth;
+    int32_t max = -128, sum = 0, log_sum, adjusted_diff_min, floor_diff;
+    for (j = 0; j < depth; j++)
+      if (x[j] > max) max = x[j];
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      /* Q5.26 difference, its exponential rescaled to the Q12.19 accumulator */
+      if (diff >= p->diff_min)
+        sum = wrap_add(sum, tf_rdbypot(exp_on_negative_values(tf_mbqm(diff, p->input_multiplier, p->input_left_shift), 5), 12));
+    }
+    log_sum = log_x_ge_1(sum, 12, 5);
+    /* differences at or below this give the type's minimum: log(sum) past Q5.26's bottom, on the input scale */
+    floor_diff = tf_mbqm(wrap_add(log_sum, INT32_MIN), p->reverse_multiplier, p->reverse_shift);
+    adjusted_diff_min = p->diff_min - 1 > floor_diff ? p->diff_min - 1 : floor_diff;
+    for (j = 0; j < depth; j++) {
+      const int32_t diff = x[j] - max;
+      if (diff > adjusted_diff_min) {
+        const int32_t q5 = tf_mbqm(diff, p->input_multiplier, p->input_left_shift);
+        y[j] = clamp_s8(tf_rdbypot(wrap_sub(q5, log_sum), 31 - 5 - 4) + 127, -128, 127);
+      } else {
+        y[j] = -128;
+      }
     }
   }
 }
@@ -583,6 +748,14 @@ void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n) {
   for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
 }
 
+void tf_lut_from_s8(const int8_t *table, int32_t min, const int8_t *in, int8_t *out, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    if (in[i] < min) TF_ABORT();
+    out[i] = table[(int32_t)in[i] + 128];
+  }
+}
+
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n) {
   int32_t i;
   for (i = 0; i < n; i++) out[i] = table[(int32_t)in[i] + 128];
@@ -594,6 +767,80 @@ void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_
     const double q = round((double)in[i] / scale) + (double)zero_point;
     out[i] = (int8_t)(q < -128.0 ? -128 : q > 127.0 ? 127 : (int32_t)q);
   }
+}
+
+static int32_t load_int(const void *p, tf_int_type type, int32_t i) {
+  switch (type) {
+    case TF_INT8: return ((const int8_t *)p)[i];
+    case TF_UINT8: return ((const uint8_t *)p)[i];
+    case TF_INT16: return ((const int16_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+  }
+}
+
+static void store_int(void *p, tf_int_type type, int32_t i, int64_t v) {
+  const int64_t lo = type == TF_INT8 ? INT8_MIN : type == TF_UINT8 ? 0 : type == TF_INT16 ? INT16_MIN : INT32_MIN;
+  const int64_t hi = type == TF_INT8 ? INT8_MAX : type == TF_UINT8 ? UINT8_MAX : type == TF_INT16 ? INT16_MAX : INT32_MAX;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  switch (type) {
+    case TF_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case TF_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case TF_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
+    default: ((int32_t *)p)[i] = (int32_t)v; break;
+  }
+}
+
+void tf_requantize(const tf_requant_params *p, const void *in, tf_int_type in_type, void *out, tf_int_type out_type,
+                   int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    const int32_t x = load_int(in, in_type, i) - p->in_zero_point;
+    store_int(out, out_type, i, (int64_t)tf_mbqm(x, p->mult, p->shift) + p->out_zero_point);
+  }
+}
+
+/* ---------------------------------------------------------------- svdf */
+
+void tf_svdf(const tf_svdf_params *p, const int8_t *in, void *state, int8_t *out, int32_t *scratch) {
+  const tf_int_type st = p->state_type;
+  const int32_t state_len = p->batches * p->filters * p->memory;
+  int32_t *filter_sums = scratch;
+  int32_t *unit_sums = scratch + p->batches * p->filters;
+  int32_t b, f, c, j, u;
+  /* shift the state left by one element */
+  if (st == TF_INT16) memmove(state, (int16_t *)state + 1, (size_t)(state_len - 1) * sizeof(int16_t));
+  else memmove(state, (int8_t *)state + 1, (size_t)(state_len - 1));
+  /* feature matmul into the newest memory column */
+  for (b = 0; b < p->batches; b++) {
+    const int8_t *x = in + (size_t)b * (size_t)p->input_size;
+    for (f = 0; f < p->filters; f++) {
+      const int8_t *w = p->weights_feature + (size_t)f * (size_t)p->input_size;
+      int32_t dot = 0;
+      for (c = 0; c < p->input_size; c++) dot += (int32_t)w[c] * ((int32_t)x[c] - p->in_zero_point);
+      store_int(state, st, (b * p->filters + f) * p->memory + p->memory - 1,
+                (int64_t)tf_mbqm(dot, p->feature_mult, p->feature_shift) + p->state_zero_point);
+    }
+  }
+  /* time matmul */
+  for (b = 0; b < p->batches; b++) {
+    for (f = 0; f < p->filters; f++) {
+      const int32_t row = (b * p->filters + f) * p->memory;
+      int32_t dot = 0;
+      for (j = 0; j < p->memory; j++)
+        dot += load_int(p->weights_time, st, f * p->memory + j) * (load_int(state, st, row + j) - p->state_zero_point);
+      filter_sums[b * p->filters + f] = dot;
+    }
+  }
+  /* bias, reduction over rank, rescale */
+  for (b = 0; b < p->batches; b++) {
+    for (u = 0; u < p->units; u++) {
+      int32_t acc = p->bias ? p->bias[u] : 0;
+      for (j = 0; j < p->rank; j++) acc += filter_sums[b * p->filters + u * p->rank + j];
+      unit_sums[b * p->units + u] = acc;
+    }
+  }
+  for (j = 0; j < p->batches * p->units; j++) out[j] = clamp_s8(tf_mbqm(unit_sums[j], p->out_mult, p->out_shift) + p->out_zero_point, -128, 127);
 }
 
 /* ---------------------------------------------------------------- data movement */
@@ -661,6 +908,36 @@ void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_
       idx[d] = 0;
     }
   }
+}
+
+void tf_strided_copy(const uint8_t *in, int32_t start, const int32_t *dims, const int32_t *strides, int32_t rank,
+                     int32_t elem_bytes, uint8_t *out) {
+  int32_t idx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  ptrdiff_t src = start;
+  size_t total = 1, k;
+  int32_t d;
+  for (d = 0; d < rank; d++) total *= (size_t)dims[d];
+  for (k = 0; k < total; k++) {
+    memcpy(out + k * (size_t)elem_bytes, in + src * elem_bytes, (size_t)elem_bytes);
+    for (d = rank - 1; d >= 0; d--) {
+      src += strides[d];
+      if (++idx[d] < dims[d]) break;
+      src -= (ptrdiff_t)strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void tf_gather(const uint8_t *in, const int32_t *indices, int32_t count, int32_t outer, int32_t axis_size,
+               int32_t inner_bytes, uint8_t *out) {
+  int32_t b, k;
+  for (k = 0; k < count; k++)
+    if (indices[k] < 0 || indices[k] >= axis_size) TF_ABORT();
+  for (b = 0; b < outer; b++)
+    for (k = 0; k < count; k++) {
+      memcpy(out, in + ((size_t)b * (size_t)axis_size + (size_t)indices[k]) * (size_t)inner_bytes, (size_t)inner_bytes);
+      out += inner_bytes;
+    }
 }
 
 void tf_copy_window(const uint8_t *src, int32_t src_w, int32_t src_y, int32_t src_x, size_t src_plane_bytes, uint8_t *dst,

@@ -145,6 +145,42 @@ typedef struct {
 void tf_mul_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
 void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
 
+/** BATCH_MATMUL constants: per output batch the element offset of each operand's matrix. */
+typedef struct {
+  int32_t batches, rows, cols, depth;
+  int32_t adj_x, adj_y; /* operand stored transposed (last two dimensions) */
+  int32_t lhs_zero_point, rhs_zero_point, out_zero_point;
+  int32_t mult, shift;
+  tf_rounding rounding; /* TFLite runs it through ruy (single rounding) */
+  const int32_t *lhs_offsets;
+  const int32_t *rhs_offsets;
+} tf_batch_matmul_params;
+void tf_batch_matmul_s8(const tf_batch_matmul_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out);
+
+/** SUB (TFLite's int8 Sub: ADD's constants, the second rescaled input subtracted). */
+void tf_sub_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n);
+void tf_sub_bcast_s8(const tf_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** SQUARED_DIFFERENCE constants (left shift 7, inputs rescaled to twice the larger scale). */
+typedef struct {
+  int32_t in1_offset, in2_offset, out_offset;
+  int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
+} tf_sqdiff_params;
+void tf_squared_difference_bcast_s8(const tf_sqdiff_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                                    const tf_broadcast *bc);
+
+/** MAXIMUM / MINIMUM of raw int8 values (inputs and output share one quantization). */
+void tf_maximum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+void tf_minimum_bcast_s8(const int8_t *a, const int8_t *b, int8_t *out, const tf_broadcast *bc);
+
+/** PRELU constants: input/output and input*alpha/output multipliers (TFLite's prelu.cc). */
+typedef struct {
+  int32_t in_offset, alpha_offset, out_offset;
+  int32_t mult1, shift1, mult2, shift2;
+} tf_prelu_params;
+void tf_prelu_bcast_s8(const tf_prelu_params *p, const int8_t *in, const int8_t *alpha, int8_t *out,
+                       const tf_broadcast *bc);
+
 /**
  * SOFTMAX along rows of `depth` (TFLite's int8 kernel, PopulateSoftmaxLookupTable): table[255 - d]
  * = expf(-input_scale * beta * d), a float32 sum, output round(p / output_scale) + zero point, all in
@@ -152,6 +188,9 @@ void tf_mul_bcast_s8(const tf_mul_params *p, const int8_t *a, const int8_t *b, i
  */
 void tf_softmax_s8(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int8_t *out,
                    int32_t rows, int32_t depth);
+/** The same with an int16 output (TFLite's int8 -> int16 SOFTMAX). */
+void tf_softmax_s8_s16(const float *table, float output_scale, int32_t out_zero_point, const int8_t *in, int16_t *out,
+                       int32_t rows, int32_t depth);
 
 /** TFLite Micro's SOFTMAX constants (softmax_common.cc, CalculateSoftmaxParams for int8). */
 typedef struct {
@@ -168,6 +207,25 @@ typedef struct {
  * TF_ABORT(), by default an endless loop; build with -DTF_ABORT=... to do something else.
  */
 void tf_softmax_tflm_s8(const tf_softmax_tflm_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
+/** The same with an int16 output (zero point -32768: 2^16 * p - 32768), as keyword models end. */
+void tf_softmax_tflm_s8_s16(const tf_softmax_tflm_params *p, const int8_t *in, int16_t *out, int32_t rows,
+                            int32_t depth);
+
+/** LOG_SOFTMAX constants (TFLite's LogSoftmaxPrepare for int8). */
+typedef struct {
+  int32_t input_multiplier;   /* input_scale into Q5.26 (PreprocessLogSoftmaxScalingExp) */
+  int32_t input_left_shift;
+  int32_t reverse_multiplier; /* Q5.26 back onto the input scale */
+  int32_t reverse_shift;      /* its left shift, <= 0 */
+  int32_t diff_min;           /* differences to the row maximum below this contribute nothing */
+} tf_log_softmax_params;
+
+/**
+ * LOG_SOFTMAX along rows of `depth` as TFLite and TFLite Micro compute it for int8
+ * (reference_integer_ops::LogSoftmax, in both rounding modes): the sum of exponentials in Q12.19, its
+ * logarithm in Q5.26, output scale 16/256 and zero point 127.
+ */
+void tf_log_softmax_s8(const tf_log_softmax_params *p, const int8_t *in, int8_t *out, int32_t rows, int32_t depth);
 
 /** TFLite Micro's LOGISTIC constants (logistic_common.cc for int8). */
 typedef struct {
@@ -198,10 +256,46 @@ void tf_mean_generic_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t co
 
 /** Any int8 -> int8 elementwise function as a 256-entry table indexed by (x + 128). */
 void tf_lut_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
+/** tf_lut_s8 for a function defined from `min` up (RSQRT): a smaller input runs TF_ABORT(), where TFLite fails. */
+void tf_lut_from_s8(const int8_t *table, int32_t min, const int8_t *in, int8_t *out, int32_t n);
 /** int8 -> float32 through a 256-entry table (DEQUANTIZE). */
 void tf_lut_s8_f32(const float *table, const int8_t *in, float *out, int32_t n);
 /** float32 -> int8 (QUANTIZE, TFLite's AffineQuantize): round(x / scale) in double, plus the zero point. */
 void tf_quantize_f32_s8(double scale, int32_t zero_point, const float *in, int8_t *out, int32_t n);
+
+/** Integer element types of QUANTIZE and of an SVDF's state. */
+typedef enum { TF_INT8 = 0, TF_UINT8 = 1, TF_INT16 = 2, TF_INT32 = 3 } tf_int_type;
+
+/** QUANTIZE between integer types (TFLite's Requantize). */
+typedef struct {
+  int32_t in_zero_point, out_zero_point;
+  int32_t mult, shift; /* input_scale / output_scale */
+} tf_requant_params;
+
+/** (x - in_zero_point) rescaled with double rounding, plus out_zero_point, clamped to the output type. */
+void tf_requantize(const tf_requant_params *p, const void *in, tf_int_type in_type, void *out, tf_int_type out_type,
+                   int32_t n);
+
+/** Integer SVDF constants (TFLite Micro's PrepareSvdf for an int8 input). */
+typedef struct {
+  int32_t batches, input_size, filters, units, rank, memory;
+  int32_t in_zero_point, state_zero_point, out_zero_point;
+  int32_t feature_mult, feature_shift; /* input * feature / state scale */
+  int32_t out_mult, out_shift;         /* state * time / output scale */
+  tf_int_type state_type;              /* TF_INT8 or TF_INT16: the state's and the time weights' type */
+  const int8_t *weights_feature;       /* filters x input_size */
+  const void *weights_time;            /* filters x memory, of state_type */
+  const int32_t *bias;                 /* units entries or NULL */
+} tf_svdf_params;
+
+/**
+ * One SVDF step as TFLite Micro's EvalIntegerSvdfReference: shifts the state (batches x filters x
+ * memory, of state_type) left by one, writes the rescaled feature matmul into the newest column,
+ * dots every filter's memory with its time weights, adds the bias, sums `rank` filters per unit and
+ * rescales to int8. `scratch` holds batches * (filters + units) int32 values. The state must hold its
+ * zero point before the first step (tf_model_reset).
+ */
+void tf_svdf(const tf_svdf_params *p, const int8_t *in, void *state, int8_t *out, int32_t *scratch);
 
 /** PAD of a 4-D tensor with a constant byte value; elem_bytes is the element size. */
 void tf_pad(const uint8_t *in, const int32_t in_dims[4], const int32_t before[4], const int32_t after[4],
@@ -219,6 +313,20 @@ void tf_resize_nearest(const uint8_t *in, int32_t in_w, int32_t channel_bytes, c
 /** TRANSPOSE of up to 6 dims: out[i] = in[sum idx_k * in_stride[perm[k]]]. */
 void tf_transpose(const uint8_t *in, const int32_t *out_dims, const int32_t *in_strides_perm, int32_t rank,
                   int32_t elem_bytes, uint8_t *out);
+
+/**
+ * A strided read (STRIDED_SLICE, SPLIT, SPLIT_V, UNPACK; up to 8 dims): output element (i0..in) is
+ * input element start + sum(ik * strides[k]); start and strides in elements, strides may be negative.
+ */
+void tf_strided_copy(const uint8_t *in, int32_t start, const int32_t *dims, const int32_t *strides, int32_t rank,
+                     int32_t elem_bytes, uint8_t *out);
+
+/**
+ * GATHER (batch_dims 0): for each of `outer` blocks and each index, inner_bytes at that index of the
+ * axis. An index outside [0, axis_size) runs TF_ABORT(), where TFLite fails the invocation.
+ */
+void tf_gather(const uint8_t *in, const int32_t *indices, int32_t count, int32_t outer, int32_t axis_size,
+               int32_t inner_bytes, uint8_t *out);
 
 /**
  * Copies an h x w window of pixels between two images (patch-based inference: a stage input's

@@ -7,6 +7,7 @@ import { proveOnHost, type HostProof } from '../../src-main/core/engine/codegen/
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import { searchPatch, type PatchCandidate, type PatchMode } from '../../src-main/core/engine/patch/search';
 import { planModel } from '../../src-main/core/engine/planner/plan';
+import { applyIoConvention } from '../../src-main/core/engine/io-convention';
 import type { Model } from '../../src-main/core/engine/ir';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { ROUNDING_MODES } from '../../src-main/core/engine/runtime/requantize';
@@ -44,6 +45,13 @@ describe.skipIf(gccMissing)('generated C on the host: in-project models', () => 
         expectExact(await proveOnHost(model, { rounding, seeds: [1, 2, 3] }), model);
       });
     }
+  }
+
+  for (const rounding of ROUNDING_MODES) {
+    it(`float-wrapped with int8 I/O (QUANTIZE/DEQUANTIZE left to the firmware), ${rounding}: bit-identical to the TS runtime`, async () => {
+      const model = applyIoConvention(buildFloatWrapped(), 'int8').model;
+      expectExact(await proveOnHost(model, { rounding, seeds: [1, 2, 3] }), model);
+    });
   }
 
   it('catches a wrong memory plan (the proof can fail)', async () => {
@@ -103,6 +111,13 @@ describe.skipIf(gccMissing || skipWithoutModels('codegen'))('generated C on the 
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('mcunet_vww1.tflite with int8 I/O, per-layer and auto patches, tflm: bit-identical to the TS runtime', { timeout: 300_000 }, async () => {
+    const model = applyIoConvention(readTflite(new Uint8Array(readFileSync(modelPath('mcunet_vww1.tflite')))), 'int8').model;
+    expectExact(await proveOnHost(model, { rounding: 'tflm', seeds: [1] }), model);
+    const { planned, patch } = choosePatch(model, 'auto');
+    expectExact(await proveOnHost(model, { rounding: 'tflm', seeds: [1], planned, patch }), model, patch);
   });
 
   for (const file of RUNNABLE_MODELS) {

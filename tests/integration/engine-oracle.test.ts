@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { applyIoConvention } from '../../src-main/core/engine/io-convention';
 import { type Model, type Op, elementCount } from '../../src-main/core/engine/ir';
 import { seededInputs } from '../../src-main/core/engine/runtime/inputs';
 import { createInterpreter } from '../../src-main/core/engine/runtime/interpreter';
@@ -117,3 +118,31 @@ describe.skipIf(skip)('engine vs the TFLite oracle', () => {
   }
 });
 
+
+describe.skipIf(skip)('int8 I/O convention vs the TFLite oracle', () => {
+  let oracle: Oracle;
+  beforeAll(async () => {
+    oracle = await loadOracle();
+  });
+
+  // The firmware hands over TFLite's own QUANTIZE output; every tensor of the int8 model must be
+  // TFLite's, and the int8 output the DEQUANTIZE's input.
+  for (const name of RUNNABLE_MODELS.filter((n) => !n.startsWith('mobilenet'))) {
+    it(`${name}: the int8-I/O model is bit-identical to TFLite on every tensor it computes (tflite mode)`, () => {
+      const bytes = readModelBytes(name);
+      const io = applyIoConvention(readTflite(bytes), 'int8');
+      const interpreter = createInterpreter(io.model, { rounding: 'tflite' });
+      for (const seed of [1, 2]) {
+        const reference = oracle.run(bytes, { seed, allTensors: true });
+        const tensors = oracleTensors(reference);
+        const inputs = io.model.inputs.map((id) => viewFor(io.model, id, tensors.get(id)!.data));
+        const ours = interpreter.run(inputs, { all: true });
+        for (const [id, view] of ours.intermediates!) {
+          expect(difference(view as ArrayLike<number>, tensors.get(id)!.data), `${name} seed ${seed} tensor ${id}`).toBeNull();
+        }
+        io.model.outputs.forEach((id, k) => expect(difference(ours.outputs[k] as ArrayLike<number>, tensors.get(id)!.data)).toBeNull());
+        if (name === 'mcunet_vww1.tflite') expect(io.inputs[0].firmwareOp?.kind).toBe('QUANTIZE');
+      }
+    }, 120_000);
+  }
+});

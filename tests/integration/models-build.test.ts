@@ -40,7 +40,7 @@ describe('models.build', () => {
 
     const files = unzipSync(new Uint8Array(Buffer.from(built.bundleZipBase64, 'base64')));
     const names = Object.keys(files).map((n) => n.replace(/^tiny_build-v1-stm32f746\//, ''));
-    expect(names).toEqual(expect.arrayContaining(['model.c', 'model.h', 'Makefile', 'tf_kernels.c', 'tf_kernels.h', 'm7/main_m7.c']));
+    expect(names).toEqual(expect.arrayContaining(['model.c', 'model.h', 'Makefile', 'tf_kernels.c', 'tf_kernels.h', 'mcu/main_mcu.c']));
     const modelC = new TextDecoder().decode(files['tiny_build-v1-stm32f746/model.c']);
     expect(modelC).toMatch(/tf_kernels\.h|model\.h/);
 
@@ -69,6 +69,25 @@ describe('models.build', () => {
       expect(built.toolchain).toBeNull();
       expect(built.sizes).toBeNull();
     }
+  }, 120_000);
+
+  it('builds and sizes for the MCU\'s own core; an ESP32-S3 build names the toolchain it needs', async () => {
+    const nrf = await core.api.call('models.build', { modelId, version: 1, mcu: 'nrf52840' });
+    expect(nrf.core).toMatchObject({ id: 'cortex-m4', label: 'Cortex-M4F', flags: expect.arrayContaining(['-mcpu=cortex-m4', '-mfpu=fpv4-sp-d16', '-mfloat-abi=hard']) });
+    const nrfMake = new TextDecoder().decode(unzipSync(new Uint8Array(Buffer.from(nrf.bundleZipBase64, 'base64')))['tiny_build-v1-nrf52840/Makefile']);
+    expect(nrfMake).toContain('-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard');
+    if (crossGcc) {
+      // The estimate is the Cortex-M4F figure, within 5% of the real Cortex-M4F build.
+      expect(Math.abs(nrf.estimate.flashBytes / nrf.sizes!.flash - 1)).toBeLessThanOrEqual(0.05);
+    }
+    const rp = await core.api.call('models.build', { modelId, version: 1, mcu: 'rp2040' });
+    expect(rp.core).toMatchObject({ id: 'cortex-m0plus', flags: expect.arrayContaining(['-mcpu=cortex-m0plus']) });
+    if (crossGcc) expect(rp.sizes!.text).not.toBe(nrf.sizes!.text);
+    const esp = await core.api.call('models.build', { modelId, version: 1, mcu: 'esp32s3' });
+    expect(esp.core).toMatchObject({ id: 'xtensa-lx7', toolchainNeeded: expect.stringContaining('xtensa-esp32s3-elf-gcc') });
+    expect(esp.sizes).toBeNull();
+    expect(esp.toolchain).toBeNull();
+    expect(esp.estimate.flashBytes).toBeGreaterThan(weightBytes);
   }, 120_000);
 
   it('refuses an unknown MCU, model or version with the reason', async () => {

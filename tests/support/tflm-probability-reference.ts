@@ -9,12 +9,14 @@ const wrap = (v: bigint): bigint => BigInt.asIntN(32, v);
 const MAX = 2n ** 31n - 1n;
 const MIN = -(2n ** 31n);
 
-function srdhm(a: bigint, b: bigint): bigint {
+/** SaturatingRoundingDoublingHighMul. */
+export function srdhm(a: bigint, b: bigint): bigint {
   if (a === MIN && b === MIN) return MAX;
   const ab = a * b;
   return (ab + (ab >= 0n ? 1n << 30n : 1n - (1n << 30n))) / (1n << 31n); // truncating, like C
 }
-function rdbpot(x: bigint, e: number): bigint {
+/** RoundingDivideByPOT. */
+export function rdbpot(x: bigint, e: number): bigint {
   const mask = (1n << BigInt(e)) - 1n;
   const threshold = (mask >> 1n) + (x < 0n ? 1n : 0n);
   return (x >> BigInt(e)) + ((x & mask) > threshold ? 1n : 0n);
@@ -68,7 +70,8 @@ function clz(x: bigint): number {
   }
   return n;
 }
-function frexpRef(x: number): [number, number] {
+/** frexp of a positive number: [fraction in [0.5, 1), exponent]. */
+export function frexpRef(x: number): [number, number] {
   let e = 0;
   while (x >= 1) {
     x /= 2;
@@ -82,8 +85,8 @@ function frexpRef(x: number): [number, number] {
 }
 const clampS8 = (v: bigint): number => Number(v < -128n ? -128n : v > 127n ? 127n : v);
 
-/** TFLite Micro's int8 softmax of one row; 'abort' where its TFLITE_CHECK fails. */
-export function softmaxRef(row: ArrayLike<number>, inputScale: number, beta: number): number[] | 'abort' {
+/** TFLite Micro's int8 softmax of one row (int8 or, with outputBits 16, int16 out); 'abort' where its TFLITE_CHECK fails. */
+export function softmaxRef(row: ArrayLike<number>, inputScale: number, beta: number, outputBits: 8 | 16 = 8): number[] | 'abort' {
   const real = Math.min(Math.fround(beta) * Math.fround(inputScale) * 2 ** 26, 2 ** 31 - 1);
   const [q, frexpExponent] = frexpRef(real);
   let shift = frexpExponent;
@@ -99,9 +102,11 @@ export function softmaxRef(row: ArrayLike<number>, inputScale: number, beta: num
   for (const v of Array.from(row)) if (v - max >= diffMin) sum = wrap(sum + mulPot(expOf(v - max), -12));
   const headroom = clz(sum);
   const reciprocal = oneOverOnePlusX(wrap(BigInt.asUintN(32, sum << BigInt(headroom)) - (1n << 31n)));
-  const exponent = 12 - headroom + 31 - 8;
+  const exponent = 12 - headroom + 31 - outputBits;
   if (exponent < 0 || exponent > 31) return 'abort';
-  return Array.from(row, (v) => (v - max >= diffMin ? clampS8(rdbpot(srdhm(reciprocal, expOf(v - max)), exponent) - 128n) : -128));
+  const min = -(1n << BigInt(outputBits - 1));
+  const clamp = (v: bigint) => Number(v < min ? min : v > -min - 1n ? -min - 1n : v);
+  return Array.from(row, (v) => (v - max >= diffMin ? clamp(rdbpot(srdhm(reciprocal, expOf(v - max)), exponent) + min) : Number(min)));
 }
 
 /** TFLite Micro's int8 logistic of one value. */

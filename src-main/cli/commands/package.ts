@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { IO_OPTION_HELP, parseIoConvention } from './compile';
 import { modelCost } from '../../core/engine/cost/macs';
 import { checkFit } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
@@ -8,6 +9,7 @@ import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys'
 import { readPackage } from '../../core/engine/package/reader';
 import { writePackage } from '../../core/engine/package/writer';
 import type { RoundingMode } from '../../core/engine/runtime/requantize';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
 import { readTflite } from '../../core/engine/tflite/reader';
 import { resolveDataDir } from '../../core/store/data-dir';
 import { kib, parseMcuId, parseRounding } from '../options';
@@ -37,17 +39,18 @@ export function registerPackage(program: Command): void {
     .option('--id <id>', 'model id (default: the file name)')
     .option('--model-version <version>', 'model version', '1')
     .option('--rounding <mode>', 'requantization the device runs: tflm or tflite', parseRounding, 'tflm' as RoundingMode)
+    .option('--io <convention>', IO_OPTION_HELP, parseIoConvention, DEFAULT_IO_CONVENTION)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--json', 'print the manifest as JSON')
-    .action((file: string, flags: { mcu: string; out: string; id?: string; modelVersion: string; rounding: RoundingMode; dataDir?: string; json?: boolean }) => {
+    .action((file: string, flags: { mcu: string; out: string; id?: string; modelVersion: string; rounding: RoundingMode; io: IoConvention; dataDir?: string; json?: boolean }) => {
       const name = path.basename(file, path.extname(file));
       const model = readTflite(readFile(file), { name });
       const target = findMcuProfile(loadMcuProfiles(), flags.mcu);
       const store = new SigningKeyStore(resolveDataDir({ flag: flags.dataDir }));
-      const bytes = writePackage(model, { modelId: flags.id ?? name, modelVersion: flags.modelVersion, target, rounding: flags.rounding, signer: store });
+      const bytes = writePackage(model, { modelId: flags.id ?? name, modelVersion: flags.modelVersion, target, rounding: flags.rounding, io: flags.io, signer: store });
       writeFileSync(flags.out, bytes);
       const { manifest } = readPackage(bytes, store.keyPair().publicKey);
-      const [fit] = checkFit(manifest.memoryPlan.arenaBytes, modelCost(model).flash.totalBytes, [target]);
+      const [fit] = checkFit(manifest.memoryPlan.arenaBytes, modelCost(applyIoConvention(model, flags.io).model).flash.totalBytes, [target]);
       if (!fit.fits) {
         // The package is still written (it may go to a bigger board), but the exit code says it does not fit.
         process.stderr.write(
@@ -61,7 +64,7 @@ export function registerPackage(program: Command): void {
       }
       process.stdout.write(
         `wrote ${flags.out}: ${bytes.byteLength} bytes, model ${manifest.model.id} v${manifest.model.version} for ${manifest.target.name}, ` +
-          `arena ${kib(manifest.memoryPlan.arenaBytes)}, weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}\n` +
+          `arena ${kib(manifest.memoryPlan.arenaBytes)}, weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}, I/O ${flags.io}\n` +
           `signed with key ${manifest.signer.publicKeySha256} (${store.publicKeyPath})\n`,
       );
     });

@@ -57,6 +57,22 @@ export const PatchReportSchema = z.object({
   stageInputBytes: bytes.optional(),
   /** Bytes of the stage output, held whole while the stage runs. */
   stageOutputBytes: bytes.optional(),
+  /**
+   * Where the bytes go while the patch stage runs: the stage inputs and the stage output (read and
+   * written where they are), one patch's working set (its intermediates, each sized for the largest
+   * patch and reused by every patch), the scratch its kernels add beyond that working set, whatever
+   * else is live (e.g. a variable tensor), and the arena's highest byte during the stage.
+   */
+  breakdown: z
+    .object({
+      stageInputBytes: bytes,
+      stageOutputBytes: bytes,
+      workingSetBytes: bytes,
+      scratchBytes: bytes,
+      otherLiveBytes: bytes,
+      stagePeakBytes: bytes,
+    })
+    .optional(),
   peakBytes: bytes.optional(),
   /** Peak of the per-layer (in-place) plan, for comparison. */
   layerPeakBytes: bytes,
@@ -117,16 +133,57 @@ export const LayerReportSchema = z.object({
 });
 export type LayerReport = z.infer<typeof LayerReportSchema>;
 
+/** One edge of the compiled model as the firmware sees it (see io-convention.ts). */
+export const IoTensorSchema = z.object({
+  tensor: count,
+  name: z.string(),
+  dtype: z.string(),
+  shape: z.array(count),
+  /** real = scale * (q - zeroPoint), for quantized edges. */
+  scale: z.number().optional(),
+  zeroPoint: z.number().int().optional(),
+  /** The QUANTIZE/DEQUANTIZE of the TFLite file left to the firmware at this edge (int8 convention). */
+  firmwareOp: z.object({ kind: z.enum(['QUANTIZE', 'DEQUANTIZE']), opIndex: count, floatTensor: count }).optional(),
+});
+
+/** The I/O convention the model was compiled with, its edges, and the per-layer peak under both conventions. */
+export const IoReportSchema = z.object({
+  convention: z.enum(['int8', 'float']),
+  inputs: z.array(IoTensorSchema),
+  outputs: z.array(IoTensorSchema),
+  /** Per-layer plan peak when the firmware hands over and takes int8 tensors. */
+  int8LayerPeakBytes: bytes,
+  /** Per-layer plan peak when the model's float edges (QUANTIZE/DEQUANTIZE) run in the arena. */
+  floatLayerPeakBytes: bytes,
+});
+export type IoReport = z.infer<typeof IoReportSchema>;
+
+/**
+ * Flash of the generated C for the target's core (Cortex-M7 without a target): the constants the code
+ * holds, its call sites, and the kernels it links plus the harness, sized from arm-none-eabi-gcc
+ * measurements (codegen/flash-estimate.ts). The first four fields break down the model's own constants.
+ */
 export const FlashReportSchema = z.object({
   weightBytes: bytes,
   biasBytes: bytes,
   requantBytes: bytes,
   metadataBytes: bytes,
+  /** Const arrays the generated code holds (weights, folded biases, multipliers, shifts, tables). */
+  constBytes: bytes.optional(),
+  /** Generated call sites and their static parameters, outside the patch stage. */
   opCallBytes: bytes,
-  /** Extra code of the patch loop when patch-based inference is chosen (0 otherwise). */
+  /** Call sites of the patch stage when patch-based inference is chosen (0 otherwise). */
   patchCodeBytes: bytes,
+  /** Kernels linked plus the startup/harness code. */
   runtimeBytes: bytes,
   totalBytes: bytes,
+  /** Core the figure is for, and whose measurements it used (Cortex-M7's for the ESP32-S3). */
+  core: z.string().optional(),
+  measuredCore: z.string().optional(),
+  /** C kernels the generated code calls. */
+  kernels: z.array(z.string()).optional(),
+  /** Kernels the measured table does not know yet (counted as the largest measured one). */
+  unmeasuredKernels: z.array(z.string()).optional(),
 });
 
 /** What `compileModel` reports: plain data, shared by the CLI, the UI and the worker. */
@@ -158,6 +215,8 @@ export const CompileReportSchema = z.object({
   patch: PatchReportSchema,
   baselines: z.object({ naive: PlanSummarySchema, greedy: PlanSummarySchema }),
   layers: z.array(LayerReportSchema),
+  /** Absent only in reports stored before the I/O convention existed. */
+  io: IoReportSchema.optional(),
   fits: z.array(FitReportSchema),
   /** The fit on the MCU asked for with `mcu`. */
   target: FitReportSchema.optional(),

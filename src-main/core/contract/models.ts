@@ -75,6 +75,13 @@ export const ModelSummary = z.object({
 });
 export type ModelSummary = z.infer<typeof ModelSummary>;
 
+/**
+ * Who quantizes at the model's edges: `int8` (the default when absent, as TinyEngine: the firmware
+ * quantizes inputs and dequantizes outputs, so a leading QUANTIZE / trailing DEQUANTIZE is not
+ * compiled) or `float`. Analyses stored before the option existed have none (and a report without `io`).
+ */
+export const IoConventionSchema = z.enum(['int8', 'float']).optional();
+
 /** What an analysis was asked to do (compileModel's options). */
 export const AnalysisOptions = z.object({
   /** MCU profile id whose SRAM `auto` patching aims at (its fit is reported as the target). */
@@ -87,6 +94,7 @@ export const AnalysisOptions = z.object({
   sramBudget: z.number().int().positive().optional(),
   /** Largest MAC overhead `auto` accepts without a budget (default 0.2). */
   maxMacOverhead: z.number().min(0).max(10).optional(),
+  io: IoConventionSchema,
 });
 export type AnalysisOptions = z.infer<typeof AnalysisOptions>;
 
@@ -121,7 +129,7 @@ export const ModelDetail = z.object({
 });
 export type ModelDetail = z.infer<typeof ModelDetail>;
 
-/** Section sizes of the cross-compiled Cortex-M7 build (arm-none-eabi-size -A) and the Flash/SRAM they add up to. */
+/** Section sizes of the cross-compiled build for the MCU's core (arm-none-eabi-size -A) and the Flash/SRAM they add up to. */
 export const BuildSizes = z.object({ text: count, rodata: count, data: count, bss: count, flash: count, sram: count });
 export type BuildSizes = z.infer<typeof BuildSizes>;
 
@@ -156,8 +164,19 @@ export const BuildResult = z.object({
   packageName: z.string(),
   /** The package as stored in the data directory (fetch it again with `models.package`). */
   storedPackage: ModelPackage,
-  /** Null when arm-none-eabi-gcc is not installed. */
+  /** Null when arm-none-eabi-gcc is not installed or the MCU's core is not an Arm core (see `core`). */
   sizes: BuildSizes.nullable(),
+  /**
+   * The core the bundle was built and sized for (the MCU catalog's `core`): its label ("Cortex-M4F"),
+   * the compiler flags used, or, for a core TinyFleet cannot build (ESP32-S3), the toolchain the user
+   * needs (`toolchainNeeded`) and only the estimates.
+   */
+  core: z.object({
+    id: z.string(),
+    label: z.string(),
+    flags: z.array(z.string()).optional(),
+    toolchainNeeded: z.string().optional(),
+  }),
   /** The engine's estimates: Flash, and SRAM = arena peak + runtime. */
   estimate: z.object({ flashBytes: count, sramBytes: count }),
   publicKeyPem: z.string(),
@@ -212,6 +231,7 @@ export const modelsCalls = {
       mcu: z.string().min(1, 'choose an MCU profile'),
       patch: z.enum(['none', 'auto']).default('auto'),
       rounding: z.enum(['tflm', 'tflite']).default('tflm'),
+      io: IoConventionSchema,
     }),
     output: BuildResult,
   }),

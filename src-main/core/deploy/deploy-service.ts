@@ -4,8 +4,9 @@ import { AppError } from '../common/errors';
 import type { EventSink } from '../common/event-sink';
 import type { Logger } from '../common/logger';
 import type { McuProfile } from '../common/mcu-profile';
-import type { Events } from '../contract';
+import type { Events, ModelPackage } from '../contract';
 import type { Deployment, DeploymentDevice, DeploymentSpec, FitGateRow } from '../contract/deploy';
+import { PackageError } from '../engine/package/format';
 import { readPackage } from '../engine/package/reader';
 import type { CommandSender } from '../fleet/device-commands';
 import type { DeviceMessaging } from '../fleet/device-router';
@@ -302,19 +303,32 @@ export class DeployService {
   /** The newest stored package of the version for `mcu` with the deployment's options, built if there is none. */
   private async packageFor(modelId: string, version: number, mcu: string, signal?: AbortSignal): Promise<GatePackage> {
     if (!this.deps.profiles.some((p) => p.id === mcu)) return { ok: false, reason: `unknown MCU profile "${mcu}"` };
-    let stored = this.deps.models
+    const stored = this.deps.models
       .packages(modelId, version)
       .find((p) => p.mcu === mcu && p.options.patch === PACKAGE_OPTIONS.patch && p.options.rounding === PACKAGE_OPTIONS.rounding);
-    if (!stored) {
-      try {
-        stored = (await this.deps.models.build({ modelId, version, mcu, ...PACKAGE_OPTIONS }, signal)).storedPackage;
-      } catch (err) {
-        if (err instanceof AppError && err.code !== 'INTERNAL') return { ok: false, reason: err.message };
-        return { ok: false, reason: `the package for ${mcu} cannot be built: ${(err as Error).message}` };
-      }
+    // A stored package the installation key no longer verifies (the key was replaced) is useless to
+    // devices provisioned with the current key: build a fresh one instead.
+    const verified = stored ? this.verified(stored) : null;
+    if (verified) return verified;
+    try {
+      const built = (await this.deps.models.build({ modelId, version, mcu, ...PACKAGE_OPTIONS }, signal)).storedPackage;
+      return this.verified(built) ?? { ok: false, reason: `the package built for ${mcu} does not verify with this installation's key` };
+    } catch (err) {
+      if (err instanceof AppError && err.code !== 'INTERNAL') return { ok: false, reason: err.message };
+      return { ok: false, reason: `the package for ${mcu} cannot be built: ${(err as Error).message}` };
     }
+  }
+
+  /** The gate's facts of a stored package, or null when its bytes do not verify with the installation key. */
+  private verified(stored: ModelPackage): GatePackage | null {
     const { bytes } = this.deps.models.package(stored.id);
-    const { manifest } = readPackage(bytes, this.deps.keyPair().publicKey);
+    let manifest;
+    try {
+      manifest = readPackage(bytes, this.deps.keyPair().publicKey).manifest;
+    } catch (err) {
+      if (err instanceof PackageError) return null;
+      throw err;
+    }
     return { ok: true, packageId: stored.id, sizeBytes: stored.sizeBytes, arenaBytes: manifest.memoryPlan.arenaBytes, plan: `best fitting plan (patch ${stored.options.patch})` };
   }
 

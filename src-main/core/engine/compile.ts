@@ -1,7 +1,10 @@
 import type { CompileReport, LayerReport, PatchReport, PlanSummary } from '../contract/compile-report';
 import { modelCost } from './cost/macs';
-import { patchCodeBytes, RUNTIME_SRAM_BYTES } from './cost/footprint';
+import { codeFootprint, flashOnCore } from './codegen/flash-estimate';
+import { DEFAULT_CORE } from './codegen/cores';
+import { RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { checkFit } from './fit';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from './io-convention';
 import { tensorBytes, type Model } from './ir';
 import type { McuProfile } from '../common/mcu-profile';
 import { findMcuProfile, loadMcuProfiles } from './mcu-profiles';
@@ -10,6 +13,7 @@ import { findSplits } from './patch/stage';
 import { runPlanned } from './planner/execute';
 import { planModel, type MemoryPlan, type PlannedSchedule } from './planner/plan';
 import { fillDeterministic, mulberry32 } from './runtime/inputs';
+import type { RoundingMode } from './runtime/requantize';
 import { createInterpreter } from './runtime/interpreter';
 import type { TensorView } from './runtime/prepare';
 import { allocateView } from './runtime/tensor-memory';
@@ -22,6 +26,13 @@ export interface CompileOptions {
   profiles?: McuProfile[];
   /** Patch-based inference: none, auto (default), or a fixed n x n grid. */
   patch?: PatchMode;
+  /**
+   * Who quantizes at the model's edges (default `int8`: the firmware does, so a leading QUANTIZE and
+   * a trailing DEQUANTIZE are not compiled; see io-convention.ts).
+   */
+  io?: IoConvention;
+  /** Requantization the C code is built with (default `tflm`): decides which kernels and tables it links. */
+  rounding?: RoundingMode;
   /** Arena bytes `auto` must fit (default with `mcu`: its SRAM minus the runtime's own SRAM). */
   sramBudget?: number;
   /** Largest MAC overhead `auto` accepts without a budget (default 0.2). */
@@ -62,9 +73,11 @@ function patchSummary(c: PatchCandidate): PlanSummary {
  * with its naive and TFLM baselines, the patch-based schedule, and the fit on every MCU profile.
  * Returns plain data (see CompileReportSchema).
  */
-export function compileModel(model: Model, options: CompileOptions = {}, onProgress?: (p: CompileProgress) => void): CompileReport {
+export function compileModel(source: Model, options: CompileOptions = {}, onProgress?: (p: CompileProgress) => void): CompileReport {
   const started = performance.now();
   const { signal } = options;
+  const io = applyIoConvention(source, options.io ?? DEFAULT_IO_CONVENTION);
+  const model = io.model;
   const profiles = options.profiles ?? loadMcuProfiles();
   const target = options.mcu !== undefined ? findMcuProfile(profiles, options.mcu) : undefined;
   const mode = options.patch ?? 'auto';
@@ -83,6 +96,9 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
   onProgress?.({ phase: 'baselines', fraction: 0.1 });
   const naive = planModel(model, 'naive');
   const greedy = planModel(model, 'tflm-greedy');
+  // The other convention's per-layer peak, so the report shows what the edges cost.
+  const other = applyIoConvention(source, io.convention === 'int8' ? 'float' : 'int8');
+  const otherPeak = other.model === model ? ours.plan.peakBytes : planModel(other.model, 'tinyengine').plan.peakBytes;
   // Cheap (quadratic in blocks) and it turns a placement bug into an error instead of a wrong report.
   for (const p of [ours, naive, greedy]) verifyPlan(p.plan);
   signal?.throwIfAborted();
@@ -114,15 +130,27 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     verifyPlan(chosen.plan);
     verifyPlan(chosen.stage.patchPlan);
     const so = model.tensors[chosen.stage.stageOutput];
+    const stageInputBytes = chosen.stage.stageInputs.reduce((sum, t) => sum + tensorBytes(model.tensors[t]), 0);
+    const working = chosen.stage.patchPlan;
+    // The stage is the first step of the patched plan; its scratch is the patch buffer.
+    const stageStep = chosen.plan.timeline[0];
     Object.assign(patch, {
       split: chosen.stage.split,
       lastStageOp: ours.schedule.steps[chosen.stage.split - 1].opIndex,
       stageOutput: so.id,
       stageOutputShape: [...so.shape],
       n: chosen.stage.n,
-      patchBufferBytes: chosen.stage.patchPlan.peakBytes,
-      stageInputBytes: chosen.stage.stageInputs.reduce((sum, t) => sum + tensorBytes(model.tensors[t]), 0),
+      patchBufferBytes: working.peakBytes,
+      stageInputBytes,
       stageOutputBytes: tensorBytes(so),
+      breakdown: {
+        stageInputBytes,
+        stageOutputBytes: tensorBytes(so),
+        workingSetBytes: working.activationArenaBytes,
+        scratchBytes: working.peakBytes - working.activationArenaBytes,
+        otherLiveBytes: stageStep.liveBytes - stageInputBytes - tensorBytes(so) - working.peakBytes,
+        stagePeakBytes: stageStep.arenaEndBytes,
+      },
       peakBytes: chosen.plan.peakBytes,
       reduction: ours.plan.peakBytes / chosen.plan.peakBytes,
       extraMacs: chosen.extraMacs,
@@ -150,9 +178,27 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
 
   onProgress?.({ phase: 'fit', fraction: 0.95 });
   const final = chosen ? chosen.plan : ours.plan;
-  const patchCode = chosen ? patchCodeBytes(chosen.stage) : 0;
-  const flash = { ...cost.flash, patchCodeBytes: patchCode, totalBytes: cost.flash.totalBytes + patchCode };
-  const fits = checkFit(final.peakBytes, flash.totalBytes, profiles);
+  // Flash from what the generated code of the chosen schedule links, per core (measured sizes).
+  const footprint = codeFootprint(model, { planned: ours, patch: chosen, rounding: options.rounding ?? 'tflm' });
+  const onCore = new Map<string, ReturnType<typeof flashOnCore>>();
+  const flashOf = (core: string) => onCore.get(core) ?? onCore.set(core, flashOnCore(footprint, core)).get(core)!;
+  const est = flashOf(target?.core ?? DEFAULT_CORE);
+  const flash: CompileReport['flash'] = {
+    weightBytes: cost.flash.weightBytes,
+    biasBytes: cost.flash.biasBytes,
+    requantBytes: cost.flash.requantBytes,
+    metadataBytes: cost.flash.metadataBytes,
+    constBytes: est.constBytes,
+    opCallBytes: est.callBytes,
+    patchCodeBytes: est.patchCallBytes,
+    runtimeBytes: est.runtimeBytes,
+    totalBytes: est.totalBytes,
+    core: est.core,
+    measuredCore: est.measuredCore,
+    kernels: est.kernels,
+    ...(est.unmeasuredKernels.length ? { unmeasuredKernels: est.unmeasuredKernels } : {}),
+  };
+  const fits = checkFit(final.peakBytes, (p) => flashOf(p.core).totalBytes, profiles);
   const stageOpSet = new Set(chosen ? chosen.stage.stageOps : []);
   const stepOf = new Map(ours.schedule.steps.map((s) => [s.opIndex, s]));
   const foldedInto = new Map(ours.schedule.steps.filter((s) => s.fusedPad !== undefined).map((s) => [s.fusedPad!, s.opIndex]));
@@ -190,6 +236,13 @@ export function compileModel(model: Model, options: CompileOptions = {}, onProgr
     patch,
     baselines: { naive: summarize(naive.plan), greedy: summarize(greedy.plan) },
     layers,
+    io: {
+      convention: io.convention,
+      inputs: io.inputs,
+      outputs: io.outputs,
+      int8LayerPeakBytes: io.convention === 'int8' ? ours.plan.peakBytes : otherPeak,
+      floatLayerPeakBytes: io.convention === 'float' ? ours.plan.peakBytes : otherPeak,
+    },
     fits,
     compileMs: 0,
   };

@@ -1,5 +1,12 @@
+import { codeFootprint, flashOnCore } from './codegen/flash-estimate';
 import { RUNTIME_SRAM_BYTES } from './cost/footprint';
+import { modelCost } from './cost/macs';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from './io-convention';
+import type { Model } from './ir';
 import type { McuProfile } from '../common/mcu-profile';
+import { enumeratePatchCandidates, type PatchCandidate } from './patch/search';
+import { planModel, type PlannedSchedule } from './planner/plan';
+import type { RoundingMode } from './runtime/requantize';
 
 /** Whether a compiled model fits one MCU, with the margin both ways (negative headroom = overflow). */
 export interface FitResult {
@@ -20,10 +27,11 @@ export interface FitResult {
   fits: boolean;
 }
 
-/** Checks a model's peak arena and Flash estimate against each profile. */
-export function checkFit(peakArenaBytes: number, flashNeededBytes: number, profiles: readonly McuProfile[]): FitResult[] {
+/** Checks a model's peak arena and Flash estimate (one figure, or one per profile's core) against each profile. */
+export function checkFit(peakArenaBytes: number, flash: number | ((profile: McuProfile) => number), profiles: readonly McuProfile[]): FitResult[] {
   const sramNeededBytes = peakArenaBytes + RUNTIME_SRAM_BYTES;
   return profiles.map((p) => {
+    const flashNeededBytes = typeof flash === 'number' ? flash : flash(p);
     const sramHeadroomBytes = p.sramBytes - sramNeededBytes;
     const flashHeadroomBytes = p.flashBytes - flashNeededBytes;
     return {
@@ -42,4 +50,83 @@ export function checkFit(peakArenaBytes: number, flashNeededBytes: number, profi
       fits: sramHeadroomBytes >= 0 && flashHeadroomBytes >= 0,
     };
   });
+}
+
+/** The plan bestFittingPlan chose for one MCU, and its fit there. */
+export interface BestFittingPlan {
+  /**
+   * How to build it: `none` (per layer) or the patch grid, as `CompileOptions.patch` and
+   * `models.build` take it (a fixed grid builds the lowest-peak split for that grid: this one).
+   */
+  patch: 'none' | { n: number };
+  /** With patches: ops [0, split) of the schedule run patch by patch, up to this TFLite node. */
+  split?: number;
+  lastStageOp?: number;
+  /** Arena peak of the plan (activations + scratch), without the runtime's own SRAM. */
+  peakBytes: number;
+  /** The per-layer plan's peak, for comparison. */
+  layerPeakBytes: number;
+  extraMacs: number;
+  macOverhead: number;
+  /** Its fit on the MCU (SRAM with the runtime's own, Flash of the generated code on the MCU's core). */
+  fit: FitResult;
+}
+
+export interface BestFittingPlanOptions {
+  /** Who quantizes at the model's edges (default `int8`, as compile and build). */
+  io?: IoConvention;
+  /** Rounding the C code is built with (default `tflm`): it decides the kernels Flash counts. */
+  rounding?: RoundingMode;
+  /** Leave out patch plans whose halos add more than this share of MACs (default: none left out). */
+  maxMacOverhead?: number;
+  signal?: AbortSignal;
+}
+
+/** Every plan of a model, per I/O convention and MAC limit: the same for every MCU, so computed once. */
+const plansOf = new WeakMap<Model, Map<string, { planned: PlannedSchedule; model: Model; macs: number; candidates: PatchCandidate[] }>>();
+
+function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefined, signal?: AbortSignal) {
+  const key = `${io}:${maxMacOverhead ?? ''}`;
+  const cached = plansOf.get(source)?.get(key);
+  if (cached) return cached;
+  const model = applyIoConvention(source, io).model;
+  const planned = planModel(model, 'tinyengine');
+  const macs = modelCost(model).macs;
+  const candidates = enumeratePatchCandidates(planned.schedule, macs, { maxMacOverhead, signal });
+  const entry = { planned, model, macs, candidates };
+  if (!plansOf.has(source)) plansOf.set(source, new Map());
+  plansOf.get(source)!.set(key, entry);
+  return entry;
+}
+
+/**
+ * The lowest-peak plan of a model (per layer, or any patch split and grid, fewer extra MACs on a tie)
+ * and whether it fits the MCU: the most SRAM headroom the engine can give it. When even this plan
+ * does not fit, nothing does, and `fit` says by how much (negative headroom). The fit check of a
+ * compile and the deployment fit gate ask this for each MCU class; the plans are computed once per
+ * model, so asking for several MCUs costs one search.
+ */
+export function bestFittingPlan(model: Model, profile: McuProfile, options: BestFittingPlanOptions = {}): BestFittingPlan {
+  const io = options.io ?? DEFAULT_IO_CONVENTION;
+  const { planned, model: compiled, candidates } = plans(model, io, options.maxMacOverhead, options.signal);
+  const layerPeakBytes = planned.plan.peakBytes;
+  let best: PatchCandidate | undefined;
+  for (const c of candidates) {
+    const peak = best ? best.plan.peakBytes : layerPeakBytes;
+    if (c.plan.peakBytes < peak || (best && c.plan.peakBytes === peak && c.extraMacs < best.extraMacs)) best = c;
+  }
+  const footprint = codeFootprint(compiled, { planned, patch: best, rounding: options.rounding ?? 'tflm' });
+  const peakBytes = best ? best.plan.peakBytes : layerPeakBytes;
+  const [fit] = checkFit(peakBytes, flashOnCore(footprint, profile.core).totalBytes, [profile]);
+  if (!best) return { patch: 'none', peakBytes, layerPeakBytes, extraMacs: 0, macOverhead: 0, fit };
+  return {
+    patch: { n: best.stage.n },
+    split: best.stage.split,
+    lastStageOp: planned.schedule.steps[best.stage.split - 1].opIndex,
+    peakBytes,
+    layerPeakBytes,
+    extraMacs: best.extraMacs,
+    macOverhead: best.macOverhead,
+    fit,
+  };
 }

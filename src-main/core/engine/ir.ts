@@ -107,6 +107,44 @@ export interface ResizeNearestNeighborOptions {
   halfPixelCenters: boolean;
 }
 
+export interface SvdfOptions {
+  /** Rank of the filter decomposition: num_filters = rank * num_units. */
+  rank: number;
+  /** Fused activation; TFLite's and TFLite Micro's integer SVDF kernels do not apply it. */
+  activation: Activation;
+}
+
+export interface LeakyReluOptions {
+  alpha: number;
+}
+
+export interface StridedSliceOptions {
+  beginMask: number;
+  endMask: number;
+  /** Bit i removes dimension i from the output (a slice of length 1 there). */
+  shrinkAxisMask: number;
+}
+
+export interface SplitOptions {
+  numSplits: number;
+}
+
+/** PACK and UNPACK: the number of tensors and the axis they are stacked along. */
+export interface PackOptions {
+  count: number;
+  axis: number;
+}
+
+export interface BatchMatMulOptions {
+  /** Transpose the last two dimensions of the left / right operand. */
+  adjX: boolean;
+  adjY: boolean;
+}
+
+export interface GatherOptions {
+  axis: number;
+}
+
 /** Ops without options of their own. */
 export type NoOptions = Record<string, never>;
 
@@ -133,6 +171,22 @@ export interface OpOptionsByKind {
   TRANSPOSE: NoOptions;
   QUANTIZE: NoOptions;
   DEQUANTIZE: NoOptions;
+  SVDF: SvdfOptions;
+  SUB: ActivationOnlyOptions;
+  MAXIMUM: NoOptions;
+  MINIMUM: NoOptions;
+  SQUARED_DIFFERENCE: NoOptions;
+  LEAKY_RELU: LeakyReluOptions;
+  PRELU: NoOptions;
+  STRIDED_SLICE: StridedSliceOptions;
+  SPLIT: SplitOptions;
+  SPLIT_V: SplitOptions;
+  PACK: PackOptions;
+  UNPACK: PackOptions;
+  GATHER: GatherOptions;
+  BATCH_MATMUL: BatchMatMulOptions;
+  RSQRT: NoOptions;
+  LOG_SOFTMAX: NoOptions;
 }
 
 export type OpKind = keyof OpOptionsByKind;

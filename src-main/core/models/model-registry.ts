@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AppError } from '../common/errors';
 import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelPackage, type ModelSummary, type ModelVersion } from '../contract/models';
+import { DEFAULT_IO_CONVENTION, type IoConvention } from '../engine/io-convention';
 import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
 import type { RoundingMode } from '../engine/runtime/requantize';
@@ -142,7 +143,7 @@ export class ModelRegistry {
    * when arm-none-eabi-gcc is installed. The package is stored (see `packages`) before it is returned.
    */
   async build(
-    input: { modelId: string; version: number; mcu: string; patch: 'none' | 'auto'; rounding: RoundingMode },
+    input: { modelId: string; version: number; mcu: string; patch: 'none' | 'auto'; rounding: RoundingMode; io?: IoConvention },
     signal?: AbortSignal,
   ): Promise<BuildResult> {
     const { repo, profiles, signingKeys } = this.deps;
@@ -163,6 +164,7 @@ export class ModelRegistry {
         profiles: [...profiles],
         patch: input.patch,
         rounding: input.rounding,
+        io: input.io ?? DEFAULT_IO_CONVENTION,
         privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },
       signal,
@@ -179,6 +181,7 @@ export class ModelRegistry {
       packageName: result.packageName,
       storedPackage,
       sizes: result.sizes,
+      core: result.core,
       estimate: result.estimate,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       toolchain: result.toolchain,

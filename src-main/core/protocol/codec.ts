@@ -65,6 +65,14 @@ export function decodeJson<S extends z.ZodType>(label: string, schema: S, limit:
   if (typeof v === 'number' && v !== PROTOCOL_VERSION) {
     return { ok: false, error: { code: 'UNSUPPORTED_VERSION', message: `${label} message has v=${v}; this topic speaks v=${PROTOCOL_VERSION}` } };
   }
+  return decodeValue(label, schema, raw);
+}
+
+/**
+ * Checks an already parsed untrusted value (e.g. a command's `params` or an event's `data`) with
+ * `schema`; `label` names it in errors. Never throws; unknown fields are dropped.
+ */
+export function decodeValue<S extends z.ZodType>(label: string, schema: S, raw: unknown): Decoded<z.output<S>> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) return { ok: false, error: { code: 'INVALID', message: `invalid ${label} message: ${describeIssues(parsed.error)}` } };
   return { ok: true, value: parsed.data };

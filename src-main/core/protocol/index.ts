@@ -14,3 +14,4 @@ export * from './transfer-messages';
 export * from './transfer-topics';
 export * from './transfer-receiver';
 export * from './transfer-sender';
+export * from './round-messages';

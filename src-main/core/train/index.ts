@@ -16,8 +16,12 @@ export { trainLocal, type LocalTrainingOptions, type LocalTrainingResult } from 
 export { TrainingMemoryEstimator, type TrainingMemory } from './memory/estimator';
 export { taskOfModel } from './model-task';
 export { readModelFile, writeModelFile, type LoadedModel } from './quant/model-file';
-export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION, calibrationSplit, searchSchemeForBudget, type CalibrationOptions } from './scheme/calibration';
+export { cloneModel } from './quant/model-io';
+export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION, calibrationSplit, measureCalibratedContributions, searchSchemeForBudget, type CalibrationOptions } from './scheme/calibration';
 export { SCHEME_NAMES, isSchemeName, resolveScheme, type SchemeName, type SchemeSpec } from './scheme/resolve';
 export { measureContributions, searchScheme, type Contributions, type SchemeChoice } from './scheme/search';
+export { analyseGraph, type TrainGraph, type TrainableLayer } from './sparse/graph';
+export { planBackward, type BackwardPlan, type LayerUpdate } from './sparse/plan';
+export { int32View, int8View } from './sparse/real-params';
 export { describeScheme, validateScheme, type SparseScheme } from './sparse/scheme';
 export { TrainingPool } from './worker/pool';

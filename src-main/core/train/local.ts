@@ -26,6 +26,8 @@ export interface LocalTrainingResult {
   /** Held-out accuracy after the local sparse update. */
   after: number;
   trainSamples: number;
+  /** Mean training loss of the last epoch (what a device reports with its delta). */
+  loss: number;
   steps: number;
   trainMs: number;
   stats: SparseTrainer['stats'];
@@ -44,13 +46,14 @@ export function trainLocal(model: Model, task: Task, deviceSeed: number, options
   const trainer = new SparseTrainer(model, { ...options, seed: options.seed ?? deviceSeed }, engineRunner(options.rounding));
   const before = trainer.evaluate(data.eval);
   const started = performance.now();
-  trainer.train(data.train, epochs, { signal: options.signal, onProgress: options.onProgress });
+  const history = trainer.train(data.train, epochs, { signal: options.signal, onProgress: options.onProgress });
   const trainMs = performance.now() - started;
   return {
     deviceSeed,
     before,
     after: trainer.evaluate(data.eval),
     trainSamples: data.train.length,
+    loss: history.at(-1)?.loss ?? 0,
     steps: data.train.length * epochs,
     trainMs,
     stats: trainer.stats,

@@ -17,6 +17,13 @@ describe('compileModel', () => {
     expect(parsed.peakSramBytes).toBeLessThan(parsed.layerPlan.peakBytes);
     expect(parsed.layerPlan.peakBytes).toBeLessThan(parsed.baselines.naive.peakBytes);
     expect(parsed.timeline[0].kind).toBe('PATCH_STAGE');
+    // The breakdown accounts for every byte live while the stage runs.
+    const b = parsed.patch.breakdown!;
+    expect(b.workingSetBytes).toBeGreaterThan(0);
+    expect(b.workingSetBytes + b.scratchBytes).toBe(parsed.patch.patchBufferBytes);
+    expect(b.stageInputBytes + b.stageOutputBytes + b.workingSetBytes + b.scratchBytes + b.otherLiveBytes).toBe(parsed.timeline[0].liveBytes);
+    expect(b.stagePeakBytes).toBe(parsed.timeline[0].arenaEndBytes);
+    expect(b.stagePeakBytes).toBeLessThanOrEqual(parsed.patch.peakBytes!);
     expect(parsed.timeline[0].coversOps).toContain(model.ops.find((o) => o.kind === 'PAD')!.index);
     expect(parsed.fits).toHaveLength(7);
     expect(parsed.layers.find((l) => l.kind === 'PAD')!.foldedInto).toBeDefined();

@@ -72,6 +72,48 @@ describe('placement orders', () => {
   });
 });
 
+describe('placement search', () => {
+  // A (100 B) at steps 0-1, B (40 B) at 1-2, C (8 B) at 2-3, D (96 B) at step 3.
+  const sizes = new Map([
+    [1, 100],
+    [2, 40],
+    [3, 8],
+    [4, 96],
+  ]);
+  const problem: PlanProblem = {
+    steps: [
+      { opIndex: 0, kind: 'X', inputs: [], outputs: [1], scratchBytes: 0 },
+      { opIndex: 1, kind: 'X', inputs: [1], outputs: [2], scratchBytes: 0 },
+      { opIndex: 2, kind: 'X', inputs: [2], outputs: [3], scratchBytes: 0 },
+      { opIndex: 3, kind: 'X', inputs: [3], outputs: [4], scratchBytes: 0 },
+    ],
+    bytesOf: (t) => sizes.get(t),
+    sharesBytesWith: new Map(),
+    modelInputs: [],
+    modelOutputs: [],
+  };
+
+  it('largest first leaves C above B: D took the bottom first and C no longer fits below B', () => {
+    const plan = planProblem(problem, 'largest-first');
+    expect(plan.peakBytes).toBe(148);
+    expect(plan.lowerBoundBytes).toBe(140);
+    expect(plan.placement).toBe('largest-first');
+  });
+
+  it('the searched placement reaches the lower bound and says which order did it', () => {
+    const plan = planProblem(problem, 'searched');
+    verifyPlan(plan);
+    expect(plan.peakBytes).toBe(140);
+    expect(plan.lowerBoundBytes).toBe(140);
+    expect(plan.placement).toBe('longest-lifetime-first');
+  });
+
+  it('keeps largest-first when it is already the best', () => {
+    const chain: PlanProblem = { ...problem, bytesOf: (t) => [0, 100, 52, 152, 4][t] };
+    expect(planProblem(chain, 'searched').placement).toBe('largest-first');
+  });
+});
+
 describe('planner on a chain', () => {
   it('places largest first and reports peak, lower bound and timeline', () => {
     const b = new IrBuilder('chain');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, UnsupportedOpError } from '../../../src-main/core/engine/tflite/errors';
+import type { Model, Op, OpKind, Tensor } from '../../../src-main/core/engine/ir';
 import { readTflite } from '../../../src-main/core/engine/tflite/reader';
+import { writeTflite } from '../../../src-main/core/engine/tflite/writer';
 import { REJECTED_MODELS, RUNNABLE_MODELS, readModelBytes, skipWithoutModels } from '../../support/models';
 
 const skip = skipWithoutModels('engine reader');
@@ -60,15 +62,35 @@ describe.skipIf(skip)('TFLite reader on the published models', () => {
       const message = (error as Error).message;
       for (const m of mentions) expect(message).toContain(m);
     }
-    const svdf = (() => {
-      try {
-        readTflite(readModelBytes('keyword_scrambled_8bit.tflite'));
-      } catch (e) {
-        return e as UnsupportedOpError;
-      }
-    })()!;
-    // One error for the whole model, listing all seven SVDF nodes.
-    expect(svdf.ops.filter((o) => o.op === 'SVDF').map((o) => o.node)).toEqual([1, 3, 5, 7, 9, 10, 11]);
+    // One error for the whole model, listing every unsupported node (a model built here: TANH, GATHER_ND).
+    const tensor = (id: number): Tensor => ({ id, name: `t${id}`, dtype: 'int8', shape: [1, 4], quant: { scale: [0.1], zeroPoint: [0], axis: 0 } });
+    const model: Model = {
+      name: 'unsupported', tensors: [0, 1, 2, 3].map(tensor), inputs: [0], outputs: [3],
+      ops: [
+        { index: 0, kind: 'RELU', inputs: [0], outputs: [1], options: {} },
+        { index: 1, kind: 'TANH' as OpKind, inputs: [1], outputs: [2], options: {} } as Op,
+        { index: 2, kind: 'GATHER_ND' as OpKind, inputs: [2], outputs: [3], options: {} } as Op,
+      ],
+    };
+    let error: unknown;
+    try {
+      readTflite(writeTflite(model));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnsupportedOpError);
+    expect((error as UnsupportedOpError).ops).toEqual([{ node: 1, op: 'TANH' }, { node: 2, op: 'GATHER_ND' }]);
+    expect((error as Error).message).toBe('unsupported ops: TANH at node 1; GATHER_ND at node 2');
+  });
+
+  it('reads keyword_scrambled_8bit.tflite: int16 input, seven int8 SVDFs with variable state, an int16 SOFTMAX', () => {
+    const m = readTflite(readModelBytes('keyword_scrambled_8bit.tflite'));
+    expect(m.ops.filter((o) => o.kind === 'SVDF').map((o) => o.index)).toEqual([1, 3, 5, 7, 9, 10, 11]);
+    const svdf = m.ops[1];
+    expect(svdf.kind === 'SVDF' && svdf.options).toEqual({ rank: 1, activation: 'relu' });
+    const state = m.tensors[svdf.inputs[4]];
+    expect([state.dtype, state.shape, state.isVariable, state.quant?.zeroPoint]).toEqual(['int8', [1, 512], true, [-50]]);
+    expect([m.tensors[m.inputs[0]].dtype, m.tensors[m.ops[13].outputs[0]].dtype, m.tensors[m.outputs[0]].dtype]).toEqual(['int16', 'int16', 'int32']);
   });
 
   it('fails with ModelFormatError on wrong magic, truncation and out-of-range offsets', () => {

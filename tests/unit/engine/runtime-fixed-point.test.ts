@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   frexp,
+  logXForXGreaterThanOrEqualTo1,
   multiplyByQuantizedMultiplier,
   multiplyByQuantizedMultiplierSingleRounding,
   quantizeMultiplier,
@@ -126,6 +127,15 @@ describe('fixed-point arithmetic matches TFLite (BigInt reference)', () => {
       expect(Math.abs(f)).toBeGreaterThanOrEqual(0.5);
       expect(Math.abs(f)).toBeLessThan(1);
       expect(f * 2 ** e).toBe(x);
+    }
+  });
+
+  it('log_x_for_x_greater_than_or_equal_to_1 (Q12.19 in, Q5.26 out, as LOG_SOFTMAX uses it) is ln(x) within a few LSB', () => {
+    const rnd = mulberry32(11);
+    // From 1 (the largest term of a softmax row alone) to the accumulator's top (2^31 - 1 raw).
+    for (const raw of [2 ** 19, 2 ** 19 + 1, 3 * 2 ** 19, 2 ** 30, 2 ** 31 - 1, ...Array.from({ length: 2000 }, () => 2 ** 19 + (rnd() % (2 ** 31 - 2 ** 19)))]) {
+      const got = logXForXGreaterThanOrEqualTo1(raw, 12, 5) / 2 ** 26;
+      expect(Math.abs(got - Math.log(raw / 2 ** 19)), `raw ${raw}`).toBeLessThan(2 ** -20);
     }
   });
 });

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coreTarget, DEFAULT_CORE, type ArmCore, type ForeignCore } from './cores';
 import type { GeneratedModel } from './generate';
 
 /**
  * The files around a generated model: the kernel library (copied from resources/c-runtime), a
- * host harness, a Cortex-M7 target for qemu's mps2-an500 (vector table, reset handler, semihosting,
- * linker script) and a Makefile that builds both.
+ * host harness, a Cortex-M target in mcu/ for qemu's mps2 boards (vector table, reset handler,
+ * semihosting, linker script) and a Makefile that builds both for the bundle's core.
  */
 
 /** Where the C kernel library lives in the project (resources/c-runtime). */
@@ -18,17 +19,20 @@ export const KERNEL_FILES = ['tf_kernels.h', 'tf_kernels.c'] as const;
 
 /** Flags every build uses: C99 with all warnings as errors. */
 export const C_FLAGS = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2'];
-/** Cortex-M7 flags (soft-float ABI: the kernels are integer-only). */
-export const M7_FLAGS = ['-mcpu=cortex-m7', '-mthumb', '-ffunction-sections', '-fdata-sections'];
-/** M7 link flags: own startup, the board's linker script, unused kernels dropped. */
-export const M7_LINK_FLAGS = ['-nostartfiles', '-T', 'm7/mps2_an500.ld', '-Wl,--gc-sections'];
+/** Flags of every Cortex-M build of a core: its CPU/FPU flags, Thumb, one section per function and object. */
+export function mcuFlags(core: ArmCore): string[] {
+  return [...core.cpuFlags, '-mthumb', '-ffunction-sections', '-fdata-sections'];
+}
+/** Cortex-M link flags: own startup, the board's linker script, unused kernels dropped. */
+export const MCU_LINK_FLAGS = ['-nostartfiles', '-T', 'mcu/mps2.ld', '-Wl,--gc-sections'];
 
 /**
- * mps2-an500 memory (QEMU hw/arm/mps2.c): ZBT SSRAM1 4 MiB at 0x0 holds the vector table, code and
- * constants (the "Flash"); ZBT SSRAM2/3 4 MiB at 0x20000000 holds data, bss and the stack; PSRAM
- * 16 MiB at 0x60000000 is unused unless the arena does not fit the SSRAM.
+ * mps2 memory (QEMU hw/arm/mps2.c, the same on mps2-an500 (Cortex-M7) and mps2-an386 (Cortex-M4)):
+ * ZBT SSRAM1 4 MiB at 0x0 holds the vector table, code and constants (the "Flash"); ZBT SSRAM2/3
+ * 4 MiB at 0x20000000 holds data, bss and the stack; PSRAM 16 MiB at 0x60000000 is unused unless the
+ * arena does not fit the SSRAM.
  */
-export const MPS2_AN500 = { flashBytes: 4 * 1024 * 1024, ramBytes: 4 * 1024 * 1024, psramBytes: 16 * 1024 * 1024 };
+export const MPS2_BOARD = { flashBytes: 4 * 1024 * 1024, ramBytes: 4 * 1024 * 1024, psramBytes: 16 * 1024 * 1024 };
 
 const HOST_MAIN = `/* Host harness: reads the model's inputs (concatenated raw bytes) from a file or stdin, runs the
  * model, writes the outputs (concatenated raw bytes) to a file or stdout.
@@ -124,8 +128,8 @@ int main(int argc, char **argv) {
 }
 `;
 
-const M7_STARTUP = `/* Minimal Cortex-M7 startup for qemu mps2-an500: vector table, reset handler that copies .data and
- * zeroes .bss, then main(); exit through semihosting. */
+const MCU_STARTUP = `/* Minimal Cortex-M startup for qemu's mps2 boards: vector table, reset handler that enables the FPU
+ * (hard-float builds), copies .data and zeroes .bss, then main(); exit through semihosting. */
 #include <stdint.h>
 
 #include "semihost.h"
@@ -139,6 +143,11 @@ void Default_Handler(void);
 void Reset_Handler(void) {
   uint32_t *src = &_sidata;
   uint32_t *dst = &_sdata;
+#if defined(__ARM_FP)
+  /* CP10/CP11 full access (SCB->CPACR) before the first floating-point instruction. */
+  *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+  __asm__ volatile("dsb\\n\\tisb" ::: "memory");
+#endif
   while (dst < &_edata) *dst++ = *src++;
   for (dst = &_sbss; dst < &_ebss;) *dst++ = 0;
   tf_semihost_exit(main());
@@ -155,7 +164,7 @@ __attribute__((section(".vectors"), used)) void (*const tf_vectors[16])(void) = 
     Default_Handler};
 `;
 
-const M7_SEMIHOST_H = `/* ARM semihosting calls (bkpt 0xab) used by the qemu target. */
+const MCU_SEMIHOST_H = `/* ARM semihosting calls (bkpt 0xab) used by the qemu target. */
 #ifndef TF_SEMIHOST_H
 #define TF_SEMIHOST_H
 
@@ -172,7 +181,7 @@ void tf_semihost_exit(int32_t code);
 #endif
 `;
 
-const M7_SEMIHOST_C = `#include "semihost.h"
+const MCU_SEMIHOST_C = `#include "semihost.h"
 
 static int32_t semihost(int32_t op, void *arg) {
   register int32_t r0 __asm__("r0") = op;
@@ -228,7 +237,7 @@ void tf_semihost_exit(int32_t code) {
 }
 `;
 
-const M7_MAIN = `/* qemu target: reads input.bin, runs the model, writes output.bin (in qemu's working directory) and
+const MCU_MAIN = `/* qemu target: reads input.bin, runs the model, writes output.bin (in qemu's working directory) and
  * prints the CMSDK timer ticks of one inference (25 MHz SYSCLK: with -icount shift=0 one instruction
  * takes 1 ns, so instructions = ticks * 40). */
 #include <stdint.h>
@@ -292,11 +301,11 @@ int main(void) {
 `;
 
 function linkerScript(): string {
-  return `/* mps2-an500 (QEMU): SSRAM1 at 0x0 as Flash, SSRAM2/3 at 0x20000000 as SRAM. */
+  return `/* qemu mps2 boards: SSRAM1 at 0x0 as Flash, SSRAM2/3 at 0x20000000 as SRAM. */
 MEMORY
 {
-  FLASH (rx)  : ORIGIN = 0x00000000, LENGTH = ${MPS2_AN500.flashBytes}
-  RAM   (rwx) : ORIGIN = 0x20000000, LENGTH = ${MPS2_AN500.ramBytes}
+  FLASH (rx)  : ORIGIN = 0x00000000, LENGTH = ${MPS2_BOARD.flashBytes}
+  RAM   (rwx) : ORIGIN = 0x20000000, LENGTH = ${MPS2_BOARD.ramBytes}
 }
 ENTRY(Reset_Handler)
 _estack = ORIGIN(RAM) + LENGTH(RAM);
@@ -314,15 +323,13 @@ SECTIONS
 `;
 }
 
-const MAKEFILE = `# Generated by TinyFleet.
+function foreignMakefile(core: ForeignCore): string {
+  return `# Generated by TinyFleet for ${core.label}.
 #   make            host build (model_host); run: ./model_host input.bin output.bin
-#   make m7         Cortex-M7 build for qemu mps2-an500 (model.elf)
-#   make size       arm-none-eabi-size of model.elf
-#   make qemu       run model.elf under qemu (reads input.bin, writes output.bin)
+# The device build needs ${core.toolchain}: add model.c and tf_kernels.c
+# to your firmware project (C99, no heap). TinyFleet gives Flash and SRAM estimates only.
 CC ?= gcc
-ARM_CC ?= arm-none-eabi-gcc
 CFLAGS ?= ${C_FLAGS.join(' ')}
-M7_FLAGS ?= ${M7_FLAGS.join(' ')}
 SRCS = model.c tf_kernels.c
 
 all: model_host
@@ -330,41 +337,76 @@ all: model_host
 model_host: $(SRCS) main_host.c model.h tf_kernels.h
 \t$(CC) $(CFLAGS) -o $@ $(SRCS) main_host.c -lm
 
-m7: model.elf
+clean:
+\trm -f model_host output.bin
 
-model.elf: $(SRCS) m7/startup.c m7/semihost.c m7/main_m7.c m7/mps2_an500.ld model.h tf_kernels.h
-\t$(ARM_CC) $(CFLAGS) $(M7_FLAGS) -I. -Im7 -nostartfiles -T m7/mps2_an500.ld -o $@ $(SRCS) m7/startup.c m7/semihost.c m7/main_m7.c -lm -lc -lgcc
+.PHONY: all clean
+`;
+}
+
+function makefile(core: ArmCore): string {
+  const qemu = core.qemuMachine
+    ? `qemu: model.elf\n\tqemu-system-arm -M ${core.qemuMachine} -nographic -monitor none -serial none -semihosting-config enable=on,target=native -icount shift=0 -kernel model.elf\n`
+    : `qemu:\n\t@echo "qemu has no ${core.label} board: flash model.elf to the device instead"\n`;
+  return `# Generated by TinyFleet for ${core.label}.
+#   make            host build (model_host); run: ./model_host input.bin output.bin
+#   make mcu        ${core.label} build (model.elf, linked for qemu's mps2 memory map)
+#   make size       arm-none-eabi-size of model.elf
+#   make qemu       run model.elf under qemu (reads input.bin, writes output.bin)
+CC ?= gcc
+ARM_CC ?= arm-none-eabi-gcc
+CFLAGS ?= ${C_FLAGS.join(' ')}
+MCU_FLAGS ?= ${mcuFlags(core).join(' ')}
+SRCS = model.c tf_kernels.c
+
+all: model_host
+
+model_host: $(SRCS) main_host.c model.h tf_kernels.h
+\t$(CC) $(CFLAGS) -o $@ $(SRCS) main_host.c -lm
+
+mcu: model.elf
+
+model.elf: $(SRCS) mcu/startup.c mcu/semihost.c mcu/main_mcu.c mcu/mps2.ld model.h tf_kernels.h
+\t$(ARM_CC) $(CFLAGS) $(MCU_FLAGS) -I. -Imcu ${MCU_LINK_FLAGS.join(' ')} -o $@ $(SRCS) mcu/startup.c mcu/semihost.c mcu/main_mcu.c -lm -lc -lgcc
 
 size: model.elf
 \tarm-none-eabi-size -A model.elf
 
-qemu: model.elf
-\tqemu-system-arm -M mps2-an500 -nographic -monitor none -serial none -semihosting-config enable=on,target=native -icount shift=0 -kernel model.elf
-
+${qemu}
 clean:
 \trm -f model_host model.elf output.bin
 
-.PHONY: all m7 size qemu clean
+.PHONY: all mcu size qemu clean
 `;
+}
 
-/** Every file of a C bundle, by relative path. */
-export function bundleFiles(generated: GeneratedModel): Record<string, string> {
+/**
+ * Every file of a C bundle for a core of the catalog (default Cortex-M7), by relative path. Cortex-M
+ * cores get the mcu/ target; other cores (ESP32-S3) get the model, kernels and host harness, with a
+ * Makefile that names the toolchain their device build needs.
+ */
+export function bundleFiles(generated: GeneratedModel, core: string = DEFAULT_CORE): Record<string, string> {
+  const target = coreTarget(core);
   const files: Record<string, string> = { ...generated.files };
   for (const f of KERNEL_FILES) files[f] = readFileSync(path.join(C_RUNTIME_DIR, f), 'utf8');
   files['main_host.c'] = HOST_MAIN;
-  files['Makefile'] = MAKEFILE;
-  files['m7/startup.c'] = M7_STARTUP;
-  files['m7/semihost.h'] = M7_SEMIHOST_H;
-  files['m7/semihost.c'] = M7_SEMIHOST_C;
-  files['m7/main_m7.c'] = M7_MAIN;
-  files['m7/mps2_an500.ld'] = linkerScript();
+  if (target.kind === 'foreign') {
+    files['Makefile'] = foreignMakefile(target);
+    return files;
+  }
+  files['Makefile'] = makefile(target);
+  files['mcu/startup.c'] = MCU_STARTUP;
+  files['mcu/semihost.h'] = MCU_SEMIHOST_H;
+  files['mcu/semihost.c'] = MCU_SEMIHOST_C;
+  files['mcu/main_mcu.c'] = MCU_MAIN;
+  files['mcu/mps2.ld'] = linkerScript();
   return files;
 }
 
 /** Writes a C bundle into `dir` (created if needed); returns the paths written. */
-export async function writeBundle(dir: string, generated: GeneratedModel): Promise<string[]> {
+export async function writeBundle(dir: string, generated: GeneratedModel, core: string = DEFAULT_CORE): Promise<string[]> {
   const written: string[] = [];
-  for (const [rel, text] of Object.entries(bundleFiles(generated))) {
+  for (const [rel, text] of Object.entries(bundleFiles(generated, core))) {
     const file = path.join(dir, rel);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text);

@@ -1,10 +1,12 @@
 import { modelCost } from '../cost/macs';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from '../io-convention';
 import type { Model } from '../ir';
 import { evaluatePatch, type PatchCandidate } from '../patch/search';
 import { analyzeStage, findSplits } from '../patch/stage';
 import { planModel, type PlannedSchedule } from '../planner/plan';
 import type { RoundingMode } from '../runtime/requantize';
 import { writeBundle } from './bundle';
+import { DEFAULT_CORE } from './cores';
 import { generateModelC, type GeneratedModel } from './generate';
 
 /** The part of a compile report that says which schedule was chosen. */
@@ -33,9 +35,19 @@ export function scheduleForReport(model: Model, chosen: ChosenSchedule): { plann
 /**
  * `tinyfleet compile MODEL --emit-c DIR`: writes the C bundle (model.h/model.c with the static arena
  * of the chosen plan, the kernel library, host harness, Cortex-M7 target, Makefile) into `dir`.
+ * `io` must be the convention the report was compiled with (its patch stage is a split of that model);
+ * `core` is the MCU catalog's core the bundle's Makefile and mcu/ target are for.
  */
-export async function emitCBundle(model: Model, chosen: ChosenSchedule, dir: string, rounding: RoundingMode = 'tflm'): Promise<{ generated: GeneratedModel; files: string[] }> {
+export async function emitCBundle(
+  source: Model,
+  chosen: ChosenSchedule,
+  dir: string,
+  rounding: RoundingMode = 'tflm',
+  io: IoConvention = DEFAULT_IO_CONVENTION,
+  core: string = DEFAULT_CORE,
+): Promise<{ generated: GeneratedModel; files: string[] }> {
+  const model = applyIoConvention(source, io).model;
   const { planned, patch } = scheduleForReport(model, chosen);
   const generated = generateModelC(model, { rounding, planned, patch });
-  return { generated, files: await writeBundle(dir, generated) };
+  return { generated, files: await writeBundle(dir, generated, core) };
 }

@@ -1,9 +1,9 @@
 import { elementCount, tensorBytes, type Model } from '../ir';
 import type { PatchCandidate } from '../patch/search';
-import { planModel, type PlannedSchedule } from '../planner/plan';
+import { planModel, variableTensors, type PlannedSchedule } from '../planner/plan';
 import { prepareStep } from '../planner/prepare-step';
 import type { RoundingMode } from '../runtime/requantize';
-import { comment, constArray, stringLiteral, type CArrayType } from './c-literals';
+import { comment, constArray, floatLiteral, stringLiteral, type CArrayType } from './c-literals';
 import { emitStep, type EmitContext } from './op-emitters';
 import { emitPatchStage } from './patch-stage';
 
@@ -17,6 +17,11 @@ export interface GenerateCOptions {
    * whole-model plan replaces the per-layer plan.
    */
   patch?: PatchCandidate;
+  /**
+   * Count the constants instead of writing them out (model.c then lacks its const arrays): what the
+   * Flash estimate needs, without formatting megabytes of weights.
+   */
+  sizeOnly?: boolean;
 }
 
 /** Generated model sources and what they cost. */
@@ -29,6 +34,33 @@ export interface GeneratedModel {
   constBytes: number;
   /** Kernel calls in tf_model_invoke (aliased RESHAPE/SQUEEZE emit none). */
   calls: number;
+  /** C library functions tf_model_invoke calls, with how many call sites each has. */
+  kernelCalls: Map<string, number>;
+  /** Call sites (kernels and window copies) inside the patch stage; 0 without one. */
+  patchCallSites: number;
+  /** Bytes of the static const parameter structs and small arrays the call sites declare. */
+  staticParamBytes: number;
+}
+
+const PARAM_ELEMENT_BYTES: Record<string, number> = { int8_t: 1, uint8_t: 1, int16_t: 2 };
+
+/** Bytes of the `static const T name[...] = {...};` declarations in generated statements (struct fields are 32-bit). */
+function staticParamBytes(code: string): number {
+  let bytes = 0;
+  for (const m of code.matchAll(/static const (\w+) \w+(?:\[\d+\])? = \{([^;]*)\};/g)) {
+    bytes += m[2].replace(/[{}]/g, '').split(',').length * (PARAM_ELEMENT_BYTES[m[1]] ?? 4);
+  }
+  return bytes;
+}
+
+/** Call sites of C library functions (`tf_name(`) in generated statements. */
+function callSites(code: string, into: Map<string, number>): number {
+  let n = 0;
+  for (const m of code.matchAll(/\b(tf_[a-z0-9_]+)\(/g)) {
+    into.set(m[1], (into.get(m[1]) ?? 0) + 1);
+    n++;
+  }
+  return n;
 }
 
 const C_BYTES: Record<CArrayType, number> = { int8_t: 1, uint8_t: 1, int16_t: 2, int32_t: 4, float: 4 };
@@ -80,7 +112,7 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
       let name = cIdent(hint);
       for (let i = 2; names.has(name); i++) name = `${cIdent(hint)}_${i}`;
       names.add(name);
-      consts.push(constArray(type, name, values));
+      if (!options.sizeOnly) consts.push(constArray(type, name, values));
       constBytes += values.length * C_BYTES[type];
       shared.set(key, [...(shared.get(key) ?? []), { name, values }]);
       return name;
@@ -89,13 +121,19 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
 
   const opByIndex = new Map(model.ops.map((o) => [o.index, o]));
   const body: string[] = [];
+  const kernelCalls = new Map<string, number>();
+  let patchCallSites = 0;
+  let paramBytes = 0;
   let calls = 0;
   const probeOf = (t: number) => `  TF_PROBE(${t}, ${offsetOf(t)}, ${tensorBytes(model.tensors[t])});\n`;
   if (stage) {
     stepIndex = 0;
-    const patchBase = plan.scratchOffsets.get(0);
+    // A stage whose only buffers are its whole inputs and output has no patch working set.
+    const patchBase = stage.patchPlan.peakBytes === 0 ? 0 : plan.scratchOffsets.get(0);
     if (patchBase === undefined) throw new Error('the patch plan gives the patch stage no buffer space');
     const emitted = emitPatchStage(ctx, schedule, stage, rounding, offsetOf, patchBase);
+    patchCallSites = callSites(emitted.code, kernelCalls);
+    paramBytes += staticParamBytes(emitted.code);
     body.push(`  ${comment(`steps 0..${stage.split - 1} as ${stage.n}x${stage.n} patches (patch buffers at arena offset ${patchBase})`)}\n${emitted.code}${probeOf(stage.stageOutput)}`);
     calls += emitted.calls;
   }
@@ -112,9 +150,20 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
       body.push(`  ${comment(`${what}: alias, no code`)}\n${probe}`);
       continue;
     }
-    body.push(`  ${comment(what)}\n${emitStep(ctx, step, prepareStep(model, step, rounding))}${probe}`);
+    const code = emitStep(ctx, step, prepareStep(model, step, rounding));
+    callSites(code, kernelCalls);
+    paramBytes += staticParamBytes(code);
+    body.push(`  ${comment(what)}\n${code}${probe}`);
     calls++;
   }
+
+  // Variable tensors hold their zero point until the first inference writes them.
+  const variables = variableTensors(model);
+  const reset = variables.map((t) => {
+    const v = model.tensors[t];
+    const type = v.dtype === 'int16' ? 'int16_t' : 'int8_t';
+    return `  {\n    ${type} *const v = (${type} *)(void *)TF_U8(${offsetOf(t)});\n    int32_t i;\n    for (i = 0; i < ${elementCount(v.shape)}; i++) v[i] = ${v.quant?.zeroPoint[0] ?? 0};\n  }\n`;
+  });
 
   const ios = (ids: number[]) => ({
     offsets: ids.map(offsetOf),
@@ -125,6 +174,15 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
   const arenaBytes = plan.peakBytes;
   const describe = (ids: number[]) =>
     ids.map((t, i) => ` *   ${i}: ${model.tensors[t].name.replace(/\*\//g, '')} ${model.tensors[t].dtype} [${model.tensors[t].shape.join(', ')}]`).join('\n');
+  // The firmware quantizes what it hands over and dequantizes what it reads with these (real = scale * (q - zero point)).
+  const quantDefines = (prefix: 'INPUT' | 'OUTPUT', ids: number[]) =>
+    ids
+      .map((t, i) => {
+        const q = model.tensors[t].quant;
+        if (!q || q.scale.length !== 1) return '';
+        return `#define TF_${prefix}${i}_SCALE ${floatLiteral(q.scale[0])}\n#define TF_${prefix}${i}_ZERO_POINT ${q.zeroPoint[0]}\n`;
+      })
+      .join('');
 
   const header = `/* Generated by TinyFleet from model ${stringLiteral(model.name).replace(/\*\//g, '')}: do not edit. */
 #ifndef TF_MODEL_H
@@ -143,16 +201,22 @@ export function generateModelC(model: Model, options: GenerateCOptions = {}): Ge
 ${describe(model.inputs)}
  * Outputs:
 ${describe(model.outputs)}
+ * Quantized edges: real = SCALE * (q - ZERO_POINT); an int8 input is q = clamp(round(x / SCALE) + ZERO_POINT, -128, 127).
  */
-
+${quantDefines('INPUT', model.inputs)}${quantDefines('OUTPUT', model.outputs)}
 /** Address of input INDEX inside the arena (NULL when out of range); fill it before invoking. */
 void *tf_model_input(int32_t index);
 size_t tf_model_input_bytes(int32_t index);
 /** Address of output INDEX inside the arena (NULL when out of range); valid after invoking. */
 void *tf_model_output(int32_t index);
 size_t tf_model_output_bytes(int32_t index);
-/** Runs the model once. The inputs may be overwritten (the plan reuses their bytes). */
+/**
+ * Runs the model once. The inputs may be overwritten (the plan reuses their bytes). Variable tensors
+ * (an SVDF's state) carry over from one inference to the next.
+ */
 void tf_model_invoke(void);
+/** Sets every variable tensor to its zero point, as before the first inference (a new audio stream). */
+void tf_model_reset(void);
 
 #ifdef TF_MODEL_PROBE
 /* Debug builds (-DTF_MODEL_PROBE=fn) call fn after every op with the tensor id and bytes it produced. */
@@ -202,8 +266,11 @@ size_t tf_model_output_bytes(int32_t index) {
   return index >= 0 && index < TF_MODEL_OUTPUTS ? tf_output_bytes[index] : 0;
 }
 
+void tf_model_reset(void) {
+${reset.join('')}}
+
 void tf_model_invoke(void) {
-${body.join('')}}
+${variables.length ? '  static int32_t tf_state_ready = 0;\n  if (!tf_state_ready) {\n    tf_model_reset();\n    tf_state_ready = 1;\n  }\n' : ''}${body.join('')}}
 `;
-  return { files: { 'model.h': header, 'model.c': source }, arenaBytes, constBytes, calls };
+  return { files: { 'model.h': header, 'model.c': source }, arenaBytes, constBytes, calls, kernelCalls, patchCallSites, staticParamBytes: paramBytes };
 }

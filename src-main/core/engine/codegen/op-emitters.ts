@@ -4,6 +4,9 @@ import { relu, hardSwish } from '../runtime/kernels/activations';
 import { nearestIndex } from '../runtime/kernels/data-movement';
 import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { dequantize, requantize } from '../runtime/kernels/quantize';
+import type { Broadcast4D } from '../runtime/kernels/elementwise';
+import { leakyRelu } from '../runtime/kernels/leaky-relu';
+import { rsqrt } from '../runtime/kernels/rsqrt';
 import type { PreparedOp } from '../runtime/prepare';
 import type { CArrayType } from './c-literals';
 
@@ -24,6 +27,11 @@ export interface EmitContext {
   scratch(bytes: number): string;
   /** Elements of the buffer holding a tensor (the whole tensor, or its region in a patch buffer). */
   elements(tensor: number): number;
+  /**
+   * Pixels from one row of a window op's output to the next, when the output is written into a
+   * wider buffer (a patch tile into the whole stage output); default: the op's output width.
+   */
+  outputRowPixels?(tensor: number): number;
   /** Declares a const array in Flash and returns its identifier (identical arrays are shared). */
   constArray(type: CArrayType, hint: string, values: ArrayLike<number>): string;
 }
@@ -32,8 +40,9 @@ function block(lines: string[]): string {
   return `  {\n${lines.map((l) => `    ${l}`).join('\n')}\n  }\n`;
 }
 
-function view(h: number, w: number, c: number): string {
-  return `{${h}, ${w}, ${c}, 0, 0, ${h}, ${w}}`;
+/** A tf_view of a buffer holding an h x w x c tensor whose rows are `rowPixels` pixels apart. */
+function view(h: number, w: number, c: number, rowPixels = w): string {
+  return `{${h}, ${w}, ${c}, 0, 0, ${h}, ${rowPixels}}`;
 }
 
 /** Per-image statements wrapped in a batch loop when N > 1 (`b` is the image index). */
@@ -67,6 +76,30 @@ function foldedBias(filter: Int8Array, bias: Int32Array | null, inputOffset: num
   return out;
 }
 
+/** True when a tensor is int16 (probabilities of an int8 -> int16 SOFTMAX). */
+function wide(ctx: EmitContext, tensor: number): boolean {
+  return ctx.model.tensors[tensor].dtype === 'int16';
+}
+
+function s16(ctx: EmitContext, tensor: number): string {
+  return `(int16_t *)(void *)${ctx.u8(tensor)}`;
+}
+
+const INT_TYPES: Partial<Record<string, string>> = { int8: 'TF_INT8', uint8: 'TF_UINT8', int16: 'TF_INT16', int32: 'TF_INT32' };
+
+/** The C runtime's tf_int_type of an integer tensor. */
+function intType(ctx: EmitContext, tensor: number): string {
+  const t = ctx.model.tensors[tensor];
+  const type = INT_TYPES[t.dtype];
+  if (!type) throw new Error(`tensor ${tensor} (${t.dtype}) is not an integer tensor`);
+  return type;
+}
+
+/** The broadcast geometry of a binary op as a `bc` constant. */
+function broadcastConst(g: Broadcast4D): string {
+  return `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`;
+}
+
 function rounding(single: boolean): string {
   return single ? 'TF_ROUND_TFLITE' : 'TF_ROUND_TFLM';
 }
@@ -78,6 +111,14 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
   const inId = prepared.inputs[0];
   const outId = prepared.outputs[0];
   const bias = (b: Int32Array | null) => (b ? ctx.constArray('int32_t', `${id}_bias`, b) : 'NULL');
+  if (k.kind === 'requantize' && (ctx.model.tensors[inId].dtype !== 'int8' || ctx.model.tensors[outId].dtype !== 'int8')) {
+    // Wider integer types (int16 in, int16/int32 out) cannot be a 256-entry table.
+    const p = k.params;
+    return block([
+      `static const tf_requant_params p = {${p.inputZeroPoint}, ${p.outputZeroPoint}, ${p.multiplier}, ${p.shift}};`,
+      `tf_requantize(&p, ${ctx.u8(inId)}, ${intType(ctx, inId)}, ${ctx.u8(outId)}, ${intType(ctx, outId)}, ${ctx.elements(outId)});`,
+    ]);
+  }
   switch (k.kind) {
     case 'conv2d':
     case 'depthwise': {
@@ -91,7 +132,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       const head = [
         `static const tf_conv_params p = {${p.kH}, ${p.kW}, ${p.strideH}, ${p.strideW}, ${p.dilationH}, ${p.dilationW}, ${p.padTop}, ${p.padLeft}, ${dm}, ${p.inputOffset}, ${p.outputOffset}, ${p.actMin}, ${p.actMax}, ${f}, ${depthwise ? bias(p.bias) : 'NULL'}, ${m}, ${s}, ${rounding(p.singleRounding)}, ${folded}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.inC)};`,
-        `static const tf_view ov = ${view(p.outH, p.outW, p.outC)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.outC, ctx.outputRowPixels?.(outId))};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
       ];
       if (depthwise && step.inPlace) {
@@ -129,10 +170,84 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       return block([
         `static const tf_pool_params p = {${p.filterH}, ${p.filterW}, ${p.strideH}, ${p.strideW}, ${p.padTop}, ${p.padLeft}, ${p.actMin}, ${p.actMax}};`,
         `static const tf_view iv = ${view(p.inH, p.inW, p.channels)};`,
-        `static const tf_view ov = ${view(p.outH, p.outW, p.channels)};`,
+        `static const tf_view ov = ${view(p.outH, p.outW, p.channels, ctx.outputRowPixels?.(outId))};`,
         `static const tf_region r = {0, ${p.outH}, 0, ${p.outW}};`,
         ...perBatch(p.batches, (b) => `${fn}(&p, ${ctx.s8(inId)} + ${b} * ${p.inH * p.inW * p.channels}, &iv, ${ctx.s8(outId)} + ${b} * ${p.outH * p.outW * p.channels}, &ov, &r);`),
       ]);
+    }
+    case 'sub': {
+      const p = k.params;
+      const g = p.broadcast;
+      const params = `static const tf_add_params p = {${p.input1Offset}, ${p.input2Offset}, ${p.outputOffset}, ${p.leftShift}, ${p.input1Multiplier}, ${p.input1Shift}, ${p.input2Multiplier}, ${p.input2Shift}, ${p.outputMultiplier}, ${p.outputShift}, ${p.actMin}, ${p.actMax}};`;
+      const args = `${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}`;
+      if (g.elementwise) return block([params, `tf_sub_s8(&p, ${args}, ${ctx.elements(outId)});`]);
+      return block([params, broadcastConst(g), `tf_sub_bcast_s8(&p, ${args}, &bc);`]);
+    }
+    case 'squaredDifference': {
+      const p = k.params;
+      return block([
+        `static const tf_sqdiff_params p = {${p.input1Offset}, ${p.input2Offset}, ${p.outputOffset}, ${p.input1Multiplier}, ${p.input1Shift}, ${p.input2Multiplier}, ${p.input2Shift}, ${p.outputMultiplier}, ${p.outputShift}};`,
+        broadcastConst(p.broadcast),
+        `tf_squared_difference_bcast_s8(&p, ${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}, &bc);`,
+      ]);
+    }
+    case 'maximum':
+    case 'minimum':
+      return block([broadcastConst(k.params), `tf_${k.kind}_bcast_s8(${ctx.s8(prepared.inputs[0])}, ${ctx.s8(prepared.inputs[1])}, ${ctx.s8(outId)}, &bc);`]);
+    case 'prelu': {
+      const p = k.params;
+      const alphaId = prepared.inputs[1];
+      const alphaData = ctx.model.tensors[alphaId].data;
+      const alpha = alphaData ? ctx.constArray('int8_t', `${id}_alpha`, new Int8Array(alphaData.buffer, alphaData.byteOffset, alphaData.byteLength)) : ctx.s8(alphaId);
+      return block([
+        `static const tf_prelu_params p = {${p.inputOffset}, ${p.alphaOffset}, ${p.outputOffset}, ${p.multiplier1}, ${p.shift1}, ${p.multiplier2}, ${p.shift2}};`,
+        broadcastConst(p.broadcast),
+        `tf_prelu_bcast_s8(&p, ${ctx.s8(inId)}, ${alpha}, ${ctx.s8(outId)}, &bc);`,
+      ]);
+    }
+    case 'stridedCopy': {
+      const data = prepared.inputs[k.data];
+      const bytes = DTYPE_BYTES[ctx.model.tensors[data].dtype];
+      return block(
+        k.params.flatMap((p, j) => [
+          `{`,
+          `  static const int32_t dims[${Math.max(1, p.dims.length)}] = {${p.dims.join(', ') || '1'}};`,
+          `  static const int32_t strides[${Math.max(1, p.strides.length)}] = {${p.strides.join(', ') || '0'}};`,
+          `  tf_strided_copy(${ctx.u8(data)}, ${p.start}, dims, strides, ${p.dims.length}, ${bytes}, ${ctx.u8(prepared.outputs[j])});`,
+          `}`,
+        ]),
+      );
+    }
+    case 'rsqrt': {
+      // The table covers the inputs TFLite accepts (at or above the zero point); below, C aborts as TFLite errors.
+      const min = k.params.inputZeroPoint;
+      const table = Int8Array.from(ALL_BYTES, (x) => {
+        if (x < min) return 0;
+        const out = new Int8Array(1);
+        rsqrt(Int8Array.of(x), out, k.params);
+        return out[0];
+      });
+      return `  tf_lut_from_s8(${ctx.constArray('int8_t', `${id}_table`, table)}, ${min}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${ctx.elements(outId)});\n`;
+    }
+    case 'batchMatMul': {
+      const p = k.params;
+      const operand = (at: number) => {
+        const data = ctx.model.tensors[prepared.inputs[at]].data;
+        return data ? ctx.constArray('int8_t', `${id}_${at ? 'rhs' : 'lhs'}`, new Int8Array(data.buffer, data.byteOffset, data.byteLength)) : ctx.s8(prepared.inputs[at]);
+      };
+      const lo = ctx.constArray('int32_t', `${id}_lhs_offsets`, p.lhsOffsets);
+      const ro = ctx.constArray('int32_t', `${id}_rhs_offsets`, p.rhsOffsets);
+      return block([
+        `static const tf_batch_matmul_params p = {${p.lhsOffsets.length}, ${p.rows}, ${p.cols}, ${p.depth}, ${p.adjX ? 1 : 0}, ${p.adjY ? 1 : 0}, ${p.lhsZeroPoint}, ${p.rhsZeroPoint}, ${p.outputZeroPoint}, ${p.multiplier}, ${p.shift}, ${rounding(p.singleRounding)}, ${lo}, ${ro}};`,
+        `tf_batch_matmul_s8(&p, ${operand(0)}, ${operand(1)}, ${ctx.s8(outId)});`,
+      ]);
+    }
+    case 'gather': {
+      const p = k.params;
+      const indices = k.indices ? ctx.constArray('int32_t', `${id}_indices`, k.indices) : `(const int32_t *)(const void *)${ctx.u8(prepared.inputs[1])}`;
+      const count = k.indices ? k.indices.length : ctx.elements(prepared.inputs[1]);
+      const bytes = DTYPE_BYTES[ctx.model.tensors[inId].dtype];
+      return `  tf_gather(${ctx.u8(inId)}, ${indices}, ${count}, ${p.outer}, ${p.axisSize}, ${p.inner * bytes}, ${ctx.u8(outId)});\n`;
     }
     case 'add':
     case 'mul': {
@@ -146,7 +261,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       if (g.elementwise) return block([params, `tf_${k.kind}_s8(&p, ${args}, ${ctx.elements(outId)});`]);
       return block([
         params,
-        `static const tf_broadcast bc = {{${g.dims.join(', ')}}, {${g.strideA.join(', ')}}, {${g.strideB.join(', ')}}};`,
+        broadcastConst(g),
         `tf_${k.kind}_bcast_s8(&p, ${args}, &bc);`,
       ]);
     }
@@ -169,13 +284,35 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
     case 'softmax': {
       const p = k.params;
       const table = ctx.constArray('float', `${id}_exp`, p.table);
-      return `  tf_softmax_s8(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});\n`;
+      const [fn, out] = wide(ctx, outId) ? ['tf_softmax_s8_s16', s16(ctx, outId)] : ['tf_softmax_s8', ctx.s8(outId)];
+      return `  ${fn}(${table}, ${p.outputScale}f, ${p.outputZeroPoint}, ${ctx.s8(inId)}, ${out}, ${p.rows}, ${p.depth});\n`;
     }
     case 'softmaxTflm': {
       const p = k.params;
+      const [fn, out] = wide(ctx, outId) ? ['tf_softmax_tflm_s8_s16', s16(ctx, outId)] : ['tf_softmax_tflm_s8', ctx.s8(outId)];
       return block([
         `static const tf_softmax_tflm_params p = {${p.inputMultiplier}, ${p.inputLeftShift}, ${p.diffMin}};`,
-        `tf_softmax_tflm_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});`,
+        `${fn}(&p, ${ctx.s8(inId)}, ${out}, ${p.rows}, ${p.depth});`,
+      ]);
+    }
+    case 'logSoftmax': {
+      const p = k.params;
+      return block([
+        `static const tf_log_softmax_params p = {${p.inputMultiplier}, ${p.inputLeftShift}, ${p.reverseMultiplier}, ${p.reverseShift}, ${p.diffMin}};`,
+        `tf_log_softmax_s8(&p, ${ctx.s8(inId)}, ${ctx.s8(outId)}, ${p.rows}, ${p.depth});`,
+      ]);
+    }
+    case 'svdf': {
+      const p = k.params;
+      const stateId = prepared.inputs[4];
+      const stateType = ctx.model.tensors[stateId].dtype === 'int16' ? 'TF_INT16' : 'TF_INT8';
+      const wf = ctx.constArray('int8_t', `${id}_weights_feature`, p.weightsFeature);
+      const wt = ctx.constArray(p.weightsTime instanceof Int16Array ? 'int16_t' : 'int8_t', `${id}_weights_time`, p.weightsTime);
+      const scratch = ctx.scratch(4 * p.batches * (p.filters + p.units));
+      return block([
+        `static const tf_svdf_params p = {${p.batches}, ${p.inputSize}, ${p.filters}, ${p.units}, ${p.rank}, ${p.memory}, ${p.inputZeroPoint}, ${p.stateZeroPoint}, ${p.outputZeroPoint}, ` +
+          `${p.featureMultiplier}, ${p.featureShift}, ${p.outputMultiplier}, ${p.outputShift}, ${stateType}, ${wf}, ${wt}, ${bias(p.bias)}};`,
+        `tf_svdf(&p, ${ctx.s8(inId)}, (void *)${ctx.u8(stateId)}, ${ctx.s8(outId)}, (int32_t *)(void *)${scratch});`,
       ]);
     }
     case 'logisticTflm': {
@@ -187,6 +324,7 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
     }
     case 'relu':
     case 'hardSwish':
+    case 'leakyRelu':
     case 'lookup':
     case 'requantize': {
       const table =
@@ -196,7 +334,9 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
             ? tabulate((i, o) => relu(i, o, k.params))
             : k.kind === 'hardSwish'
               ? tabulate((i, o) => hardSwish(i, o, k.params))
-              : tabulate((i, o) => requantize(i, o, k.params));
+              : k.kind === 'leakyRelu'
+                ? tabulate((i, o) => leakyRelu(i, o, k.params))
+                : tabulate((i, o) => requantize(i, o, k.params));
       if (ctx.model.tensors[inId].dtype !== 'int8' || ctx.model.tensors[outId].dtype !== 'int8') {
         throw new Error(`${op.kind} at node ${op.index}: only int8 -> int8 is supported by the C generator`);
       }

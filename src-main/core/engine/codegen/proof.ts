@@ -9,8 +9,9 @@ import { createInterpreter } from '../runtime/interpreter';
 import type { TensorView } from '../runtime/prepare';
 import type { RoundingMode } from '../runtime/requantize';
 import { writeBundle } from './bundle';
+import { DEFAULT_CORE } from './cores';
 import { generateModelC, type GeneratedModel } from './generate';
-import { buildHost, buildM7, elfSizes, runHost, runQemu, type SectionSizes } from './toolchain';
+import { buildHost, buildMcu, elfSizes, runHost, runQemu, type SectionSizes } from './toolchain';
 
 /**
  * Proof that generated C computes what the TS runtime computes: the same seeded inputs (the
@@ -96,6 +97,8 @@ export async function proveOnHost(model: Model, options: ProveOptions): Promise<
     for (const seed of options.seeds) {
       const inputs = seededInputs(model, seed);
       const c = await runHost(exe, inputBytes(inputs));
+      // Each seed is a fresh C process: the TS side starts from fresh variable tensors too.
+      interpreter.reset();
       const ts = interpreter.run(inputs, { all: true });
       const mismatches: TensorMismatch[] = [];
       let compared = 0;
@@ -115,9 +118,10 @@ export async function proveOnHost(model: Model, options: ProveOptions): Promise<
   }
 }
 
-/** One qemu run of the Cortex-M7 build. */
+/** One qemu run of a Cortex-M build. */
 export interface QemuProof {
   rounding: RoundingMode;
+  core: string;
   sizes: SectionSizes;
   generated: Pick<GeneratedModel, 'arenaBytes' | 'constBytes' | 'calls'>;
   seed: number;
@@ -126,23 +130,28 @@ export interface QemuProof {
   instructions: number;
 }
 
-/** Cross-compiles for Cortex-M7, runs one seed under qemu mps2-an500 and compares the outputs with the TS runtime. */
+/**
+ * Cross-compiles for a Cortex-M core (default Cortex-M7), runs one seed under qemu on the core's mps2
+ * board and compares the outputs with the TS runtime.
+ */
 export async function proveOnQemu(
   model: Model,
-  options: { rounding: RoundingMode; seed: number; planned?: PlannedSchedule; patch?: PatchCandidate; dir?: string },
+  options: { rounding: RoundingMode; seed: number; planned?: PlannedSchedule; patch?: PatchCandidate; dir?: string; core?: string },
 ): Promise<QemuProof> {
+  const core = options.core ?? DEFAULT_CORE;
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tf-qemu-proof-')));
   try {
     const generated = generateModelC(model, { rounding: options.rounding, planned: options.planned, patch: options.patch });
-    await writeBundle(dir, generated);
-    const elf = await buildM7(dir);
+    await writeBundle(dir, generated, core);
+    const elf = await buildMcu(dir, core);
     const sizes = await elfSizes(elf);
     const inputs = seededInputs(model, options.seed);
-    const q = await runQemu(elf, inputBytes(inputs));
+    const q = await runQemu(elf, inputBytes(inputs), { core });
     const ts = createInterpreter(model, { rounding: options.rounding }).run(inputs);
     const outputsEqual = compare(model, -1, q.output, inputBytes(ts.outputs)) === undefined;
     return {
       rounding: options.rounding,
+      core,
       sizes,
       generated: { arenaBytes: generated.arenaBytes, constBytes: generated.constBytes, calls: generated.calls },
       seed: options.seed,

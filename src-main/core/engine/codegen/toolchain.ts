@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { C_FLAGS, M7_FLAGS, M7_LINK_FLAGS } from './bundle';
+import { C_FLAGS, MCU_LINK_FLAGS, mcuFlags } from './bundle';
+import { armCore, DEFAULT_CORE } from './cores';
 
 /**
  * Builds and runs a written C bundle with the host gcc, arm-none-eabi-gcc and qemu-system-arm.
@@ -78,13 +79,17 @@ async function readProbes(file: string): Promise<Map<number, Uint8Array> | undef
   return probes;
 }
 
-/** Cross-compiles the qemu mps2-an500 target with arm-none-eabi-gcc (-mcpu=cortex-m7 -mthumb -O2). */
-export async function buildM7(dir: string): Promise<string> {
+/**
+ * Cross-compiles a written bundle's mcu/ target with arm-none-eabi-gcc -O2 for a Cortex-M core of the
+ * catalog (cortex-m7, cortex-m4 with its FPU, cortex-m0plus); a core without an Arm build is an error
+ * naming the toolchain it needs.
+ */
+export async function buildMcu(dir: string, core: string = DEFAULT_CORE): Promise<string> {
   const elf = path.join(dir, 'model.elf');
   await tool(
     'arm-none-eabi-gcc',
-    [...C_FLAGS, ...M7_FLAGS, '-I.', '-Im7', ...M7_LINK_FLAGS, '-o', elf,
-      'model.c', 'tf_kernels.c', 'm7/startup.c', 'm7/semihost.c', 'm7/main_m7.c', '-lm', '-lc', '-lgcc'],
+    [...C_FLAGS, ...mcuFlags(armCore(core)), '-I.', '-Imcu', ...MCU_LINK_FLAGS, '-o', elf,
+      'model.c', 'tf_kernels.c', 'mcu/startup.c', 'mcu/semihost.c', 'mcu/main_mcu.c', '-lm', '-lc', '-lgcc'],
     { cwd: dir },
   );
   return elf;
@@ -119,16 +124,24 @@ export async function elfSizes(elf: string): Promise<SectionSizes> {
 export const INSTRUCTIONS_PER_TIMER_TICK = 40;
 
 /**
- * Runs the M7 build under qemu-system-arm -M mps2-an500 with semihosting and -icount shift=0.
- * Returns the output bytes and the instructions of one inference (resolution: 40 instructions).
+ * Runs a Cortex-M build under qemu-system-arm on the core's mps2 board (mps2-an500 for Cortex-M7,
+ * mps2-an386 for Cortex-M4) with semihosting and -icount shift=0. Returns the output bytes and the
+ * instructions of one inference (resolution: 40 instructions).
  */
-export async function runQemu(elf: string, input: Uint8Array, timeoutMs = 600_000): Promise<{ output: Uint8Array; instructions: number }> {
+export async function runQemu(
+  elf: string,
+  input: Uint8Array,
+  options: { core?: string; timeoutMs?: number } = {},
+): Promise<{ output: Uint8Array; instructions: number }> {
+  const core = armCore(options.core ?? DEFAULT_CORE);
+  if (!core.qemuMachine) throw new Error(`qemu has no board with a ${core.label}: run the build on the device`);
+  const timeoutMs = options.timeoutMs ?? 600_000;
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'tf-qemu-'));
   try {
     await writeFile(path.join(tmp, 'input.bin'), input);
     const { stdout, stderr } = await tool(
       'qemu-system-arm',
-      ['-M', 'mps2-an500', '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', elf],
+      ['-M', core.qemuMachine, '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', elf],
       { cwd: tmp, timeout: timeoutMs },
     );
     const m = /timer_ticks (\d+)/.exec(stdout + stderr);

@@ -5,7 +5,7 @@ import { FLASH_BYTES_PER_OP, REQUANT_BYTES_PER_CHANNEL, RUNTIME_FLASH_BYTES } fr
 export interface OpCost {
   opIndex: number;
   kind: OpKind;
-  /** Multiply-accumulates (conv, depthwise and fully connected; 0 for the rest). */
+  /** Multiply-accumulates (conv, depthwise, fully connected, batch matmul and SVDF; 0 for the rest). */
   macs: number;
   /** Elements of the op's weights and biases. */
   params: number;
@@ -39,7 +39,8 @@ export interface ModelCost {
 
 /** Constant inputs that describe shapes rather than hold parameters. */
 function isMetadataInput(op: Op, position: number): boolean {
-  return position >= 1 && (op.kind === 'RESHAPE' || op.kind === 'PAD' || op.kind === 'TRANSPOSE' || op.kind === 'MEAN');
+  if (op.kind === 'SPLIT') return position === 0; // the axis comes first
+  return position >= 1 && (op.kind === 'RESHAPE' || op.kind === 'PAD' || op.kind === 'TRANSPOSE' || op.kind === 'MEAN' || op.kind === 'STRIDED_SLICE' || op.kind === 'SPLIT_V');
 }
 
 /** Multiply-accumulates of one op on its full tensors. */
@@ -57,6 +58,18 @@ export function opMacs(model: Model, op: Op): number {
     case 'FULLY_CONNECTED': {
       const f = model.tensors[op.inputs[1]].shape; // [units, in]
       return elementCount(out.shape) * f[1];
+    }
+    case 'BATCH_MATMUL': {
+      // Each output element is one dot product over the inner dimension.
+      const lhs = model.tensors[op.inputs[0]].shape;
+      const adjX = op.options.adjX;
+      return elementCount(out.shape) * lhs[lhs.length - (adjX ? 2 : 1)];
+    }
+    case 'SVDF': {
+      // Feature matmul (filters x input) and time matmul (filters x memory) per batch row.
+      const [filters, inputSize] = model.tensors[op.inputs[1]].shape;
+      const memory = model.tensors[op.inputs[2]].shape[1];
+      return model.tensors[op.inputs[0]].shape[0] * filters * (inputSize + memory);
     }
     default:
       return 0;

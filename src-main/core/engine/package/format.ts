@@ -53,6 +53,15 @@ export class PackageError extends Error {
 const Int = z.number().int();
 const NonNeg = Int.nonnegative();
 
+/** One input or output of the packaged model: tensor id, type, shape and (when quantized) scale and zero point. */
+const IoEdgeSchema = z.strictObject({
+  tensor: NonNeg,
+  dtype: z.string().max(20),
+  shape: z.array(NonNeg).max(8),
+  scale: z.number().optional(),
+  zeroPoint: Int.optional(),
+});
+
 export const ManifestSchema = z.strictObject({
   format: z.literal('tinyfleet-model-package'),
   formatVersion: z.literal(PACKAGE_FORMAT_VERSION),
@@ -74,6 +83,18 @@ export const ManifestSchema = z.strictObject({
       .array(z.strictObject({ opIndex: NonNeg, kind: z.string().max(40), inPlace: z.boolean(), alias: z.boolean(), fusedPad: NonNeg.optional() }))
       .max(100_000),
   }),
+  /**
+   * The model's edges as the firmware sees them (absent in packages written before it existed):
+   * with `int8`, the firmware quantizes inputs and dequantizes outputs with these scales and zero
+   * points (real = scale * (q - zeroPoint)).
+   */
+  io: z
+    .strictObject({
+      convention: z.enum(['int8', 'float']),
+      inputs: z.array(IoEdgeSchema).max(1000),
+      outputs: z.array(IoEdgeSchema).max(1000),
+    })
+    .optional(),
   body: z.strictObject({ bytes: NonNeg, sha256: z.string().regex(/^[0-9a-f]{64}$/), graphBytes: NonNeg, weightsOffset: NonNeg, weightsBytes: NonNeg }),
   /** Seeded input and the SHA-256 of our runtime's output (engine/package/self-test.ts); absent in packages written before it. */
   selfTest: z.strictObject({ seed: Int.min(0).max(0xffff_ffff), outputSha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),

@@ -104,7 +104,9 @@ function decodeModel(manifest: PackageManifest, body: Uint8Array): Model {
     return tensor;
   });
   const ops = g.ops.map((o, i) => {
-    if (o.index !== i) throw new PackageError('malformed', `op ${i} has index ${o.index}`);
+    // Node indices are the TFLite file's: increasing, with gaps where the I/O convention left a
+    // QUANTIZE/DEQUANTIZE to the firmware.
+    if (i > 0 && o.index <= g.ops[i - 1].index) throw new PackageError('malformed', `op ${i} has index ${o.index}, not above op ${i - 1}'s ${g.ops[i - 1].index}`);
     if (!SUPPORTED_OPS.has(o.kind)) throw new PackageError('malformed', `op ${i} has unsupported kind ${o.kind}`);
     for (const t of [...o.inputs, ...o.outputs]) if (t < -1 || t >= tensors.length) throw new PackageError('malformed', `op ${i} refers to tensor ${t}`);
     return { index: o.index, kind: o.kind, inputs: o.inputs, outputs: o.outputs, options: o.options } as Op;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Encoder } from 'cbor-x';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention, type IoTensor } from '../io-convention';
 import type { Model } from '../ir';
 import type { McuProfile } from '../../common/mcu-profile';
 import { planModel, type PlannedSchedule } from '../planner/plan';
@@ -31,7 +32,12 @@ export interface PackageOptions {
   target: McuProfile;
   rounding: RoundingMode;
   signer: PackageSigner;
-  /** The plan to ship (default: the planner's TinyEngine per-layer plan). */
+  /**
+   * Who quantizes at the model's edges (default `int8`: a leading QUANTIZE / trailing DEQUANTIZE is
+   * left to the firmware and not packaged; the manifest gives it the scales and zero points).
+   */
+  io?: IoConvention;
+  /** The plan to ship, of the model after the I/O convention (default: the TinyEngine per-layer plan). */
   planned?: PlannedSchedule;
   /** Creation time (default: now). */
   createdAt?: Date;
@@ -86,8 +92,11 @@ function signerFingerprint(signer: PackageSigner): string {
  * Builds a signed package: header, manifest (versions, target, memory plan, rounding, body hash),
  * body (graph + weights) and an Ed25519 signature over header + manifest.
  */
-export function writePackage(model: Model, options: PackageOptions): Uint8Array {
+export function writePackage(source: Model, options: PackageOptions): Uint8Array {
+  const io = applyIoConvention(source, options.io ?? DEFAULT_IO_CONVENTION);
+  const model = io.model;
   const { schedule, plan } = options.planned ?? planModel(model, 'tinyengine');
+  const edge = (t: IoTensor) => ({ tensor: t.tensor, dtype: t.dtype, shape: t.shape, ...(t.scale !== undefined ? { scale: t.scale, zeroPoint: t.zeroPoint } : {}) });
   const { body, graphBytes, weightsOffset, weightsBytes } = encodeBody(model);
   const bodySha256 = createHash('sha256').update(body).digest('hex');
   const manifest: PackageManifest = {
@@ -106,6 +115,7 @@ export function writePackage(model: Model, options: PackageOptions): Uint8Array 
       scratch: plan.blocks.filter((b) => b.kind === 'scratch').map((b) => [b.step!, b.offset, b.bytes] as [number, number, number]),
       steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inPlace: s.inPlace, alias: s.alias, ...(s.fusedPad !== undefined ? { fusedPad: s.fusedPad } : {}) })),
     },
+    io: { convention: io.convention, inputs: io.inputs.map(edge), outputs: io.outputs.map(edge) },
     body: { bytes: body.byteLength, sha256: bodySha256, graphBytes, weightsOffset, weightsBytes },
     selfTest: computeSelfTest(model, options.rounding, options.selfTestSeed ?? Number.parseInt(bodySha256.slice(0, 8), 16)),
     signer: { algorithm: 'ed25519', publicKeySha256: signerFingerprint(options.signer) },

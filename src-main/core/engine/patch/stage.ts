@@ -2,10 +2,11 @@ import { elementCount, tensorBytes, type Model, type OpKind } from '../ir';
 import { opMacs } from '../cost/macs';
 import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
 import { isWindowOp, windowOf, type Window } from '../planner/geometry';
-import { planProblem, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
+import { planProblem, variableTensors, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
 import { scratchBytes } from '../planner/scratch';
-import { dimsOf, regionArea, regionBytes, tiles, union, windowInputRegion, type Layout, type Region } from './region';
+import { sameRegion } from './patch-kernel';
+import { dimsOf, regionArea, regionBytes, splitRange, union, windowInputRegion, type Layout, type Region } from './region';
 
 /** Ops that can run on a spatial patch: sliding windows, element-wise ops and NCHW->NHWC transposes. */
 const PATCHABLE: ReadonlySet<OpKind> = new Set<OpKind>([
@@ -46,13 +47,17 @@ export interface PatchStage extends StageSplit {
   n: number;
   /** Per patch (row-major), the region of every stage tensor the patch computes or reads. */
   patches: { tile: Region; regions: Map<number, Region> }[];
-  /** Per stage step, bytes of the temporary copy an element-wise op makes of a larger input region. */
+  /** Per stage step, bytes of the crop a transpose makes of a larger NCHW input buffer. */
   cropBytes: number[];
   /** Stage steps (positions) whose depthwise writes over its input's patch buffer. */
   inPlace: Set<number>;
   /** Per stage step, the plane scratch of an in-place depthwise (largest over the patches). */
   planeBytes: number[];
-  /** Placement of one patch's buffers (stage input copies, intermediates, output tile). */
+  /**
+   * Placement of one patch's working set: the intermediates' buffers (each sized for the largest
+   * patch, reused by every patch) and the steps' scratch. Stage inputs and the stage output are not
+   * in it: the stage reads and writes them where they are.
+   */
   patchPlan: MemoryPlan;
   /** MACs of the stage run patch by patch, and run layer by layer. */
   patchMacs: number;
@@ -125,6 +130,8 @@ export function findSplits(schedule: Schedule): StageSplit[] {
     if (crossing.length !== 1) continue;
     const stageOutput = crossing[0];
     if ((readers.get(stageOutput) ?? []).some((r) => r < split)) continue;
+    // A stage output is written tile by tile into its final place, which a transpose's kernel cannot do.
+    if (step.kind === 'TRANSPOSE' && step.outputs[0] === stageOutput) continue;
     // Every other product must feed the stage output, or its region would be undefined.
     const dead = [...produced].some((t) => t !== stageOutput && !(readers.get(t) ?? []).some((r) => r < split));
     if (dead) continue;
@@ -162,36 +169,84 @@ export function windowOfStep(model: Model, step: ScheduleStep): Window {
   return windowOf(model, op);
 }
 
-/** Cost of running a stage as n x n patches: regions, one patch's buffer plan, MACs. */
-export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): PatchStage {
+/**
+ * The receptive fields of an n x n grid, one axis at a time: row ranges come from the n row strips
+ * of the stage output, column ranges from its n column strips (windows, clipping and unions act on
+ * each axis independently), so a grid costs 2n backward passes instead of n^2.
+ */
+export interface StageGrid {
+  n: number;
+  /** Per tile row: each stage tensor's region for the full-width strip (its rows are the tile row's). */
+  rowStrips: { tile: Region; regions: Map<number, Region> }[];
+  /** Per tile column: each stage tensor's region for the full-height strip. */
+  colStrips: { tile: Region; regions: Map<number, Region> }[];
+  patchMacs: number;
+  layerMacs: number;
+}
+
+/** The grid's receptive fields and the MACs the patches run, without building the patches (cheap). */
+export function stageGrid(schedule: Schedule, split: StageSplit, n: number): StageGrid {
   const { model, steps } = schedule;
   const outDims = dimsOf(model.tensors[split.stageOutput], 'nhwc');
   if (n < 1 || n > outDims.h || n > outDims.w) throw new Error(`patch grid ${n}x${n} does not fit a ${outDims.h}x${outDims.w} stage output`);
+  const strip = (tile: Region) => ({ tile, regions: regionsForTile(model, steps, split, tile) });
+  const rowStrips = splitRange(outDims.h, n).map(([h0, h1]) => strip({ h0, h1, w0: 0, w1: outDims.w }));
+  const colStrips = splitRange(outDims.w, n).map(([w0, w1]) => strip({ h0: 0, h1: outDims.h, w0, w1 }));
+  let patchMacs = 0;
+  let layerMacs = 0;
+  for (const step of steps.slice(0, split.split)) {
+    const macs = opMacs(model, model.ops.find((o) => o.index === step.opIndex)!);
+    const t = step.outputs[0];
+    const out = model.tensors[t];
+    layerMacs += macs;
+    const rows = rowStrips.reduce((sum, r) => sum + r.regions.get(t)!.h1 - r.regions.get(t)!.h0, 0);
+    const cols = colStrips.reduce((sum, c) => sum + c.regions.get(t)!.w1 - c.regions.get(t)!.w0, 0);
+    patchMacs += (macs * rows * cols) / (out.shape[1] * out.shape[2]);
+  }
+  return { n, rowStrips, colStrips, patchMacs: Math.round(patchMacs), layerMacs };
+}
+
+/** The patches of a grid, row-major: each tensor's region is its row strip's rows by its column strip's columns. */
+function gridPatches(grid: StageGrid): PatchStage['patches'] {
+  return grid.rowStrips.flatMap((row) =>
+    grid.colStrips.map((col) => {
+      const regions = new Map<number, Region>();
+      for (const [t, r] of row.regions) {
+        const c = col.regions.get(t)!;
+        regions.set(t, { h0: r.h0, h1: r.h1, w0: c.w0, w1: c.w1 });
+      }
+      return { tile: { h0: row.tile.h0, h1: row.tile.h1, w0: col.tile.w0, w1: col.tile.w1 }, regions };
+    }),
+  );
+}
+
+/** Cost of running a stage as n x n patches: regions, one patch's buffer plan, MACs. */
+export function analyzeStage(schedule: Schedule, split: StageSplit, n: number, grid = stageGrid(schedule, split, n)): PatchStage {
+  const { model, steps } = schedule;
   const stageSteps = steps.slice(0, split.split);
-  const patches = tiles(outDims.h, outDims.w, n).map((tile) => ({ tile, regions: regionsForTile(model, steps, split, tile) }));
+  const { patchMacs, layerMacs } = grid;
+  const patches = gridPatches(grid);
 
   const bufferBytes = new Map<number, number>();
   const cropBytes = new Array<number>(split.split).fill(0);
-  let patchMacs = 0;
-  let layerMacs = 0;
+  // Stage inputs and the stage output are read and written where they are (whole, in the model's
+  // arena): only the intermediates get patch buffers, each sized for the largest patch.
+  const whole = new Set([...split.stageInputs, split.stageOutput]);
   for (const p of patches) {
-    for (const [t, r] of p.regions) bufferBytes.set(t, Math.max(bufferBytes.get(t) ?? 0, regionBytes(model, t, split.layouts.get(t)!, r)));
+    for (const [t, r] of p.regions) {
+      if (!whole.has(t)) bufferBytes.set(t, Math.max(bufferBytes.get(t) ?? 0, regionBytes(model, t, split.layouts.get(t)!, r)));
+    }
   }
+  // Element-wise ops read the rows of a larger input where they are; only a transpose's NCHW planes
+  // are not contiguous per row and need a crop.
   stageSteps.forEach((step, k) => {
-    const op = model.ops.find((o) => o.index === step.opIndex)!;
-    const out = model.tensors[step.outputs[0]];
-    const macs = opMacs(model, op);
-    layerMacs += macs;
+    if (step.kind !== 'TRANSPOSE') return;
     for (const p of patches) {
       const r = p.regions.get(step.outputs[0])!;
-      patchMacs += (macs * regionArea(r)) / (out.shape[1] * out.shape[2]);
-      if (isWindowOp(op)) continue;
-      let crop = 0;
-      for (const t of arenaInputs(model, step)) {
-        const ri = p.regions.get(t)!;
-        if (ri.h0 !== r.h0 || ri.h1 !== r.h1 || ri.w0 !== r.w0 || ri.w1 !== r.w1) crop += regionBytes(model, t, split.layouts.get(t)!, r);
-      }
-      cropBytes[k] = Math.max(cropBytes[k], crop);
+      const t = step.inputs[0];
+      const d = dimsOf(model.tensors[t], 'nchw');
+      const held = whole.has(t) ? { h0: 0, h1: d.h, w0: 0, w1: d.w } : p.regions.get(t)!;
+      if (!sameRegion(held, r)) cropBytes[k] = Math.max(cropBytes[k], regionBytes(model, t, 'nchw', r));
     }
   });
 
@@ -202,16 +257,16 @@ export function analyzeStage(schedule: Schedule, split: StageSplit, n: number): 
         steps: stageSteps.map((s, k) => ({ opIndex: s.opIndex, kind: s.kind, inputs: arenaInputs(model, s), outputs: s.outputs, scratchBytes: cropBytes[k] + planeBytes[k] })),
         bytesOf: (t) => bufferBytes.get(t),
         sharesBytesWith,
-        modelInputs: split.stageInputs,
-        modelOutputs: [split.stageOutput],
+        modelInputs: [],
+        modelOutputs: [],
       },
-      'largest-first',
+      'searched',
     );
   // In place saves the output buffer but adds a plane and keeps the shared block at its larger size
   // for longer: keep whichever patch plan is smaller.
   const outOfPlace = planWith(new Array<number>(split.split).fill(0), new Map());
   const inPlacePlan = candidate.inPlace.size > 0 ? planWith(candidate.planeBytes, candidate.sharesBytesWith) : undefined;
-  const common = { ...split, n, patches, cropBytes, patchMacs: Math.round(patchMacs), layerMacs };
+  const common = { ...split, n, patches, cropBytes, patchMacs, layerMacs };
   if (inPlacePlan && inPlacePlan.peakBytes < outOfPlace.peakBytes) {
     return { ...common, inPlace: candidate.inPlace, planeBytes: candidate.planeBytes, patchPlan: inPlacePlan };
   }
@@ -236,7 +291,7 @@ function inPlaceDepthwise(model: Model, stageSteps: ScheduleStep[], split: Stage
     const op = model.ops.find((o) => o.index === step.opIndex)!;
     if (op.kind !== 'DEPTHWISE_CONV_2D' || op.options.depthMultiplier !== 1) return;
     const [tin, tout] = [step.inputs[0], step.outputs[0]];
-    if (tout === split.stageOutput || lastReader.get(tin) !== k) return;
+    if (tout === split.stageOutput || split.stageInputs.includes(tin) || lastReader.get(tin) !== k) return;
     if (model.tensors[tin].dtype !== 'int8' || model.tensors[tout].dtype !== 'int8' || split.layouts.get(tin) !== 'nhwc') return;
     const w = windowOfStep(model, step);
     let plane = 0;
@@ -294,5 +349,6 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
     sharesBytesWith,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
+    variables: variableTensors(model),
   };
 }

@@ -25,6 +25,11 @@ export interface PlanProblem {
   sharesBytesWith: ReadonlyMap<number, number>;
   modelInputs: readonly number[];
   modelOutputs: readonly number[];
+  /**
+   * Variable tensors (an SVDF's activation state): they keep their value from one inference to the
+   * next, so they live through every step and no other tensor may reuse their bytes.
+   */
+  variables?: readonly number[];
 }
 
 /**
@@ -32,9 +37,11 @@ export interface PlanProblem {
  * - `largest-first`: TinyEngine's order (size descending, ties by first use);
  * - `tflm`: TFLM GreedyMemoryPlanner (size descending, stable over tensor index, scratch last);
  * - `in-order`: a plain allocator that takes memory when a tensor is produced and frees it after its
- *   last use (the naive baseline).
+ *   last use (the naive baseline);
+ * - `searched`: largest-first and the other orders of PLACEMENT_HEURISTICS, the lowest arena kept
+ *   (largest-first on a tie), stopping early at the lower bound.
  */
-export type PlacementOrder = 'largest-first' | 'tflm' | 'in-order';
+export type PlacementOrder = 'largest-first' | 'tflm' | 'in-order' | 'searched';
 
 /** One block of the arena: the bytes of a group of tensors sharing memory, or a step's scratch. */
 export interface ArenaBlock extends Lifetime {
@@ -83,6 +90,8 @@ export interface MemoryPlan {
   scratchBytes: number;
   /** Max over steps of the live bytes: no placement can do better with these lifetimes. */
   lowerBoundBytes: number;
+  /** The order the blocks were placed in (for `searched`, the heuristic that won). */
+  placement: string;
   timeline: TimelineEntry[];
   peak: PeakLocation;
 }
@@ -101,7 +110,13 @@ export function problemOfSchedule(schedule: Schedule): PlanProblem {
     sharesBytesWith: schedule.sharesBytesWith,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
+    variables: variableTensors(model),
   };
+}
+
+/** Ids of the model's variable tensors (the state an op carries across inferences). */
+export function variableTensors(model: Model): number[] {
+  return model.tensors.filter((t) => t.isVariable && isArenaTensor(t)).map((t) => t.id);
 }
 
 /** Lifetimes of the tensor groups and scratch of a problem, and the placement. */
@@ -131,6 +146,10 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
     for (const t of s.inputs) touch(t, i);
   });
   for (const t of problem.modelOutputs) touch(t, Math.max(lastStep, 0));
+  for (const t of problem.variables ?? []) {
+    touch(t, 0);
+    touch(t, Math.max(lastStep, 0));
+  }
 
   const groups = new Map<number, number[]>();
   for (const t of [...first.keys()].sort((a, b) => a - b)) {
@@ -154,9 +173,16 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
 
   const byIndex = blocks.map((_, i) => i); // tensor groups by owner id, then scratch by step
   const byFirstUse = [...byIndex].sort((a, b) => blocks[a].firstStep - blocks[b].firstStep || a - b);
-  const placementOrder =
-    order === 'in-order' ? byFirstUse : order === 'tflm' ? largestFirst(blocks, byIndex) : largestFirst(blocks, byFirstUse);
-  const offsets = placeLowestGap(blocks, placementOrder);
+  const lowerBound = liveBytesPerStep(blocks, steps.length).reduce((m, b) => Math.max(m, b), 0);
+  let placement: string = order;
+  let offsets: number[];
+  if (order === 'searched') {
+    const best = searchPlacement(blocks, byFirstUse, lowerBound);
+    offsets = best.offsets;
+    placement = best.heuristic;
+  } else {
+    offsets = placeLowestGap(blocks, order === 'in-order' ? byFirstUse : order === 'tflm' ? largestFirst(blocks, byIndex) : largestFirst(blocks, byFirstUse));
+  }
   blocks.forEach((b, i) => (b.offset = offsets[i]));
 
   const tensorOffsets = new Map<number, number>();
@@ -191,12 +217,54 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
     peakBytes,
     activationArenaBytes: blocks.filter((b) => b.kind === 'tensor').reduce((m, b) => Math.max(m, b.offset + b.bytes), 0),
     scratchBytes: steps.reduce((m, s) => Math.max(m, alignUp(s.scratchBytes, alignment)), 0),
-    lowerBoundBytes: timeline.reduce((m, e) => Math.max(m, e.liveBytes), 0),
+    lowerBoundBytes: lowerBound,
+    placement,
     timeline,
     peak: peakEntry
       ? { step: peakEntry.step, opIndex: peakEntry.opIndex, kind: peakEntry.kind, liveBytes: peakEntry.liveBytes }
       : { step: 0, opIndex: -1, kind: 'NONE', liveBytes: 0 },
   };
+}
+
+/** Sum of the bytes of the blocks live at each step. */
+function liveBytesPerStep(blocks: readonly Lifetime[], stepCount: number): number[] {
+  const live = new Array<number>(Math.max(stepCount, 1)).fill(0);
+  for (const b of blocks) for (let i = b.firstStep; i <= b.lastStep; i++) live[i] += b.bytes;
+  return live;
+}
+
+/**
+ * Placement orders tried by `searched`, each a sort key (larger first) with first use as tie-break.
+ * Largest-first is TinyEngine's; the others put first the blocks that fragment the arena when placed
+ * late: long-lived ones (they split every gap they cross), those with the most byte-steps, and those
+ * live at the step with the most live bytes (the peak window is packed before anything else).
+ */
+const PLACEMENT_HEURISTICS: { name: string; key: (b: Lifetime, peakStep: number) => number[] }[] = [
+  { name: 'largest-first', key: (b) => [b.bytes] },
+  { name: 'longest-lifetime-first', key: (b) => [b.lastStep - b.firstStep, b.bytes] },
+  { name: 'byte-steps-first', key: (b) => [b.bytes * (b.lastStep - b.firstStep + 1), b.bytes] },
+  { name: 'peak-window-first', key: (b, peak) => [b.firstStep <= peak && peak <= b.lastStep ? 1 : 0, b.bytes] },
+  { name: 'peak-window-longest-first', key: (b, peak) => [b.firstStep <= peak && peak <= b.lastStep ? 1 : 0, b.lastStep - b.firstStep, b.bytes] },
+  { name: 'earliest-end-first', key: (b) => [-b.lastStep, b.bytes] },
+];
+
+/** The lowest-arena placement among PLACEMENT_HEURISTICS (earlier heuristics win ties). */
+function searchPlacement(blocks: readonly Lifetime[], byFirstUse: readonly number[], lowerBound: number): { offsets: number[]; heuristic: string } {
+  const live = liveBytesPerStep(blocks, blocks.reduce((m, b) => Math.max(m, b.lastStep + 1), 0));
+  const peakStep = live.indexOf(Math.max(...live));
+  let best: { offsets: number[]; heuristic: string; end: number } | undefined;
+  for (const h of PLACEMENT_HEURISTICS) {
+    const keys = blocks.map((b) => h.key(b, peakStep));
+    const order = [...byFirstUse].sort((a, b) => {
+      for (let i = 0; i < keys[a].length; i++) if (keys[a][i] !== keys[b][i]) return keys[b][i] - keys[a][i];
+      return 0;
+    });
+    const offsets = placeLowestGap(blocks, order);
+    const end = blocks.reduce((m, b, i) => Math.max(m, offsets[i] + b.bytes), 0);
+    if (!best || end < best.end) best = { offsets, heuristic: h.name, end };
+    if (best.end <= lowerBound) break;
+  }
+  return best!;
 }
 
 /** The three plans the report compares. */
@@ -211,7 +279,8 @@ export interface PlannedSchedule {
 
 /**
  * Plans a model's activation memory:
- * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, largest first;
+ * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, placement searched
+ *   from largest-first (TinyEngine's order) and a few other orders;
  * - `naive`: no rewrites, memory taken in execution order and freed after last use;
  * - `tflm-greedy`: no rewrites, TFLM's GreedyMemoryPlanner with its 16-byte buffer alignment.
  */
@@ -220,7 +289,7 @@ export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine'): 
   const problem = problemOfSchedule(schedule);
   const plan =
     strategy === 'tinyengine'
-      ? planProblem(problem, 'largest-first')
+      ? planProblem(problem, 'searched')
       : strategy === 'naive'
         ? planProblem(problem, 'in-order')
         : planProblem(problem, 'tflm', TFLM_ALIGNMENT);

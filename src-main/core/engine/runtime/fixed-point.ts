@@ -217,6 +217,55 @@ export function getReciprocal(x: number, integerDigits: number): { reciprocal: n
   return { reciprocal: oneOverOnePlusXForXIn01(shiftedSumMinusOne), numBitsOverUnit: integerDigits - headroomPlusOne };
 }
 
+/** TFLite's SaturatingAddNonGemmlowp / SaturatingSub on int32: the exact result clamped to int32. */
+function saturateInt32(x: number): number {
+  return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : x;
+}
+
+/** Raw Q0.31 constants of TFLite's logarithm (GEMMLOWP_CHECKED_FIXEDPOINT_CONSTANT). */
+const LOG_2 = 1488522236;
+const SQRT_SQRT_HALF = 1805811301; // (1/2)^(1/4)
+const SQRT_HALF = 1518500250;
+const ONE_QUARTER = 536870912;
+/** The rational approximation's coefficients (in terms of 2^(1/4)). */
+const LOG_ALPHA_N = 117049297;
+const LOG_ALPHA_D = 127690142;
+const LOG_ALPHA_I = 1057819769;
+const LOG_ALPHA_F = 638450708;
+
+/**
+ * TFLite's log_x_for_x_greater_than_or_equal_to_1 (kernels/internal/common.h): ln(x) for a positive raw
+ * int32 x with `inputIntegerBits` integer bits, as a raw int32 with `outputIntegerBits` integer bits.
+ * x is split into a power of two (taken from its leading zeros, twice: as is and times sqrt(1/2), the
+ * tighter kept) and a mantissa near 2^(-1/4) whose logarithm is a small rational function; the sum is
+ * accumulated with one more integer bit than the result.
+ */
+export function logXForXGreaterThanOrEqualTo1(x: number, inputIntegerBits: number, outputIntegerBits: number): number {
+  const accumBits = outputIntegerBits + 1;
+  // Rescale<accumBits> of a Q0.31 value.
+  const toAccum = (q0: number) => saturatingRoundingMultiplyByPOT(q0, -accumBits);
+  const shiftedQuarter = toAccum(ONE_QUARTER);
+
+  const aHeadroomPlusOne = Math.clz32(x);
+  const rA = saturatingRoundingMultiplyByPOT(saturatingRoundingDoublingHighMul(saturatingRoundingMultiplyByPOT(x, aHeadroomPlusOne - 1), SQRT_HALF), 1);
+  const aPow2 = saturateInt32(saturatingRoundingMultiplyByPOT(inputIntegerBits - aHeadroomPlusOne, 31 - accumBits) + shiftedQuarter);
+  const bHeadroom = Math.clz32(saturatingRoundingDoublingHighMul(x, SQRT_HALF)) - 1;
+  const rB = saturatingRoundingMultiplyByPOT(x, bHeadroom);
+  const bPow2 = saturateInt32(saturatingRoundingMultiplyByPOT(inputIntegerBits - bHeadroom, 31 - accumBits) - shiftedQuarter);
+  const r = Math.min(rA, rB);
+  const pow2 = Math.max(aPow2, bPow2);
+
+  const p = roundingHalfSum(r, SQRT_SQRT_HALF);
+  const q = (2 * ((r - SQRT_SQRT_HALF) | 0)) | 0;
+  const mul = saturatingRoundingDoublingHighMul;
+  const qSquared = mul(q, q);
+  const num = (mul(q, r) + mul(mul(q, qSquared), LOG_ALPHA_N)) | 0;
+  const denominatorMinusOne = (mul(p, (((LOG_ALPHA_I + q) | 0) + mul(LOG_ALPHA_D, qSquared)) | 0) + mul(LOG_ALPHA_F, q)) | 0;
+  const reciprocal = oneOverOnePlusXForXIn01(denominatorMinusOne);
+  const sum = (mul(pow2, LOG_2) + mul(toAccum(num), reciprocal)) | 0;
+  return saturatingRoundingMultiplyByPOT(sum, accumBits - outputIntegerBits);
+}
+
 /**
  * TFLite's CalculateInputRadius (floating-point build): the largest input magnitude whose rescaled value
  * still fits `inputIntegerBits` integer bits, floor((2^ib - 1) * 2^(totalSignedBits - ib) / 2^leftShift).

@@ -49,8 +49,13 @@ export interface Interpreter {
   readonly rounding: RoundingMode;
   /** The prepared ops in execution order (fused PADs left out). */
   readonly steps: readonly PreparedOp[];
-  /** Runs one inference. `inputs` in model.inputs order, each a typed array of the input's dtype and size. */
+  /**
+   * Runs one inference. `inputs` in model.inputs order, each a typed array of the input's dtype and
+   * size. Variable tensors (an SVDF's activation state) carry over from one run to the next.
+   */
   run(inputs: readonly TensorView[], options?: RunOptions): RunResult;
+  /** Sets every variable tensor to its zero point (TFLite's ResetVariableTensors), as after creation. */
+  reset(): void;
 }
 
 /** Creates an interpreter: prepares every op once (multipliers, tables, working arrays) and lays out memory. */
@@ -120,6 +125,12 @@ export function createInterpreter(model: Model, options: InterpreterOptions = {}
     return new Int8Array(inView.buffer, inView.byteOffset, Math.max(inView.length, outView.length));
   });
 
+  const variables = [...needed].filter((id) => T[id].isVariable).map((id) => ({ view: views[id]!, zeroPoint: T[id].quant?.zeroPoint[0] ?? 0 }));
+  const reset = () => {
+    for (const v of variables) (v.view as Int8Array).fill(v.zeroPoint);
+  };
+  reset();
+
   const run = (inputs: readonly TensorView[], runOptions?: RunOptions): RunResult => {
     if (inputs.length !== inputViews.length) throw new Error(`model has ${inputViews.length} inputs, got ${inputs.length}`);
     for (let k = 0; k < inputViews.length; k++) {
@@ -143,5 +154,5 @@ export function createInterpreter(model: Model, options: InterpreterOptions = {}
     return { outputs, intermediates };
   };
 
-  return { model, rounding, steps, run };
+  return { model, rounding, steps, run, reset };
 }

@@ -20,6 +20,11 @@ const f32 = Math.fround;
 export function requireTflmProbabilityOutput(what: string, output: Tensor): void {
   const scale = output.quant?.scale[0];
   const zeroPoint = output.quant?.zeroPoint[0];
+  // Its int8 -> int16 SOFTMAX checks only the zero point: the output is 2^16 * p - 32768 whatever the scale says.
+  if (output.dtype === 'int16') {
+    if (zeroPoint !== -32768) throw new Error(`${what}: TFLite Micro's int8 -> int16 kernel needs zero point -32768, got ${zeroPoint}`);
+    return;
+  }
   if (output.dtype !== 'int8' || Math.fround(scale ?? 0) !== 1 / 256 || zeroPoint !== -128) {
     throw new Error(`${what}: TFLite Micro's int8 kernel needs an int8 output with scale 1/256 and zero point -128, got ${output.dtype} scale ${scale} zero point ${zeroPoint} (use the tflite rounding mode to run it as TFLite does)`);
   }

@@ -1,5 +1,5 @@
 import type { Activation, OpKind, OpOptionsByKind, Padding } from '../ir';
-import { ModelFormatError } from './errors';
+import { ModelFormatError, UnsupportedOpError } from './errors';
 import type { FlatBufferReader } from './flatbuffer';
 import { activation, padding } from './schema';
 
@@ -7,6 +7,11 @@ import { activation, padding } from './schema';
  * Reads the builtin options table of one op into the IR's options. Absent tables and fields take
  * TFLite's schema defaults (e.g. stride 0, which validation then rejects for convolutions).
  */
+/** The node index in a `node N` location. */
+function nodeIndex(where: string): number {
+  return Number(/node (\d+)/.exec(where)?.[1] ?? -1);
+}
+
 export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, table: number, where: string): OpOptionsByKind[K] {
   const i32 = (slot: number, fallback: number) => (table ? fb.scalarI32(table, slot, fallback) : fallback);
   const u8 = (slot: number, fallback: number) => (table ? fb.scalarU8(table, slot, fallback) : fallback);
@@ -56,6 +61,41 @@ export function readOptions<K extends OpKind>(fb: FlatBufferReader, kind: K, tab
         return { axis: i32(0, 0), activation: act(1) };
       case 'RESIZE_NEAREST_NEIGHBOR':
         return { alignCorners: u8(0, 0) !== 0, halfPixelCenters: u8(1, 0) !== 0 };
+      case 'SUB':
+        return { activation: act(0) };
+      case 'LEAKY_RELU':
+        return { alpha: table ? fb.scalarF32(table, 0, 0) : 0 };
+      case 'STRIDED_SLICE': {
+        // StridedSliceOptions: begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask, offset.
+        const ellipsis = i32(2, 0), newAxis = i32(3, 0), offset = u8(5, 0);
+        if (ellipsis || newAxis || offset) throw new UnsupportedOpError([{ node: nodeIndex(where), op: kind, detail: `${ellipsis ? 'ellipsis_mask' : newAxis ? 'new_axis_mask' : 'offset'} is not supported` }]);
+        return { beginMask: i32(0, 0), endMask: i32(1, 0), shrinkAxisMask: i32(4, 0) };
+      }
+      case 'SPLIT':
+      case 'SPLIT_V':
+        return { numSplits: i32(0, 0) };
+      case 'PACK':
+      case 'UNPACK':
+        // PackOptions: values_count, axis; UnpackOptions: num, axis.
+        return { count: i32(0, 0), axis: i32(1, 0) };
+      case 'GATHER': {
+        const batchDims = i32(1, 0);
+        if (batchDims !== 0) throw new UnsupportedOpError([{ node: nodeIndex(where), op: kind, detail: `batch_dims ${batchDims} is not supported` }]);
+        return { axis: i32(0, 0) };
+      }
+      case 'BATCH_MATMUL':
+        // BatchMatMulOptions: adj_x, adj_y, asymmetric_quantize_inputs (hybrid models only).
+        return { adjX: u8(0, 0) !== 0, adjY: u8(1, 0) !== 0 };
+      case 'MAXIMUM':
+      case 'MINIMUM':
+      case 'SQUARED_DIFFERENCE':
+      case 'PRELU':
+      case 'RSQRT':
+      case 'LOG_SOFTMAX':
+        return {};
+      case 'SVDF':
+        // SVDFOptions: rank, fused_activation_function, asymmetric_quantize_inputs (hybrid models only).
+        return { rank: i32(0, 0), activation: act(1) };
       case 'PAD':
       case 'LOGISTIC':
       case 'HARD_SWISH':

@@ -40,7 +40,9 @@ export function builtinOperatorName(code: number): string {
 export const SUPPORTED_OPS: ReadonlySet<string> = new Set<OpKind>([
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'MUL', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'MEAN', 'PAD',
   'RESHAPE', 'SQUEEZE', 'SOFTMAX', 'LOGISTIC', 'HARD_SWISH', 'RELU', 'RELU6', 'CONCATENATION',
-  'RESIZE_NEAREST_NEIGHBOR', 'TRANSPOSE', 'QUANTIZE', 'DEQUANTIZE',
+  'RESIZE_NEAREST_NEIGHBOR', 'TRANSPOSE', 'QUANTIZE', 'DEQUANTIZE', 'SVDF', 'SUB', 'MAXIMUM', 'MINIMUM',
+  'SQUARED_DIFFERENCE', 'LEAKY_RELU', 'PRELU', 'STRIDED_SLICE', 'SPLIT', 'SPLIT_V', 'PACK', 'UNPACK', 'GATHER',
+  'BATCH_MATMUL', 'RSQRT', 'LOG_SOFTMAX',
 ]);
 
 /** TensorType enum → IR dtype (null: a type the engine cannot hold). */

@@ -32,6 +32,33 @@ function optionsOf(op: Op): { type: number; fields: FieldSpec[]; newShape?: numb
       const o = op.options;
       return { type: 5, fields: [u8(0, padding(o.padding)), i32(1, o.strideW), i32(2, o.strideH), i32(3, o.filterW), i32(4, o.filterH), u8(5, ACTIVATION[o.activation])] };
     }
+    case 'GATHER':
+      return { type: 23, fields: [i32(0, op.options.axis), i32(1, 0)] };
+    case 'SUB':
+      return { type: 28, fields: [u8(0, ACTIVATION[op.options.activation])] };
+    case 'STRIDED_SLICE': {
+      const o = op.options;
+      return { type: 32, fields: [i32(0, o.beginMask), i32(1, o.endMask), i32(2, 0), i32(3, 0), i32(4, o.shrinkAxisMask)] };
+    }
+    case 'SPLIT':
+      return { type: 35, fields: [i32(0, op.options.numSplits)] };
+    case 'MAXIMUM':
+    case 'MINIMUM':
+      return { type: 39, fields: [] };
+    case 'PACK':
+      return { type: 59, fields: [i32(0, op.options.count), i32(1, op.options.axis)] };
+    case 'UNPACK':
+      return { type: 64, fields: [i32(0, op.options.count), i32(1, op.options.axis)] };
+    case 'LEAKY_RELU':
+      return { type: 75, fields: [{ slot: 0, type: 'f32', value: op.options.alpha }] };
+    case 'SQUARED_DIFFERENCE':
+      return { type: 76, fields: [] };
+    case 'SPLIT_V':
+      return { type: 79, fields: [i32(0, op.options.numSplits)] };
+    case 'BATCH_MATMUL':
+      return { type: 101, fields: [u8(0, op.options.adjX ? 1 : 0), u8(1, op.options.adjY ? 1 : 0)] };
+    case 'SVDF':
+      return { type: 6, fields: [i32(0, op.options.rank), u8(1, ACTIVATION[op.options.activation])] };
     case 'FULLY_CONNECTED':
       return { type: 8, fields: [u8(0, ACTIVATION[op.options.activation]), u8(1, 0), u8(2, op.options.keepNumDims ? 1 : 0)] };
     case 'SOFTMAX':

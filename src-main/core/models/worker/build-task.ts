@@ -3,12 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import type { BuildSizes } from '../../contract/models';
+import type { BuildResult, BuildSizes } from '../../contract/models';
 import { compileModel } from '../../engine/compile';
 import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
 import { emitCBundle } from '../../engine/codegen/emit';
-import { buildM7, elfSizes, hasTool } from '../../engine/codegen/toolchain';
+import { buildMcu, elfSizes, hasTool } from '../../engine/codegen/toolchain';
+import { mcuFlags } from '../../engine/codegen/bundle';
+import { coreTarget } from '../../engine/codegen/cores';
+import type { IoConvention } from '../../engine/io-convention';
 import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
@@ -29,6 +32,7 @@ export interface BuildTask {
   profiles: McuProfile[];
   patch: 'none' | 'auto';
   rounding: RoundingMode;
+  io: IoConvention;
   /**
    * The signing key as PKCS#8 PEM: KeyObjects do not cross to a worker, and signing here keeps the
    * package writer (which encodes every weight) off the core's thread.
@@ -44,6 +48,7 @@ export interface BuildOutput {
   package: Uint8Array;
   packageName: string;
   sizes: BuildSizes | null;
+  core: BuildResult['core'];
   estimate: { flashBytes: number; sramBytes: number };
   toolchain: typeof CROSS_GCC | null;
 }
@@ -61,18 +66,24 @@ function fileStem(name: string): string {
 export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput> {
   const target = task.profiles.find((p) => p.id === task.mcu);
   if (!target) throw new Error(`MCU profile "${task.mcu}" is not in the catalog passed to the build`);
-  const report = compileModel(model, { mcu: task.mcu, profiles: task.profiles, patch: task.patch });
+  const report = compileModel(model, { mcu: task.mcu, profiles: task.profiles, patch: task.patch, io: task.io });
   const stem = `${fileStem(task.name)}-v${task.version}-${target.id}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyfleet-build-'));
   try {
-    const { generated } = await emitCBundle(model, report.patch, dir, task.rounding);
+    const { generated } = await emitCBundle(model, report.patch, dir, task.rounding, task.io, target.core);
     const entries: Record<string, Uint8Array> = {};
     const encoder = new TextEncoder();
-    for (const [rel, text] of Object.entries(bundleFiles(generated))) entries[`${stem}/${rel}`] = encoder.encode(text);
+    for (const [rel, text] of Object.entries(bundleFiles(generated, target.core))) entries[`${stem}/${rel}`] = encoder.encode(text);
     const bundleZip = zipSync(entries, { level: 6 });
 
-    const toolchain = hasTool(CROSS_GCC) ? CROSS_GCC : null;
-    const sizes = toolchain ? await elfSizes(await buildM7(dir)) : null;
+    // Built and sized for the MCU's own core; a core without an Arm build gets the estimates only.
+    const arch = coreTarget(target.core);
+    const toolchain = arch.kind === 'arm' && hasTool(CROSS_GCC) ? CROSS_GCC : null;
+    const sizes = toolchain ? await elfSizes(await buildMcu(dir, target.core)) : null;
+    const core: BuildResult['core'] =
+      arch.kind === 'arm'
+        ? { id: arch.core, label: arch.label, flags: ['-O2', ...mcuFlags(arch)] }
+        : { id: arch.core, label: arch.label, toolchainNeeded: arch.toolchain };
 
     const privateKey = createPrivateKey(task.privateKeyPem);
     const pkg = writePackage(model, {
@@ -80,6 +91,7 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       modelVersion: String(task.version),
       target,
       rounding: task.rounding,
+      io: task.io,
       signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
     });
     return {
@@ -89,6 +101,7 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       package: pkg,
       packageName: `${stem}.tfpk`,
       sizes,
+      core,
       estimate: { flashBytes: report.flashBytes, sramBytes: report.peakSramBytes + report.runtimeSramBytes },
       toolchain,
     };

@@ -34,6 +34,25 @@ export function calibrationSplit(task: Task, devices: number, samples: number): 
   return { train: calib.flatMap((d) => d.train), eval: calib.flatMap((d) => d.eval) };
 }
 
+/** Measures the schemes' contributions on a calibration split (progress counts the trial runs). */
+export function measureCalibratedContributions(
+  model: Model,
+  task: Task,
+  calibration: CalibrationOptions,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Contributions {
+  const split = calibrationSplit(task, calibration.devices, calibration.samples);
+  return measureContributions(model, engineRunner(), {
+    train: split.train,
+    eval: split.eval,
+    epochs: calibration.epochs,
+    training: { lr: calibration.lr },
+    weightLayers: calibration.weightLayers,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+}
+
 /**
  * Measures contributions on a calibration split and searches the best scheme whose training memory
  * fits `budgetBytes` (throws when none fits). Progress counts the trial runs.
@@ -45,15 +64,6 @@ export function searchSchemeForBudget(
   calibration: CalibrationOptions,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): { contributions: Contributions; choice: SchemeChoice } {
-  const split = calibrationSplit(task, calibration.devices, calibration.samples);
-  const contributions = measureContributions(model, engineRunner(), {
-    train: split.train,
-    eval: split.eval,
-    epochs: calibration.epochs,
-    training: { lr: calibration.lr },
-    weightLayers: calibration.weightLayers,
-    signal: options.signal,
-    onProgress: options.onProgress,
-  });
+  const contributions = measureCalibratedContributions(model, task, calibration, options);
   return { contributions, choice: searchScheme(model, contributions, budgetBytes) };
 }

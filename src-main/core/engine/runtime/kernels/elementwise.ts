@@ -63,7 +63,7 @@ export function addInputTables(p: Omit<AddParams, 'scaled1' | 'scaled2'>): { sca
 
 export function add(a: Int8Array, b: Int8Array, output: Int8Array, p: AddParams): void {
   const { scaled1, scaled2, outputMultiplier, outputShift, outputOffset, actMin, actMax } = p;
-  binary(a, b, output, p.broadcast, (x1, x2) => {
+  broadcastBinary(a, b, output, p.broadcast, (x1, x2) => {
     const x = multiplyByQuantizedMultiplier((scaled1[x1 + 128] + scaled2[x2 + 128]) | 0, outputMultiplier, outputShift) + outputOffset;
     return x < actMin ? actMin : x > actMax ? actMax : x;
   });
@@ -82,13 +82,14 @@ export interface MulParams {
 }
 
 export function mul(a: Int8Array, b: Int8Array, output: Int8Array, p: MulParams): void {
-  binary(a, b, output, p.broadcast, (x, y) => {
+  broadcastBinary(a, b, output, p.broadcast, (x, y) => {
     const v = multiplyByQuantizedMultiplier((x + p.input1Offset) * (y + p.input2Offset), p.outputMultiplier, p.outputShift) + p.outputOffset;
     return v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
   });
 }
 
-function binary(a: Int8Array, b: Int8Array, output: Int8Array, g: Broadcast4D, f: (x: number, y: number) => number): void {
+/** Runs `f` over the broadcast pairs of two int8 inputs into an int8 output (binary ops share it). */
+export function broadcastBinary(a: Int8Array, b: Int8Array, output: Int8Array, g: Broadcast4D, f: (x: number, y: number) => number): void {
   if (g.elementwise) {
     for (let i = 0; i < output.length; i++) output[i] = f(a[i], b[i]);
     return;

@@ -16,7 +16,10 @@ export function quantizeFloat(input: Float32Array, output: Int8Array | Uint8Arra
   }
 }
 
-/** QUANTIZE between integer types (TFLite's Requantize): rescale input_scale/output_scale with double rounding. */
+/**
+ * QUANTIZE between integer types (TFLite's Requantize, int8/uint8/int16 in, int8/uint8/int16/int32
+ * out): rescale input_scale/output_scale with double rounding, clamp to the output type.
+ */
 export interface RequantizeParams {
   inputZeroPoint: number;
   outputZeroPoint: number;
@@ -26,7 +29,10 @@ export interface RequantizeParams {
   max: number;
 }
 
-export function requantize(input: Int8Array | Uint8Array, output: Int8Array | Uint8Array, p: RequantizeParams): void {
+/** Integer tensors QUANTIZE reads and writes (int8/uint8/int16 in, also int32 out). */
+export type IntegerArray = Int8Array | Uint8Array | Int16Array | Int32Array;
+
+export function requantize(input: IntegerArray, output: IntegerArray, p: RequantizeParams): void {
   for (let i = 0; i < input.length; i++) {
     const q = multiplyByQuantizedMultiplier(input[i] - p.inputZeroPoint, p.multiplier, p.shift) + p.outputZeroPoint;
     output[i] = q < p.min ? p.min : q > p.max ? p.max : q;

@@ -29,6 +29,8 @@ export interface SoftmaxTflmParams {
   expsLow: Int32Array;
   /** addends[d]: that exponential rescaled to the Q12.19 accumulator. */
   addends: Int32Array;
+  /** Bits of the output type: 8 (scale 1/256, zero point -128) or 16 (int16 output, zero point -32768). */
+  outputBits: 8 | 16;
 }
 
 /** Integer bits of the rescaled input difference (Q5.26) and of the sum of exponentials (Q12.19). */
@@ -36,7 +38,7 @@ const SCALED_DIFF_INTEGER_BITS = 5;
 const ACCUMULATION_INTEGER_BITS = 12;
 
 /** TFLite Micro's CalculateSoftmaxParams for int8, plus the per-difference tables. */
-export function softmaxTflmParams(inputScale: number, beta: number, rows: number, depth: number): SoftmaxTflmParams {
+export function softmaxTflmParams(inputScale: number, beta: number, rows: number, depth: number, outputBits: 8 | 16 = 8): SoftmaxTflmParams {
   // The model stores both as float32; TFLite Micro widens them to double.
   const { multiplier, leftShift } = preprocessSoftmaxScaling(Math.fround(beta), Math.fround(inputScale), SCALED_DIFF_INTEGER_BITS);
   const diffMin = -calculateInputRadius(SCALED_DIFF_INTEGER_BITS, leftShift);
@@ -50,16 +52,19 @@ export function softmaxTflmParams(inputScale: number, beta: number, rows: number
   }
   const expsHigh = exps.map((e) => e >>> 16);
   const expsLow = exps.map((e) => e & 0xffff);
-  return { rows, depth, inputMultiplier: multiplier, inputLeftShift: leftShift, diffMin, expsHigh, expsLow, addends };
+  return { rows, depth, inputMultiplier: multiplier, inputLeftShift: leftShift, diffMin, expsHigh, expsLow, addends, outputBits };
 }
 
 /**
  * Runs the softmax over rows of `depth` int8 values. Throws where TFLite Micro aborts: its
  * TFLITE_CHECK(exponent <= 31) fails when a row's exponentials sum to 512 or more (many values
- * tied near the maximum in rows of more than 511 elements).
+ * tied near the maximum in rows of more than 511 elements; 2^16 or more for an int16 output).
  */
-export function softmaxTflm(input: Int8Array, output: Int8Array, p: SoftmaxTflmParams): void {
+export function softmaxTflm(input: Int8Array, output: Int8Array | Int16Array, p: SoftmaxTflmParams): void {
   const { rows, depth, expsHigh, expsLow, addends } = p;
+  // reference_ops::Softmax<int8_t, OutputT>: exponent 31 - bits(OutputT), offset by OutputT's minimum.
+  const outMin = -(2 ** (p.outputBits - 1));
+  const outMax = -outMin - 1;
   for (let r = 0; r < rows; r++) {
     const base = r * depth;
     let max = -128;
@@ -68,9 +73,9 @@ export function softmaxTflm(input: Int8Array, output: Int8Array, p: SoftmaxTflmP
     // int32 addition as in C (wraps only beyond 4096 maximal elements, where the check below fails anyway).
     for (let j = 0; j < depth; j++) sum = (sum + addends[max - input[base + j]]) | 0;
     const { reciprocal, numBitsOverUnit } = getReciprocal(sum, ACCUMULATION_INTEGER_BITS);
-    const exponent = numBitsOverUnit + 31 - 8;
+    const exponent = numBitsOverUnit + 31 - p.outputBits;
     if (exponent > 31) {
-      throw new Error(`SOFTMAX (tflm): row ${r} of ${rows} sums its exponentials to ${((sum >>> 0) / 2 ** 19).toFixed(1)} >= 512; TFLite Micro's reference kernel aborts here (TFLITE_CHECK(exponent <= 31))`);
+      throw new Error(`SOFTMAX (tflm): row ${r} of ${rows} sums its exponentials to ${((sum >>> 0) / 2 ** 19).toFixed(1)} >= ${2 ** (p.outputBits + 1)}; TFLite Micro's reference kernel aborts here (TFLITE_CHECK(exponent <= 31))`);
     }
     for (let j = 0; j < depth; j++) {
       // SaturatingRoundingDoublingHighMul(reciprocal, exp) for two non-negative operands:
@@ -79,9 +84,9 @@ export function softmaxTflm(input: Int8Array, output: Int8Array, p: SoftmaxTflmP
       const a = reciprocal * expsHigh[d];
       const ah = Math.floor(a / TWO_15);
       const product = ah + Math.floor(((a - ah * TWO_15) * 65536 + reciprocal * expsLow[d] + TWO_30) / TWO_31);
-      // Never below -128: the reciprocal and the exponential are both non-negative.
-      const q = roundingDivideByPOT(product, exponent) - 128;
-      output[base + j] = q > 127 ? 127 : q;
+      // Never below the minimum: the reciprocal and the exponential are both non-negative.
+      const q = roundingDivideByPOT(product, exponent) + outMin;
+      output[base + j] = q > outMax ? outMax : q;
     }
   }
 }

@@ -11,6 +11,9 @@ export interface SoftmaxParams {
   table: Float32Array;
   outputScale: number;
   outputZeroPoint: number;
+  /** Range of the output type (int8, or int16 for TFLite's int8 -> int16 kernel). */
+  outMin: number;
+  outMax: number;
 }
 
 /** TFLite's PopulateSoftmaxLookupTable. */
@@ -21,8 +24,8 @@ export function softmaxTable(inputScale: number, beta: number): Float32Array {
   return table;
 }
 
-export function softmax(input: Int8Array, output: Int8Array, p: SoftmaxParams): void {
-  const { rows, depth, table, outputZeroPoint } = p;
+export function softmax(input: Int8Array, output: Int8Array | Int16Array, p: SoftmaxParams): void {
+  const { rows, depth, table, outputZeroPoint, outMin, outMax } = p;
   const outputScale = Math.fround(p.outputScale);
   for (let r = 0; r < rows; r++) {
     const base = r * depth;
@@ -35,7 +38,7 @@ export function softmax(input: Int8Array, output: Int8Array, p: SoftmaxParams): 
     for (let j = 0; j < depth; j++) {
       const prob = Math.fround(table[offset + input[base + j]] * inv);
       let q = (prob < 0 ? -Math.round(-prob) : Math.round(prob)) + outputZeroPoint;
-      q = q < -128 ? -128 : q > 127 ? 127 : q;
+      q = q < outMin ? outMin : q > outMax ? outMax : q;
       output[base + j] = q;
     }
   }
