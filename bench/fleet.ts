@@ -12,7 +12,7 @@
  *   lagP50Ms / lagP99Ms / lagMaxMs (device timestamp → row committed), rssMB (app process),
  *   simRssMB (simulator process), appCpuPct, eventLoopP99Ms, plus setup timings.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -23,7 +23,9 @@ import { EventBus } from '../src-main/core/host/event-bus';
 import { createStreamLogger } from '../src-main/core/common/logger';
 import { Store } from '../src-main/core/store';
 import { provisionBenchDevices } from './support/provision';
-import { SimProcess } from './support/sim-process';
+import { cpuSecondsOfPid } from '../tests/support/process-usage';
+import { SimProcess } from '../tests/support/sim-process';
+import { percentile } from './support/percentile';
 
 interface Options {
   sizes: number[];
@@ -58,21 +60,6 @@ function parseArgs(args: string[]): Options {
 const note = (line: string): void => void process.stderr.write(`[fleet] ${line}\n`);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSecondsOfPid(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
 
 async function runSize(devices: number, opts: Options): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-bench-fleet-'));

@@ -24,7 +24,7 @@ import { DeviceIndex } from '../src-renderer/features/fleet/device-index';
 import { buildView, collectFacets, emptyFilter, patchView, type DeviceSort } from '../src-renderer/features/fleet/device-view';
 import { browserUnavailableReason, buildRenderer, startBrowserApp } from '../tests/e2e/browser-app';
 import { provisionBenchDevices } from './support/provision';
-import { SimProcess } from './support/sim-process';
+import { SimProcess } from '../tests/support/sim-process';
 
 interface Options {
   devices: number;

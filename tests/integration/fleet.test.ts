@@ -282,7 +282,7 @@ describe('FleetService over a real broker', () => {
   it('counts block-transfer traffic nobody handles yet as unrouted, not as malformed', async () => {
     const before = fleet.stats();
     const c = await connectDevice('dev-c');
-    await c.publishAsync('tf/v1/dev-c/xfer/pkg-1/req', 'bitmap', { qos: 1 });
+    await c.publishAsync('tf/v1/dev-c/xfer/dev/ctl', 'bitmap', { qos: 1 });
     await waitFor(() => fleet.stats().unroutedMessages > before.unroutedMessages, 'the unrouted count');
     expect(fleet.stats()).toMatchObject({ unroutedMessages: before.unroutedMessages + 1, malformedMessages: before.malformedMessages });
   });

@@ -30,6 +30,8 @@ interface SimFlags {
   jitter: number;
   disconnects: number;
   powerLosses: number;
+  blockLoss: number;
+  transferPowerLoss: number;
   seed: number;
   duration?: number;
   statsEvery: number;
@@ -148,6 +150,8 @@ async function runSim(flags: SimFlags): Promise<void> {
     jitterMs: flags.jitter,
     disconnectsPerHour: flags.disconnects,
     powerLossesPerHour: flags.powerLosses,
+    blockLoss: flags.blockLoss,
+    transferPowerLoss: flags.transferPowerLoss,
   });
   const credentials = await obtainCredentials(flags, profiles, rotation, (line) => out({ event: 'provisioning', message: line }, line));
   if (flags.writeCredentials) {
@@ -231,6 +235,8 @@ export function registerSim(program: Command): void {
     .option('--jitter <ms>', 'slow link: uniform extra latency up to this much', numArg(0, 60_000), 0)
     .option('--disconnects <perHour>', 'network drops per device per hour (Poisson)', numArg(0, 3600), 0)
     .option('--power-losses <perHour>', 'power losses per device per hour (Poisson)', numArg(0, 3600), 0)
+    .option('--block-loss <ratio>', 'model updates: share of block frames a device drops on the way in', numArg(0, 0.9), 0)
+    .option('--transfer-power-loss <ratio>', 'model updates: share of transfers in which a device loses power halfway', numArg(0, 1), 0)
     .option('--seed <s>', 'PRNG seed (same seed, same telemetry)', intArg(-(2 ** 31), 2 ** 31 - 1), 1)
     .option('--duration <s>', 'stop after this many seconds (counted from the start of connecting)', intArg(1, 365 * 86_400))
     .option('--stats-every <s>', 'print counters every this many seconds', intArg(1, 3600), 5)

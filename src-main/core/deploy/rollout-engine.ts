@@ -412,6 +412,8 @@ export class RolloutEngine {
     const { live, exec } = found;
     const now = this.deps.clock();
     exec.bytesSent += bytes;
+    // Frames waiting for the byte rate are the app's delay, not the device's silence.
+    exec.lastHeardAt = now;
     live.record.bytesSent += bytes;
     live.recordDirty = true;
     live.meter.add(bytes, now);

@@ -22,6 +22,12 @@ export interface TopicRule {
   retain: boolean;
   /** Set for a subtree kind: its topics are `tf/v1/<id>/<kind>/<level>[/<level>...]`, never the bare kind. */
   subtree?: true;
+  /**
+   * For a subtree both sides publish in: the first level of the device's own leaves. The app
+   * subscribes below it only, so it never hears its own publishes back (MQTT 3.1.1 has no
+   * "no local"): an app that heard its own block frames would double the broker's egress.
+   */
+  deviceLevel?: string;
 }
 
 /**
@@ -38,7 +44,7 @@ export const TOPIC_TABLE = {
   cmd: { from: 'app', qos: 1, retain: false },
   res: { from: 'device', qos: 1, retain: false },
   evt: { from: 'device', qos: 1, retain: false },
-  xfer: { from: 'both', qos: 1, retain: false, subtree: true },
+  xfer: { from: 'both', qos: 1, retain: false, subtree: true, deviceLevel: 'dev' },
 } as const satisfies Record<string, TopicRule>;
 
 /** Every topic kind of v1. */
@@ -118,11 +124,11 @@ export function fleetFilter(kind: TopicKind): string {
   return isSubtreeKind(kind) ? `${TOPIC_PREFIX}/+/${kind}/#` : `${TOPIC_PREFIX}/+/${kind}`;
 }
 
-/** What the app subscribes to, with the QoS of each: every kind a device publishes, for all devices. */
-export const APP_SUBSCRIPTIONS: ReadonlyArray<{ filter: string; qos: 0 | 1 }> = TOPIC_KINDS.filter(devicePublishes).map((kind) => ({
-  filter: fleetFilter(kind),
-  qos: TOPIC_RULES[kind].qos,
-}));
+/** What the app subscribes to, with the QoS of each: every kind a device publishes, for all devices (only the device's leaves of a shared subtree). */
+export const APP_SUBSCRIPTIONS: ReadonlyArray<{ filter: string; qos: 0 | 1 }> = TOPIC_KINDS.filter(devicePublishes).map((kind) => {
+  const level = TOPIC_RULES[kind].deviceLevel;
+  return { filter: level ? `${TOPIC_PREFIX}/+/${kind}/${level}/#` : fleetFilter(kind), qos: TOPIC_RULES[kind].qos };
+});
 
 /** A concrete v1 topic taken apart; a subtree kind carries the levels below it. */
 export type ParsedTopic = { deviceId: string; kind: MessageKind } | { deviceId: string; kind: SubtreeKind; levels: string[] };

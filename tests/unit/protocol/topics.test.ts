@@ -40,7 +40,7 @@ describe('topic builders', () => {
     expect(TOPIC_RULES.status).toEqual({ qos: 1, retain: true, from: 'device' });
     expect(TOPIC_RULES.telemetry.qos).toBe(0);
     expect(TOPIC_RULES.cmd).toMatchObject({ qos: 1, from: 'app' });
-    expect(TOPIC_RULES.xfer).toEqual({ qos: 1, retain: false, from: 'both', subtree: true });
+    expect(TOPIC_RULES.xfer).toEqual({ qos: 1, retain: false, from: 'both', subtree: true, deviceLevel: 'dev' });
   });
 
   it('subscribes the app to every kind a device publishes, the block-transfer subtree included', () => {
@@ -49,7 +49,7 @@ describe('topic builders', () => {
       { filter: 'tf/v1/+/telemetry', qos: 0 },
       { filter: 'tf/v1/+/res', qos: 1 },
       { filter: 'tf/v1/+/evt', qos: 1 },
-      { filter: 'tf/v1/+/xfer/#', qos: 1 },
+      { filter: 'tf/v1/+/xfer/dev/#', qos: 1 },
     ]);
     expect(TOPIC_KINDS).toEqual([...MESSAGE_KINDS, 'xfer']);
   });
