@@ -18,6 +18,7 @@ import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentDevice } from '../../src-main/core/contract';
 import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
+import { readPackage } from '../../src-main/core/engine/package/reader';
 import { deviceTopic, transferTopic } from '../../src-main/core/protocol';
 import type { SimCredential } from '../../src-main/core/sim/credentials';
 import { AppProcess, pollUntil } from '../support/app-process';
@@ -245,24 +246,28 @@ describe.skipIf(skip)('deployments survive SIGKILL of the app (child processes)'
     }
   }, 120_000);
 
-  // Skipped until deploy.create names the error: it answers INTERNAL today (BUGS-FOUND.md, 1).
-  it.skip('a stored package the installation key no longer verifies gets a named error and changes nothing', async () => {
+  it('after the installation key was replaced, stored packages that no longer verify are rebuilt with the new key; a dry run changes nothing', async () => {
     if (!rollout) throw new Error('needs the rollout of the first test');
-    const spec = { modelId, version, targets: { tags: ['crash'] }, limits: LIMITS };
+    const spec = { modelId, version, targets: { tags: ['crash'] }, limits: LIMITS, dryRun: true };
     const before = await storedState();
-    const tryCreate = async (): Promise<unknown> => app.client.call('deploy.create', spec).catch((e: unknown) => e);
-    // Wrongly signed: the installation's key changes while the app is down; its stored packages no
-    // longer verify with the new key.
+    const packagesBefore = (await app.client.call('models.packages', { modelId, version })).map((p) => p.id);
+    // The installation's key changes while the app is down; its stored packages no longer verify.
     const keysDir = path.join(dir, 'keys');
     const saved = path.join(dir, 'keys-saved');
     await app.kill();
     copyFileSync(path.join(keysDir, 'model-signing.ed25519.pem'), `${saved}.pem`);
     copyFileSync(path.join(keysDir, 'model-signing.ed25519.pub.pem'), `${saved}.pub.pem`);
     rmSync(keysDir, { recursive: true, force: true });
-    new SigningKeyStore(dir).keyPair(); // a fresh pair
+    const fresh = new SigningKeyStore(dir).keyPair().publicKey;
     app = await AppProcess.start({ dataDir: dir, brokerPort });
     try {
-      expect(await tryCreate()).toMatchObject({ message: expect.stringMatching(/signature/i) });
+      const { fitGate } = await app.client.call('deploy.create', spec);
+      expect(fitGate.reduce((n, r) => n + r.eligible, 0)).toBe(ids.length);
+      const after = await app.client.call('models.packages', { modelId, version });
+      const added = after.filter((p) => !packagesBefore.includes(p.id));
+      expect(added.length).toBeGreaterThan(0);
+      const { bytesBase64 } = await app.client.call('models.package', { id: added[0].id });
+      expect(() => readPackage(Buffer.from(bytesBase64, 'base64'), fresh)).not.toThrow();
       expect(await storedState()).toEqual(before);
     } finally {
       await app.kill();
