@@ -29,6 +29,7 @@ export const coreLayerMap = {
   models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
   deploy: ['common', 'contract', 'protocol', 'store', 'fleet', 'models', 'engine'],
   rounds: ['common', 'contract', 'protocol', 'engine', 'train'],
+  alerts: ['common', 'type:contract'],
   host: ['*'],
 };
 

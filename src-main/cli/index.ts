@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AppError } from '../core/contract';
 import { commands } from './commands';
 
 /**
@@ -21,7 +22,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`tinyfleet: ${err instanceof Error ? err.message : String(err)}\n`);
+    // The CLI stays precise: a call's technical details follow its message.
+    const details = err instanceof AppError && err.details ? ` (${err.details})` : '';
+    process.stderr.write(`tinyfleet: ${err instanceof Error ? err.message : String(err)}${details}\n`);
     return 1;
   }
 }

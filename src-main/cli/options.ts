@@ -37,3 +37,18 @@ export const parseMcuIds = (value: string): string[] => parseList(value).map(par
 
 /** A repeatable option whose values may also be comma-separated (`--tag a --tag b,c`). */
 export const collect = (value: string, previous: string[]): string[] => [...previous, ...parseList(value)];
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A point in time as typed: ISO 8601 (`2026-12-03`, `2026-12-03T10:00Z`; a date alone is UTC
+ * midnight) or a duration ago (`30m`, `24h`, `7d`), as epoch ms.
+ */
+export function parseTime(value: string): number {
+  const text = value.trim();
+  const ago = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
+  if (ago) return Date.now() - Number(ago[1]) * DURATION_UNITS_MS[ago[2]];
+  const ms = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO 8601 time (2026-12-03, 2026-12-03T10:00:00Z) or a duration ago (30m, 24h, 7d)');
+  return ms;
+}

@@ -4,7 +4,7 @@
  * Import `api` (and `connection` for the link state); import types from '@contract'.
  */
 import type { TinyFleetApi } from '@contract';
-import type { TinyFleetBridge } from '@contract/wire';
+import type { AccessRefusal, TinyFleetBridge } from '@contract/wire';
 import { takeBrowserToken } from './browser-token';
 import { apiFromBridge } from './electron-bridge';
 import { RpcClient } from '@contract/client/rpc-client';
@@ -15,13 +15,21 @@ export { RpcError } from '@contract/client/rpc-error';
 /** Path of the browser-mode WebSocket endpoint (the server listens on the same path). */
 export const RPC_PATH = '/rpc';
 
-export type LinkStatus = 'connecting' | 'open' | 'closed';
+export type { AccessRefusal } from '@contract/wire';
 
-/** The api plus the state of the link under it, for a "reconnecting" banner. */
+/**
+ * `refused`: the browser-mode server refused this tab's access token (see `refusal()`); the link
+ * stays down until the user opens the URL TinyFleet printed.
+ */
+export type LinkStatus = 'connecting' | 'open' | 'closed' | 'refused';
+
+/** The api plus the state of the link under it, for a "reconnecting" or "no access" banner. */
 export interface ApiConnection {
   api: TinyFleetApi;
   transport: 'electron' | 'websocket';
   status(): LinkStatus;
+  /** Why the server refused this tab, once it has. */
+  refusal(): AccessRefusal | null;
   onStatus(listener: (status: LinkStatus) => void): () => void;
 }
 
@@ -34,21 +42,32 @@ declare global {
 /** Picks the transport for this window. */
 export function connectApi(win: Window = window): ApiConnection {
   if (win.tinyfleet) {
-    return { api: apiFromBridge(win.tinyfleet), transport: 'electron', status: () => 'open', onStatus: () => () => {} };
+    return { api: apiFromBridge(win.tinyfleet), transport: 'electron', status: () => 'open', refusal: () => null, onStatus: () => () => {} };
   }
-  const token = takeBrowserToken(win) ?? '';
+  // Without a token of its own (a second tab), the tab relies on the cookie the page came with.
+  const token = takeBrowserToken(win);
   const scheme = win.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const port = createWebSocketPort({ url: `${scheme}//${win.location.host}${RPC_PATH}?token=${encodeURIComponent(token)}` });
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const port = createWebSocketPort({ url: `${scheme}//${win.location.host}${RPC_PATH}${query}` });
   let current: LinkStatus = 'connecting';
+  let refusal: AccessRefusal | null = null;
   const listeners = new Set<(status: LinkStatus) => void>();
-  port.onStatus((status) => {
+  const set = (status: LinkStatus) => {
     current = status;
     for (const listener of [...listeners]) listener(status);
+  };
+  port.onRefused((why) => {
+    refusal = why;
+    set('refused');
+  });
+  port.onStatus((status) => {
+    if (refusal === null) set(status);
   });
   return {
     api: new RpcClient(port),
     transport: 'websocket',
     status: () => current,
+    refusal: () => refusal,
     onStatus(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

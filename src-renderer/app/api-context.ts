@@ -11,11 +11,11 @@ export function useApi(): TinyFleetApi {
   return api;
 }
 
-/** The human message of an error thrown by a call (`{ code, message }` or an Error). */
+/**
+ * The human message of an error thrown by a call (`{ code, message }` or an Error). The code is
+ * for programs and stays out (toasts show it under "Details").
+ */
 export function errorMessage(error: unknown): string {
-  if (error && typeof error === 'object' && 'message' in error && typeof error.message === 'string') {
-    const code = 'code' in error && typeof error.code === 'string' ? `${error.code}: ` : '';
-    return `${code}${error.message}`;
-  }
+  if (error && typeof error === 'object' && 'message' in error && typeof error.message === 'string') return error.message;
   return String(error);
 }

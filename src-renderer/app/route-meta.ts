@@ -6,6 +6,8 @@ export interface NavEntry {
   icon: NavIconName;
   /** Position in the navigation; gaps leave room for later capabilities. */
   order: number;
+  /** Shows the count of active alerts beside the label. */
+  badge?: 'alerts';
 }
 
 declare module 'vue-router' {

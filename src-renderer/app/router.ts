@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router } from 'vue-router';
+import { alertsRoutes } from '../features/alerts/routes';
 import { fleetRoutes } from '../features/fleet/routes';
 import { modelsRoutes } from '../features/models/routes';
 import { deploymentsRoutes } from '../features/deployments/routes';
@@ -13,6 +14,7 @@ import { settingsRoutes } from '../features/settings/routes';
 export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/fleet' },
   ...fleetRoutes,
+  ...alertsRoutes,
   ...modelsRoutes,
   ...deploymentsRoutes,
   ...simulatorRoutes,

@@ -102,12 +102,17 @@ export const useDeviceDetailStore = defineStore('deviceDetail', () => {
 
   /**
    * Sends a command and resolves with its final record (the call waits for the answer or the
-   * timeout); the pending record shows up meanwhile through `fleet.commands` events.
+   * timeout); the pending record shows up meanwhile through `fleet.commands` events. An offline
+   * device refuses it (DEVICE_OFFLINE) unless `queueForMs` queues it: the `queued` record comes back at once.
    */
-  async function sendCommand(command: string, params: Record<string, unknown>, timeoutMs = 10_000): Promise<CommandRecord> {
+  async function sendCommand(
+    command: string,
+    params: Record<string, unknown>,
+    options: { timeoutMs?: number; queueForMs?: number } = {},
+  ): Promise<CommandRecord> {
     const id = deviceId.value;
     if (!id) throw new Error('no device is open');
-    const record = await api.call('fleet.command', { id, command, params, timeoutMs });
+    const record = await api.call('fleet.command', { id, command, params, timeoutMs: options.timeoutMs ?? 10_000, queueForMs: options.queueForMs });
     upsertCommands([record]);
     if (command === 'set_telemetry_interval' && record.state === 'ok') void refreshDetail();
     return record;

@@ -41,6 +41,9 @@ export const useFleetStore = defineStore('fleet', () => {
   const filter = ref<DeviceFilter>(emptyFilter());
   const sort = ref<DeviceSort>({ key: 'id', order: 'asc' });
   const loading = ref(false);
+  /** Ids selected for bulk actions (replaced on every change, so watchers see it). */
+  const selected = shallowRef<ReadonlySet<string>>(new Set());
+  let anchor: string | null = null;
   const loadError = ref<string | null>(null);
 
   let loaded = false;
@@ -129,6 +132,32 @@ export const useFleetStore = defineStore('fleet', () => {
       sort.value.key === key ? { key, order: sort.value.order === 'asc' ? 'desc' : 'asc' } : { key, order: 'asc' };
   }
 
+  /**
+   * Toggles one row; with `range`, selects every row of the current view between the last toggled
+   * row and this one (shift-click).
+   */
+  function select(id: string, range = false): void {
+    const next = new Set(selected.value);
+    const from = anchor === null ? undefined : view.positions.get(anchor);
+    const to = view.positions.get(id);
+    if (range && from !== undefined && to !== undefined) {
+      for (let i = Math.min(from, to); i <= Math.max(from, to); i++) next.add(view.rows[i].id);
+    } else if (next.has(id)) next.delete(id);
+    else next.add(id);
+    anchor = id;
+    selected.value = next;
+  }
+
+  /** Selects every row the filters match (the whole view, not only the rows on screen). */
+  function selectAllMatching(): void {
+    selected.value = new Set(view.rows.map((d) => d.id));
+  }
+
+  function clearSelection(): void {
+    selected.value = new Set();
+    anchor = null;
+  }
+
   function clearFilters(): void {
     filter.value = emptyFilter();
   }
@@ -151,6 +180,28 @@ export const useFleetStore = defineStore('fleet', () => {
     return api.call('fleet.remove', { id });
   }
 
+  async function bulkCommand(ids: string[], command: string) {
+    return api.call('fleet.bulkCommand', { ids, command });
+  }
+
+  async function bulkTag(ids: string[], add: string[], remove: string[] = []) {
+    return api.call('fleet.bulkTag', { ids, add, remove });
+  }
+
+  async function bulkRemove(ids: string[]) {
+    return api.call('fleet.bulkRemove', { ids });
+  }
+
+  /** Telemetry history of some devices as CSV (ISO times) within [since, until]. */
+  async function exportTelemetry(ids: string[], since?: number, until?: number) {
+    return api.call('fleet.exportTelemetry', { ids, since, until });
+  }
+
+  /** The broker host, port, username and topics a device must use. */
+  async function connection(id: string) {
+    return api.call('fleet.connection', { id });
+  }
+
   /** Stops following events. */
   function dispose(): void {
     for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
@@ -168,6 +219,13 @@ export const useFleetStore = defineStore('fleet', () => {
     sort,
     loading,
     loadError,
+    selected,
+    select,
+    selectAllMatching,
+    clearSelection,
+    bulkCommand,
+    bulkTag,
+    bulkRemove,
     start,
     reload,
     device,
@@ -177,6 +235,8 @@ export const useFleetStore = defineStore('fleet', () => {
     importCsv,
     exportCsv,
     remove,
+    connection,
+    exportTelemetry,
     dispose,
   };
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
 import { requireOrSkip } from '../support/require-tools';
+import { inputOf } from './page-actions';
 
 const SIMULATED = 4;
 const skip = requireOrSkip('e2e', browserUnavailableReason());
@@ -17,11 +18,6 @@ const skip = requireOrSkip('e2e', browserUnavailableReason());
 async function latestValues(page: Page): Promise<string> {
   const texts = await page.locator('[data-testid^="latest-"]').allTextContents();
   return texts.join(' | ');
-}
-
-/** The <input> of an Element Plus input, wherever its data-testid landed (wrapper or input). */
-function inputOf(page: Page, testId: string) {
-  return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
 }
 
 describe.skipIf(skip)('TinyFleet in a browser', () => {

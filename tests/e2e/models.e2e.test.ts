@@ -8,12 +8,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import type { Model } from '../../src-main/core/engine/ir';
 import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
 import { browserUnavailableReason, projectRoot, screenshotPath, useAppWithFiles } from './browser-app';
 import { requireOrSkip } from '../support/require-tools';
+import { analysisDone, importThroughPicker } from './page-actions';
 
 const skip = requireOrSkip('models e2e', browserUnavailableReason());
 const sharedModels = path.resolve(projectRoot, '../shared/models');
@@ -29,20 +29,6 @@ function buildDeepModel(blocks: number, size: number): Model {
     y = b.add(y, b.conv(e, { outChannels: 16, kernel: 1, activation: 'none' }));
   }
   return b.build([b.softmax(b.fullyConnected(b.reshape(b.avgPool(y, size / 2), [1, 16]), 4))]);
-}
-
-/** Imports a file through the Models page's file input and waits for its detail page. */
-async function importThroughPicker(page: Page, file: string): Promise<void> {
-  await page.click('[data-testid="nav-models"]');
-  await page.waitForSelector('[data-testid="models-page"]');
-  await page.setInputFiles('[data-testid="model-file-input"]', file);
-  await page.waitForSelector('[data-testid="model-page"] [data-testid="graph-summary"]', { timeout: 30_000 });
-}
-
-/** Waits until the analysis of the model shown has finished with a report. */
-async function analysisDone(page: Page): Promise<void> {
-  await expect.poll(() => page.locator('[data-testid="analysis"]').getAttribute('data-state'), { timeout: 90_000, interval: 250 }).toBe('done');
-  await page.waitForSelector('[data-testid="memory-timeline"] canvas');
 }
 
 describe.skipIf(skip)('Models page in a browser', () => {
@@ -110,7 +96,7 @@ describe.skipIf(skip)('Models page in a browser', () => {
     await page.waitForSelector('[data-testid="models-page"]');
     const before = await page.locator('[data-testid="model-row"]').count();
     await page.setInputFiles('[data-testid="model-file-input"]', bad);
-    await expect.poll(() => page.locator('.el-message--error').textContent(), { timeout: 15_000 }).toMatch(/broken\.tflite: not a valid TFLite model/);
+    await expect.poll(() => page.locator('.tf-toast--error').textContent(), { timeout: 15_000 }).toMatch(/broken\.tflite: the file is not a TFLite model/);
     expect(await page.locator('[data-testid="model-row"]').count()).toBe(before);
     expect(await page.locator('[data-testid="models-page"]').count()).toBe(1);
   }, 60_000);

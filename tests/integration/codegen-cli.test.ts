@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { buildTinyMobilenetModel } from '../unit/codegen/op-zoo';
 import { runCli } from '../support/cli';
+import { IrBuilder } from '../support/ir-builder';
 import { missingTools, requireOrSkip } from '../support/require-tools';
 
 /** `tinyfleet compile --emit-c`, `package`, `verify` and `signing-key` through the CLI's entry point. */
@@ -80,6 +81,27 @@ describe('tinyfleet package / verify / signing-key', () => {
     const wrong = await cli('verify', pkg, '--data-dir', otherData);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/\(wrong-key\)/);
+  });
+
+  it('refuses to package for an MCU the model does not fit unless --allow-misfit, which the manifest records', async () => {
+    const b = new IrBuilder('hog');
+    const hogFile = path.join(dir, 'hog.tflite');
+    // 1.5 MiB of weights: more Flash than the STM32F412's 1 MiB.
+    writeFileSync(hogFile, writeTflite(b.build([b.fullyConnected(b.input([1, 768]), 2048)])));
+    const dataDir = path.join(dir, 'data-hog');
+    const out = path.join(dir, 'hog.tfpk');
+    const refused = await cli('package', hogFile, '--mcu', 'stm32f412', '--out', out, '--data-dir', dataDir);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/hog does not fit STM32F412: needs 1\.\d MiB Flash \(weights \+ code estimate\), STM32F412 has 1\.0 MiB; no package written \(--allow-misfit/);
+    expect(existsSync(out)).toBe(false);
+
+    const forced = await cli('package', hogFile, '--mcu', 'stm32f412', '--out', out, '--data-dir', dataDir, '--allow-misfit', '--json');
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/packaged anyway \(--allow-misfit\)/);
+    const misfit = JSON.parse(forced.stdout).target.misfit;
+    expect(misfit.flashNeededBytes).toBeGreaterThan(1024 * 1024);
+    expect(misfit.sramNeededBytes).toBeGreaterThan(0);
+    expect((await cli('verify', out, '--data-dir', dataDir)).code).toBe(0);
   });
 
   it('names a missing key instead of creating one when verifying', async () => {

@@ -60,14 +60,19 @@ function get(rawPath: string, headers: Record<string, string> = {}): Promise<Ans
   });
 }
 
-/** Tries a WebSocket handshake; resolves 'open' or the HTTP status of the refusal. */
-function handshake(query: string, headers: Record<string, string>): Promise<'open' | number> {
+/**
+ * Tries a WebSocket handshake and one call; resolves 'open' when the call is answered, the HTTP
+ * status of a refused upgrade, or `close <code> <reason>` when the server closes the socket instead.
+ */
+function handshake(query: string, headers: Record<string, string>): Promise<'open' | number | string> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/rpc${query}`, { headers });
-    ws.on('open', () => {
+    ws.on('open', () => ws.send(JSON.stringify({ t: 'call', id: 1, name: 'sim.status' })));
+    ws.on('message', () => {
       ws.close();
       resolve('open');
     });
+    ws.on('close', (code, reason) => resolve(`close ${code} ${reason.toString()}`));
     ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     ws.on('error', () => resolve(-1));
   });
@@ -90,8 +95,12 @@ describe('browser-mode server', () => {
     expect((await get('/', { Cookie: `tinyfleet_${port}=${token}` })).status).toBe(200);
   });
 
-  it('refuses the page without the right token', async () => {
-    expect((await get('/')).status).toBe(403);
+  it('refuses the page without the right token, saying what to do', async () => {
+    const missing = await get('/');
+    expect(missing.status).toBe(403);
+    expect(missing.body).toContain('needs TinyFleet\'s access token');
+    expect(missing.body).toContain('Open the URL that TinyFleet printed in the terminal');
+    expect((await get('/?token=wrong')).body).toContain('probably restarted');
     expect((await get('/?token=wrong')).status).toBe(403);
     expect((await get('/index.html', { Cookie: `tinyfleet_${port}=nope` })).status).toBe(403);
   });
@@ -118,16 +127,21 @@ describe('browser-mode server', () => {
     expect((await get('/assets')).status).toBe(404);
   });
 
-  it('refuses WebSockets with a foreign Origin, a foreign Host, or without the token', async () => {
+  it('refuses WebSockets with a foreign Origin or Host; closes those with a missing or wrong token, saying which', async () => {
     const origin = `http://127.0.0.1:${port}`;
     expect(await handshake(`?token=${token}`, { Origin: origin })).toBe('open');
     expect(await handshake(`?token=${token}`, { Origin: 'http://evil.example' })).toBe(403);
     expect(await handshake(`?token=${token}`, { Origin: `http://localhost:${port}` })).toBe(403); // Origin must match Host
     expect(await handshake(`?token=${token}`, {})).toBe(403);
-    expect(await handshake('', { Origin: origin })).toBe(403);
-    expect(await handshake('?token=wrong', { Origin: origin })).toBe(403);
+    expect(await handshake('', { Origin: origin })).toBe('close 4401 missing-token');
+    expect(await handshake('?token=', { Origin: origin })).toBe('close 4401 missing-token');
+    expect(await handshake('?token=wrong', { Origin: origin })).toBe('close 4403 wrong-token');
+    expect(await handshake('?token=wrong', { Origin: origin, Cookie: `tinyfleet_${port}=stale` })).toBe('close 4403 wrong-token');
     expect(await handshake(`?token=${token}`, { Origin: 'http://evil.example', Host: 'evil.example' })).toBe(403);
     expect(await handshake('', { Origin: origin, Cookie: `tinyfleet_${port}=${token}` })).toBe('open');
+    // A second tab sends no token of its own; a stale one from an earlier launch yields to the cookie.
+    expect(await handshake('?token=', { Origin: origin, Cookie: `tinyfleet_${port}=${token}` })).toBe('open');
+    expect(await handshake('?token=stale', { Origin: origin, Cookie: `tinyfleet_${port}=${token}` })).toBe('open');
   });
 
   it('carries a call and an event over a real WebSocket', async () => {
@@ -200,6 +214,43 @@ describe('WebSocket client across a server restart', () => {
       expect(statuses[0]).toBe('open');
       expect(statuses).toContain('closed');
       expect(statuses.at(-1)).toBe('open');
+    } finally {
+      client.close();
+      wsPort.close();
+      await second.close();
+    }
+  });
+});
+
+describe('WebSocket client after a restart with a new token', () => {
+  it('reports the refusal once and stops reconnecting', async () => {
+    const logger = createMemoryLogger();
+    const dispatcher = new Dispatcher({ 'sim.status': () => status(1) }, { logger });
+    const first = new BrowserServer({ dispatcher, bus: new EventBus({ logger, batchMs: 10 }), logger, rendererDir: dir, port: 0, token: 'token-of-the-first-launch' });
+    const { port: fixedPort } = await first.listen();
+    const wsPort = createWebSocketPort({
+      url: `ws://127.0.0.1:${fixedPort}/rpc?token=token-of-the-first-launch`,
+      create: (url) => new WebSocket(url, { headers: { Origin: `http://127.0.0.1:${fixedPort}` } }) as unknown as WebSocketLike,
+      minDelayMs: 20,
+      maxDelayMs: 40,
+    });
+    const refusals: string[] = [];
+    const opens: number[] = [];
+    wsPort.onRefused((r) => refusals.push(r));
+    wsPort.onStatus((s) => s === 'open' && opens.push(Date.now()));
+    const client = new RpcClient(wsPort);
+    expect(await client.call('sim.status')).toEqual(status(1));
+    await first.close();
+    const second = new BrowserServer({ dispatcher, bus: new EventBus({ logger, batchMs: 10 }), logger, rendererDir: dir, port: fixedPort, token: 'token-of-the-second-launch' });
+    await second.listen();
+    try {
+      for (let i = 0; i < 200 && refusals.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(refusals).toEqual(['wrong-token']);
+      const opensAtRefusal = opens.length;
+      await new Promise((r) => setTimeout(r, 200)); // five retry periods
+      expect(refusals).toEqual(['wrong-token']);
+      expect(opens.length).toBe(opensAtRefusal);
+      await expect(client.call('sim.status')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     } finally {
       client.close();
       wsPort.close();

@@ -9,8 +9,14 @@ import { parsePublicKey } from '../../src-main/core/engine/package/keys';
 import { readPackage } from '../../src-main/core/engine/package/reader';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { createTestCore, type TestCore } from '../support/core';
-import { buildTinyMobilenet } from '../support/ir-builder';
+import { IrBuilder, buildTinyMobilenet } from '../support/ir-builder';
 import { failIfRequired, missingTools } from '../support/require-tools';
+
+/** 1.5 MiB of FULLY_CONNECTED weights: more Flash than a 1 MiB STM32F412 has, whatever the plan. */
+function buildFlashHog() {
+  const b = new IrBuilder('flash hog');
+  return b.build([b.fullyConnected(b.input([1, 768]), 2048)]);
+}
 
 const crossGccMissing = missingTools('arm-none-eabi-gcc');
 // Without it the build must report no sizes; CI wants the sizes checked.
@@ -104,4 +110,42 @@ describe('models.build', () => {
       message: expect.stringContaining('No model with id "nope"'),
     });
   });
+
+  it('refuses a model that does not fit the MCU with the numbers, and builds it when asked, recording the misfit', async () => {
+    const hog = await core.api.call('models.import', { name: 'hog', fileName: 'hog.tflite', bytesBase64: Buffer.from(writeTflite(buildFlashHog())).toString('base64') });
+    const id = hog.model.id;
+    await expect(core.api.call('models.build', { modelId: id, version: 1, mcu: 'stm32f412' })).rejects.toMatchObject({
+      code: 'DOES_NOT_FIT',
+      message: expect.stringMatching(/^hog v1 does not fit: needs 1\.\d MiB Flash \(weights \+ code estimate\), STM32F412 has 1\.0 MiB/),
+    });
+    const built = await core.api.call('models.build', { modelId: id, version: 1, mcu: 'stm32f412', allowMisfit: true });
+    expect(built.misfit).toBe(true);
+    expect(built.fit).toMatchObject({ mcu: 'stm32f412', fits: false, fitsFlash: false });
+    const { manifest } = readPackage(new Uint8Array(Buffer.from(built.packageBase64, 'base64')), parsePublicKey(built.publicKeyPem));
+    expect(manifest.target.misfit).toEqual({ sramNeededBytes: built.fit.sramNeededBytes, flashNeededBytes: built.fit.flashNeededBytes });
+    // A model that fits says nothing of a misfit.
+    const fits = await core.api.call('models.build', { modelId: id, version: 1, mcu: 'esp32s3' });
+    expect(fits.misfit).toBe(false);
+    expect(readPackage(new Uint8Array(Buffer.from(fits.packageBase64, 'base64')), parsePublicKey(fits.publicKeyPem)).manifest.target.misfit).toBeUndefined();
+  }, 120_000);
+
+  it('builds the plan of the analysis options it is given, with the figures that analysis reports', async () => {
+    const plan = { patch: { n: 2 } } as const;
+    const { jobId } = await core.api.call('models.analyze', { modelId, version: 1, ...plan });
+    let analysis = await core.api.call('models.analysis', { jobId });
+    while (analysis.state === 'queued' || analysis.state === 'running') {
+      await new Promise((r) => setTimeout(r, 50));
+      analysis = await core.api.call('models.analysis', { jobId });
+    }
+    const report = analysis.report!;
+    expect(report.patch.applied).toBe(true);
+    const built = await core.api.call('models.build', { modelId, version: 1, mcu: 'stm32f746', plan });
+    expect(built.schedule).toEqual({ patched: true, n: 2, lastStageOp: report.patch.lastStageOp, arenaBytes: report.peakSramBytes });
+    expect(built.fit).toEqual(report.fits.find((f) => f.mcu === 'stm32f746'));
+    expect(built.estimate).toEqual({ flashBytes: built.fit.flashNeededBytes, sramBytes: built.fit.sramNeededBytes });
+    await expect(core.api.call('models.build', { modelId, version: 1, mcu: 'stm32f746', plan: { patch: 'auto', mcu: 'z80' } })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('Unknown MCU profile "z80"'),
+    });
+  }, 120_000);
 });

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DeviceStatus, type DeviceSummary } from '../../core/contract';
+import { DeviceStatus, MAX_TELEMETRY_EXPORT_DEVICES, type DeviceSummary } from '../../core/contract';
 import { loadMcuProfiles } from '../../core/engine/mcu-profiles';
-import { DeviceRegistry, formatCsv, type Provisioned } from '../../core/fleet';
+import { collectTelemetry, DeviceRegistry, formatCsv, telemetryCsv, type Provisioned } from '../../core/fleet';
 import { DATABASE_FILE, Store, resolveDataDir } from '../../core/store';
-import { collect, parseMcuIds, parseMcuId } from '../options';
+import { collect, parseMcuIds, parseMcuId, parseTime } from '../options';
 
 /** Who the audit log names for CLI actions. */
 const ACTOR = 'cli';
@@ -36,6 +36,31 @@ function withStore<T>(dataDir: string | undefined, mustExist: boolean, fn: (stor
   return Promise.resolve()
     .then(() => fn(store))
     .finally(() => store.close());
+}
+
+function parseResolution(value: string): 'raw' | '1m' {
+  if (value !== 'raw' && value !== '1m') throw new InvalidArgumentError('expected raw or 1m');
+  return value;
+}
+
+/** `--status`, `--mcu` and `--tag` of the commands that select devices. */
+interface SelectionFlags {
+  status: DeviceStatus[];
+  mcu: string[];
+  tag: string[];
+}
+
+/** The devices the selection flags match (all when none is given), sorted by id. */
+function selectDevices(store: Store, flags: SelectionFlags) {
+  return store.devices.list({
+    status: flags.status.length ? flags.status : undefined,
+    mcu: flags.mcu.length ? flags.mcu : undefined,
+    tags: flags.tag.length ? flags.tag : undefined,
+    sort: 'id',
+    order: 'asc',
+    offset: 0,
+    limit: Number.MAX_SAFE_INTEGER,
+  });
 }
 
 const fmtTime = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
@@ -70,15 +95,7 @@ export function registerDevices(program: Command): void {
     .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
     .action((flags: { status: DeviceStatus[]; mcu: string[]; tag: string[]; json?: boolean; dataDir?: string }) =>
       withStore(flags.dataDir, true, (store) => {
-        const result = store.devices.list({
-          status: flags.status.length ? flags.status : undefined,
-          mcu: flags.mcu.length ? flags.mcu : undefined,
-          tags: flags.tag.length ? flags.tag : undefined,
-          sort: 'id',
-          order: 'asc',
-          offset: 0,
-          limit: Number.MAX_SAFE_INTEGER,
-        });
+        const result = selectDevices(store, flags);
         process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatDeviceTable(result.devices));
         if (!flags.json) process.stderr.write(`${result.total} device(s)\n`);
       }),
@@ -109,7 +126,7 @@ export function registerDevices(program: Command): void {
     .command('import')
     .description('provision devices from CSV (id,name,mcu,tags; header optional; tags separated by ";"); prints id,secret,mcu CSV')
     .argument('<file>', 'CSV file')
-    .option('--json', 'print { added, errors } as JSON')
+    .option('--json', 'print { added, errors, notes } as JSON')
     .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
     .action((file: string, flags: { json?: boolean; dataDir?: string }) => {
       let csv: string;
@@ -126,12 +143,13 @@ export function registerDevices(program: Command): void {
           lastPercent = percent;
           process.stderr.write(`\rissuing credentials: ${done}/${total} (${percent}%)${done === total ? '\n' : ''}`);
         };
-        const { added, errors } = await registryFor(store).importCsv(csv, ACTOR, { onProgress });
+        const { added, errors, notes } = await registryFor(store).importCsv(csv, ACTOR, { onProgress });
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ added, errors }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify({ added, errors, notes }, null, 2) + '\n');
         } else {
           if (added.length) process.stdout.write(formatCredentialsCsv(added));
           for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+          for (const n of notes) process.stderr.write(`${file}:${n.line}: note: ${n.message}\n`);
           process.stderr.write(`${added.length} device(s) added, ${errors.length} line(s) refused. The secrets above are shown only now.\n`);
         }
         // Some lines were refused: say so to scripts.
@@ -154,5 +172,62 @@ export function registerDevices(program: Command): void {
           process.stdout.write(csv);
         }
       }),
+    );
+
+  devices
+    .command('export-telemetry')
+    .description('write the telemetry history of devices as CSV (ISO 8601 UTC times): the ids given, or those --status/--mcu/--tag select (every device when neither)')
+    .argument('[ids...]', 'device ids')
+    .option('--status <status>', 'select devices in these presence states (repeatable or comma-separated)', collectStatus, [] as string[])
+    .option('--mcu <id>', 'select devices of these MCU profiles (repeatable or comma-separated)', (value: string, previous: string[]) => [...previous, ...parseMcuIds(value)], [] as string[])
+    .option('--tag <tag>', 'select devices with any of these tags (repeatable or comma-separated)', collect, [] as string[])
+    .option('--from <time>', 'oldest sample: ISO 8601 (2026-12-03, 2026-12-03T10:00:00Z) or a duration ago (30m, 24h, 7d); default: the oldest stored', (v: string) => parseTime(v))
+    .option('--to <time>', 'newest sample, the same forms; default: now', (v: string) => parseTime(v))
+    .option('--resolution <r>', 'raw samples, or 1m (one-minute means, kept longer)', parseResolution, 'raw' as const)
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--json', 'print { devices, from, to, resolution, rows, truncated, samples } as JSON instead of CSV')
+    .option('--data-dir <dir>', 'TinyFleet data directory (default: TINYFLEET_DATA_DIR or the OS data folder)')
+    .action(
+      (
+        ids: string[],
+        flags: SelectionFlags & { from?: number; to?: number; resolution: 'raw' | '1m'; out?: string; json?: boolean; dataDir?: string },
+      ) =>
+        withStore(flags.dataDir, true, (store) => {
+          const selecting = flags.status.length + flags.mcu.length + flags.tag.length > 0;
+          if (ids.length && selecting) throw new Error('give device ids or a selection (--status, --mcu, --tag), not both');
+          if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
+            throw new Error(`--from ${new Date(flags.from).toISOString()} is after --to ${new Date(flags.to).toISOString()}`);
+          }
+          const chosen = ids.length ? ids : selectDevices(store, flags).devices.map((d) => d.id);
+          if (chosen.length === 0) throw new Error(selecting ? 'no devices match the selection' : 'no devices match: the registry is empty');
+          if (chosen.length > MAX_TELEMETRY_EXPORT_DEVICES) {
+            throw new Error(`${chosen.length} devices selected: export at most ${MAX_TELEMETRY_EXPORT_DEVICES} at a time (narrow it with --status, --mcu or --tag)`);
+          }
+          const data = collectTelemetry(store, { ids: chosen, since: flags.from, until: flags.to, resolution: flags.resolution });
+          const text = flags.json
+            ? JSON.stringify(
+                {
+                  devices: data.devices.map((d) => d.id),
+                  from: flags.from === undefined ? null : new Date(flags.from).toISOString(),
+                  to: flags.to === undefined ? null : new Date(flags.to).toISOString(),
+                  resolution: flags.resolution,
+                  rows: data.rows,
+                  truncated: data.truncated,
+                  samples: data.devices.flatMap(({ id, points }) => points.map(({ ts, ...values }) => ({ deviceId: id, time: new Date(ts).toISOString(), ...values }))),
+                },
+                null,
+                2,
+              ) + '\n'
+            : telemetryCsv(data);
+          const summary = `${data.rows} row(s) from ${data.devices.length} device(s)`;
+          for (const id of data.truncated) process.stderr.write(`warning: ${id} has more samples in the range than one export holds: only its latest are in\n`);
+          if (flags.out) {
+            writeFileSync(flags.out, text);
+            process.stderr.write(`wrote ${summary} to ${flags.out}\n`);
+          } else {
+            process.stdout.write(text);
+            if (!flags.json) process.stderr.write(`${summary}\n`);
+          }
+        }),
     );
 }

@@ -2,14 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { IO_OPTION_HELP, parseIoConvention } from './compile';
-import { modelCost } from '../../core/engine/cost/macs';
-import { checkFit } from '../../core/engine/fit';
+import { compileModel } from '../../core/engine/compile';
+import { misfitReason } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys';
 import { readPackage } from '../../core/engine/package/reader';
 import { writePackage } from '../../core/engine/package/writer';
 import type { RoundingMode } from '../../core/engine/runtime/requantize';
-import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
+import { DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
 import { readTflite } from '../../core/engine/tflite/reader';
 import { resolveDataDir } from '../../core/store/data-dir';
 import { kib, parseMcuId, parseRounding } from '../options';
@@ -24,6 +24,18 @@ function readFile(file: string): Uint8Array {
   }
 }
 
+interface PackageFlags {
+  mcu: string;
+  out: string;
+  id?: string;
+  modelVersion: string;
+  rounding: RoundingMode;
+  io: IoConvention;
+  allowMisfit?: boolean;
+  dataDir?: string;
+  json?: boolean;
+}
+
 /**
  * `tinyfleet package` (signed OTA package of a model for one MCU profile), `tinyfleet verify`
  * (check a package's signature and hashes and load its model) and `tinyfleet signing-key` (export
@@ -34,30 +46,40 @@ export function registerPackage(program: Command): void {
     .command('package')
     .description('build a signed model package for over-the-air deployment (key pair created in the data directory on first use)')
     .argument('<model>', 'int8 TFLite model (.tflite)')
-    .requiredOption('--mcu <id>', 'target MCU profile id (exit code 3 when the model does not fit it; the package is still written)', parseMcuId)
+    .requiredOption('--mcu <id>', 'target MCU profile id, case-insensitive (refused with exit code 3 when the model does not fit it, unless --allow-misfit)', parseMcuId)
     .requiredOption('--out <file>', 'package file to write')
     .option('--id <id>', 'model id (default: the file name)')
     .option('--model-version <version>', 'model version', '1')
     .option('--rounding <mode>', 'requantization the device runs: tflm or tflite', parseRounding, 'tflm' as RoundingMode)
+    .option('--allow-misfit', 'write the package even when the model does not fit the MCU (e.g. for a bigger board); the manifest records it')
     .option('--io <convention>', IO_OPTION_HELP, parseIoConvention, DEFAULT_IO_CONVENTION)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--json', 'print the manifest as JSON')
-    .action((file: string, flags: { mcu: string; out: string; id?: string; modelVersion: string; rounding: RoundingMode; io: IoConvention; dataDir?: string; json?: boolean }) => {
+    .action((file: string, flags: PackageFlags) => {
       const name = path.basename(file, path.extname(file));
       const model = readTflite(readFile(file), { name });
-      const target = findMcuProfile(loadMcuProfiles(), flags.mcu);
+      const profiles = loadMcuProfiles();
+      const target = findMcuProfile(profiles, flags.mcu);
+      // The fit of what the package ships (format 1: the per-layer plan), computed as every analysis computes it.
+      const fit = compileModel(model, { mcu: target.id, profiles, patch: 'none', io: flags.io }).target!;
+      if (!fit.fits && !flags.allowMisfit) {
+        process.stderr.write(`tinyfleet: ${name} does not fit ${target.name}: ${misfitReason(fit)}; no package written (--allow-misfit writes it anyway)\n`);
+        process.exitCode = 3;
+        return;
+      }
+      if (!fit.fits) process.stderr.write(`warning: ${name} does not fit ${target.name}: ${misfitReason(fit)}; packaged anyway (--allow-misfit), the manifest records it\n`);
       const store = new SigningKeyStore(resolveDataDir({ flag: flags.dataDir }));
-      const bytes = writePackage(model, { modelId: flags.id ?? name, modelVersion: flags.modelVersion, target, rounding: flags.rounding, io: flags.io, signer: store });
+      const bytes = writePackage(model, {
+        modelId: flags.id ?? name,
+        modelVersion: flags.modelVersion,
+        target,
+        rounding: flags.rounding,
+        io: flags.io,
+        signer: store,
+        ...(fit.fits ? {} : { misfit: fit }),
+      });
       writeFileSync(flags.out, bytes);
       const { manifest } = readPackage(bytes, store.keyPair().publicKey);
-      const [fit] = checkFit(manifest.memoryPlan.arenaBytes, modelCost(applyIoConvention(model, flags.io).model).flash.totalBytes, [target]);
-      if (!fit.fits) {
-        // The package is still written (it may go to a bigger board), but the exit code says it does not fit.
-        process.stderr.write(
-          `warning: ${target.name} is too small: needs SRAM ${kib(fit.sramNeededBytes)} of ${kib(target.sramBytes)}, Flash ${kib(fit.flashNeededBytes)} of ${kib(target.flashBytes)}\n`,
-        );
-        process.exitCode = 3;
-      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
         return;

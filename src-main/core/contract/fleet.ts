@@ -146,6 +146,24 @@ export const FleetStats = z.object({
 });
 export type FleetStats = z.infer<typeof FleetStats>;
 
+/** How a device reaches the app over MQTT (everything but its secret), for firmware and its flasher. */
+export const DeviceConnection = z.object({
+  deviceId: DeviceId,
+  brokerUrl: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  tls: z.boolean(),
+  /** The MQTT username; the password is the device's secret. */
+  username: z.string(),
+  /** The topic filter of the device's own subtree (all its ACL allows). */
+  subtree: z.string(),
+  /** Topics the device publishes to. */
+  publish: z.array(z.string()),
+  /** Topics the device subscribes to. */
+  subscribe: z.array(z.string()),
+});
+export type DeviceConnection = z.infer<typeof DeviceConnection>;
+
 /** A freshly provisioned device with its MQTT secret (shown once; only its scrypt hash is kept). */
 export const ProvisionedDevice = z.object({ device: DeviceSummary, secret: z.string() });
 
@@ -197,11 +215,14 @@ export const fleetCalls = {
     input: z.object({ csv: z.string().max(10_000_000) }),
     output: z.object({
       added: z.array(ProvisionedDevice),
+      /** Lines refused, each with why. */
       errors: z.array(z.object({ line: z.number(), message: z.string() })),
+      /** Lines added with a change the operator must know about (e.g. an id TinyFleet generated). */
+      notes: z.array(z.object({ line: z.number(), message: z.string() })),
     }),
   }),
   'fleet.export': defineCall({
-    summary: 'The registry as CSV (no secrets)',
+    summary: 'The registry as CSV (no secrets; times in ISO 8601 UTC)',
     input: z.object({}).default({}),
     output: z.object({ csv: z.string() }),
   }),
@@ -219,6 +240,11 @@ export const fleetCalls = {
     summary: 'Issue a new MQTT secret for a device; returns it once',
     input: z.object({ id: DeviceId }),
     output: ProvisionedDevice,
+  }),
+  'fleet.connection': defineCall({
+    summary: 'The broker host, port, username and topics a device must use',
+    input: z.object({ id: DeviceId }),
+    output: DeviceConnection,
   }),
   'fleet.telemetry': defineCall({
     summary: 'Telemetry history: raw samples or 1-minute aggregates',

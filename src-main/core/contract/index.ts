@@ -4,27 +4,31 @@
  */
 import type { z } from 'zod';
 import type { BaseName, KeyedName } from '../common/event-sink';
+import { alertsCalls, alertsEvents } from './alerts';
 import { deployCalls, deployEvents } from './deploy';
 import { fleetCalls, fleetEvents } from './fleet';
+import { fleetBulkCalls } from './fleet-bulk';
 import { modelsCalls, modelsEvents } from './models';
 import { settingsCalls } from './settings';
 import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
 
 export * from './define';
+export * from './alerts';
 export * from '../common/errors';
 export * from './compile-report';
 export * from './deploy';
 export * from './fleet';
+export * from './fleet-bulk';
 export * from './models';
 export * from './settings';
 export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...simCalls, ...modelsCalls, ...deployCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls, ...deployCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...simEvents, ...modelsEvents, ...deployEvents };
+export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents, ...deployEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CompileReportSchema } from './compile-report';
+import { CompileReportSchema, FitReportSchema } from './compile-report';
 import { defineCall, defineEvent } from './define';
 
 /** Largest model file the registry accepts (a 16 MiB RPC message carries it as base64 with room to spare). */
@@ -135,8 +135,8 @@ export type BuildSizes = z.infer<typeof BuildSizes>;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hash (64 lowercase hex digits)');
 
-/** The build options that change a package's bytes or the schedule it was chosen with. */
-export const PackageOptions = z.object({ patch: z.enum(['none', 'auto']), rounding: z.enum(['tflm', 'tflite']) });
+/** The build options that change a package's bytes or the schedule it was chosen with: the plan (as `models.build` took it) and the rounding. */
+export const PackageOptions = AnalysisOptions.omit({ mcu: true }).extend({ rounding: z.enum(['tflm', 'tflite']) });
 export type PackageOptions = z.infer<typeof PackageOptions>;
 
 /**
@@ -157,6 +157,16 @@ export type ModelPackage = z.infer<typeof ModelPackage>;
 
 /** What `models.build` produced: the C bundle, the signed package, and real sizes beside the estimates. */
 export const BuildResult = z.object({
+  /**
+   * The fit on the target MCU of the report the build compiled, the same figures the analysis's fit
+   * matrix shows for these plan options: SRAM = arena (activations + scratch) + runtime, Flash =
+   * weights + code estimate.
+   */
+  fit: FitReportSchema,
+  /** The schedule built: patch-based (n x n patches up to op `lastStageOp`) or per layer, and its arena. */
+  schedule: z.object({ patched: z.boolean(), n: count.optional(), lastStageOp: count.optional(), arenaBytes: count }),
+  /** True when the model does not fit and was built anyway (`allowMisfit`); the package records it. */
+  misfit: z.boolean(),
   bundleZipBase64: z.string(),
   bundleName: z.string(),
   /** The signed .tfpk package (verify with `publicKeyPem`). */
@@ -177,7 +187,7 @@ export const BuildResult = z.object({
     flags: z.array(z.string()).optional(),
     toolchainNeeded: z.string().optional(),
   }),
-  /** The engine's estimates: Flash, and SRAM = arena peak + runtime. */
+  /** The engine's estimates (`fit`'s needed bytes): Flash = weights + code, SRAM = arena peak + runtime. */
   estimate: z.object({ flashBytes: count, sramBytes: count }),
   publicKeyPem: z.string(),
   toolchain: z.literal('arm-none-eabi-gcc').nullable(),
@@ -228,9 +238,17 @@ export const modelsCalls = {
     input: z.object({
       modelId: ModelId,
       version: z.number().int().positive(),
+      /** The MCU the bundle and the package are for; the build is refused (DOES_NOT_FIT) when the model does not fit it. */
       mcu: z.string().min(1, 'choose an MCU profile'),
-      patch: z.enum(['none', 'auto']).default('auto'),
+      /**
+       * How the schedule is chosen, exactly as models.analyze takes it: a page sends the options of the
+       * analysis it shows, so the build is the plan whose figures the page shows. Default: patches
+       * `auto`, aimed at `mcu`'s SRAM.
+       */
+      plan: AnalysisOptions.optional(),
       rounding: z.enum(['tflm', 'tflite']).default('tflm'),
+      /** Build even though the model does not fit `mcu` (e.g. for a bigger board); the package manifest records it. */
+      allowMisfit: z.boolean().default(false),
       io: IoConventionSchema,
     }),
     output: BuildResult,

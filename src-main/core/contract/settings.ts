@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlertSettings } from './alerts';
 import { defineCall } from './define';
 
 /** The embedded aedes broker; `listenAll` exposes it on every interface (real devices on a LAN). */
@@ -31,6 +32,7 @@ export const Settings = z.object({
     rawRetentionHours: z.number().min(1).max(24 * 30),
     aggregateRetentionDays: z.number().min(1).max(3650),
   }),
+  alerts: AlertSettings,
 });
 export type Settings = z.infer<typeof Settings>;
 

@@ -44,6 +44,16 @@ export const EventsMessage = z.object({ t: z.literal('events'), events: z.array(
 export const ServerMessage = z.discriminatedUnion('t', [ResultMessage, ErrorMessage, EventsMessage]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
+/**
+ * Close codes of a browser-mode socket whose access token is missing or wrong (a token of an earlier
+ * launch, typically). The server completes the handshake and closes at once, before any session
+ * exists, because a page cannot read the HTTP status of a refused upgrade and would otherwise only
+ * see a connection that keeps failing. The close reason is the key.
+ */
+export const ACCESS_CLOSE_CODES = { 'missing-token': 4401, 'wrong-token': 4403 } as const;
+/** Why the browser-mode server refused a socket's token. */
+export type AccessRefusal = keyof typeof ACCESS_CLOSE_CODES;
+
 /** The outcome of one call as a value (the Electron bridge returns this: Errors lose fields across contextBridge). */
 export type CallOutcome = { ok: true; output: unknown } | { ok: false; error: ErrorPayload };
 

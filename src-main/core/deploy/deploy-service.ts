@@ -311,7 +311,9 @@ export class DeployService {
     const verified = stored ? this.verified(stored) : null;
     if (verified) return verified;
     try {
-      const built = (await this.deps.models.build({ modelId, version, mcu, ...PACKAGE_OPTIONS }, signal)).storedPackage;
+      // A model that does not fit `mcu` is refused (DOES_NOT_FIT with the numbers): the gate reports it.
+      const build = { modelId, version, mcu, plan: { mcu, patch: PACKAGE_OPTIONS.patch }, rounding: PACKAGE_OPTIONS.rounding, allowMisfit: false };
+      const built = (await this.deps.models.build(build, signal)).storedPackage;
       return this.verified(built) ?? { ok: false, reason: `the package built for ${mcu} does not verify with this installation's key` };
     } catch (err) {
       if (err instanceof AppError && err.code !== 'INTERNAL') return { ok: false, reason: err.message };

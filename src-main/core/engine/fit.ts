@@ -52,6 +52,24 @@ export function checkFit(peakArenaBytes: number, flash: number | ((profile: McuP
   });
 }
 
+/** Bytes in the binary units MCU datasheets use: "1.0 MiB", "91.5 KiB", "512 B". */
+function binaryBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+/**
+ * What a model lacks on an MCU, with the numbers and what they count, e.g. "needs 3.6 MiB Flash
+ * (weights + code estimate), STM32F412 has 1.0 MiB". Empty when the model fits.
+ */
+export function misfitReason(fit: FitResult): string {
+  const parts: string[] = [];
+  if (!fit.fitsFlash) parts.push(`needs ${binaryBytes(fit.flashNeededBytes)} Flash (weights + code estimate), ${fit.name} has ${binaryBytes(fit.flashBytes)}`);
+  if (!fit.fitsSram) parts.push(`needs ${binaryBytes(fit.sramNeededBytes)} SRAM (arena + runtime), ${fit.name} has ${binaryBytes(fit.sramBytes)}`);
+  return parts.join('; ');
+}
+
 /** The plan bestFittingPlan chose for one MCU, and its fit there. */
 export interface BestFittingPlan {
   /**

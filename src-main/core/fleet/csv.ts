@@ -83,3 +83,8 @@ export function formatCsv(header: readonly string[], rows: ReadonlyArray<Readonl
 export function unescapeCsvText(text: string): string {
   return /^'[=+@]/.test(text) ? text.slice(1) : text;
 }
+
+/** A time in exported CSV: ISO 8601 in UTC (epoch milliseconds mean nothing to a spreadsheet user). */
+export function csvTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -14,6 +14,7 @@ import { DeviceRegistry, type DeviceSpec, type Provisioned, type ProgressFn } fr
 import { DEFAULT_RETENTION, RetentionJob, type RetentionPolicy } from './retention';
 import { RateLimitedLog } from './rate-limited-log';
 import { TelemetryIngest, type IngestOptions } from './telemetry-ingest';
+import { readTelemetry } from './telemetry-history';
 
 /** What the fleet service needs from the MQTT connection (any OperatorConnection fits). */
 export type FleetConnection = RouterConnection;
@@ -206,12 +207,7 @@ export class FleetService {
 
   /** Telemetry history of one device. */
   telemetry(input: { id: string; since?: number; until?: number; resolution: 'raw' | '1m'; limit: number }): { resolution: 'raw' | '1m'; points: TelemetryPoint[] } {
-    this.get(input.id);
-    const since = input.since ?? 0;
-    const until = input.until ?? Number.MAX_SAFE_INTEGER;
-    const points =
-      input.resolution === 'raw' ? this.store.telemetry.raw(input.id, since, until, input.limit) : this.store.telemetry.minutes(input.id, since, until, input.limit);
-    return { resolution: input.resolution, points };
+    return { resolution: input.resolution, points: readTelemetry(this.store, input) };
   }
 
   /** Recent events of one device, newest first. */

@@ -3,7 +3,8 @@ import { AppError, DeviceId, Tag, type DeviceSummary } from '../contract';
 import { OPERATOR_USERNAME } from '../broker/acl';
 import { issueCredentials, type SecretCost } from '../broker/credentials';
 import { DuplicateDeviceError, type NewDeviceRow, type Store } from '../store';
-import { formatCsv, parseCsv, unescapeCsvText } from './csv';
+import { csvTime, formatCsv, parseCsv, unescapeCsvText } from './csv';
+import { mapConcurrent } from './map-concurrent';
 
 /** A device to provision. */
 export interface DeviceSpec {
@@ -39,20 +40,6 @@ const CSV_IMPORT_COLUMNS = ['id', 'name', 'mcu', 'tags'] as const;
 const TAG_SEPARATOR = /[;\s]+/;
 /** scrypt runs on libuv's pool (4 threads by default); a few more in flight keep it busy. */
 const HASH_CONCURRENCY = 8;
-
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, onDone?: () => void): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-      onDone?.();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 function describeZodError(err: { issues: Array<{ message: string }> }): string {
   return err.issues.map((i) => i.message).join('; ');
@@ -183,7 +170,7 @@ export class DeviceRegistry {
     csv: string,
     actor: string,
     options: { onProgress?: ProgressFn } = {},
-  ): Promise<{ added: Provisioned[]; errors: Array<{ line: number; message: string }> }> {
+  ): Promise<{ added: Provisioned[]; errors: Array<{ line: number; message: string }>; notes: Array<{ line: number; message: string }> }> {
     let records;
     try {
       records = parseCsv(csv);
@@ -230,10 +217,13 @@ export class DeviceRegistry {
       accepted.push({ line, spec: v });
     }
     const taken = new Set(seen.keys());
+    // A row without an id gets one, and the result says so: the operator must flash that id.
+    const notes: Array<{ line: number; message: string }> = [];
     for (const a of accepted) {
       if (a.spec.id === undefined) {
         a.spec.id = this.newId(taken);
         taken.add(a.spec.id);
+        notes.push({ line: a.line, message: `no id given: the device was added as "${a.spec.id}"` });
       }
     }
     const added = accepted.length
@@ -245,12 +235,14 @@ export class DeviceRegistry {
           'device.import',
         )
       : [];
-    return { added, errors };
+    return { added, errors, notes: added.length ? notes : [] };
   }
 
   /** The registry as CSV (no secrets); the import reads it back. */
   exportCsv(): string {
-    const rows = this.store.devices.all().map((d) => [d.id, d.name, d.mcu, d.tags.join(';'), d.status, d.firmware, d.model, d.simulated, d.createdAt, d.lastSeen]);
+    const rows = this.store.devices
+      .all()
+      .map((d) => [d.id, d.name, d.mcu, d.tags.join(';'), d.status, d.firmware, d.model, d.simulated, csvTime(d.createdAt), d.lastSeen === null ? null : csvTime(d.lastSeen)]);
     return formatCsv(CSV_EXPORT_COLUMNS, rows);
   }
 

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ACCESS_CLOSE_CODES, type AccessRefusal } from '../contract/wire';
 import { contentSecurityPolicy, securityHeaders } from './csp';
 import type { Dispatcher } from './dispatcher';
 import type { EventBus } from './event-bus';
@@ -61,7 +62,9 @@ export interface BrowserServerAddress {
  * Defences: a random per-launch token (in the printed URL, then an HttpOnly SameSite=Strict cookie)
  * guards the page and the socket; the Host header must name this server (DNS rebinding); the
  * socket's Origin must be this server (cross-site WebSocket hijacking); the CSP equals Electron's;
- * files are served only from inside the renderer folder.
+ * files are served only from inside the renderer folder. A socket with a missing or wrong token is
+ * closed right after its handshake with an ACCESS_CLOSE_CODES code, before any session exists, so
+ * the page can say what to do instead of reconnecting forever.
  */
 export class BrowserServer {
   private readonly http: Server;
@@ -113,9 +116,18 @@ export class BrowserServer {
     return host === `127.0.0.1:${this.port}` || host === `localhost:${this.port}`;
   }
 
-  private hasToken(req: IncomingMessage, url: URL): boolean {
-    const given = url.searchParams.get('token') ?? readCookie(req.headers.cookie, this.cookieName());
-    if (!given) return false;
+  /**
+   * Checks the token of the URL and of the cookie: either one matching lets the request in (a tab
+   * whose URL token is stale still gets in with the cookie of a newer launch's URL opened in another
+   * tab). An empty `?token=` counts as none.
+   */
+  private tokenRefusal(req: IncomingMessage, url: URL): AccessRefusal | null {
+    const given = [url.searchParams.get('token'), readCookie(req.headers.cookie, this.cookieName())].filter((t): t is string => !!t);
+    if (given.length === 0) return 'missing-token';
+    return given.some((t) => this.isToken(t)) ? null : 'wrong-token';
+  }
+
+  private isToken(given: string): boolean {
     const a = Buffer.from(given);
     const b = Buffer.from(this.token);
     return a.length === b.length && timingSafeEqual(a, b);
@@ -129,9 +141,8 @@ export class BrowserServer {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
 
     if (url.pathname === '/' || url.pathname === '/index.html') {
-      if (!this.hasToken(req, url)) {
-        return plain(res, 403, 'Forbidden: open the URL that `tinyfleet serve` printed (it carries the access token)');
-      }
+      const refusal = this.tokenRefusal(req, url);
+      if (refusal) return plain(res, 403, pageRefusalText(refusal));
       res.setHeader('Set-Cookie', `${this.cookieName()}=${this.token}; HttpOnly; SameSite=Strict; Path=/`);
       res.setHeader('Cache-Control', 'no-store');
       return this.sendFile(req, res, path.join(this.options.rendererDir, 'index.html'));
@@ -193,8 +204,13 @@ export class BrowserServer {
     const url = new URL(req.url ?? '/', `http://${host}`);
     if (url.pathname !== RPC_PATH) return refuse(404, 'unknown path');
     if (req.headers.origin !== `http://${host}`) return refuse(403, 'Origin is not this server');
-    if (!this.hasToken(req, url)) return refuse(403, 'missing or wrong token');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    const refusal = this.tokenRefusal(req, url);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!refusal) return this.accept(ws);
+      // No session exists for this socket: it only learns why, so the page can tell its user.
+      this.options.logger.warn('browser-server: WebSocket refused', { reason: refusal });
+      ws.close(ACCESS_CLOSE_CODES[refusal], refusal);
+    });
   }
 
   private accept(ws: WebSocket): void {
@@ -231,6 +247,15 @@ export class BrowserServer {
     });
     ws.on('error', (error) => this.options.logger.warn('browser-server: socket error', { error }));
   }
+}
+
+/** What a browser shows for the page without a valid token: what to do, in plain words. */
+function pageRefusalText(refusal: AccessRefusal): string {
+  const what =
+    refusal === 'missing-token'
+      ? 'This address needs TinyFleet\'s access token.'
+      : 'This access token is not valid for the running TinyFleet (it was probably restarted, and each launch has a new token).';
+  return `${what} Open the URL that TinyFleet printed in the terminal where it started (it ends in ?token=...).`;
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {

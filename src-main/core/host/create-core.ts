@@ -16,7 +16,8 @@ import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } f
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
-import { FleetService, WorkerTelemetryWriter } from '../fleet';
+import { AlertService } from '../alerts/alert-service';
+import { BulkActions, FleetService, WorkerTelemetryWriter } from '../fleet';
 import { ModelRegistry } from '../models';
 import { SimulatorService } from '../sim/simulator-service';
 import { Store } from '../store';
@@ -24,8 +25,10 @@ import { BrokerRuntime, offlineConnection } from '../broker';
 import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
+import { createAlertsHandlers } from './handlers/alerts';
 import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
+import { createFleetBulkHandlers } from './handlers/fleet-bulk';
 import { createModelsHandlers } from './handlers/models';
 import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
@@ -117,6 +120,15 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     stops.push({ name: 'fleet service', stop: () => fleet.dispose() });
     broker.onConnectionChange((connection) => fleet.useConnection(connection ?? offlineConnection()));
 
+    const alerts = new AlertService({
+      devices: () => fleet.list({ sort: 'id', order: 'asc', offset: 0, limit: 50_000 }).devices,
+      settings: () => settings.get().alerts,
+      events: bus,
+      logger,
+    });
+    alerts.start();
+    stops.push({ name: 'alerts', stop: () => alerts.dispose() });
+
     const signingKeys = new SigningKeyStore(config.dataDir);
     const simulator = new SimulatorService({
       brokerUrl: () => broker.url,
@@ -150,7 +162,9 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const handlers: Handlers<CallName> = {
       ...createSystemHandlers(info),
       ...createSettingsHandlers({ settings, audit: store.audit, applyBroker }),
-      ...createFleetHandlers({ fleet }),
+      ...createFleetHandlers({ fleet, brokerUrl: () => broker.url }),
+      ...createFleetBulkHandlers({ store, bulk: new BulkActions(fleet) }),
+      ...createAlertsHandlers({ alerts }),
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),

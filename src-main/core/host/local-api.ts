@@ -25,7 +25,7 @@ export function createLocalApi(dispatcher: Dispatcher, bus: EventBus, actor: str
   return {
     async call(name, input) {
       const outcome = await dispatcher.dispatch(name, input, { actor });
-      if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message);
+      if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message, outcome.error.details);
       return outcome.output as never;
     },
     subscribe(event, handler) {

@@ -96,8 +96,7 @@ export class ModelRegistry {
     if (known) return known;
     const inspected = await this.pool.inspect(bytes, name, signal);
     if (!inspected.ok) {
-      const what = inspected.reason === 'unsupported' ? 'the model uses ops TinyFleet cannot run' : 'not a valid TFLite model';
-      throw new AppError('BAD_REQUEST', `${input.fileName}: ${what}: ${inspected.message}`);
+      throw new AppError('BAD_REQUEST', `${input.fileName}: ${inspected.summary}`, inspected.message);
     }
     // The name may have been taken (or these bytes added) while the worker parsed the file.
     const raced = this.findSameBytes(name, sha256);
@@ -138,21 +137,26 @@ export class ModelRegistry {
   }
 
   /**
-   * Builds a version for an MCU in the worker pool: the C bundle of the schedule an analysis for that
-   * MCU chooses (zip), the package signed with the app's key, and the cross-compiled section sizes
-   * when arm-none-eabi-gcc is installed. The package is stored (see `packages`) before it is returned.
+   * Builds a version for an MCU in the worker pool: the C bundle of the schedule `plan` chooses
+   * (the analysis options; auto patching for the MCU by default), the package signed with the app's
+   * key, and the cross-compiled section sizes when arm-none-eabi-gcc is installed; the package is
+   * stored (see `packages`) before it is returned. Refused with DOES_NOT_FIT and the numbers when the
+   * model does not fit the MCU, unless `allowMisfit`.
    */
   async build(
-    input: { modelId: string; version: number; mcu: string; patch: 'none' | 'auto'; rounding: RoundingMode; io?: IoConvention },
+    input: { modelId: string; version: number; mcu: string; plan?: AnalysisOptions; rounding: RoundingMode; allowMisfit: boolean; io?: IoConvention },
     signal?: AbortSignal,
   ): Promise<BuildResult> {
     const { repo, profiles, signingKeys } = this.deps;
     const model = this.requireModel(input.modelId);
     const stored = repo.version(input.modelId, input.version);
     if (!stored) throw new AppError('NOT_FOUND', `Model "${model.name}" has no version ${input.version} (latest is ${model.latestVersion})`);
-    if (!profiles.some((p) => p.id === input.mcu)) {
-      throw new AppError('BAD_REQUEST', `Unknown MCU profile "${input.mcu}" (known: ${profiles.map((p) => p.id).join(', ')})`);
+    for (const mcu of [input.mcu, input.plan?.mcu]) {
+      if (mcu !== undefined && !profiles.some((p) => p.id === mcu)) {
+        throw new AppError('BAD_REQUEST', `Unknown MCU profile "${mcu}" (known: ${profiles.map((p) => p.id).join(', ')})`);
+      }
     }
+    const plan: AnalysisOptions = input.plan ?? { mcu: input.mcu, patch: 'auto' };
     const { privateKey, publicKey } = signingKeys.keyPair();
     const result = await this.pool.build(
       {
@@ -162,16 +166,21 @@ export class ModelRegistry {
         version: input.version,
         mcu: input.mcu,
         profiles: [...profiles],
-        patch: input.patch,
+        plan,
         rounding: input.rounding,
+        allowMisfit: input.allowMisfit,
         io: input.io ?? DEFAULT_IO_CONVENTION,
         privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },
       signal,
     );
+    if (!result.ok && result.reason === 'does-not-fit') {
+      throw new AppError('DOES_NOT_FIT', `${model.name} v${input.version} does not fit: ${result.message} (build anyway with allowMisfit)`);
+    }
     if (!result.ok) throw new AppError('INTERNAL', `the stored file of "${model.name}" v${input.version} cannot be built: ${result.message}`);
+    const { mcu: _planTarget, ...planOptions } = plan;
     const storedPackage = this.storePackage(
-      { modelId: model.id, version: input.version, mcu: input.mcu, options: { patch: input.patch, rounding: input.rounding }, fileName: result.packageName, builtAt: this.now() },
+      { modelId: model.id, version: input.version, mcu: input.mcu, options: { ...planOptions, rounding: input.rounding }, fileName: result.packageName, builtAt: this.now() },
       result.package,
     );
     return {
@@ -181,6 +190,9 @@ export class ModelRegistry {
       packageName: result.packageName,
       storedPackage,
       sizes: result.sizes,
+      fit: result.fit,
+      schedule: result.schedule,
+      misfit: result.misfit,
       core: result.core,
       estimate: result.estimate,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),

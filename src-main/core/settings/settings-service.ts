@@ -11,6 +11,7 @@ export function defaultSettings(): Settings {
     broker: { mode: 'embedded', port: 1883, listenAll: false },
     simulator: { autoStartCount: 24, telemetryIntervalMs: 1000 },
     telemetry: { rawRetentionHours: 6, aggregateRetentionDays: 30 },
+    alerts: { lowBatteryPercent: 20, telemetryGapSeconds: 120 },
   };
 }
 

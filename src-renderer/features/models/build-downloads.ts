@@ -35,18 +35,23 @@ export function revokeDownloads(downloads: { bundle: BuildDownload; pkg: BuildDo
 /** One row of the sizes table: a section or total, the linker's figure, and the engine's estimate where it has one. */
 export interface SizeRow {
   label: string;
+  /** What the figures of the row count. */
+  counts: string;
   real: number;
   estimate: number | null;
 }
 
-/** The sizes table: sections, then Flash and SRAM beside the engine's estimates. */
+/**
+ * The sizes table: sections as arm-none-eabi-size reports them, then Flash and SRAM beside the
+ * engine's estimates (the same figures as the fit matrix for the plan that was built).
+ */
 export function sizeRows(sizes: BuildSizes, estimate: BuildResult['estimate']): SizeRow[] {
   return [
-    { label: '.text', real: sizes.text, estimate: null },
-    { label: '.rodata', real: sizes.rodata, estimate: null },
-    { label: '.data', real: sizes.data, estimate: null },
-    { label: '.bss', real: sizes.bss, estimate: null },
-    { label: 'Flash', real: sizes.flash, estimate: estimate.flashBytes },
-    { label: 'SRAM', real: sizes.sram, estimate: estimate.sramBytes },
+    { label: '.text', counts: 'code (with .ARM.exidx)', real: sizes.text, estimate: null },
+    { label: '.rodata', counts: 'weights, biases, requantization constants', real: sizes.rodata, estimate: null },
+    { label: '.data', counts: 'initialized globals', real: sizes.data, estimate: null },
+    { label: '.bss', counts: 'arena and other zeroed globals', real: sizes.bss, estimate: null },
+    { label: 'Flash', counts: 'real: .text + .rodata + .data; estimate: weights + code', real: sizes.flash, estimate: estimate.flashBytes },
+    { label: 'SRAM', counts: 'real: .data + .bss (static, no stack); estimate: arena + scratch + runtime stack', real: sizes.sram, estimate: estimate.sramBytes },
   ];
 }

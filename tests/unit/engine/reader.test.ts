@@ -95,17 +95,24 @@ describe.skipIf(skip)('TFLite reader on the published models', () => {
 
   it('fails with ModelFormatError on wrong magic, truncation and out-of-range offsets', () => {
     const good = readModelBytes('hello_world_int8.tflite');
-    const cases: [string, Uint8Array, RegExp][] = [
-      ['empty', new Uint8Array(0), /too short/],
-      ['wrong magic', (() => { const b = good.slice(); b[4] = 0x58; return b; })(), /file identifier/],
-      ['root offset beyond the file', (() => { const b = good.slice(); new DataView(b.buffer).setUint32(0, 0x7fffffff, true); return b; })(), /outside/],
-      ['truncated to the header', good.slice(0, 12), /outside/],
-      ['truncated in half', good.slice(0, good.length >> 1), /outside|out of range/],
-      ['PNG', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), /file identifier/],
+    const cases: [string, Uint8Array, RegExp, string][] = [
+      ['empty', new Uint8Array(0), /^not a TFLite model: 0 bytes is too short$/, 'the file is not a TFLite model'],
+      ['wrong magic', (() => { const b = good.slice(); b[4] = 0x58; return b; })(), /^not a TFLite model: file identifier/, 'the file is not a TFLite model'],
+      ['root offset beyond the file', (() => { const b = good.slice(); new DataView(b.buffer).setUint32(0, 0x7fffffff, true); return b; })(), /^truncated: .* lies past the end of the \d+-byte file$/, 'the file is truncated: it ends before the data it refers to'],
+      ['truncated to the header', good.slice(0, 12), /^truncated: .* lies past the end of the 12-byte file$/, 'the file is truncated: it ends before the data it refers to'],
+      ['truncated in half', good.slice(0, good.length >> 1), /truncated|out of range/, ''],
+      ['PNG', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), /file identifier/, 'the file is not a TFLite model'],
     ];
-    for (const [what, bytes, message] of cases) {
-      expect(() => readTflite(bytes), what).toThrow(ModelFormatError);
-      expect(() => readTflite(bytes), what).toThrow(message);
+    for (const [what, bytes, message, summary] of cases) {
+      let error: unknown;
+      try {
+        readTflite(bytes);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, what).toBeInstanceOf(ModelFormatError);
+      expect((error as ModelFormatError).message, what).toMatch(message);
+      if (summary) expect((error as ModelFormatError).summary, what).toBe(summary);
     }
   });
 

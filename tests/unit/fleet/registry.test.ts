@@ -81,8 +81,10 @@ describe('DeviceRegistry', () => {
       '',
     ].join('\n');
     const progress: number[] = [];
-    const { added, errors } = await registry.importCsv(csv, 'cli', { onProgress: (done) => progress.push(done) });
+    const { added, errors, notes } = await registry.importCsv(csv, 'cli', { onProgress: (done) => progress.push(done) });
     expect(added.map((a) => a.device.name)).toEqual(['Alpha', 'Anonymous']);
+    // The row without an id is added under a generated one, and the result says so for that line.
+    expect(notes).toEqual([{ line: 7, message: `no id given: the device was added as "${added[1].device.id}"` }]);
     expect(added[0].device.tags).toEqual(['north', 'roof']);
     expect(added[1].device.tags).toEqual(['x', 'y']);
     expect(errors).toEqual([
@@ -108,6 +110,10 @@ describe('DeviceRegistry', () => {
     await registry.add({ id: 'e-2', name: 'Plain, "quoted"', mcu: 'stm32f746' }, 't');
     const csv = registry.exportCsv();
     expect(csv.split('\n')[0]).toBe('id,name,mcu,tags,status,firmware,model,simulated,created_at,last_seen');
+    // Times are ISO 8601 (UTC), never epoch milliseconds; a never-seen device has no last_seen.
+    const e1 = csv.split('\n').find((l) => l.startsWith('e-1,'))!;
+    expect(e1).toMatch(/,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,$/);
+    expect(e1.split(',').at(-2)).toBe(new Date(store.devices.get('e-1')!.createdAt).toISOString());
     const other = Store.openFile(':memory:');
     try {
       const back = await new DeviceRegistry(other).importCsv(csv, 't');

@@ -1,11 +1,12 @@
-import type { ClientMessage, ClientPort, ServerMessage } from '../wire';
+import type { ACCESS_CLOSE_CODES, AccessRefusal, ClientMessage, ClientPort, ServerMessage } from '../wire';
 
 /** What the port needs from a WebSocket: the browser's, or `ws` in Node tests. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
 
@@ -21,15 +22,26 @@ export interface WebSocketPortOptions {
 /** A client port over a WebSocket that reconnects after drops, and how to shut it for good. */
 export interface WebSocketPort extends ClientPort {
   onStatus(listener: (status: 'open' | 'closed') => void): () => void;
+  /** Told when the server refused this socket's access token (the port then stops reconnecting). */
+  onRefused(listener: (refusal: AccessRefusal) => void): () => void;
   close(): void;
 }
 
 const OPEN = 1;
+/** The server's close codes for a refused token (the contract's values, checked by the type). */
+const ACCESS_CODES: typeof ACCESS_CLOSE_CODES = { 'missing-token': 4401, 'wrong-token': 4403 };
+
+function refusalOf(code: number): AccessRefusal | null {
+  for (const [refusal, value] of Object.entries(ACCESS_CODES)) if (value === code) return refusal as AccessRefusal;
+  return null;
+}
 
 /**
  * A ClientPort over a WebSocket. Messages sent before the socket opens wait for it; when a socket
  * drops, the port reports `closed` (the client fails its calls in flight), forgets what had not
- * been sent, and reconnects with exponential backoff, reporting `open` again when it is back.
+ * been sent, and reconnects with exponential backoff, reporting `open` again when it is back. A
+ * socket the server closes for its access token is not retried: the same token would be refused
+ * again, so the port reports the refusal and stays shut.
  */
 export function createWebSocketPort(options: WebSocketPortOptions): WebSocketPort {
   const create = options.create ?? ((url: string) => new WebSocket(url) as unknown as WebSocketLike);
@@ -37,6 +49,7 @@ export function createWebSocketPort(options: WebSocketPortOptions): WebSocketPor
   const maxDelay = options.maxDelayMs ?? 5000;
   const messageListeners = new Set<(message: ServerMessage) => void>();
   const statusListeners = new Set<(status: 'open' | 'closed') => void>();
+  const refusalListeners = new Set<(refusal: AccessRefusal) => void>();
   let outbox: string[] = [];
   let socket: WebSocketLike | null = null;
   let delay = minDelay;
@@ -69,10 +82,15 @@ export function createWebSocketPort(options: WebSocketPortOptions): WebSocketPor
       }
       for (const listener of [...messageListeners]) listener(message);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (event) => {
       if (socket !== ws) return;
       socket = null;
       outbox = [];
+      const refusal = refusalOf(event.code);
+      if (refusal) {
+        shut = true;
+        for (const listener of [...refusalListeners]) listener(refusal);
+      }
       notify('closed');
       if (shut) return;
       retry = setTimeout(connect, delay);
@@ -98,6 +116,10 @@ export function createWebSocketPort(options: WebSocketPortOptions): WebSocketPor
     onStatus(listener) {
       statusListeners.add(listener);
       return () => statusListeners.delete(listener);
+    },
+    onRefused(listener) {
+      refusalListeners.add(listener);
+      return () => refusalListeners.delete(listener);
     },
     close() {
       shut = true;

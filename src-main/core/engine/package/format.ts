@@ -68,7 +68,15 @@ export const ManifestSchema = z.strictObject({
   model: z.strictObject({ id: z.string().min(1).max(200), version: z.string().min(1).max(100), name: z.string().max(200) }),
   engine: z.strictObject({ version: z.string().max(50) }),
   runtime: z.strictObject({ version: z.string().max(50), rounding: z.enum(['tflm', 'tflite']) }),
-  target: z.strictObject({ mcu: z.string().max(100), name: z.string().max(100), core: z.string().max(50), sramBytes: NonNeg, flashBytes: NonNeg }),
+  target: z.strictObject({
+    mcu: z.string().max(100),
+    name: z.string().max(100),
+    core: z.string().max(50),
+    sramBytes: NonNeg,
+    flashBytes: NonNeg,
+    /** Present only when the package was built, on request, for a target the model does not fit: what the engine estimated it needs. */
+    misfit: z.strictObject({ sramNeededBytes: NonNeg, flashNeededBytes: NonNeg }).optional(),
+  }),
   memoryPlan: z.strictObject({
     arenaBytes: NonNeg,
     activationArenaBytes: NonNeg,

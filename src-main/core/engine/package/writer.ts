@@ -39,6 +39,11 @@ export interface PackageOptions {
   io?: IoConvention;
   /** The plan to ship, of the model after the I/O convention (default: the TinyEngine per-layer plan). */
   planned?: PlannedSchedule;
+  /**
+   * Set when the caller builds for a target the model does not fit, on the user's explicit request:
+   * the estimated needs go into the manifest (`target.misfit`) so the package says so.
+   */
+  misfit?: { sramNeededBytes: number; flashNeededBytes: number };
   /** Creation time (default: now). */
   createdAt?: Date;
   /** Seed of the self-test input (default: the first 32 bits of the body's SHA-256). */
@@ -105,7 +110,14 @@ export function writePackage(source: Model, options: PackageOptions): Uint8Array
     model: { id: options.modelId, version: options.modelVersion, name: model.name },
     engine: { version: ENGINE_VERSION },
     runtime: { version: RUNTIME_VERSION, rounding: options.rounding },
-    target: { mcu: options.target.id, name: options.target.name, core: options.target.core, sramBytes: options.target.sramBytes, flashBytes: options.target.flashBytes },
+    target: {
+      mcu: options.target.id,
+      name: options.target.name,
+      core: options.target.core,
+      sramBytes: options.target.sramBytes,
+      flashBytes: options.target.flashBytes,
+      ...(options.misfit ? { misfit: { sramNeededBytes: options.misfit.sramNeededBytes, flashNeededBytes: options.misfit.flashNeededBytes } } : {}),
+    },
     memoryPlan: {
       arenaBytes: plan.peakBytes,
       activationArenaBytes: plan.activationArenaBytes,

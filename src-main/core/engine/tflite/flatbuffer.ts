@@ -28,8 +28,10 @@ export class FlatBufferReader {
   }
 
   check(pos: number, size: number, what: string): void {
-    if (!Number.isInteger(pos) || pos < 0 || size < 0 || pos + size > this.bytes.byteLength) {
-      throw new ModelFormatError(`${what}: offset ${pos} (+${size}) outside the ${this.bytes.byteLength}-byte file`);
+    if (!Number.isInteger(pos) || pos < 0 || size < 0) throw new ModelFormatError(`${what}: invalid offset ${pos} (+${size})`);
+    if (pos + size > this.bytes.byteLength) {
+      // Data referred to past the end: what a cut-off download or copy looks like.
+      throw new ModelFormatError(`truncated: ${what} at offset ${pos} (+${size}) lies past the end of the ${this.bytes.byteLength}-byte file`, 'truncated');
     }
   }
 

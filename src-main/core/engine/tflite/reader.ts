@@ -52,9 +52,9 @@ interface OperatorCode {
 }
 
 function readModel(fb: FlatBufferReader, options: ReadTfliteOptions): Model {
-  if (fb.length < 8) throw new ModelFormatError(`not a TFLite model: ${fb.length} bytes is too short`);
+  if (fb.length < 8) throw new ModelFormatError(`not a TFLite model: ${fb.length} bytes is too short`, 'not-tflite');
   const magic = String.fromCharCode(fb.u8(4), fb.u8(5), fb.u8(6), fb.u8(7));
-  if (magic !== 'TFL3') throw new ModelFormatError(`not a TFLite model: file identifier is ${JSON.stringify(magic)}, expected "TFL3"`);
+  if (magic !== 'TFL3') throw new ModelFormatError(`not a TFLite model: file identifier is ${JSON.stringify(magic)}, expected "TFL3"`, 'not-tflite');
   const root = fb.root();
   const version = fb.scalarU32(root, F.model.version, 0);
   if (version !== 3) throw new ModelFormatError(`unsupported TFLite schema version ${version} (expected 3)`);

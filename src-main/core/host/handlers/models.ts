@@ -44,7 +44,7 @@ export function createModelsHandlers(
         actor: ctx.actor,
         action: 'models.build',
         target: input.modelId,
-        details: { version: input.version, mcu: input.mcu, package: result.packageName, sha256: result.storedPackage.id },
+        details: { version: input.version, mcu: input.mcu, package: result.packageName, sha256: result.storedPackage.id, misfit: result.misfit },
       });
       return result;
     },

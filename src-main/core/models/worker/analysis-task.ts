@@ -7,7 +7,7 @@ import type { McuProfile } from '../../common/mcu-profile';
 import { ModelFormatError, UnsupportedOpError } from '../../engine/tflite/errors';
 import { readTflite } from '../../engine/tflite/reader';
 import { summarizeGraph } from '../graph-summary';
-import { runBuildTask, type BuildOutput, type BuildTask } from './build-task';
+import { runBuildTask, type BuildMisfit, type BuildOutput, type BuildTask } from './build-task';
 
 /** Reads a model file and summarizes its graph (validates it for import). */
 export interface InspectTask {
@@ -35,16 +35,19 @@ export type ModelTask = InspectTask | AnalyzeTask | BuildTask;
 export interface ModelTaskRefusal {
   ok: false;
   reason: 'malformed' | 'unsupported';
+  /** The problem in one human sentence. */
+  summary: string;
+  /** The precise problem (what, where), as the CLI prints it. */
   message: string;
 }
 
 export type InspectResult = { ok: true; graph: GraphSummary } | ModelTaskRefusal;
 export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefusal;
-export type BuildResult = BuildOutput | ModelTaskRefusal;
+export type BuildResult = BuildOutput | BuildMisfit | ModelTaskRefusal;
 
 function refusal(error: unknown): ModelTaskRefusal {
-  if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', message: error.message };
-  if (error instanceof ModelFormatError) return { ok: false, reason: 'malformed', message: error.message };
+  if (error instanceof UnsupportedOpError) return { ok: false, reason: 'unsupported', summary: error.summary, message: error.message };
+  if (error instanceof ModelFormatError) return { ok: false, reason: 'malformed', summary: error.summary, message: error.message };
   throw error;
 }
 

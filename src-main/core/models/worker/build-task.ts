@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import type { BuildResult, BuildSizes } from '../../contract/models';
+import type { AnalysisOptions, BuildResult, BuildSizes } from '../../contract/models';
 import { compileModel } from '../../engine/compile';
+import type { FitReport } from '../../contract/compile-report';
+import { misfitReason } from '../../engine/fit';
 import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
 import { emitCBundle } from '../../engine/codegen/emit';
@@ -30,8 +32,11 @@ export interface BuildTask {
   /** The target profile (checked by the registry) and the catalog compileModel reports fits for. */
   mcu: string;
   profiles: McuProfile[];
-  patch: 'none' | 'auto';
+  /** The options that choose the schedule, as an analysis takes them (so the build is the analysed plan). */
+  plan: AnalysisOptions;
   rounding: RoundingMode;
+  /** Build even though the model does not fit `mcu`; otherwise the task refuses with the numbers. */
+  allowMisfit: boolean;
   io: IoConvention;
   /**
    * The signing key as PKCS#8 PEM: KeyObjects do not cross to a worker, and signing here keeps the
@@ -48,9 +53,20 @@ export interface BuildOutput {
   package: Uint8Array;
   packageName: string;
   sizes: BuildSizes | null;
+  /** The target's fit in the report the build compiled (what the analysis's fit matrix shows). */
+  fit: FitReport;
+  schedule: { patched: boolean; n?: number; lastStageOp?: number; arenaBytes: number };
+  misfit: boolean;
   core: BuildResult['core'];
   estimate: { flashBytes: number; sramBytes: number };
   toolchain: typeof CROSS_GCC | null;
+}
+
+/** The build was refused before anything was generated: the model does not fit the target. */
+export interface BuildMisfit {
+  ok: false;
+  reason: 'does-not-fit';
+  message: string;
 }
 
 /** A file-name-safe form of a model name ("person detect/v2" -> "person_detect_v2"). */
@@ -63,10 +79,13 @@ function fileStem(name: string): string {
  * bundle of the chosen schedule into a temp dir, zip it, cross-compile it when arm-none-eabi-gcc is
  * installed to read the ELF's section sizes, and write the signed package.
  */
-export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput> {
+export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput | BuildMisfit> {
   const target = task.profiles.find((p) => p.id === task.mcu);
   if (!target) throw new Error(`MCU profile "${task.mcu}" is not in the catalog passed to the build`);
-  const report = compileModel(model, { mcu: task.mcu, profiles: task.profiles, patch: task.patch, io: task.io });
+  const report = compileModel(model, { ...task.plan, profiles: task.profiles, io: task.io });
+  // One source for the fit: the same report's row for the target, as the analysis shows it.
+  const fit = report.fits.find((f) => f.mcu === target.id)!;
+  if (!fit.fits && !task.allowMisfit) return { ok: false, reason: 'does-not-fit', message: misfitReason(fit) };
   const stem = `${fileStem(task.name)}-v${task.version}-${target.id}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyfleet-build-'));
   try {
@@ -91,6 +110,7 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       modelVersion: String(task.version),
       target,
       rounding: task.rounding,
+      ...(fit.fits ? {} : { misfit: fit }),
       io: task.io,
       signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
     });
@@ -101,8 +121,13 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       package: pkg,
       packageName: `${stem}.tfpk`,
       sizes,
+      fit,
+      schedule: report.patch.applied
+        ? { patched: true, n: report.patch.n, lastStageOp: report.patch.lastStageOp, arenaBytes: report.peakSramBytes }
+        : { patched: false, arenaBytes: report.peakSramBytes },
+      misfit: !fit.fits,
       core,
-      estimate: { flashBytes: report.flashBytes, sramBytes: report.peakSramBytes + report.runtimeSramBytes },
+      estimate: { flashBytes: fit.flashNeededBytes, sramBytes: fit.sramNeededBytes },
       toolchain,
     };
   } finally {
