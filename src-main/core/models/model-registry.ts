@@ -175,7 +175,7 @@ export class ModelRegistry {
       signal,
     );
     if (!result.ok && result.reason === 'does-not-fit') {
-      throw new AppError('DOES_NOT_FIT', `${model.name} v${input.version} does not fit: ${result.message} (build anyway with allowMisfit)`);
+      throw new AppError('DOES_NOT_FIT', `${model.name} v${input.version} does not fit: ${result.message}. To build it anyway, ask for it explicitly ("Build even if it does not fit" in the app, allowMisfit in the API); the package then records the misfit`);
     }
     if (!result.ok) throw new AppError('INTERNAL', `the stored file of "${model.name}" v${input.version} cannot be built: ${result.message}`);
     const { mcu: _planTarget, ...planOptions } = plan;
