@@ -78,7 +78,7 @@ describe.skipIf(skip)('simulator updates in a browser', () => {
     expect(done.state).toBe('succeeded');
     await expect.poll(() => page.locator('[data-testid="device-prediction"]').textContent(), { timeout: 20_000 }).toMatch(/class \d+ \(\d+ %\)/);
     // the new birth's slots reach the page without a reload
-    await expect.poll(() => page.locator('[data-testid="device-slots"]').textContent(), { timeout: 10_000 }).toContain(`A: ${imported.model.id}@1`);
+    await expect.poll(() => page.locator('[data-testid="device-slot"][data-slot="a"]').textContent(), { timeout: 10_000 }).toContain(`${imported.model.name} v1`);
     await page.screenshot({ path: screenshotPath('e2e-device-prediction.png'), fullPage: true });
     expect(app.problems).toEqual([]);
   }, 90_000);

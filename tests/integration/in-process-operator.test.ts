@@ -123,7 +123,7 @@ describe('in-process operator link to the embedded broker', () => {
     device.on('message', (topic, payload) => topic === 'tf/v1/dev-1/cmd' && commands.push(payload.toString()));
     await device.subscribeAsync('tf/v1/dev-1/cmd', { qos: 1 });
     await device.publishAsync('tf/v1/dev-1/evt', '{"n":1}', { qos: 1 });
-    await device.publishAsync('tf/v1/dev-1/xfer/pkg/req', 'bitmap', { qos: 1 });
+    await device.publishAsync('tf/v1/dev-1/xfer/dev/ctl', 'bitmap', { qos: 1 });
     await router.send('dev-1', 'cmd', '{"id":"c-1"}');
     const deadline = Date.now() + 5000;
     while ((events.length === 0 || commands.length === 0 || router.traffic.unrouted === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

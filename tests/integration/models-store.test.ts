@@ -75,7 +75,8 @@ describe('models store', () => {
   it('shows a missing model as an error, and checks files before sending them', async () => {
     const models = use(useModelsStore);
     await models.open('no-such-model');
-    expect(models.detailError).toMatch(/NOT_FOUND/);
+    // A sentence for people, not the error code.
+    expect(models.detailError).toBe('No model with id "no-such-model"');
     expect(MAX_IMPORT_BYTES).toBe(MAX_MODEL_BYTES);
     expect(importProblem({ name: 'a.onnx', size: 10 }, MAX_IMPORT_BYTES)).toMatch(/only \.tflite/);
     expect(importProblem({ name: 'a.tflite', size: 0 }, MAX_IMPORT_BYTES)).toMatch(/empty/);
