@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- deploy [--devices 100,1000] [--scenarios clean,faults] [--model mcunet_vww1.tflite]
- *    [--mcu stm32h743] [--block-size 4096] [--window 64] [--max-concurrent N (default: all devices)]`
+ *    [--mcu stm32h743] [--block-size 4096] [--window 32] [--max-concurrent N (default: all devices)]`
  *
  * A model rollout end to end, measured from outside: the app runs as `tinyfleet serve` in its own
  * process (tests/support/app-process), the simulated fleet as `tinyfleet sim` in another, and this
@@ -64,7 +64,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { devices: [100, 1000], model: DEFAULT_MODEL, mcu: DEFAULT_MCU, scenarios: ['clean', 'faults'], blockSize: 4096, window: 64, maxConcurrent: 0 };
+  const opts: Options = { devices: [100, 1000], model: DEFAULT_MODEL, mcu: DEFAULT_MCU, scenarios: ['clean', 'faults'], blockSize: 4096, window: 32, maxConcurrent: 0 };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1] ?? ''];
     i++;

@@ -41,8 +41,13 @@ export const DeploymentLimits = z.object({
   maxConcurrent: z.number().int().min(1).max(10_000).default(50),
   bytesPerSecond: z.number().int().min(1024).max(1024 ** 3).default(4 * 1024 * 1024),
   blockSize: z.number().int().min(256).max(32_768).default(4096),
-  /** Blocks a device may have requested and not received: 64 (the protocol maximum) keeps a transfer busy across the round trips through the broker (bench: goodput 6.6 -> 16.1 MB/s at 100 devices); a device with little RAM asks for fewer. */
-  window: z.number().int().min(1).max(64).default(64),
+  /**
+   * Blocks a device may have requested and not received. 32 keeps a transfer busy across the round
+   * trips through the broker (16 left 100 devices at a third of the raw broker) without filling the
+   * broker's queues past the devices' 3 s idle timer at 1,000 transfers (64 did: 3.4x re-sends
+   * under loss); see the README's deploy benchmark. A device with little RAM asks for fewer.
+   */
+  window: z.number().int().min(1).max(64).default(32),
   /** No message from a device for this long during its transfer: offer again (it resumes). */
   transferIdleMs: z.number().int().min(1000).max(3_600_000).default(20_000),
   /** One attempt may take this long from offer to confirmation. */

@@ -68,7 +68,7 @@ export function emptyForm(modelId = '', version: number | null = null): Deployme
     maxConcurrent: 50,
     kilobytesPerSecond: 4096,
     blockSize: 4096,
-    window: 64,
+    window: 32,
     transferIdleSeconds: 20,
     attemptTimeoutMinutes: 10,
     retries: '',
