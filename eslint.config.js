@@ -25,10 +25,10 @@ export const coreLayerMap = {
   broker: ['common', 'contract', 'protocol', 'store'],
   settings: ['common', 'contract', 'store'],
   fleet: ['common', 'contract', 'protocol', 'platform', 'store', 'broker'],
-  sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet', 'engine'],
+  sim: ['common', 'contract', 'protocol', 'platform', 'store', 'fleet', 'engine', 'train', 'rounds'],
   models: ['common', 'contract', 'platform', 'store', 'engine', 'jobs'],
   deploy: ['common', 'contract', 'protocol', 'store', 'fleet', 'models', 'engine'],
-  rounds: ['common', 'contract', 'protocol', 'engine', 'train'],
+  rounds: ['common', 'contract', 'protocol', 'platform', 'store', 'jobs', 'fleet', 'models', 'deploy', 'engine', 'train'],
   alerts: ['common', 'type:contract'],
   host: ['*'],
 };
