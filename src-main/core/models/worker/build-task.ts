@@ -9,11 +9,11 @@ import type { FitReport } from '../../contract/compile-report';
 import { misfitReason } from '../../engine/fit';
 import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
-import { emitCBundle } from '../../engine/codegen/emit';
+import { emitCBundle, scheduleForReport } from '../../engine/codegen/emit';
+import { applyIoConvention, type IoConvention } from '../../engine/io-convention';
 import { buildMcu, elfSizes, hasTool } from '../../engine/codegen/toolchain';
 import { mcuFlags } from '../../engine/codegen/bundle';
 import { coreTarget } from '../../engine/codegen/cores';
-import type { IoConvention } from '../../engine/io-convention';
 import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
@@ -105,6 +105,8 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
         : { id: arch.core, label: arch.label, toolchainNeeded: arch.toolchain };
 
     const privateKey = createPrivateKey(task.privateKeyPem);
+    // The package ships the schedule the report chose: with a patch stage it is format version 2.
+    const { planned, patch } = scheduleForReport(applyIoConvention(model, task.io).model, report.patch);
     const pkg = writePackage(model, {
       modelId: task.modelId,
       modelVersion: String(task.version),
@@ -112,6 +114,8 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       rounding: task.rounding,
       ...(fit.fits ? {} : { misfit: fit }),
       io: task.io,
+      planned,
+      ...(patch ? { patch } : {}),
       signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
     });
     return {
