@@ -27,6 +27,21 @@ export interface FitResult {
   fitsSram: boolean;
   fitsFlash: boolean;
   fits: boolean;
+  /** Set by compileModel when its plan does not fit this MCU's SRAM but a lower-peak plan exists. */
+  bestPlan?: FitBestPlan;
+}
+
+/** The lowest-peak plan (bestFittingPlan) for an MCU the report's own plan does not fit in SRAM. */
+export interface FitBestPlan {
+  /** How to build it, as `CompileOptions.patch` and `models.build` take it. */
+  patch: 'none' | { n: number };
+  /** With patches: TFLite node index of the stage's last op. */
+  lastStageOp?: number;
+  peakBytes: number;
+  macOverhead: number;
+  /** Its SRAM (arena + runtime) and whether it fits the MCU, SRAM and Flash. */
+  sramNeededBytes: number;
+  fits: boolean;
 }
 
 /** Checks a model's peak arena and Flash estimate (one figure, or one per profile's core) against each profile. */
