@@ -203,7 +203,13 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
   if (mode !== 'none') {
     for (const f of fits) {
       if (f.fitsSram) continue;
-      const best = bestFittingPlan(source, findMcuProfile(profiles, f.mcu), { io: io.convention, rounding: options.rounding, maxMacOverhead, signal });
+      const best = bestFittingPlan(source, findMcuProfile(profiles, f.mcu), {
+        io: io.convention,
+        rounding: options.rounding,
+        maxMacOverhead,
+        signal,
+        onProgress: (p) => onProgress?.({ phase: 'fit', fraction: Math.round((0.95 + 0.04 * p) * 1000) / 1000 }),
+      });
       if (best.peakBytes >= final.peakBytes) continue;
       f.bestPlan = {
         patch: best.patch,

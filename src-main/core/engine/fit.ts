@@ -114,6 +114,8 @@ export interface BestFittingPlanOptions {
   rounding?: RoundingMode;
   /** Leave out patch plans whose halos add more than this share of MACs (default: none left out). */
   maxMacOverhead?: number;
+  /** Called with the fraction of the search done (not called when the search is cached). */
+  onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
 }
 
@@ -147,7 +149,7 @@ function planKey(model: Model): string {
   return `${modelDigest(model)}:${createHash('sha256').update(graph).digest('hex')}`;
 }
 
-function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefined, signal?: AbortSignal): ModelPlans {
+function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefined, signal?: AbortSignal, onProgress?: (fraction: number) => void): ModelPlans {
   const key = `${planKey(source)}:${io}:${maxMacOverhead ?? ''}`;
   const cached = plansByDigest.get(key);
   if (cached) {
@@ -158,7 +160,7 @@ function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefin
   const model = applyIoConvention(source, io).model;
   const planned = planModel(model, 'tinyengine');
   const macs = modelCost(model).macs;
-  const candidates = enumeratePatchCandidates(planned.schedule, macs, { maxMacOverhead, signal });
+  const candidates = enumeratePatchCandidates(planned.schedule, macs, { maxMacOverhead, signal, onProgress });
   const entry = { planned, model, macs, candidates };
   if (plansByDigest.size >= MAX_CACHED_PLANS) plansByDigest.delete(plansByDigest.keys().next().value!);
   plansByDigest.set(key, entry);
@@ -174,7 +176,7 @@ function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefin
  */
 export function bestFittingPlan(model: Model, profile: McuProfile, options: BestFittingPlanOptions = {}): BestFittingPlan {
   const io = options.io ?? DEFAULT_IO_CONVENTION;
-  const { planned, model: compiled, candidates } = plans(model, io, options.maxMacOverhead, options.signal);
+  const { planned, model: compiled, candidates } = plans(model, io, options.maxMacOverhead, options.signal, options.onProgress);
   const layerPeakBytes = planned.plan.peakBytes;
   let best: PatchCandidate | undefined;
   for (const c of candidates) {
