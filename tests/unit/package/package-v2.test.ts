@@ -160,9 +160,9 @@ describe('model package format version 2 (patch plans)', () => {
 
 const skip = skipWithoutModels('model package v2 on published models');
 
-describe.skipIf(skip)('format version 2 on a published model', () => {
-  it('mcunet_vww1: the auto patch plan packages as version 2 and runs bit-exact with the per-layer schedule', () => {
-    const source = readTflite(readModelBytes('mcunet_vww1.tflite'), { name: 'vww1' });
+describe.skipIf(skip)('format version 2 on published models', () => {
+  it.each([['mcunet_vww1.tflite'], ['person_detect.tflite']])('%s: the auto patch plan packages as version 2 and runs bit-exact with the per-layer schedule', (name) => {
+    const source = readTflite(readModelBytes(name), { name });
     const { bytes, model, planned } = patchedPackage(source, 'auto');
     const pkg = readPackage(bytes, publicKey);
     expect(pkg.manifest.memoryPlan.arenaBytes).toBeLessThan(planned.plan.peakBytes);
