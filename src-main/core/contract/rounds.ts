@@ -87,6 +87,14 @@ export const ClassPlan = z.object({
   /** The standard scheme chosen, or null for a searched (`auto`) one; `description` says what it updates. */
   scheme: SchemeName.nullable(),
   description: z.string(),
+  /** The update itself, as `start_round` sends it; null for a class that cannot train. */
+  update: z
+    .object({
+      biasLastN: count,
+      weights: z.array(z.object({ op: count, ratio: z.number().min(0).max(1) })),
+      classifier: z.boolean(),
+    })
+    .nullable(),
   /** Training memory (estimator) + inference arena, against the least free SRAM of the class. */
   trainingBytes: count,
   arenaBytes: count,
@@ -118,7 +126,7 @@ export type RoundState = z.infer<typeof RoundState>;
 export const ParticipantState = z.enum(['selected', 'refused', 'training', 'uploaded', 'rejected', 'aggregated', 'late', 'failed']);
 export type ParticipantState = z.infer<typeof ParticipantState>;
 
-/** Devices of a round per state (each device counted once, in its latest state). */
+/** Devices of a round: `selected` counts every device chosen, the others each device once, in its latest state. */
 export const RoundCounts = z.object({
   selected: count,
   refused: count,

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DeployService } from '../deploy';
+import { RoundsService } from '../rounds/rounds-service';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
 import { BulkActions, FleetService, WorkerTelemetryWriter } from '../fleet';
@@ -157,6 +158,11 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     deploy.start();
     stops.push({ name: 'deployments', stop: () => deploy.dispose() });
 
+    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger });
+    const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => rounds.onDeviceEvent(deviceId, kind, data));
+    rounds.start();
+    stops.push({ name: 'federated rounds', stop: () => (offRoundEvents(), rounds.dispose()) });
+
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
     const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
@@ -169,7 +175,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
-      ...createRoundsHandlers({ rounds: notBuilt('federated jobs'), personalize: notBuilt('personalization sessions') }),
+      ...createRoundsHandlers({ rounds, personalize: notBuilt('personalization sessions') }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
