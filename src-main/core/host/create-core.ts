@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
+import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
@@ -30,6 +30,7 @@ import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createFleetBulkHandlers } from './handlers/fleet-bulk';
 import { createModelsHandlers } from './handlers/models';
+import { createRoundsHandlers } from './handlers/rounds';
 import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
 import { createSystemHandlers } from './handlers/system';
@@ -168,6 +169,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
+      ...createRoundsHandlers({ rounds: notBuilt('federated jobs'), personalize: notBuilt('personalization sessions') }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
@@ -202,4 +204,16 @@ function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
   if (typeof pkg.version !== 'string') throw new Error(`no version in ${file.pathname}`);
   return pkg.version;
+}
+
+/**
+ * Placeholder until the service is wired (issue 10, built in parallel): every call answers
+ * UNAVAILABLE naming what is missing.
+ */
+function notBuilt<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => () => {
+      throw new AppError('UNAVAILABLE', `${what} are not available in this build yet`);
+    },
+  });
 }

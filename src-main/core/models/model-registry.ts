@@ -103,7 +103,7 @@ export class ModelRegistry {
     if (raced) return raced;
 
     this.files.put(sha256, bytes);
-    const entry = { sha256, sizeBytes: bytes.byteLength, fileName: input.fileName, graph: inspected.graph, importedAt: this.now() };
+    const entry = { sha256, sizeBytes: bytes.byteLength, fileName: input.fileName, graph: inspected.graph, digest: inspected.digest, importedAt: this.now() };
     let modelId = repo.idByName(name);
     let version: ModelVersion;
     try {
