@@ -12,13 +12,14 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerConnection, ensureOperatorCredentials } from '../../src-main/core/broker';
 import { silentLogger } from '../../src-main/core/common/logger';
-import { DeltaSender, type DeltaDelivery, type DeltaOutcome } from '../../src-main/core/deploy/delta-sender';
+import { DeltaSender } from '../../src-main/core/deploy/delta-sender';
 import { TransferHub } from '../../src-main/core/deploy/transfer-hub';
-import { UploadReceiver, type UploadHandler, type UploadVerdict } from '../../src-main/core/deploy/upload-receiver';
+import { UploadReceiver, type UploadAcceptance, type UploadVerdict } from '../../src-main/core/deploy/upload-receiver';
 import { SigningKeyStore, verifyEd25519 } from '../../src-main/core/engine/package/keys';
 import { DeviceRouter } from '../../src-main/core/fleet';
 import { decodeTransferControl, encodeTransferControl, offerSigningText, transferTopic, TransferReceiver, type TransferOffer } from '../../src-main/core/protocol';
 import { decodeDelta, encodeDelta } from '../../src-main/core/rounds';
+import type { DeltaDownloads, DeltaUploads } from '../../src-main/core/rounds/delta-transfers';
 import { startBrokerFixture, waitFor, type BrokerFixture } from '../support/aedes';
 import { startUpload } from '../support/transfer-driver';
 
@@ -60,7 +61,12 @@ interface App {
 
 const noDeployments = { resolve: () => null, onState: () => undefined, onSent: () => undefined };
 
-async function startApp(uploadDir: string, handler: Partial<UploadHandler> = {}, maxBytes = 1 << 20): Promise<App> {
+interface TestOwner {
+  accept?: (deviceId: string, offer: TransferOffer) => UploadAcceptance;
+  received?: (deviceId: string, offer: TransferOffer, bytes: Uint8Array) => UploadVerdict;
+}
+
+async function startApp(uploadDir: string, handler: TestOwner = {}, maxBytes = 1 << 20): Promise<App> {
   const router = new DeviceRouter({ isDevice: (id) => fx.store.devices.has(id) });
   const connection = await BrokerConnection.connect({ url: fx.url, ...ensureOperatorCredentials(fx.store.settings) });
   await router.attach(connection);
@@ -77,16 +83,18 @@ async function startApp(uploadDir: string, handler: Partial<UploadHandler> = {},
     tickMs: 50,
     logger: silentLogger,
     clock: Date.now,
-    handler: {
-      accept: (deviceId, offer) => {
-        accepts.push(deviceId);
-        return handler.accept?.(deviceId, offer) ?? { ok: true };
-      },
-      received: (deviceId, offer, bytes) => {
-        const verdict: UploadVerdict | Promise<UploadVerdict> = handler.received?.(deviceId, offer, bytes) ?? { ok: true };
-        taken.push({ deviceId, offer, bytes: Buffer.from(bytes) });
-        return verdict;
-      },
+  });
+  // Installed through the rounds' seam, as the rounds service does.
+  const seam: DeltaUploads = uploads;
+  seam.onUpload({
+    offer: (deviceId, offer) => {
+      accepts.push(deviceId);
+      return handler.accept?.(deviceId, offer) ?? { accept: true };
+    },
+    delivered: (deviceId, offer, bytes) => {
+      const verdict = handler.received?.(deviceId, offer, bytes) ?? { ok: true };
+      taken.push({ deviceId, offer, bytes: Buffer.from(bytes) });
+      return verdict;
     },
   });
   uploads.start();
@@ -202,7 +210,7 @@ describe('uploads, device → app', () => {
 
   it("passes the handler's refusals and rejections on by code", async () => {
     app = await startApp(dir, {
-      accept: (_id, offer) => (offer.round!.job === 'gone' ? { ok: false, code: 'UNKNOWN_ROUND', message: 'job gone has no round 0' } : { ok: true }),
+      accept: (_id, offer) => (offer.round!.job === 'gone' ? { accept: false, code: 'UNKNOWN_ROUND', message: 'job gone has no round 0' } : { accept: true }),
       received: () => ({ ok: false, code: 'REJECTED', message: 'INDEX_OUT_OF_RANGE: tensor 3 has 10 entries' }),
     });
     const unknown = await startUpload(device, 'up-a', randomBytes(300), { round: { job: 'gone', round: 0 } });
@@ -271,8 +279,7 @@ describe('aggregated deltas, app → device', () => {
   let dir: string;
   let app: App;
   let keys: SigningKeyStore;
-  let sender: DeltaSender;
-  const outcomes: Array<{ tid: string; outcome: DeltaOutcome }> = [];
+  let sender: DeltaSender & DeltaDownloads;
 
   const base = createHash('sha256').update('base').digest('hex');
   const delta = Buffer.from(
@@ -288,7 +295,7 @@ describe('aggregated deltas, app → device', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tf-deltas-'));
     keys = new SigningKeyStore(dir);
     app = await startApp(path.join(dir, 'uploads'));
-    sender = new DeltaSender({ hub: app.hub, owner: { resolve: () => null, onOutcome: (_d, tid, outcome) => outcomes.push({ tid, outcome }) }, sign: (d) => keys.sign(d), clock: Date.now });
+    sender = new DeltaSender({ hub: app.hub, sign: (d) => keys.sign(d), clock: Date.now, blockSize: 256 });
   });
 
   afterAll(async () => {
@@ -338,33 +345,29 @@ describe('aggregated deltas, app → device', () => {
     return { client, offers };
   }
 
-  const delivery = (tid: string): DeltaDelivery => ({ tid, deviceId: 'down-a', bytes: delta, round: { job: 'job-down', round: 1 }, digest: 'd'.repeat(64), model: { id: 'mnist', version: 2 }, blockSize: 256 });
+  const context = { round: { job: 'job-down', round: 1 }, digest: 'd'.repeat(64) };
 
   it('sends a signed delta offer with its round and digest, and hears confirmed', async () => {
     const { client, offers } = await deviceOn(base);
-    const tid = randomBytes(8).toString('hex');
-    await sender.send(delivery(tid));
-    await waitFor('the outcome', () => outcomes.find((o) => o.tid === tid));
-    expect(outcomes.find((o) => o.tid === tid)!.outcome).toEqual({ state: 'confirmed' });
-    expect(offers[0]).toMatchObject({ kind: 'delta', round: { job: 'job-down', round: 1 }, digest: 'd'.repeat(64), model: { id: 'mnist', version: 2 } });
+    const outcome = await sender.send('down-a', delta, context);
+    expect(outcome).toEqual({ ok: true, bytesSent: delta.byteLength });
+    expect(offers[0]).toMatchObject({ kind: 'delta', round: { job: 'job-down', round: 1 }, digest: 'd'.repeat(64), size: delta.byteLength });
     expect(sender.size).toBe(0);
     expect(app.hub.size).toBe(0);
     await client.endAsync(true);
   });
 
-  it('reports VERSION_MISMATCH from a device not on the base, and BAD_SIGNATURE for an offer signed by another key', async () => {
+  it('reports VERSION_MISMATCH from a device not on the base, BAD_SIGNATURE for an offer signed by another key, CANCELED on abort', async () => {
     const { client } = await deviceOn(createHash('sha256').update('another model').digest('hex'));
-    const tid = randomBytes(8).toString('hex');
-    await sender.send(delivery(tid));
-    await waitFor('the outcome', () => outcomes.find((o) => o.tid === tid));
-    expect(outcomes.find((o) => o.tid === tid)!.outcome).toMatchObject({ state: 'failed', code: 'VERSION_MISMATCH' });
+    expect(await sender.send('down-a', delta, context)).toMatchObject({ ok: false, code: 'VERSION_MISMATCH', message: expect.stringMatching(/the delta is for [0-9a-f]{64}/) });
     const otherKeys = new SigningKeyStore(mkdtempSync(path.join(os.tmpdir(), 'tf-otherkey-')));
-    const forger = new DeltaSender({ hub: app.hub, owner: { resolve: () => null, onOutcome: (_d, t, outcome) => outcomes.push({ tid: t, outcome }) }, sign: (d) => otherKeys.sign(d), clock: Date.now });
-    const forgedTid = randomBytes(8).toString('hex');
-    await forger.send(delivery(forgedTid));
-    await waitFor('the forged outcome', () => outcomes.find((o) => o.tid === forgedTid));
-    expect(outcomes.find((o) => o.tid === forgedTid)!.outcome).toMatchObject({ state: 'failed', code: 'BAD_SIGNATURE' });
+    const forger = new DeltaSender({ hub: app.hub, sign: (d) => otherKeys.sign(d), clock: Date.now });
+    expect(await forger.send('down-a', delta, context)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE', bytesSent: 0 });
     forger.dispose();
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(await sender.send('down-a', delta, { ...context, signal: aborted.signal })).toMatchObject({ ok: false, code: 'CANCELED' });
+    expect(sender.size).toBe(0);
     await client.endAsync(true);
   });
 });

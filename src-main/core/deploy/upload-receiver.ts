@@ -6,25 +6,30 @@ import type { DeviceMessaging } from '../fleet/device-router';
 import { BlockBitmap, TransferReceiver, encodeTransferControl, type TransferCancel, type TransferControl, type TransferOffer, type TransferStateMessage } from '../protocol';
 import type { TransferHub, UploadChannel } from './transfer-hub';
 
-/** A handler's answer: go on, or refuse with a code (`UNKNOWN_ROUND`, `DUPLICATE`, `REJECTED`...) and a message naming the problem. */
+/** The owner's answer to an offer: go on, or refuse with a code (`UNKNOWN_ROUND`, `DUPLICATE`, `REJECTED`...) and a message naming the problem. */
+export type UploadAcceptance = { accept: true } | { accept: false; code: string; message: string };
+
+/** The owner's verdict on received bytes. */
 export type UploadVerdict = { ok: true } | { ok: false; code: string; message: string };
 
-/** The owner of uploads (the federated rounds): it decides which it wants and takes their bytes. */
-export interface UploadHandler {
+/**
+ * The owner of uploads (the federated rounds; this is the shape of rounds' `UploadHandler`, which
+ * this layer cannot import): it decides which uploads it wants and takes their bytes.
+ */
+export interface UploadOwner {
   /** Whether `deviceId` may upload what `offer` announces (its job and round, nothing already taken). */
-  accept(deviceId: string, offer: TransferOffer): UploadVerdict;
+  offer(deviceId: string, offer: TransferOffer): UploadAcceptance;
   /**
-   * The complete bytes, their SHA-256 checked against the offer. The handler validates and stores
+   * The complete bytes, their SHA-256 checked against the offer. The owner validates and stores
    * them before it answers: only then does the device hear `received` and drop its copy.
    */
-  received(deviceId: string, offer: TransferOffer, bytes: Uint8Array): UploadVerdict | Promise<UploadVerdict>;
+  delivered(deviceId: string, offer: TransferOffer, bytes: Uint8Array): UploadVerdict | Promise<UploadVerdict>;
 }
 
 /** What an {@link UploadReceiver} needs. */
 export interface UploadReceiverDeps {
   hub: TransferHub;
   router: DeviceMessaging;
-  handler: UploadHandler;
   /** Folder of the partial uploads (one file, bitmap and offer per transfer), so an app restart resumes them. */
   dir: string;
   /** Largest upload accepted, bytes (the rounds pass MAX_DELTA_BYTES). */
@@ -77,8 +82,17 @@ export class UploadReceiver implements UploadChannel {
   private readonly open = new Map<string, OpenUpload>();
   private readonly finals = new Map<string, { deviceId: string; sha256: string; state: TransferStateMessage }>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private owner: UploadOwner | null = null;
 
   constructor(private readonly deps: UploadReceiverDeps) {}
+
+  /** Installs the owner of uploads (one; a later call replaces it); until then offers are refused with UNKNOWN_ROUND. Returns the uninstall. */
+  onUpload(owner: UploadOwner): () => void {
+    this.owner = owner;
+    return () => {
+      if (this.owner === owner) this.owner = null;
+    };
+  }
 
   /** Takes the hub's uploads and starts the idle timers. */
   start(): void {
@@ -120,8 +134,9 @@ export class UploadReceiver implements UploadChannel {
     } else if (this.open.size >= (this.deps.maxConcurrent ?? 32)) {
       return this.refuse(deviceId, offer, 'BUSY', `${this.open.size} uploads are being received; offer again later`);
     }
-    const verdict = this.deps.handler.accept(deviceId, offer);
-    if (!verdict.ok) return this.refuse(deviceId, offer, verdict.code, verdict.message);
+    if (!this.owner) return this.refuse(deviceId, offer, 'UNKNOWN_ROUND', 'no federated round takes uploads now');
+    const acceptance = this.owner.offer(deviceId, offer);
+    if (!acceptance.accept) return this.refuse(deviceId, offer, acceptance.code, acceptance.message);
     let upload: OpenUpload;
     try {
       upload = this.openUpload(deviceId, offer);
@@ -215,9 +230,11 @@ export class UploadReceiver implements UploadChannel {
     let verdict: UploadVerdict;
     if (sha256 !== offer.sha256) {
       verdict = { ok: false, code: 'HASH_MISMATCH', message: `the received bytes hash to ${sha256}, the offer says ${offer.sha256}` };
+    } else if (!this.owner) {
+      verdict = { ok: false, code: 'UNKNOWN_ROUND', message: 'no federated round takes uploads now' };
     } else {
       try {
-        verdict = await this.deps.handler.received(deviceId, offer, bytes);
+        verdict = await this.owner.delivered(deviceId, offer, bytes);
       } catch (err) {
         verdict = { ok: false, code: 'STORAGE_ERROR', message: `the app could not take the upload: ${(err as Error).message}` };
       }
