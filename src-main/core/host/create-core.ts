@@ -14,7 +14,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
-import { DeployService } from '../deploy';
+import { DeltaSender, DeployService, UploadReceiver } from '../deploy';
+import { MAX_DELTA_BYTES } from '../rounds';
+import type { DeltaDownloads, DeltaUploads } from '../rounds/delta-transfers';
 import { RoundsService } from '../rounds/rounds-service';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
@@ -158,7 +160,21 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     deploy.start();
     stops.push({ name: 'deployments', stop: () => deploy.dispose() });
 
-    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger });
+    // The federated rounds' transfers share the deployments' hub; the rounds service takes both and installs its upload handler.
+    const deltaUploads: DeltaUploads & UploadReceiver = new UploadReceiver({
+      hub: deploy.transfers,
+      router: fleet.router,
+      dir: path.join(config.dataDir, 'uploads'),
+      maxBytes: MAX_DELTA_BYTES,
+      logger,
+      clock: Date.now,
+    });
+    deltaUploads.start();
+    stops.push({ name: 'delta uploads', stop: () => deltaUploads.dispose() });
+    const deltaDownloads: DeltaDownloads & DeltaSender = new DeltaSender({ hub: deploy.transfers, sign: (data) => signingKeys.sign(data), clock: Date.now });
+    stops.push({ name: 'delta downloads', stop: () => deltaDownloads.dispose() });
+
+    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: deltaUploads, downloads: deltaDownloads });
     const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => rounds.onDeviceEvent(deviceId, kind, data));
     rounds.start();
     stops.push({ name: 'federated rounds', stop: () => (offRoundEvents(), rounds.dispose()) });

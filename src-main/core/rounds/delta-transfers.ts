@@ -11,7 +11,7 @@ import type { TransferOffer } from '../protocol';
 export type UploadDecision =
   | { accept: true }
   /** `UNKNOWN_ROUND` (no such running round, or the device is not in it), `DUPLICATE` (already received), ... */
-  | { accept: false; code: 'UNKNOWN_ROUND' | 'DUPLICATE' | 'REJECTED'; message: string };
+  | { accept: false; code: string; message: string };
 
 /** The engine's verdict on received bytes: `rejected` answers the device `failed` with REJECTED and the validation code. */
 export type UploadVerdict = { ok: true } | { ok: false; code: string; message: string };
