@@ -16,9 +16,6 @@ export interface DeltaContext {
 /** How a delivery ended (the shape of rounds' `DownloadOutcome`). */
 export type DeltaOutcome = { ok: true; bytesSent: number } | { ok: false; code: string; message: string; bytesSent: number };
 
-/** The offer of an aggregated delta: a package offer's fields plus the digest to reach (protocol §15). */
-export type DeltaTransferOffer = TransferOffer & { digest: string };
-
 /** What the sender needs. */
 export interface DeltaSenderDeps {
   hub: TransferHub;
@@ -103,9 +100,9 @@ export class DeltaSender {
     this.registration.dispose();
   }
 
-  private offerOf(tid: string, bytes: Uint8Array, context: DeltaContext): DeltaTransferOffer {
+  private offerOf(tid: string, bytes: Uint8Array, context: DeltaContext): TransferOffer {
     const blockSize = this.deps.blockSize ?? 1024;
-    const offer: DeltaTransferOffer = {
+    const offer: TransferOffer = {
       v: 1,
       t: 'offer',
       tid,

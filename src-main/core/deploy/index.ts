@@ -5,4 +5,4 @@ export { planWaves, validatePolicy, type WavePolicy, type WaveTarget } from './w
 export * from './execution';
 export { TransferHub, type TransferSource, type UploadChannel } from './transfer-hub';
 export { UploadReceiver, type UploadAcceptance, type UploadOwner, type UploadReceiverDeps, type UploadStats, type UploadVerdict } from './upload-receiver';
-export { DeltaSender, type DeltaContext, type DeltaOutcome, type DeltaSenderDeps, type DeltaTransferOffer } from './delta-sender';
+export { DeltaSender, type DeltaContext, type DeltaOutcome, type DeltaSenderDeps } from './delta-sender';

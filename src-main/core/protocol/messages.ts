@@ -34,6 +34,11 @@ export const SlotInfo = z.object({
   active: z.boolean(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   confirmed: z.boolean().optional(),
+  /**
+   * Since v1.2: the active model's `modelDigest` (SHA-256 over its constant tensors, 64 hex), what
+   * federated rounds name a base by; it changes when an aggregated delta patches the model in place.
+   */
+  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SlotInfo = z.infer<typeof SlotInfo>;
 

@@ -88,6 +88,8 @@ export const TransferOffer = z
     model: z.object({ id: z.string().min(1).max(128), version: z.number().int().min(1) }).optional(),
     /** Context of a delta (the federated job and round it belongs to), opaque to the transfer. */
     round: z.object({ job: z.string().min(1).max(MAX_NAME_LENGTH), round: z.number().int().min(0) }).optional(),
+    /** Of an aggregated delta (app → device, v1.2): the `modelDigest` the device's model must have after applying it. */
+    digest: Sha256Hex.optional(),
     ts: Timestamp,
   })
   .refine((o) => o.blockCount === Math.ceil(o.size / o.blockSize), { message: 'blockCount must be ceil(size / blockSize)', path: ['blockCount'] });
