@@ -11,7 +11,7 @@ import { writeTflite } from '../engine/tflite/writer';
 import type { CommandSender } from '../fleet/device-commands';
 import type { ModelRegistry } from '../models';
 import type { RoundJobRecord, Store } from '../store';
-import { createDeviceData, describeScheme, resolveScheme, taskOfModel, TrainingMemoryEstimator, type SparseScheme, type Task } from '../train';
+import { createDeviceData, describeScheme, resolveScheme, taskOfInt8Model, TrainingMemoryEstimator, type SparseScheme } from '../train';
 import { evaluateInt8 } from '../train/quant/evaluate-int8';
 import { cohortSize, eligibleDevices, type CohortCandidate } from './cohort';
 import type { DeltaDownloads, DeltaUploads } from './delta-transfers';
@@ -282,24 +282,12 @@ function describeExclusions(plan: CohortPlan): string {
   return parts.length ? `left out: ${parts.join(', ')}` : `${plan.matching} match the filters`;
 }
 
-/** The task a model is for (its input shape names MNIST or IMU), or null. */
-function taskOf(model: Model): Task | null {
-  for (const id of ['mnist', 'imu'] as const) {
-    try {
-      return taskOfModel({ model, format: 'tflite', meta: {} }, id).task;
-    } catch {
-      // Not this task's input shape.
-    }
-  }
-  return null;
-}
-
 /**
  * Accuracy on the server-side test split: EVAL_SHIFTS shifted held-out sets with seeds no device
  * uses, pooled; null when the model's task is unknown.
  */
 export function evaluateOnServer(model: Model): number | null {
-  const task = taskOf(model);
+  const task = taskOfInt8Model(model);
   if (!task) return null;
   const samples = Array.from({ length: EVAL_SHIFTS }, (_, i) => createDeviceData(task, EVAL_SEED_BASE + i, { trainSamples: 0, evalSamples: EVAL_SAMPLES }).eval).flat();
   return evaluateInt8(model, samples);

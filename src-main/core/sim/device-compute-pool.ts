@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { WorkerPool } from '../platform/worker-pool';
 import { requireWorkerScript } from '../platform/worker-script';
-import type { DeviceComputeTask, InferResult } from './device-compute-task';
+import type { RoundRef, RoundScheme, LocalHyperparameters } from '../protocol';
+import type { DeviceComputeTask, InferResult, RoundCheck, TrainedRound } from './device-compute-task';
 
 /** Options of the simulated devices' compute pool. */
 export interface DeviceComputeOptions {
@@ -32,6 +33,22 @@ export interface InferRequest {
   sample: number;
 }
 
+/** A package the device holds (its active slot): its SHA-256 and its bytes, read only when the pool does not hold them yet. */
+export interface PackageSource {
+  sha256: string;
+  read: () => Uint8Array;
+}
+
+/** A device's local training of one round (start_round's params, resolved). */
+export interface TrainRoundRequest extends PackageSource {
+  round: RoundRef;
+  baseDigest: string;
+  scheme: RoundScheme;
+  local: LocalHyperparameters;
+  seed: number;
+  deviceSeed: number;
+}
+
 /** What the pool has done, for tests and the simulator's counters. */
 export interface DeviceComputeCounters {
   selfTestsComputed: number;
@@ -58,6 +75,7 @@ export class DeviceComputePool {
   readonly counters: DeviceComputeCounters = { selfTestsComputed: 0, selfTestCacheHits: 0, inferences: 0, inferencesSkipped: 0 };
   private readonly pool: WorkerPool;
   private readonly selfTests = new Map<string, Promise<string>>();
+  private readonly digests = new Map<string, Promise<string>>();
   private readonly shared = new Map<string, SharedArrayBuffer>();
   private readonly maxQueued: number;
   private readonly rate: number;
@@ -111,6 +129,29 @@ export class DeviceComputePool {
     } finally {
       this.queued--;
     }
+  }
+
+  /** The `modelDigest` of a package's model, computed once per package SHA-256. */
+  digest(source: PackageSource): Promise<string> {
+    let digest = this.digests.get(source.sha256);
+    if (!digest) {
+      digest = this.run<string>({ kind: 'digest', sha256: source.sha256, packageBytes: this.share(source.sha256, source.read), publicKeyPem: this.publicKeyPem });
+      digest.catch(() => this.digests.delete(source.sha256));
+      if (this.digests.size >= MAX_SELF_TESTS) this.digests.delete(this.digests.keys().next().value!);
+      this.digests.set(source.sha256, digest);
+    }
+    return digest;
+  }
+
+  /** Whether a device can train `scheme` on its package with `freeSramBytes` free (start_round's NO_DATA and INSUFFICIENT_MEMORY). */
+  checkRound(source: PackageSource, scheme: RoundScheme, freeSramBytes: number): Promise<RoundCheck> {
+    return this.run<RoundCheck>({ kind: 'roundCheck', sha256: source.sha256, packageBytes: this.share(source.sha256, source.read), publicKeyPem: this.publicKeyPem, scheme, freeSramBytes });
+  }
+
+  /** Trains a round on the device's data in a worker; resolves with the encoded delta and its metrics. */
+  trainRound(request: TrainRoundRequest): Promise<TrainedRound> {
+    const { read, ...rest } = request;
+    return this.run<TrainedRound>({ kind: 'trainRound', ...rest, packageBytes: this.share(request.sha256, read), publicKeyPem: this.publicKeyPem });
   }
 
   /** Stops the workers. */

@@ -14,7 +14,9 @@ import {
   type TransferControl,
   type TransferErrorCode,
   type TransferOffer,
+  type TransferRequest,
   type TransferState,
+  type TransferStateMessage,
 } from '../protocol';
 import type { ModelSlots, SlotName } from './model-slots';
 import type { Prng } from './prng';
@@ -53,6 +55,10 @@ export interface ModelUpdaterContext {
   event(kind: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void;
   /** Cuts the power now (the power-loss fault). */
   powerLoss(): void;
+  /** The app's `req`/`state` about a transfer this device sends (a round's delta upload). */
+  uploadControl?(message: TransferRequest | TransferStateMessage): void;
+  /** True while a training round runs (a package offer then answers BUSY). */
+  roundBusy?(): boolean;
   rng: Prng;
   now(): number;
 }
@@ -136,6 +142,11 @@ export class ModelUpdater {
     return { tid: stored.offer.tid, have: new BlockBitmap(stored.offer.blockCount, stored.bitmap).count, blocks: stored.offer.blockCount };
   }
 
+  /** True while a package transfer is received or installed (a round then answers BUSY). */
+  get busy(): boolean {
+    return this.receiving || this.finishing !== null;
+  }
+
   /** True while a transfer is being received (the device ticks {@link tick} then). */
   get receiving(): boolean {
     return this.receiver !== null && !this.receiver.finished;
@@ -169,7 +180,8 @@ export class ModelUpdater {
     const m = decoded.value;
     if (m.t === 'offer') return this.onOffer(m);
     if (m.t === 'cancel') return this.onCancel(m.tid, m.reason);
-    // `req` and `state` come from the app only for uploads, which this agent does not send.
+    // `req` and `state` come from the app only for uploads: a round's delta.
+    this.ctx.uploadControl?.(m);
   }
 
   /** The idle timer (called about once a second while receiving). */
@@ -197,6 +209,7 @@ export class ModelUpdater {
     if (offer.kind !== 'package') return this.fail(offer.tid, 'BAD_OFFER', `this device takes packages, not ${offer.kind} transfers`);
     const busyWith = this.finishing ?? (this.receiving ? this.receiver!.offer.tid : null);
     if (busyWith && busyWith !== offer.tid) return this.fail(offer.tid, 'BUSY', `transfer ${busyWith} is in progress`);
+    if (!busyWith && this.ctx.roundBusy?.()) return this.fail(offer.tid, 'BUSY', 'a training round is running');
     if (this.finishing === offer.tid) return; // already past the last block: states follow
     if (!offer.sig || !verifyEd25519(this.ctx.publicKey, Buffer.from(offerSigningText(offer)), Buffer.from(offer.sig, 'base64'))) {
       return this.fail(offer.tid, 'BAD_SIGNATURE', 'the offer is not signed by this installation');

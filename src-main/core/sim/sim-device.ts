@@ -6,15 +6,18 @@ import type { McuProfile } from '../common/mcu-profile';
 import {
   CommandId,
   decodeCommand,
+  decodeRoundParams,
   deviceTopics,
   StandardCommands,
   type CommandMessage,
   type DeviceInfo,
   type ProtocolErrorCode,
+  type RoundErrorCode,
   type MessageKind,
 } from '../protocol';
-import type { InferRequest } from './device-compute-pool';
-import type { InferResult } from './device-compute-task';
+import type { InferRequest, PackageSource, TrainRoundRequest } from './device-compute-pool';
+import type { InferResult, RoundCheck, TrainedRound } from './device-compute-task';
+import { DeviceRounds } from './device-rounds';
 import { ModelSlots } from './model-slots';
 import { ModelUpdater, type UpdateStats } from './model-updater';
 import type { Prng } from './prng';
@@ -83,6 +86,14 @@ export interface SimUpdateContext {
   infer?(request: InferRequest): Promise<InferResult | null>;
   /** How often a device runs its model for real (default once a minute); samples between reuse the result. */
   inferenceIntervalMs?: number;
+  /** The `modelDigest` of a package's model (the birth's active slot reports it; federated rounds compare it). */
+  digest?(source: PackageSource): Promise<string>;
+  /**
+   * Federated rounds (protocol v1.2, in the compute pool): whether the device can train a scheme
+   * (NO_DATA, INSUFFICIENT_MEMORY) and the local training itself. Without them `start_round` is unknown.
+   */
+  checkRound?(source: PackageSource, scheme: TrainRoundRequest['scheme'], freeSramBytes: number): Promise<RoundCheck>;
+  trainRound?(request: TrainRoundRequest): Promise<TrainedRound>;
   stats: UpdateStats;
 }
 
@@ -96,7 +107,7 @@ type AfterClose = 'reconnect' | 'reboot' | 'stop';
 interface Delayed {
   releaseAt: number;
   topic: string;
-  payload: string;
+  payload: string | Buffer;
   opts: IClientPublishOptions;
   done?: (err?: Error) => void;
 }
@@ -120,6 +131,9 @@ export class SimDevice {
   private inferring = false;
   private sample = 0;
   private readonly updater: ModelUpdater | null;
+  private readonly rounds: DeviceRounds | null;
+  /** The active package's model digest once computed (the birth reports it). */
+  private activeDigest: { sha256: string; digest: string } | null = null;
   private linkTimer: WheelTimer | null = null;
   private link: Delayed[] | null = null;
   private linkLastRelease = 0;
@@ -172,12 +186,37 @@ export class SimDevice {
             powerLoss: () => {
               if (this.state === 'online') this.powerLoss();
             },
+            uploadControl: (m) => this.rounds?.onControl(m),
+            roundBusy: () => this.rounds?.busy ?? false,
             rng: timingRng,
             now: () => this.ctx.now(),
           },
           updates.stats,
         )
       : null;
+    const { digest, checkRound, trainRound } = updates ?? {};
+    this.rounds =
+      this.updater && digest && checkRound && trainRound
+        ? new DeviceRounds({
+            deviceId: id,
+            deviceSeed,
+            activePackage: () => this.updater!.activePackage(),
+            digest,
+            checkRound,
+            trainRound,
+            transferBusy: () => this.updater!.busy,
+            battery: () => this.model.battery,
+            freeSramBytes: () => this.memory().sramFree,
+            publish: (topic, payload, qos) => this.send(topic, payload, qos === 1 ? QOS1 : QOS0),
+            event: (kind, level, message, dataJson) => this.event(kind, level, message, dataJson),
+            after: (ms, fn) => {
+              const timer = new WheelTimer(fn);
+              this.ctx.wheel.after(timer, ms);
+              return () => this.ctx.wheel.cancel(timer);
+            },
+            now: () => this.ctx.now(),
+          })
+        : null;
   }
 
   get online(): boolean {
@@ -293,6 +332,7 @@ export class SimDevice {
       this.ctx.wheel.after(this.telemetryTimer, this.timingRng.next() * this.intervalMs);
       this.scheduleFault();
       this.updater?.resume();
+      this.rounds?.resume();
       this.scheduleTransferTimer();
       if (this.runningPackage) this.ctx.wheel.after(this.inferenceTimer, 0);
       this.settleFirstAttempt();
@@ -379,6 +419,7 @@ export class SimDevice {
   private powerLoss(): void {
     this.ctx.stats.powerLosses++;
     this.updater?.halt();
+    this.rounds?.halt();
     this.afterClose = 'reboot';
     this.ctx.wheel.after(this.lifeTimer, this.timingRng.range(2000, 6000));
     this.client?.end(true);
@@ -427,6 +468,7 @@ export class SimDevice {
 
   /** The slots changed (or the device booted): run the confirmed active package from now on. */
   private modelChanged(): void {
+    this.refreshDigest();
     const active = this.ctx.updates?.infer ? this.updater?.activePackage() : null;
     const sha256 = active?.sha256 ?? null;
     if (sha256 === this.runningPackage) return;
@@ -434,6 +476,28 @@ export class SimDevice {
     this.model.setWorkload(null);
     if (sha256 && this.state === 'online') this.ctx.wheel.after(this.inferenceTimer, 0);
     else this.ctx.wheel.cancel(this.inferenceTimer);
+  }
+
+  /** Computes the active package's digest (once per package, in the compute pool) and republishes the birth with it. */
+  private refreshDigest(): void {
+    const digestOf = this.ctx.updates?.digest;
+    const active = this.updater?.activePackage();
+    if (!digestOf || !active) {
+      this.activeDigest = null;
+      return;
+    }
+    if (this.activeDigest?.sha256 === active.sha256) return;
+    this.activeDigest = null;
+    digestOf(active).then(
+      (digest) => {
+        if (this.updater?.activePackage()?.sha256 !== active.sha256) return;
+        this.activeDigest = { sha256: active.sha256, digest };
+        if (this.state === 'online') this.send(this.topics.status, this.birthPayload(), QOS1_RETAIN);
+      },
+      (err: Error) => {
+        this.ctx.stats.lastError = `${this.id}: model digest failed: ${err.message}`;
+      },
+    );
   }
 
   /** Runs one sample through the active model (in the compute pool); telemetry reports the result until the next. */
@@ -501,6 +565,20 @@ export class SimDevice {
         );
         return;
       }
+      case 'start_round': {
+        if (!this.rounds) return this.respondError(cmd.id, 'UNKNOWN_COMMAND', 'this device does not take part in federated rounds');
+        this.rounds.start(cmd.params).then(
+          (answer) => (answer.ok ? this.respond(cmd.id, `{"accepted":true,"memoryBytes":${answer.memoryBytes}}`) : this.respondError(cmd.id, answer.code, answer.message)),
+          (err: Error) => this.respondError(cmd.id, 'INTERNAL', `start_round failed: ${err.message}`),
+        );
+        return;
+      }
+      case 'cancel_round': {
+        const params = decodeRoundParams('cancel_round', cmd.params);
+        if (!this.rounds) return this.respondError(cmd.id, 'UNKNOWN_COMMAND', 'this device does not take part in federated rounds');
+        if (!params.ok) return this.respondError(cmd.id, 'BAD_PARAMS', params.error.message);
+        return this.respond(cmd.id, `{"canceled":${this.rounds.cancel(params.value)}}`);
+      }
       case 'reboot':
         return this.respond(cmd.id, '{"rebooting":true}', () => {
           if (this.state !== 'online') return;
@@ -518,7 +596,7 @@ export class SimDevice {
     this.send(this.topics.res, `{"v":1,"id":"${id}","ok":true,"result":${resultJson},"ts":${this.ctx.now()}}`, QOS1, done);
   }
 
-  private respondError(id: string, code: ProtocolErrorCode, message: string): void {
+  private respondError(id: string, code: ProtocolErrorCode | RoundErrorCode, message: string): void {
     this.ctx.stats.commandsAnswered++;
     this.send(this.topics.res, JSON.stringify({ v: 1, id, ok: false, error: { code, message }, ts: this.ctx.now() }), QOS1);
   }
@@ -534,7 +612,7 @@ export class SimDevice {
       runtime: SIM_RUNTIME,
       mcu: this.profile.id,
       ...this.memory(),
-      slots: this.updater?.slotInfo() ?? [
+      slots: this.slotInfo() ?? [
         { slot: 'a', model: null, active: false },
         { slot: 'b', model: null, active: false },
       ],
@@ -542,6 +620,14 @@ export class SimDevice {
       ...(xfer ? { xfer } : {}),
       telemetryIntervalMs: this.intervalMs,
     };
+  }
+
+  /** The updater's slots, the active one with its model digest once known. */
+  private slotInfo(): DeviceInfo['slots'] | undefined {
+    const slots = this.updater?.slotInfo();
+    const known = this.activeDigest;
+    if (!slots || !known) return slots;
+    return slots.map((s) => (s.active && s.sha256 === known.sha256 ? { ...s, digest: known.digest } : s));
   }
 
   /** Free memory: the profile's, unless a fault says less. */
@@ -575,7 +661,7 @@ export class SimDevice {
    * Publishes through the simulated link. A slow link is a FIFO pipe: each message leaves after
    * latency + jitter, but never before the one queued ahead of it.
    */
-  private send(topic: string, payload: string, opts: IClientPublishOptions, done?: (err?: Error) => void): void {
+  private send(topic: string, payload: string | Buffer, opts: IClientPublishOptions, done?: (err?: Error) => void): void {
     const client = this.client;
     if (!client) return done?.(new Error('not connected'));
     const { latencyMs, jitterMs } = this.faults;

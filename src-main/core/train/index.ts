@@ -14,7 +14,7 @@ export { standardSchemes, type StandardSchemes } from './experiments/standard-sc
 export type { FloatProgress } from './float/trainer';
 export { trainLocal, type LocalTrainingOptions, type LocalTrainingResult } from './local';
 export { TrainingMemoryEstimator, type TrainingMemory } from './memory/estimator';
-export { taskOfModel } from './model-task';
+export { taskOfInt8Model, taskOfModel } from './model-task';
 export { readModelFile, writeModelFile, type LoadedModel } from './quant/model-file';
 export { cloneModel } from './quant/model-io';
 export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION, calibrationSplit, measureCalibratedContributions, searchSchemeForBudget, type CalibrationOptions } from './scheme/calibration';

@@ -2,6 +2,7 @@ import type { BaseModelRecipe } from './base-model';
 import { taskOptionsOf } from './base-model';
 import type { Task, TaskId } from './data/task';
 import { createTask } from './data/tasks';
+import type { Model } from '../engine/ir';
 import type { LoadedModel } from './quant/model-file';
 
 /**
@@ -16,4 +17,16 @@ export function taskOfModel(loaded: LoadedModel, task: TaskId | undefined): { ta
   const created = createTask(task, taskOptionsOf(recipe));
   if (created.info.inputShape.join() !== shape.slice(1).join()) throw new Error(`model input ${shape.join('x')} does not match the ${task} task input ${created.info.inputShape.join('x')}`);
   return { task: created, recipe };
+}
+
+/** The task an int8 model (no recipe recorded) is for, by its input shape (MNIST or IMU); null when neither fits. */
+export function taskOfInt8Model(model: Model): Task | null {
+  for (const id of ['mnist', 'imu'] as const) {
+    try {
+      return taskOfModel({ model, format: 'tflite', meta: {} }, id).task;
+    } catch {
+      // Not this task's input shape.
+    }
+  }
+  return null;
 }
