@@ -45,6 +45,8 @@ export const ModelSlot = z.object({
   sha256: z.string().optional(),
   /** For the active slot: false while it runs on trial, before its self-test confirmed it (v1.1). */
   confirmed: z.boolean().optional(),
+  /** For the active slot: its model's `modelDigest`, what federated rounds compare (v1.2). */
+  digest: z.string().optional(),
 });
 
 /** Everything the device detail page shows. */
