@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { WorkerPool } from '../platform/worker-pool';
 import { requireWorkerScript } from '../platform/worker-script';
 import type { RoundRef, RoundScheme, LocalHyperparameters } from '../protocol';
-import type { DeviceComputeTask, InferResult, RoundCheck, TrainedRound } from './device-compute-task';
+import type { DeltaApplyResult, DeviceComputeTask, InferResult, RoundCheck, TrainedRound } from './device-compute-task';
 
 /** Options of the simulated devices' compute pool. */
 export interface DeviceComputeOptions {
@@ -29,14 +29,19 @@ export interface InferRequest {
   sha256: string;
   /** The package's bytes, read only when the pool does not hold them yet. */
   bytes: () => Uint8Array;
+  /** Aggregated deltas the device applied over the package (see {@link PackageSource}). */
+  deltas?: () => Uint8Array[];
   deviceSeed: number;
   sample: number;
 }
 
 /** A package the device holds (its active slot): its SHA-256 and its bytes, read only when the pool does not hold them yet. */
 export interface PackageSource {
+  /** Names the effective model: the package's SHA-256, or (with deltas) a key over it and the deltas'. */
   sha256: string;
   read: () => Uint8Array;
+  /** Aggregated deltas applied in place over the package, oldest first. */
+  deltas?: () => Uint8Array[];
 }
 
 /** A device's local training of one round (start_round's params, resolved). */
@@ -122,8 +127,8 @@ export class DeviceComputePool {
     }
     this.queued++;
     try {
-      const packageBytes = this.share(request.sha256, request.bytes);
-      const result = await this.run<InferResult>({ kind: 'infer', sha256: request.sha256, packageBytes, publicKeyPem: this.publicKeyPem, deviceSeed: request.deviceSeed, sample: request.sample });
+      const ref = this.ref({ sha256: request.sha256, read: request.bytes, ...(request.deltas ? { deltas: request.deltas } : {}) });
+      const result = await this.run<InferResult>({ kind: 'infer', ...ref, deviceSeed: request.deviceSeed, sample: request.sample });
       this.counters.inferences++;
       return result;
     } finally {
@@ -135,7 +140,7 @@ export class DeviceComputePool {
   digest(source: PackageSource): Promise<string> {
     let digest = this.digests.get(source.sha256);
     if (!digest) {
-      digest = this.run<string>({ kind: 'digest', sha256: source.sha256, packageBytes: this.share(source.sha256, source.read), publicKeyPem: this.publicKeyPem });
+      digest = this.run<string>({ kind: 'digest', ...this.ref(source) });
       digest.catch(() => this.digests.delete(source.sha256));
       if (this.digests.size >= MAX_SELF_TESTS) this.digests.delete(this.digests.keys().next().value!);
       this.digests.set(source.sha256, digest);
@@ -145,13 +150,18 @@ export class DeviceComputePool {
 
   /** Whether a device can train `scheme` on its package with `freeSramBytes` free (start_round's NO_DATA and INSUFFICIENT_MEMORY). */
   checkRound(source: PackageSource, scheme: RoundScheme, freeSramBytes: number): Promise<RoundCheck> {
-    return this.run<RoundCheck>({ kind: 'roundCheck', sha256: source.sha256, packageBytes: this.share(source.sha256, source.read), publicKeyPem: this.publicKeyPem, scheme, freeSramBytes });
+    return this.run<RoundCheck>({ kind: 'roundCheck', ...this.ref(source), scheme, freeSramBytes });
   }
 
   /** Trains a round on the device's data in a worker; resolves with the encoded delta and its metrics. */
   trainRound(request: TrainRoundRequest): Promise<TrainedRound> {
-    const { read, ...rest } = request;
-    return this.run<TrainedRound>({ kind: 'trainRound', ...rest, packageBytes: this.share(request.sha256, read), publicKeyPem: this.publicKeyPem });
+    const { read: _read, deltas: _deltas, ...rest } = request;
+    return this.run<TrainedRound>({ kind: 'trainRound', ...rest, ...this.ref(request) });
+  }
+
+  /** Applies an aggregated delta to the device's effective model in a worker and checks the result's digest (VERSION_MISMATCH, HASH_MISMATCH). */
+  applyDelta(source: PackageSource, delta: Uint8Array, expectedDigest: string): Promise<DeltaApplyResult> {
+    return this.run<DeltaApplyResult>({ kind: 'applyDelta', ...this.ref(source), delta, expectedDigest });
   }
 
   /** Stops the workers. */
@@ -167,6 +177,12 @@ export class DeviceComputePool {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** What a worker needs to hold a device's effective model: the shared package and its delta chain. */
+  private ref(source: PackageSource): { sha256: string; packageBytes: SharedArrayBuffer; publicKeyPem: string; deltas?: Uint8Array[] } {
+    const deltas = source.deltas?.() ?? [];
+    return { sha256: source.sha256, packageBytes: this.share(source.sha256, source.read), publicKeyPem: this.publicKeyPem, ...(deltas.length ? { deltas } : {}) };
   }
 
   private run<T>(task: DeviceComputeTask): Promise<T> {

@@ -13,8 +13,9 @@ import { readPackage } from '../engine/package/reader';
 import { createPackageRunner, type PackageRunner } from '../engine/package/package-runner';
 import type { RoundRef, RoundScheme, LocalHyperparameters } from '../protocol';
 import { checkTrainingMemory } from '../rounds/memory-fit';
-import { encodeDelta } from '../rounds/delta-codec';
-import { extractDelta } from '../rounds/sparse-delta';
+import { applyDelta } from '../rounds/apply-delta';
+import { decodeDelta, encodeDelta } from '../rounds/delta-codec';
+import { extractDelta, type SparseDelta } from '../rounds/sparse-delta';
 import { taskOfInt8Model, trainLocal, TrainingMemoryEstimator } from '../train';
 import { deviceSelfTestDigest } from './device-self-test';
 import { readPrediction } from './model-prediction';
@@ -30,11 +31,8 @@ export interface SelfTestTask {
 }
 
 /** Runs one sample of a device's sensor stream through a package's model. */
-export interface InferTask {
+export interface InferTask extends PackageRef {
   kind: 'infer';
-  sha256: string;
-  packageBytes: SharedArrayBuffer;
-  publicKeyPem: string;
   deviceSeed: number;
   sample: number;
 }
@@ -44,6 +42,8 @@ interface PackageRef {
   sha256: string;
   packageBytes: SharedArrayBuffer;
   publicKeyPem: string;
+  /** Aggregated deltas the device applied over the package, oldest first (its effective model). */
+  deltas?: Uint8Array[];
 }
 
 /** The `modelDigest` of a package's model (what the birth's active slot reports). */
@@ -82,7 +82,17 @@ export interface TrainedRound {
   trainMs: number;
 }
 
-export type DeviceComputeTask = SelfTestTask | InferTask | DigestTask | RoundCheckTask | TrainRoundTask;
+/** An aggregated delta to apply over the device's effective model, checked against the digest it must give. */
+export interface ApplyDeltaTask extends PackageRef {
+  kind: 'applyDelta';
+  delta: Uint8Array;
+  expectedDigest: string;
+}
+
+/** The digest the model has after the delta, or why it was refused (nothing is changed then). */
+export type DeltaApplyResult = { ok: true; digest: string } | { ok: false; code: 'VERSION_MISMATCH' | 'HASH_MISMATCH' | 'BAD_PACKAGE'; message: string };
+
+export type DeviceComputeTask = SelfTestTask | InferTask | DigestTask | RoundCheckTask | TrainRoundTask | ApplyDeltaTask;
 
 /** One inference: the classifier's answer and the model's size in MACs (for the latency model). */
 export interface InferResult extends Prediction {
@@ -106,7 +116,9 @@ function runnerFor(task: PackageRef): { runner: PackageRunner; macs: number; dig
     runners.delete(task.sha256);
   } else {
     const pkg = readPackage(new Uint8Array(task.packageBytes), keyOf(task.publicKeyPem));
-    entry = { runner: createPackageRunner(pkg), macs: modelCost(pkg.model).macs };
+    // A patched model runs on the plain schedule: a package's patch plan was made for its own constants.
+    const model = (task.deltas ?? []).reduce((m, bytes) => applyDelta(m, decodedDelta(bytes)), pkg.model);
+    entry = { runner: createPackageRunner(model === pkg.model ? pkg : { manifest: pkg.manifest, model }), macs: modelCost(model).macs };
     if (runners.size >= MAX_CACHED_MODELS) runners.delete(runners.keys().next().value!);
   }
   runners.set(task.sha256, entry); // most recently used last
@@ -116,6 +128,28 @@ function runnerFor(task: PackageRef): { runner: PackageRunner; macs: number; dig
 function digestOf(task: PackageRef): string {
   const entry = runnerFor(task);
   return (entry.digest ??= modelDigest(entry.runner.model));
+}
+
+function decodedDelta(bytes: Uint8Array): SparseDelta {
+  const decoded = decodeDelta(bytes);
+  if (!decoded.ok) throw new Error(`a stored delta does not decode: ${decoded.error.message}`);
+  return decoded.value;
+}
+
+function applyAggregate(task: ApplyDeltaTask): DeltaApplyResult {
+  const current = digestOf(task);
+  const decoded = decodeDelta(task.delta);
+  if (!decoded.ok) return { ok: false, code: 'BAD_PACKAGE', message: `the delta does not decode: ${decoded.error.message}` };
+  if (decoded.value.baseSha256 !== current) return { ok: false, code: 'VERSION_MISMATCH', message: `the delta is for base ${decoded.value.baseSha256}; this device runs ${current}` };
+  let patched: Model;
+  try {
+    patched = applyDelta(runnerFor(task).runner.model, decoded.value);
+  } catch (err) {
+    return { ok: false, code: 'BAD_PACKAGE', message: `the delta does not apply: ${(err as Error).message}` };
+  }
+  const digest = modelDigest(patched);
+  if (digest !== task.expectedDigest) return { ok: false, code: 'HASH_MISMATCH', message: `the patched model's digest is ${digest}, the offer says ${task.expectedDigest}` };
+  return { ok: true, digest };
 }
 
 function checkRound(task: RoundCheckTask): RoundCheck {
@@ -144,11 +178,12 @@ function trainRound(task: TrainRoundTask): TrainedRound {
 }
 
 /** Runs in a worker thread of the pool. */
-export default function runDeviceCompute(task: DeviceComputeTask): string | InferResult | RoundCheck | TrainedRound {
+export default function runDeviceCompute(task: DeviceComputeTask): string | InferResult | RoundCheck | TrainedRound | DeltaApplyResult {
   if (task.kind === 'selfTest') return deviceSelfTestDigest(new Uint8Array(task.packageBytes), keyOf(task.publicKeyPem), task.miscompute);
   if (task.kind === 'digest') return digestOf(task);
   if (task.kind === 'roundCheck') return checkRound(task);
   if (task.kind === 'trainRound') return trainRound(task);
+  if (task.kind === 'applyDelta') return applyAggregate(task);
   const { runner, macs } = runnerFor(task);
   const model = runner.model;
   const outputs = runner.run(sensorInputs(model, task.deviceSeed, task.sample));

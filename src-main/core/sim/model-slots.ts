@@ -6,7 +6,13 @@ import { TransferOffer, type SlotInfo } from '../protocol';
 /** A model slot: `a` or `b`. */
 export type SlotName = 'a' | 'b';
 
-const SlotMeta = z.object({ sha256: z.string(), model: z.string(), size: z.number().int() });
+const SlotMeta = z.object({
+  sha256: z.string(),
+  model: z.string(),
+  size: z.number().int(),
+  /** SHA-256 of the aggregated deltas applied in place over the package, oldest first (federated rounds). */
+  deltas: z.array(z.string()).optional(),
+});
 /** What a slot holds. */
 export type SlotMeta = z.infer<typeof SlotMeta>;
 
@@ -89,6 +95,20 @@ export class ModelSlots {
   read(slot: SlotName): Buffer {
     if (!this.state.slots[slot]) throw new Error(`slot ${slot} is empty`);
     return readFileSync(this.file(`${slot}.tfpk`));
+  }
+
+  /** The aggregated deltas applied over a slot's package, oldest first. */
+  readDeltas(slot: SlotName): Buffer[] {
+    return (this.state.slots[slot]?.deltas ?? []).map((sha) => readFileSync(this.file(`${slot}-${sha}.tfdl`)));
+  }
+
+  /** Adds an aggregated delta to a slot's chain (the file first, then the state naming it); a new package in the slot drops the chain. */
+  addDelta(slot: SlotName, sha256: string, bytes: Uint8Array): void {
+    const meta = this.state.slots[slot];
+    if (!meta) throw new Error(`slot ${slot} is empty`);
+    this.writeAtomicBytes(`${slot}-${sha256}.tfdl`, bytes);
+    meta.deltas = [...(meta.deltas ?? []), sha256];
+    this.save();
   }
 
   /** The slot holding the package with this SHA-256, if any. */

@@ -18,6 +18,8 @@ import {
   type TransferState,
   type TransferStateMessage,
 } from '../protocol';
+import type { PackageSource } from './device-compute-pool';
+import type { DeltaApplyResult } from './device-compute-task';
 import type { ModelSlots, SlotName } from './model-slots';
 import type { Prng } from './prng';
 
@@ -55,6 +57,11 @@ export interface ModelUpdaterContext {
   event(kind: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void;
   /** Cuts the power now (the power-loss fault). */
   powerLoss(): void;
+  /**
+   * Applies an aggregated delta over the effective model (in the compute pool) and checks the
+   * patched model's digest; without it the device refuses deltas.
+   */
+  applyDelta?(source: PackageSource, delta: Uint8Array, expectedDigest: string): Promise<DeltaApplyResult>;
   /** The app's `req`/`state` about a transfer this device sends (a round's delta upload). */
   uploadControl?(message: TransferRequest | TransferStateMessage): void;
   /** True while a training round runs (a package offer then answers BUSY). */
@@ -127,11 +134,15 @@ export class ModelUpdater {
    * The package the device runs: its active slot once confirmed (a slot on trial runs only its
    * self-test). Null when no confirmed slot is active.
    */
-  activePackage(): { sha256: string; read: () => Uint8Array } | null {
+  activePackage(): PackageSource | null {
     const slot = this.slots.activeSlot;
     const meta = slot ? this.slots.meta(slot) : null;
     if (!slot || !meta || this.slots.onTrial) return null;
-    return { sha256: meta.sha256, read: () => this.slots.read(slot) };
+    const read = () => this.slots.read(slot);
+    if (!meta.deltas?.length) return { sha256: meta.sha256, read };
+    // The effective model is the package patched by its deltas: its own key, so caches keep the two apart.
+    const sha256 = createHash('sha256').update([meta.sha256, ...meta.deltas].join('\n')).digest('hex');
+    return { sha256, read, deltas: () => this.slots.readDeltas(slot) };
   }
 
   /** A partly held transfer, for the birth's `xfer` field. */
@@ -206,7 +217,7 @@ export class ModelUpdater {
   // --- offers --------------------------------------------------------------------------------
 
   private onOffer(offer: TransferOffer): void {
-    if (offer.kind !== 'package') return this.fail(offer.tid, 'BAD_OFFER', `this device takes packages, not ${offer.kind} transfers`);
+    if (offer.kind === 'delta' && !this.ctx.applyDelta) return this.fail(offer.tid, 'BAD_OFFER', 'this device takes packages, not delta transfers');
     const busyWith = this.finishing ?? (this.receiving ? this.receiver!.offer.tid : null);
     if (busyWith && busyWith !== offer.tid) return this.fail(offer.tid, 'BUSY', `transfer ${busyWith} is in progress`);
     if (!busyWith && this.ctx.roundBusy?.()) return this.fail(offer.tid, 'BUSY', 'a training round is running');
@@ -214,8 +225,13 @@ export class ModelUpdater {
     if (!offer.sig || !verifyEd25519(this.ctx.publicKey, Buffer.from(offerSigningText(offer)), Buffer.from(offer.sig, 'base64'))) {
       return this.fail(offer.tid, 'BAD_SIGNATURE', 'the offer is not signed by this installation');
     }
-    const held = this.slots.slotHolding(offer.sha256);
-    if (held) return void this.alreadyHeld(offer, held);
+    if (offer.kind === 'delta') {
+      if (!offer.digest) return this.fail(offer.tid, 'BAD_OFFER', 'a delta offer needs the digest the model must have after it');
+      if (!this.activePackage()) return this.state(offer.tid, 'failed', { code: 'VERSION_MISMATCH', message: 'no confirmed model is active to apply the delta to' });
+    } else {
+      const held = this.slots.slotHolding(offer.sha256);
+      if (held) return void this.alreadyHeld(offer, held);
+    }
     const slotBytes = Math.floor(this.ctx.memory().flashFree / 2);
     if (offer.size > slotBytes) return this.fail(offer.tid, 'INSUFFICIENT_MEMORY', `package of ${offer.size} bytes does not fit a ${slotBytes}-byte slot`);
     if (this.receiver?.offer.tid === offer.tid && !this.receiver.finished) return this.receiver.start();
@@ -303,6 +319,7 @@ export class ModelUpdater {
       const bytes = this.slots.readTransfer();
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (sha256 !== offer.sha256) return this.reject(offer.tid, 'HASH_MISMATCH', `assembled bytes hash to ${sha256.slice(0, 12)}…, the offer says ${offer.sha256.slice(0, 12)}…`);
+      if (offer.kind === 'delta') return await this.applyAggregate(offer, bytes, sha256, generation);
       const check = this.verify(bytes);
       if ('code' in check) return this.reject(offer.tid, check.code, check.message);
       const slot = this.slots.inactiveSlot();
@@ -316,6 +333,29 @@ export class ModelUpdater {
     } finally {
       if (generation === this.generation) this.finishing = null;
     }
+  }
+
+  /** An aggregated delta received whole: apply it over the active model, check the digest, keep it in the slot's chain, confirm. */
+  private async applyAggregate(offer: TransferOffer, bytes: Uint8Array, sha256: string, generation: number): Promise<void> {
+    const slot = this.slots.activeSlot;
+    const source = this.activePackage();
+    if (!slot || !source) return this.rejectCode(offer.tid, 'VERSION_MISMATCH', 'no confirmed model is active to apply the delta to');
+    this.state(offer.tid, 'installing', { slot });
+    const result = await this.ctx.applyDelta!(source, bytes, offer.digest!);
+    if (generation !== this.generation) return;
+    if (!result.ok) return this.rejectCode(offer.tid, result.code, result.message);
+    this.slots.addDelta(slot, sha256, bytes);
+    this.slots.dropTransfer();
+    this.stats.installs++;
+    this.state(offer.tid, 'confirmed', { slot });
+    this.ctx.slotsChanged();
+  }
+
+  /** Like {@link reject}, with a code of rounds (VERSION_MISMATCH) as well as the transfer's. */
+  private rejectCode(tid: string, code: string, message: string): void {
+    this.stats.rejected++;
+    this.slots.dropTransfer();
+    this.state(tid, 'failed', { code, message, ...(this.slots.activeSlot ? { slot: this.slots.activeSlot } : {}) });
   }
 
   /** Checks the package as firmware would before writing it to a slot. */

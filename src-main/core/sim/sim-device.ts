@@ -16,7 +16,7 @@ import {
   type MessageKind,
 } from '../protocol';
 import type { InferRequest, PackageSource, TrainRoundRequest } from './device-compute-pool';
-import type { InferResult, RoundCheck, TrainedRound } from './device-compute-task';
+import type { DeltaApplyResult, InferResult, RoundCheck, TrainedRound } from './device-compute-task';
 import { DeviceRounds } from './device-rounds';
 import { ModelSlots } from './model-slots';
 import { ModelUpdater, type UpdateStats } from './model-updater';
@@ -94,6 +94,8 @@ export interface SimUpdateContext {
    */
   checkRound?(source: PackageSource, scheme: TrainRoundRequest['scheme'], freeSramBytes: number): Promise<RoundCheck>;
   trainRound?(request: TrainRoundRequest): Promise<TrainedRound>;
+  /** Applies an aggregated delta over the device's effective model and checks its digest (federated rounds' download). */
+  applyDelta?(source: PackageSource, delta: Uint8Array, expectedDigest: string): Promise<DeltaApplyResult>;
   stats: UpdateStats;
 }
 
@@ -186,6 +188,7 @@ export class SimDevice {
             powerLoss: () => {
               if (this.state === 'online') this.powerLoss();
             },
+            ...(updates.applyDelta ? { applyDelta: updates.applyDelta } : {}),
             uploadControl: (m) => this.rounds?.onControl(m),
             roundBusy: () => this.rounds?.busy ?? false,
             rng: timingRng,
@@ -509,7 +512,7 @@ export class SimDevice {
     if (this.inferring) return;
     this.inferring = true;
     const sha256 = active.sha256;
-    infer({ sha256, bytes: active.read, deviceSeed: this.deviceSeed, sample: this.sample++ }).then(
+    infer({ sha256, bytes: active.read, ...(active.deltas ? { deltas: active.deltas } : {}), deviceSeed: this.deviceSeed, sample: this.sample++ }).then(
       (result) => {
         this.inferring = false;
         if (this.runningPackage !== sha256) return;
@@ -626,8 +629,8 @@ export class SimDevice {
   private slotInfo(): DeviceInfo['slots'] | undefined {
     const slots = this.updater?.slotInfo();
     const known = this.activeDigest;
-    if (!slots || !known) return slots;
-    return slots.map((s) => (s.active && s.sha256 === known.sha256 ? { ...s, digest: known.digest } : s));
+    if (!slots || !known || this.updater?.activePackage()?.sha256 !== known.sha256) return slots;
+    return slots.map((s) => (s.active ? { ...s, digest: known.digest } : s));
   }
 
   /** Free memory: the profile's, unless a fault says less. */

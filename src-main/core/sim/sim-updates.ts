@@ -36,6 +36,7 @@ export function createSimUpdates(setup: SimUpdateSetup): SimUpdates {
       digest: (source) => compute.digest(source),
       checkRound: (source, scheme, freeSramBytes) => compute.checkRound(source, scheme, freeSramBytes),
       trainRound: (request) => compute.trainRound(request),
+      applyDelta: (source, delta, expectedDigest) => compute.applyDelta(source, delta, expectedDigest),
       ...(setup.inferenceIntervalMs !== undefined ? { inferenceIntervalMs: setup.inferenceIntervalMs } : {}),
     },
     compute,
