@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findMcuProfile, loadMcuProfiles } from '../../../src-main/core/engine/mcu-profiles';
+import type { Model } from '../../../src-main/core/engine/ir';
+import { modelDigest } from '../../../src-main/core/engine/model-digest';
+import { SigningKeyStore } from '../../../src-main/core/engine/package/keys';
+import { readPackage } from '../../../src-main/core/engine/package/reader';
+import { writePackage } from '../../../src-main/core/engine/package/writer';
+import type { StartRoundParams } from '../../../src-main/core/protocol';
+import { DeviceComputePool, type PackageSource } from '../../../src-main/core/sim/device-compute-pool';
+import { DeviceRounds, type DeviceRoundsContext } from '../../../src-main/core/sim/device-rounds';
+import { buildTinyMobilenet } from '../../support/ir-builder';
+import { mnistFixture } from '../train/fixtures';
+
+const f746 = findMcuProfile(loadMcuProfiles(), 'stm32f746');
+let dir: string;
+let keys: SigningKeyStore;
+let pool: DeviceComputePool;
+let digits: { source: PackageSource; digest: string };
+let other: { source: PackageSource; digest: string };
+
+function packaged(model: Model, id: string): { source: PackageSource; digest: string } {
+  const bytes = writePackage(model, { modelId: id, modelVersion: '1', target: f746, rounding: 'tflm', signer: keys });
+  return { source: { sha256: readPackage(bytes, keys.keyPair().publicKey).sha256, read: () => bytes }, digest: modelDigest(model) };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tf-device-rounds-'));
+  keys = new SigningKeyStore(dir);
+  pool = new DeviceComputePool(keys.publicKey().pem);
+  digits = packaged(mnistFixture(0).model, 'digits');
+  other = packaged(buildTinyMobilenet(1, 16), 'tiny');
+});
+
+afterAll(async () => {
+  await pool?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Device {
+  rounds: DeviceRounds;
+  events: Array<{ kind: string; data: Record<string, unknown> }>;
+  published: Array<{ topic: string; payload: string | Buffer }>;
+  state: { battery: number; sram: number; transferBusy: boolean; active: { source: PackageSource; digest: string } | null };
+}
+
+function device(): Device {
+  const state: Device['state'] = { battery: 80, sram: 320_000, transferBusy: false, active: digits };
+  const events: Device['events'] = [];
+  const published: Device['published'] = [];
+  const ctx: DeviceRoundsContext = {
+    deviceId: 'dev-1',
+    deviceSeed: 11,
+    activePackage: () => state.active?.source ?? null,
+    digest: (source) => pool.digest(source),
+    checkRound: (source, scheme, free) => pool.checkRound(source, scheme, free),
+    trainRound: (request) => pool.trainRound(request),
+    transferBusy: () => state.transferBusy,
+    battery: () => state.battery,
+    freeSramBytes: () => state.sram,
+    publish: (topic, payload) => published.push({ topic, payload }),
+    event: (kind, _level, _message, dataJson) => events.push({ kind, data: JSON.parse(dataJson) as Record<string, unknown> }),
+    after: (ms, fn) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    },
+    now: () => Date.now(),
+  };
+  return { rounds: new DeviceRounds(ctx), events, published, state };
+}
+
+const params = (over: Partial<StartRoundParams> = {}): StartRoundParams => ({
+  job: 'job-1',
+  round: 0,
+  baseSha256: digits.digest,
+  scheme: { biasLastN: 1, weights: [], classifier: true },
+  local: { epochs: 1, samples: 20, lr: 0.05, qas: true },
+  seed: 7,
+  deadline: Date.now() + 60_000,
+  ...over,
+});
+
+const results = (d: Device) => d.events.filter((e) => e.kind === 'round_result').map((e) => e.data);
+
+describe('DeviceRounds: start_round refusals (docs/protocol.md §15)', () => {
+  it('VERSION_MISMATCH: the active model is not the base, or no model is active', async () => {
+    const d = device();
+    expect(await d.rounds.start(params({ baseSha256: 'a'.repeat(64) }))).toMatchObject({ ok: false, code: 'VERSION_MISMATCH', message: expect.stringContaining(digits.digest) });
+    d.state.active = null;
+    expect(await d.rounds.start(params())).toMatchObject({ ok: false, code: 'VERSION_MISMATCH' });
+    expect(d.rounds.busy).toBe(false);
+  });
+
+  it('LOW_BATTERY below 15 %', async () => {
+    const d = device();
+    d.state.battery = 12;
+    expect(await d.rounds.start(params())).toMatchObject({ ok: false, code: 'LOW_BATTERY', message: expect.stringContaining('12.0 %') });
+  });
+
+  it('NO_DATA: a model whose input is no task the device has data for', async () => {
+    const d = device();
+    d.state.active = other;
+    expect(await d.rounds.start(params({ baseSha256: other.digest }))).toMatchObject({ ok: false, code: 'NO_DATA' });
+  });
+
+  it('INSUFFICIENT_MEMORY: training memory plus the arena above free SRAM', async () => {
+    const d = device();
+    d.state.sram = 400;
+    expect(await d.rounds.start(params())).toMatchObject({ ok: false, code: 'INSUFFICIENT_MEMORY', message: expect.stringContaining('400 are free') });
+  });
+
+  it('BUSY during a package transfer or another round; the same round again is accepted again', async () => {
+    const d = device();
+    d.state.transferBusy = true;
+    expect(await d.rounds.start(params())).toMatchObject({ ok: false, code: 'BUSY' });
+    d.state.transferBusy = false;
+    const first = await d.rounds.start(params());
+    expect(first).toMatchObject({ ok: true, memoryBytes: expect.any(Number) });
+    expect(await d.rounds.start(params())).toEqual(first);
+    expect(await d.rounds.start(params({ round: 1 }))).toMatchObject({ ok: false, code: 'BUSY' });
+    expect(d.rounds.cancel({ job: 'job-1', round: 0 })).toBe(true);
+  });
+
+  it('BAD_PARAMS names the bad field', async () => {
+    const d = device();
+    expect(await d.rounds.start({ ...params(), seed: -1 })).toMatchObject({ ok: false, code: 'BAD_PARAMS', message: expect.stringContaining('seed') });
+  });
+});
+
+describe('DeviceRounds: training, upload, cancel and deadline', () => {
+  it('trains in the pool and offers the delta of kind delta with its round', async () => {
+    const d = device();
+    expect(await d.rounds.start(params())).toMatchObject({ ok: true });
+    await expect.poll(() => d.published.find((p) => p.topic.endsWith('xfer/dev/ctl')), { timeout: 60_000 }).toBeTruthy();
+    const offer = JSON.parse(d.published.find((p) => p.topic.endsWith('xfer/dev/ctl'))!.payload as string) as Record<string, unknown>;
+    expect(offer).toMatchObject({ t: 'offer', kind: 'delta', round: { job: 'job-1', round: 0 }, blockSize: 1024 });
+    expect(d.events.map((e) => e.data.phase).filter(Boolean)).toEqual(['training', 'uploading']);
+    const tid = offer.tid as string;
+    d.rounds.onControl({ v: 1, t: 'req', tid, want: [[0, offer.blockCount as number]], ts: Date.now() });
+    expect(d.published.filter((p) => p.topic.endsWith('xfer/dev/blk'))).toHaveLength(offer.blockCount as number);
+    d.rounds.onControl({ v: 1, t: 'state', tid, state: 'received', ts: Date.now() });
+    expect(results(d)).toEqual([expect.objectContaining({ ok: true, tid, bytes: offer.size, sha256: offer.sha256, samples: 20 })]);
+    expect(d.rounds.busy).toBe(false);
+  }, 90_000);
+
+  it('cancel_round and the deadline end the round with a failed round_result CANCELED', async () => {
+    const d = device();
+    expect(d.rounds.cancel({ job: 'job-1', round: 0 })).toBe(false);
+    await d.rounds.start(params());
+    expect(d.rounds.cancel({ job: 'job-1', round: 0 })).toBe(true);
+    expect(results(d)).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'canceled by the app' })]);
+    const late = device();
+    await late.rounds.start(params({ deadline: Date.now() + 50 }));
+    await expect.poll(() => results(late), { timeout: 5_000 }).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'the round deadline passed' })]);
+    expect(late.rounds.busy).toBe(false);
+  }, 30_000);
+});
