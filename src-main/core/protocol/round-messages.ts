@@ -70,7 +70,7 @@ export type LocalHyperparameters = z.infer<typeof LocalHyperparameters>;
 
 /** Params of `start_round`: train on the base model and upload a sparse delta before the deadline. */
 export const StartRoundParams = RoundRef.extend({
-  /** SHA-256 of the base model version (the app's registry hash); the device's delta echoes it. */
+  /** The base model version's `modelDigest` (SHA-256 over its constant tensors; the birth's slot `digest`); the device's delta echoes it. */
   baseSha256: Sha256Hex,
   scheme: RoundScheme,
   local: LocalHyperparameters,
