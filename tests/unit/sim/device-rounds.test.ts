@@ -11,6 +11,9 @@ import { writePackage } from '../../../src-main/core/engine/package/writer';
 import type { StartRoundParams } from '../../../src-main/core/protocol';
 import { DeviceComputePool, type PackageSource } from '../../../src-main/core/sim/device-compute-pool';
 import { DeviceRounds, type DeviceRoundsContext } from '../../../src-main/core/sim/device-rounds';
+import { ModelSlots } from '../../../src-main/core/sim/model-slots';
+import { applyDelta } from '../../../src-main/core/rounds/apply-delta';
+import { decodeDelta } from '../../../src-main/core/rounds/delta-codec';
 import { buildTinyMobilenet } from '../../support/ir-builder';
 import { mnistFixture } from '../train/fixtures';
 
@@ -18,12 +21,12 @@ const f746 = findMcuProfile(loadMcuProfiles(), 'stm32f746');
 let dir: string;
 let keys: SigningKeyStore;
 let pool: DeviceComputePool;
-let digits: { source: PackageSource; digest: string };
+let digits: { source: PackageSource; digest: string; model: Model };
 let other: { source: PackageSource; digest: string };
 
-function packaged(model: Model, id: string): { source: PackageSource; digest: string } {
+function packaged(model: Model, id: string): { source: PackageSource; digest: string; model: Model } {
   const bytes = writePackage(model, { modelId: id, modelVersion: '1', target: f746, rounding: 'tflm', signer: keys });
-  return { source: { sha256: readPackage(bytes, keys.keyPair().publicKey).sha256, read: () => bytes }, digest: modelDigest(model) };
+  return { source: { sha256: readPackage(bytes, keys.keyPair().publicKey).sha256, read: () => bytes }, digest: modelDigest(model), model };
 }
 
 beforeAll(() => {
@@ -156,4 +159,33 @@ describe('DeviceRounds: training, upload, cancel and deadline', () => {
     await expect.poll(() => results(late), { timeout: 5_000 }).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'the round deadline passed' })]);
     expect(late.rounds.busy).toBe(false);
   }, 30_000);
+});
+
+describe('aggregated deltas on the device (compute pool and slots)', () => {
+  it('applies a delta on its base, refuses another base (VERSION_MISMATCH) and a wrong digest (HASH_MISMATCH), and the chain gives the patched digest', async () => {
+    const trained = await pool.trainRound({ ...digits.source, round: { job: 'job-1', round: 0 }, baseDigest: digits.digest, scheme: { biasLastN: 1, weights: [], classifier: true }, local: { epochs: 1, samples: 20, lr: 0.05, qas: true }, seed: 3, deviceSeed: 5 });
+    const decoded = decodeDelta(trained.delta);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    const expected = modelDigest(applyDelta(digits.model, decoded.value));
+    expect(expected).not.toBe(digits.digest);
+    expect(await pool.applyDelta(digits.source, trained.delta, expected)).toEqual({ ok: true, digest: expected });
+    expect(await pool.applyDelta(digits.source, trained.delta, 'b'.repeat(64))).toMatchObject({ ok: false, code: 'HASH_MISMATCH' });
+    expect(await pool.applyDelta(other.source, trained.delta, expected)).toMatchObject({ ok: false, code: 'VERSION_MISMATCH' });
+    const patched: PackageSource = { sha256: 'c'.repeat(64), read: digits.source.read, deltas: () => [trained.delta] };
+    expect(await pool.digest(patched)).toBe(expected);
+    expect(await pool.digest(digits.source)).toBe(digits.digest);
+    // The chain survives a reboot (a new ModelSlots on the same dir) and a new package in the slot drops it.
+    const slotsDir = path.join(dir, 'slots');
+    const slots = new ModelSlots(slotsDir);
+    slots.boot();
+    const bytes = digits.source.read();
+    slots.install('a', bytes, { sha256: digits.source.sha256, model: 'digits@1', size: bytes.byteLength });
+    slots.addDelta('a', 'd'.repeat(64), trained.delta);
+    const rebooted = new ModelSlots(slotsDir);
+    rebooted.boot();
+    expect(rebooted.meta('a')?.deltas).toEqual(['d'.repeat(64)]);
+    expect(Buffer.compare(rebooted.readDeltas('a')[0], Buffer.from(trained.delta))).toBe(0);
+    rebooted.install('a', bytes, { sha256: digits.source.sha256, model: 'digits@1', size: bytes.byteLength });
+    expect(rebooted.readDeltas('a')).toEqual([]);
+  }, 60_000);
 });
