@@ -28,6 +28,9 @@ export interface LocalTrainingResult {
   trainSamples: number;
   /** Mean training loss of the last epoch (what a device reports with its delta). */
   loss: number;
+  /** Round (or session) index the data and seeds were drawn for. */
+  round: number;
+  /** Parameter updates applied: ceil(trainSamples / accumulate) per epoch. */
   steps: number;
   trainMs: number;
   stats: SparseTrainer['stats'];
@@ -36,14 +39,17 @@ export interface LocalTrainingResult {
 }
 
 /**
- * What one simulated device does when asked to personalize: draw its local data (its own shift,
- * label skew, training stream and held-out set), measure the global model, run the sparse update
- * on the int8 graph, measure again.
+ * What one simulated device does when asked to train (a federated round or a personalization
+ * session): draw its local data for the round (its own shift, label skew, the round's training
+ * samples, its fixed held-out set), measure the global model, run the sparse update on the int8
+ * graph, measure again. `round` selects new samples and new shuffling/rounding noise.
  */
 export function trainLocal(model: Model, task: Task, deviceSeed: number, options: LocalTrainingOptions): LocalTrainingResult {
-  const data = createDeviceData(task, deviceSeed, options.data);
+  const round = options.round ?? options.data?.round ?? 0;
+  if (options.data?.round !== undefined && options.data.round !== round) throw new Error(`round ${round} and data.round ${options.data.round} disagree`);
+  const data = createDeviceData(task, deviceSeed, { ...options.data, round });
   const epochs = options.epochs ?? 3;
-  const trainer = new SparseTrainer(model, { ...options, seed: options.seed ?? deviceSeed }, engineRunner(options.rounding));
+  const trainer = new SparseTrainer(model, { ...options, round, seed: options.seed ?? deviceSeed }, engineRunner(options.rounding));
   const before = trainer.evaluate(data.eval);
   const started = performance.now();
   const history = trainer.train(data.train, epochs, { signal: options.signal, onProgress: options.onProgress });
@@ -54,7 +60,8 @@ export function trainLocal(model: Model, task: Task, deviceSeed: number, options
     after: trainer.evaluate(data.eval),
     trainSamples: data.train.length,
     loss: history.at(-1)?.loss ?? 0,
-    steps: data.train.length * epochs,
+    round,
+    steps: trainer.updates,
     trainMs,
     stats: trainer.stats,
     model: trainer.model,

@@ -64,6 +64,38 @@ describe('sparse update on the int8 graph', () => {
     expect(run(3)).not.toEqual(run(4));
   });
 
+  it('shuffles and rounds from separate streams that change with the round', () => {
+    const conv = graph.layers.filter((l) => l.kind === 'CONV_2D').at(-1)!;
+    const scheme = { biasLastN: 0, weights: [{ op: conv.opIndex, ratio: 1 as const }], classifier: false };
+    const run = (opts: { round?: number; weightRounding?: 'stochastic' | 'nearest' }) => {
+      const t = new SparseTrainer(fx.model, { scheme, lr: 0.02, seed: 9, ...opts }, engineRunner());
+      t.train(device.train.slice(0, 30), 1);
+      return Array.from(int8View(t.model.tensors[conv.weight]));
+    };
+    // Nearest rounding draws no noise, so there only the round's shuffling can tell rounds apart.
+    expect(run({ round: 0, weightRounding: 'nearest' })).toEqual(run({ round: 0, weightRounding: 'nearest' }));
+    expect(run({ round: 1, weightRounding: 'nearest' })).not.toEqual(run({ round: 0, weightRounding: 'nearest' }));
+    expect(run({ round: 1 })).not.toEqual(run({ round: 0 }));
+    expect(run({ round: 2 })).toEqual(run({ round: 2 }));
+    expect(() => new SparseTrainer(fx.model, { scheme, round: -2 }, engineRunner())).toThrow(/round must be a non-negative integer/);
+  });
+
+  it('keeps the epoch order whatever the rounding draws (separate streams)', () => {
+    // Record the order in which samples are stepped under both rounding modes.
+    const order = (weightRounding: 'stochastic' | 'nearest') => {
+      const t = new SparseTrainer(fx.model, { scheme: schemes.sparse, lr: 0.02, seed: 4, weightRounding }, engineRunner());
+      const seen: number[] = [];
+      const step = t.step.bind(t);
+      t.step = (s) => {
+        seen.push(device.train.indexOf(s));
+        return step(s);
+      };
+      t.train(device.train.slice(0, 20), 2);
+      return seen;
+    };
+    expect(order('stochastic')).toEqual(order('nearest'));
+  });
+
   it('changes only what the scheme updates: biases only, or the first k input channels', () => {
     const biasOnly = new SparseTrainer(fx.model, { scheme: { biasLastN: 3, weights: [], classifier: false }, lr: 0.05 }, engineRunner());
     biasOnly.train(device.train.slice(0, 20), 1);
@@ -96,8 +128,37 @@ describe('sparse update on the int8 graph', () => {
     const start = bias();
     for (const s of device.train.slice(0, 3)) t.step(s);
     expect(bias()).toEqual(start);
+    expect(t.updates).toBe(0);
     t.step(device.train[3]);
     expect(bias()).not.toEqual(start);
+    expect(t.updates).toBe(1);
+  });
+
+  it('counts steps as updates: ceil(samples / accumulate) per epoch in trainLocal', () => {
+    const data = { trainSamples: 30, evalSamples: 10 };
+    const one = trainLocal(fx.model, fx.task, 21, { scheme: schemes.biasOnly, lr: 0.02, epochs: 2, data });
+    const acc = trainLocal(fx.model, fx.task, 21, { scheme: schemes.biasOnly, lr: 0.02, epochs: 2, accumulate: 8, data });
+    expect(one.steps).toBe(60);
+    // 30 samples in updates of 8: 3 full ones and the epoch's remainder of 6.
+    expect(acc.steps).toBe(8);
+    expect(acc.trainSamples).toBe(30);
+    // Averaging 8 gradients per update is a different training run, not the same one relabelled.
+    const lastBias = (m: typeof fx.model) => Array.from(int32View(m.tensors[graph.layers.at(-1)!.bias]));
+    expect(lastBias(acc.model)).not.toEqual(lastBias(one.model));
+  });
+
+  it('trains a round on that round\'s data and measures it on the fixed held-out set', () => {
+    const opts = { scheme: schemes.sparse, lr: 0.01, epochs: 1, data: { trainSamples: 30, evalSamples: 40 } };
+    const r0 = trainLocal(fx.model, fx.task, 31, opts);
+    const r1 = trainLocal(fx.model, fx.task, 31, { ...opts, round: 1 });
+    const r1again = trainLocal(fx.model, fx.task, 31, { ...opts, data: { ...opts.data, round: 1 } });
+    expect([r0.round, r1.round]).toEqual([0, 1]);
+    // Before training both rounds see the same global model on the same held-out set.
+    expect(r1.before).toBe(r0.before);
+    const w = (m: typeof fx.model) => Array.from(int8View(m.tensors[graph.layers.at(-1)!.weight]));
+    expect(w(r1.model)).not.toEqual(w(r0.model));
+    expect(w(r1again.model)).toEqual(w(r1.model));
+    expect(() => trainLocal(fx.model, fx.task, 31, { ...opts, round: 2, data: { ...opts.data, round: 3 } })).toThrow(/round 2 and data.round 3 disagree/);
   });
 
   it('without QAS the same learning rate barely moves the int8 parameters; with QAS it does', () => {
