@@ -6,7 +6,10 @@ import { floatEquivalentForward } from '../../../src-main/core/train/sparse/floa
 import { analyseGraph } from '../../../src-main/core/train/sparse/graph';
 import { keepForBackward } from '../../../src-main/core/train/sparse/int8-trace';
 import { planBackward } from '../../../src-main/core/train/sparse/plan';
-import { int32View, int8View, realBias, realWeights } from '../../../src-main/core/train/sparse/real-params';
+import { biasScales, int32View, int8View, realBias, realWeights, weightScales } from '../../../src-main/core/train/sparse/real-params';
+import { applyUpdate } from '../../../src-main/core/train/sparse/update';
+import { Rng } from '../../../src-main/core/train/data/rng';
+import { cloneModel } from '../../../src-main/core/train/quant/model-io';
 import { SparseTrainer } from '../../../src-main/core/train/sparse/trainer';
 import { quantizeInput } from '../../../src-main/core/train/quant/evaluate-int8';
 import { standardSchemes } from '../../../src-main/core/train/experiments/standard-schemes';
@@ -159,6 +162,43 @@ describe('sparse update on the int8 graph', () => {
     expect(w(r1.model)).not.toEqual(w(r0.model));
     expect(w(r1again.model)).toEqual(w(r1.model));
     expect(() => trainLocal(fx.model, fx.task, 31, { ...opts, round: 2, data: { ...opts.data, round: 3 } })).toThrow(/round 2 and data.round 3 disagree/);
+  });
+
+  it('QAS scales each parameter step by the inverse square of its own per-channel scale', () => {
+    // Definition: the int8-graph gradient of an int8 weight is s_W[o] * dL/dW; QAS divides it by
+    // s_W[o]^2, so the integer step is lr * g / s_W[o]; the int32 bias step is lr * g / s_b[c].
+    // Without QAS the integer step is lr * s * g.
+    const cls = graph.layers.at(-1)!;
+    const update = planBackward(graph, schemes.full).updates.find((u) => u.layer.opIndex === cls.opIndex)!;
+    const sw = weightScales(fx.model, cls);
+    const sb = biasScales(fx.model, cls);
+    const perOut = int8View(fx.model.tensors[cls.weight]).length / cls.outChannels;
+    const lr = 1e-4;
+    const g = { weight: new Float32Array(perOut * cls.outChannels), bias: new Float32Array(cls.outChannels) };
+    for (let o = 0; o < cls.outChannels; o++) {
+      g.weight[o * perOut] = sw[o] * (o + 1) * 1e4; // one weight per output channel
+      g.bias[o] = sb[o] * (o + 1) * 1e4;
+    }
+    const stepOf = (qas: boolean) => {
+      const m = cloneModel(fx.model);
+      applyUpdate(m, update, g, 1, { lr, qas, weightRounding: 'nearest' }, new Rng(1), { weightsChanged: 0, biasesChanged: 0, weightsSaturated: 0 });
+      const w0 = int8View(fx.model.tensors[cls.weight]);
+      const w1 = int8View(m.tensors[cls.weight]);
+      const b0 = int32View(fx.model.tensors[cls.bias]);
+      const b1 = int32View(m.tensors[cls.bias]);
+      return { w: Array.from({ length: cls.outChannels }, (_, o) => w1[o * perOut] - w0[o * perOut]), wBefore: Array.from({ length: cls.outChannels }, (_, o) => w0[o * perOut]), b: Array.from(b1, (v, c) => v - b0[c]) };
+    };
+    const clamp = (v: number) => Math.max(-127, Math.min(127, v));
+    const qas = stepOf(true);
+    qas.w.forEach((d, o) => expect(d).toBe(clamp(qas.wBefore[o] - Math.round((lr * g.weight[o * perOut]) / sw[o])) - qas.wBefore[o]));
+    // lr * g / s = o + 1 exactly: each channel's step undoes its own scale.
+    qas.w.forEach((d, o) => expect(d).toBe(clamp(qas.wBefore[o] - (o + 1)) - qas.wBefore[o]));
+    expect(qas.w.some((d) => d !== 0)).toBe(true);
+    qas.b.forEach((d, c) => expect(d).toBe(0 - Math.round((lr * g.bias[c]) / sb[c])));
+    expect(qas.b).toEqual(Array.from({ length: cls.outChannels }, (_, c) => -(c + 1)));
+    const plain = stepOf(false);
+    plain.b.forEach((d, c) => expect(d).toBe(0 - Math.round(lr * sb[c] * g.bias[c])));
+    plain.w.forEach((d, o) => expect(d).toBe(clamp(plain.wBefore[o] - Math.round(lr * sw[o] * g.weight[o * perOut])) - plain.wBefore[o]));
   });
 
   it('without QAS the same learning rate barely moves the int8 parameters; with QAS it does', () => {
