@@ -4,6 +4,7 @@ import type { DeviceDataOptions } from './data/device-data';
 import { createDeviceData } from './data/device-data';
 import type { Task } from './data/task';
 import { engineRunner } from './sparse/engine-runner';
+import type { TrainableLayer } from './sparse/graph';
 import type { SparseScheme } from './sparse/scheme';
 import type { SparseProgress, SparseTrainOptions } from './sparse/trainer';
 import { SparseTrainer } from './sparse/trainer';
@@ -16,6 +17,18 @@ export interface LocalTrainingOptions extends Omit<SparseTrainOptions, 'scheme'>
   rounding?: RoundingMode;
   signal?: AbortSignal;
   onProgress?: (p: SparseProgress) => void;
+}
+
+/** What one layer's update changed, from the backward plan (what a delta of the round may carry). */
+export interface LayerUpdateSummary {
+  op: number;
+  kind: TrainableLayer['kind'];
+  /** Input channels whose weights were updated (the first k); 0 for none. */
+  k: number;
+  /** The int8 weight tensor when k > 0. */
+  weightTensor?: number;
+  /** The int32 bias tensor when the bias was updated. */
+  biasTensor?: number;
 }
 
 /** Outcome of a device's local training. */
@@ -34,6 +47,8 @@ export interface LocalTrainingResult {
   steps: number;
   trainMs: number;
   stats: SparseTrainer['stats'];
+  /** Per updated layer, what the scheme let the training change (in op order). */
+  updates: LayerUpdateSummary[];
   /** The updated model (the trainer's own copy). */
   model: Model;
 }
@@ -64,6 +79,13 @@ export function trainLocal(model: Model, task: Task, deviceSeed: number, options
     steps: trainer.updates,
     trainMs,
     stats: trainer.stats,
+    updates: trainer.plan.updates.map((u) => ({
+      op: u.layer.opIndex,
+      kind: u.layer.kind,
+      k: u.weightChannels,
+      ...(u.weightChannels > 0 ? { weightTensor: u.layer.weight } : {}),
+      ...(u.bias ? { biasTensor: u.layer.bias } : {}),
+    })),
     model: trainer.model,
   };
 }

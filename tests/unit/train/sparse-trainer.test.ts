@@ -161,6 +161,13 @@ describe('sparse update on the int8 graph', () => {
     const w = (m: typeof fx.model) => Array.from(int8View(m.tensors[graph.layers.at(-1)!.weight]));
     expect(w(r1.model)).not.toEqual(w(r0.model));
     expect(w(r1again.model)).toEqual(w(r1.model));
+    // The update summary names exactly the tensors that may differ from the base, and they do.
+    const cls = graph.layers.at(-1)!;
+    expect(r1.updates.at(-1)).toEqual({ op: cls.opIndex, kind: cls.kind, k: cls.inChannels, weightTensor: cls.weight, biasTensor: cls.bias });
+    const named = new Set(r1.updates.flatMap((u) => [u.weightTensor, u.biasTensor]));
+    r1.model.tensors.forEach((t, i) => {
+      if (!named.has(i)) expect(Buffer.compare(Buffer.from(t.data ?? []), Buffer.from(fx.model.tensors[i].data ?? []))).toBe(0);
+    });
     expect(() => trainLocal(fx.model, fx.task, 31, { ...opts, round: 2, data: { ...opts.data, round: 3 } })).toThrow(/round 2 and data.round 3 disagree/);
   });
 
