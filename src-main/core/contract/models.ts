@@ -136,7 +136,11 @@ export type BuildSizes = z.infer<typeof BuildSizes>;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hash (64 lowercase hex digits)');
 
 /** The build options that change a package's bytes or the schedule it was chosen with: the plan (as `models.build` took it) and the rounding. */
-export const PackageOptions = AnalysisOptions.omit({ mcu: true }).extend({ rounding: z.enum(['tflm', 'tflite']) });
+export const PackageOptions = AnalysisOptions.omit({ mcu: true }).extend({
+  rounding: z.enum(['tflm', 'tflite']),
+  /** Built with the lowest-peak plan for its MCU (bestFittingPlan within maxMacOverhead), as deployments build. */
+  bestFit: z.boolean().optional(),
+});
 export type PackageOptions = z.infer<typeof PackageOptions>;
 
 /**

@@ -24,6 +24,15 @@ export interface GroupLimits {
   bytesPerSecond: number;
 }
 
+/**
+ * Frames the hub hands the MQTT client before it waits for them to be written. Without a bound a
+ * pump with a generous byte rate put every window of every transfer (a thousand transfers × 32
+ * blocks) into the broker's queues at once: a device's next request then waited behind seconds of
+ * other devices' blocks, its 3 s idle timer fired, and blocks still on their way were asked for
+ * again. 256 is what the raw-broker benchmark keeps in flight too.
+ */
+export const MAX_FRAMES_IN_FLIGHT = 256;
+
 interface OpenTransfer {
   deviceId: string;
   sender: TransferSender;
@@ -46,6 +55,9 @@ export class TransferHub {
   private cursor = 0;
   /** Frames waiting for the rate, by transfer; rebuilt lazily. */
   private order: string[] = [];
+  /** Frames handed to the MQTT client and not yet written out. */
+  private framesInFlight = 0;
+  private pumpQueued = false;
 
   constructor(
     private readonly deps: {
@@ -55,6 +67,8 @@ export class TransferHub {
       clock: () => number;
       /** How often the pump runs, ms. */
       pumpMs?: number;
+      /** Frames the MQTT client may hold unwritten (default {@link MAX_FRAMES_IN_FLIGHT}). */
+      maxFramesInFlight?: number;
     },
   ) {
     this.registration = deps.router.register('xfer', (message) => this.receive(message.deviceId, message.levels, message.payload));
@@ -161,8 +175,10 @@ export class TransferHub {
     const now = this.deps.clock();
     const blocked = new Set<string>();
     let idleRounds = 0;
-    // Round robin: one frame per transfer per turn, until every group's rate or every queue is spent.
-    while (idleRounds < this.order.length) {
+    const maxInFlight = this.deps.maxFramesInFlight ?? MAX_FRAMES_IN_FLIGHT;
+    // Round robin: one frame per transfer per turn, until every group's rate or every queue is
+    // spent, or the client holds as many unwritten frames as it may.
+    while (idleRounds < this.order.length && this.framesInFlight < maxInFlight) {
       this.cursor = (this.cursor + 1) % this.order.length;
       const tid = this.order[this.cursor];
       const transfer = this.open.get(tid);
@@ -186,9 +202,25 @@ export class TransferHub {
       if (!frame) continue;
       idleRounds = 0;
       this.deps.source.onSent(tid, next, transfer.sender.stats.resentBytes > resentBefore);
-      this.deps.router.send(transfer.deviceId, 'xfer', frame, ['app', 'blk']).catch((err: unknown) => {
-        this.deps.logger.warn(`deploy: a block to ${transfer.deviceId} was not published: ${String(err)}`);
-      });
+      this.framesInFlight++;
+      this.deps.router
+        .send(transfer.deviceId, 'xfer', frame, ['app', 'blk'])
+        .catch((err: unknown) => {
+          this.deps.logger.warn(`deploy: a block to ${transfer.deviceId} was not published: ${String(err)}`);
+        })
+        .finally(() => this.frameWritten(maxInFlight));
     }
+  }
+
+  /** A frame left the client: when the client had been full, pump again now rather than next tick. */
+  private frameWritten(maxInFlight: number): void {
+    const wasFull = this.framesInFlight >= maxInFlight;
+    this.framesInFlight--;
+    if (!wasFull || this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
   }
 }

@@ -144,7 +144,7 @@ export class ModelRegistry {
    * model does not fit the MCU, unless `allowMisfit`.
    */
   async build(
-    input: { modelId: string; version: number; mcu: string; plan?: AnalysisOptions; rounding: RoundingMode; allowMisfit: boolean; io?: IoConvention },
+    input: { modelId: string; version: number; mcu: string; plan?: AnalysisOptions; rounding: RoundingMode; allowMisfit: boolean; io?: IoConvention; bestFit?: boolean },
     signal?: AbortSignal,
   ): Promise<BuildResult> {
     const { repo, profiles, signingKeys } = this.deps;
@@ -169,6 +169,7 @@ export class ModelRegistry {
         plan,
         rounding: input.rounding,
         allowMisfit: input.allowMisfit,
+        bestFit: input.bestFit ?? false,
         io: input.io ?? DEFAULT_IO_CONVENTION,
         privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },
@@ -180,7 +181,7 @@ export class ModelRegistry {
     if (!result.ok) throw new AppError('INTERNAL', `the stored file of "${model.name}" v${input.version} cannot be built: ${result.message}`);
     const { mcu: _planTarget, ...planOptions } = plan;
     const storedPackage = this.storePackage(
-      { modelId: model.id, version: input.version, mcu: input.mcu, options: { ...planOptions, rounding: input.rounding }, fileName: result.packageName, builtAt: this.now() },
+      { modelId: model.id, version: input.version, mcu: input.mcu, options: { ...planOptions, rounding: input.rounding, ...(input.bestFit ? { bestFit: true } : {}) }, fileName: result.packageName, builtAt: this.now() },
       result.package,
     );
     return {
