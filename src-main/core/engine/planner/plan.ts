@@ -289,20 +289,21 @@ export interface PlannedSchedule {
 }
 
 /**
- * Plans a model's activation memory:
+ * Plans a model's activation memory (with `overwriteResidual`, also residual blocks written over, kept
+ * unless the plan without them is lower; packages cannot carry such a plan yet):
  * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, placement searched
  *   from largest-first (TinyEngine's order) and a few other orders;
  * - `naive`: no rewrites, memory taken in execution order and freed after last use;
  * - `tflm-greedy`: no rewrites, TFLM's GreedyMemoryPlanner with its 16-byte buffer alignment.
  */
-export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine'): PlannedSchedule {
+export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine', options: { overwriteResidual?: boolean } = {}): PlannedSchedule {
   if (strategy !== 'tinyengine') {
     const schedule = buildSchedule(model, NO_REWRITES);
     const problem = problemOfSchedule(schedule);
     const plan = strategy === 'naive' ? planProblem(problem, 'in-order') : planProblem(problem, 'tflm', TFLM_ALIGNMENT);
     return { strategy, schedule, plan };
   }
-  const schedule = buildSchedule(model, ALL_REWRITES);
+  const schedule = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: options.overwriteResidual ?? false });
   const plan = planProblem(problemOfSchedule(schedule), 'searched');
   if (!schedule.steps.some((s) => s.overwrites)) return { strategy, schedule, plan };
   // Overwriting a residual block's projection input grows that group by a pixel and lengthens its

@@ -17,7 +17,12 @@ export interface RewriteOptions {
   overwriteResidual: boolean;
 }
 
-export const ALL_REWRITES: RewriteOptions = Object.freeze({ fusePad: true, inPlaceDepthwise: true, aliasReshape: true, overwriteResidual: true });
+/**
+ * The rewrites every plan uses. overwriteResidual is not among them: a package's reader rebuilds the
+ * schedule with these and expects the tensors of a byte-sharing group at one offset, which a
+ * projection placed a pixel ahead of its input is not (see planModel's `overwriteResidual`).
+ */
+export const ALL_REWRITES: RewriteOptions = Object.freeze({ fusePad: true, inPlaceDepthwise: true, aliasReshape: true, overwriteResidual: false });
 export const NO_REWRITES: RewriteOptions = Object.freeze({ fusePad: false, inPlaceDepthwise: false, aliasReshape: false, overwriteResidual: false });
 
 /** One executed step of the schedule: an op of the model after the rewrites. */
