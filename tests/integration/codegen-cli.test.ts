@@ -83,6 +83,17 @@ describe('tinyfleet package / verify / signing-key', () => {
     expect(wrong.stderr).toMatch(/\(wrong-key\)/);
   });
 
+  it('packages a patch plan as format 2 (--patch NxN), which verify loads', async () => {
+    const dataDir = path.join(dir, 'data-patch');
+    const out = path.join(dir, 'tiny-patch.tfpk');
+    const made = await cli('package', modelFile, '--mcu', 'stm32f746', '--out', out, '--data-dir', dataDir, '--patch', '2x2');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/\(patches 2x2 up to node \d+ \(arena [\d.]+ KiB; per layer [\d.]+ KiB\), format 2\)/);
+    const ok = await cli('verify', out, '--data-dir', dataDir, '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).manifest).toMatchObject({ formatVersion: 2, memoryPlan: { kind: 'patch', patch: { n: 2 } } });
+  });
+
   it('refuses to package for an MCU the model does not fit unless --allow-misfit, which the manifest records', async () => {
     const b = new IrBuilder('hog');
     const hogFile = path.join(dir, 'hog.tflite');

@@ -4,6 +4,7 @@ import { registerCompile } from './compile';
 import { registerDeploy } from './deploy';
 import { registerDevices } from './devices';
 import { registerPackage } from './package';
+import { registerRounds } from './rounds';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 import { registerSim } from './sim';
@@ -13,4 +14,4 @@ import { registerTrain } from './train';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerBroker, registerTrain];
+export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerRounds, registerBroker, registerTrain];

@@ -1,15 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { IO_OPTION_HELP, parseIoConvention } from './compile';
+import { IO_OPTION_HELP, parseIoConvention, parsePatchMode } from './compile';
+import { scheduleForReport } from '../../core/engine/codegen/emit';
+import type { PatchMode } from '../../core/engine/patch/search';
 import { compileModel } from '../../core/engine/compile';
 import { misfitReason } from '../../core/engine/fit';
 import { findMcuProfile, loadMcuProfiles } from '../../core/engine/mcu-profiles';
 import { parsePublicKey, SigningKeyStore } from '../../core/engine/package/keys';
 import { readPackage } from '../../core/engine/package/reader';
 import { writePackage } from '../../core/engine/package/writer';
+import { describePackagePlan } from '../../core/deploy/fit-gate';
 import type { RoundingMode } from '../../core/engine/runtime/requantize';
-import { DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
+import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from '../../core/engine/io-convention';
 import { readTflite } from '../../core/engine/tflite/reader';
 import { resolveDataDir } from '../../core/store/data-dir';
 import { kib, parseMcuId, parseRounding } from '../options';
@@ -31,6 +34,7 @@ interface PackageFlags {
   modelVersion: string;
   rounding: RoundingMode;
   io: IoConvention;
+  patch: PatchMode;
   allowMisfit?: boolean;
   dataDir?: string;
   json?: boolean;
@@ -53,6 +57,12 @@ export function registerPackage(program: Command): void {
     .option('--rounding <mode>', 'requantization the device runs: tflm or tflite', parseRounding, 'tflm' as RoundingMode)
     .option('--allow-misfit', 'write the package even when the model does not fit the MCU (e.g. for a bigger board); the manifest records it')
     .option('--io <convention>', IO_OPTION_HELP, parseIoConvention, DEFAULT_IO_CONVENTION)
+    .option(
+      '--patch <mode>',
+      'plan the package ships: auto (per layer when it fits the MCU, else the patch plan that fits at the fewest extra MACs), none (per layer) or NxN; a patch plan makes a format 2 package',
+      parsePatchMode,
+      'auto' as PatchMode,
+    )
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--json', 'print the manifest as JSON')
     .action((file: string, flags: PackageFlags) => {
@@ -60,8 +70,9 @@ export function registerPackage(program: Command): void {
       const model = readTflite(readFile(file), { name });
       const profiles = loadMcuProfiles();
       const target = findMcuProfile(profiles, flags.mcu);
-      // The fit of what the package ships (format 1: the per-layer plan), computed as every analysis computes it.
-      const fit = compileModel(model, { mcu: target.id, profiles, patch: 'none', io: flags.io }).target!;
+      // The fit of what the package ships, computed as every analysis computes it.
+      const report = compileModel(model, { mcu: target.id, profiles, patch: flags.patch, io: flags.io });
+      const fit = report.target!;
       if (!fit.fits && !flags.allowMisfit) {
         process.stderr.write(`tinyfleet: ${name} does not fit ${target.name}: ${misfitReason(fit)}; no package written (--allow-misfit writes it anyway)\n`);
         process.exitCode = 3;
@@ -69,7 +80,10 @@ export function registerPackage(program: Command): void {
       }
       if (!fit.fits) process.stderr.write(`warning: ${name} does not fit ${target.name}: ${misfitReason(fit)}; packaged anyway (--allow-misfit), the manifest records it\n`);
       const store = new SigningKeyStore(resolveDataDir({ flag: flags.dataDir }));
+      const { planned, patch } = scheduleForReport(applyIoConvention(model, flags.io).model, report.patch);
       const bytes = writePackage(model, {
+        planned,
+        ...(patch ? { patch } : {}),
         modelId: flags.id ?? name,
         modelVersion: flags.modelVersion,
         target,
@@ -86,7 +100,7 @@ export function registerPackage(program: Command): void {
       }
       process.stdout.write(
         `wrote ${flags.out}: ${bytes.byteLength} bytes, model ${manifest.model.id} v${manifest.model.version} for ${manifest.target.name}, ` +
-          `arena ${kib(manifest.memoryPlan.arenaBytes)}, weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}, I/O ${flags.io}\n` +
+          `arena ${kib(manifest.memoryPlan.arenaBytes)} (${describePackagePlan(manifest.memoryPlan)}, format ${manifest.formatVersion}), weights ${kib(manifest.body.weightsBytes)}, rounding ${manifest.runtime.rounding}, I/O ${flags.io}\n` +
           `signed with key ${manifest.signer.publicKeySha256} (${store.publicKeyPath})\n`,
       );
     });

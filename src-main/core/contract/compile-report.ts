@@ -114,6 +114,21 @@ export const FitReportSchema = z.object({
   fitsSram: z.boolean(),
   fitsFlash: z.boolean(),
   fits: z.boolean(),
+  /**
+   * When the report's plan does not fit this MCU's SRAM: the lowest-peak plan the engine has for it
+   * (bestFittingPlan, within the report's MAC limit) and whether that fits; a build with that
+   * `patch`, or a deployment, ships it.
+   */
+  bestPlan: z
+    .object({
+      patch: z.union([z.literal('none'), z.object({ n: count })]),
+      lastStageOp: count.optional(),
+      peakBytes: bytes,
+      macOverhead: z.number(),
+      sramNeededBytes: bytes,
+      fits: z.boolean(),
+    })
+    .optional(),
 });
 export type FitReport = z.infer<typeof FitReportSchema>;
 

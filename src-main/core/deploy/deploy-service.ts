@@ -13,8 +13,9 @@ import type { DeviceMessaging } from '../fleet/device-router';
 import type { ModelRegistry } from '../models/model-registry';
 import type { DeploymentRecord, ExecutionRecord, PreviousModel, Store } from '../store';
 import { emptyCounts, type StateCounts } from './execution';
-import { runFitGate, type GateDevice, type GatePackage } from './fit-gate';
+import { describePackagePlan, runFitGate, type GateDevice, type GatePackage } from './fit-gate';
 import { LIVE_STATES, RolloutEngine, toDeploymentDevice } from './rollout-engine';
+import type { TransferHub } from './transfer-hub';
 import { planWaves, validatePolicy } from './waves';
 
 /** What the deployment service needs. */
@@ -33,8 +34,8 @@ export interface DeployServiceDeps {
   tickMs?: number;
 }
 
-/** Options every package of a deployment is built with: the best plan that fits, TFLM rounding. */
-const PACKAGE_OPTIONS = { patch: 'auto', rounding: 'tflm' } as const;
+/** Options every package of a deployment is built with: the lowest-peak plan for the MCU (bestFittingPlan), TFLM rounding. */
+const PACKAGE_OPTIONS = { bestFit: true, rounding: 'tflm' } as const;
 
 /**
  * Deployments (docs/architecture.md, "Deployments"): a model version to targets in waves, behind
@@ -73,6 +74,11 @@ export class DeployService {
 
   start(): void {
     this.engine.start();
+  }
+
+  /** The block-transfer hub every `xfer` message goes through (the rounds' uploads and deltas too). */
+  get transfers(): TransferHub {
+    return this.engine.transfers;
   }
 
   dispose(): void {
@@ -305,14 +311,14 @@ export class DeployService {
     if (!this.deps.profiles.some((p) => p.id === mcu)) return { ok: false, reason: `unknown MCU profile "${mcu}"` };
     const stored = this.deps.models
       .packages(modelId, version)
-      .find((p) => p.mcu === mcu && p.options.patch === PACKAGE_OPTIONS.patch && p.options.rounding === PACKAGE_OPTIONS.rounding);
+      .find((p) => p.mcu === mcu && p.options.bestFit === PACKAGE_OPTIONS.bestFit && p.options.rounding === PACKAGE_OPTIONS.rounding);
     // A stored package the installation key no longer verifies (the key was replaced) is useless to
     // devices provisioned with the current key: build a fresh one instead.
     const verified = stored ? this.verified(stored) : null;
     if (verified) return verified;
     try {
       // A model that does not fit `mcu` is refused (DOES_NOT_FIT with the numbers): the gate reports it.
-      const build = { modelId, version, mcu, plan: { mcu, patch: PACKAGE_OPTIONS.patch }, rounding: PACKAGE_OPTIONS.rounding, allowMisfit: false };
+      const build = { modelId, version, mcu, plan: { mcu, patch: 'auto' as const }, bestFit: PACKAGE_OPTIONS.bestFit, rounding: PACKAGE_OPTIONS.rounding, allowMisfit: false };
       const built = (await this.deps.models.build(build, signal)).storedPackage;
       return this.verified(built) ?? { ok: false, reason: `the package built for ${mcu} does not verify with this installation's key` };
     } catch (err) {
@@ -331,7 +337,7 @@ export class DeployService {
       if (err instanceof PackageError) return null;
       throw err;
     }
-    return { ok: true, packageId: stored.id, sizeBytes: stored.sizeBytes, arenaBytes: manifest.memoryPlan.arenaBytes, plan: `best fitting plan (patch ${stored.options.patch})` };
+    return { ok: true, packageId: stored.id, sizeBytes: stored.sizeBytes, arenaBytes: manifest.memoryPlan.arenaBytes, plan: describePackagePlan(manifest.memoryPlan) };
   }
 
   private viewOf(id: string): Deployment | null {

@@ -1,6 +1,7 @@
 import type { McuProfile } from '../common/mcu-profile';
 import type { FitGateRow } from '../contract/deploy';
 import { RUNTIME_SRAM_BYTES } from '../engine/cost/footprint';
+import type { PackageManifest } from '../engine/package/format';
 
 /** A target device as the fit gate sees it (what its birth reported, if it was ever seen). */
 export interface GateDevice {
@@ -21,6 +22,16 @@ export type GatePackage =
 export type GateVerdict = { eligible: true } | { eligible: false; reason: string };
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/**
+ * The plan a package's arena is sized for, in words, e.g. "patches 2x2 up to node 14 (arena 140.3
+ * KiB; per layer 288.0 KiB)" or "per layer (arena 72.0 KiB)".
+ */
+export function describePackagePlan(memoryPlan: PackageManifest['memoryPlan']): string {
+  const { patch, arenaBytes, layerPeakBytes } = memoryPlan;
+  if (!patch) return `per layer (arena ${kb(arenaBytes)})`;
+  return `patches ${patch.n}x${patch.n} up to node ${patch.lastStageOp} (arena ${kb(arenaBytes)}; per layer ${kb(layerPeakBytes ?? arenaBytes)})`;
+}
 
 /**
  * The deployment fit gate: before anything is sent, each target is checked against its MCU class's

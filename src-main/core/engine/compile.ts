@@ -3,7 +3,7 @@ import { modelCost } from './cost/macs';
 import { codeFootprint, flashOnCore } from './codegen/flash-estimate';
 import { DEFAULT_CORE } from './codegen/cores';
 import { RUNTIME_SRAM_BYTES } from './cost/footprint';
-import { checkFit } from './fit';
+import { bestFittingPlan, checkFit } from './fit';
 import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from './io-convention';
 import { tensorBytes, type Model } from './ir';
 import type { McuProfile } from '../common/mcu-profile';
@@ -42,6 +42,8 @@ export interface CompileOptions {
    * at the planned offsets (patch by patch when patching) and compare with an unplanned run.
    */
   prove?: { seed: number };
+  /** Plan residual blocks written over (planner/schedule.ts overwriteResidual); packages cannot carry it yet. */
+  overwriteResidual?: boolean;
   signal?: AbortSignal;
 }
 
@@ -92,7 +94,7 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
   const cost = modelCost(model);
   signal?.throwIfAborted();
   onProgress?.({ phase: 'plan', fraction: 0.05 });
-  const ours = planModel(model, 'tinyengine');
+  const ours = planModel(model, 'tinyengine', { overwriteResidual: options.overwriteResidual });
   onProgress?.({ phase: 'baselines', fraction: 0.1 });
   const naive = planModel(model, 'naive');
   const greedy = planModel(model, 'tflm-greedy');
@@ -199,6 +201,28 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
     ...(est.unmeasuredKernels.length ? { unmeasuredKernels: est.unmeasuredKernels } : {}),
   };
   const fits = checkFit(final.peakBytes, (p) => flashOf(p.core).totalBytes, profiles);
+  // An MCU this plan does not fit in SRAM may take the lowest-peak plan: say which, and whether it fits.
+  if (mode !== 'none') {
+    for (const f of fits) {
+      if (f.fitsSram) continue;
+      const best = bestFittingPlan(source, findMcuProfile(profiles, f.mcu), {
+        io: io.convention,
+        rounding: options.rounding,
+        maxMacOverhead,
+        signal,
+        onProgress: (p) => onProgress?.({ phase: 'fit', fraction: Math.round((0.95 + 0.04 * p) * 1000) / 1000 }),
+      });
+      if (best.peakBytes >= final.peakBytes) continue;
+      f.bestPlan = {
+        patch: best.patch,
+        ...(best.lastStageOp !== undefined ? { lastStageOp: best.lastStageOp } : {}),
+        peakBytes: best.peakBytes,
+        macOverhead: best.macOverhead,
+        sramNeededBytes: best.fit.sramNeededBytes,
+        fits: best.fit.fits,
+      };
+    }
+  }
   const stageOpSet = new Set(chosen ? chosen.stage.stageOps : []);
   const stepOf = new Map(ours.schedule.steps.map((s) => [s.opIndex, s]));
   const foldedInto = new Map(ours.schedule.steps.filter((s) => s.fusedPad !== undefined).map((s) => [s.fusedPad!, s.opIndex]));

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { codeFootprint, flashOnCore } from './codegen/flash-estimate';
 import { RUNTIME_SRAM_BYTES } from './cost/footprint';
 import { modelCost } from './cost/macs';
 import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention } from './io-convention';
+import { modelDigest } from './model-digest';
 import type { Model } from './ir';
 import type { McuProfile } from '../common/mcu-profile';
 import { enumeratePatchCandidates, type PatchCandidate } from './patch/search';
@@ -24,6 +26,21 @@ export interface FitResult {
   flashHeadroomRatio: number;
   fitsSram: boolean;
   fitsFlash: boolean;
+  fits: boolean;
+  /** Set by compileModel when its plan does not fit this MCU's SRAM but a lower-peak plan exists. */
+  bestPlan?: FitBestPlan;
+}
+
+/** The lowest-peak plan (bestFittingPlan) for an MCU the report's own plan does not fit in SRAM. */
+export interface FitBestPlan {
+  /** How to build it, as `CompileOptions.patch` and `models.build` take it. */
+  patch: 'none' | { n: number };
+  /** With patches: TFLite node index of the stage's last op. */
+  lastStageOp?: number;
+  peakBytes: number;
+  macOverhead: number;
+  /** Its SRAM (arena + runtime) and whether it fits the MCU, SRAM and Flash. */
+  sramNeededBytes: number;
   fits: boolean;
 }
 
@@ -97,23 +114,56 @@ export interface BestFittingPlanOptions {
   rounding?: RoundingMode;
   /** Leave out patch plans whose halos add more than this share of MACs (default: none left out). */
   maxMacOverhead?: number;
+  /** Called with the fraction of the search done (not called when the search is cached). */
+  onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
 }
 
-/** Every plan of a model, per I/O convention and MAC limit: the same for every MCU, so computed once. */
-const plansOf = new WeakMap<Model, Map<string, { planned: PlannedSchedule; model: Model; macs: number; candidates: PatchCandidate[] }>>();
+interface ModelPlans {
+  planned: PlannedSchedule;
+  model: Model;
+  macs: number;
+  candidates: PatchCandidate[];
+}
 
-function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefined, signal?: AbortSignal) {
-  const key = `${io}:${maxMacOverhead ?? ''}`;
-  const cached = plansOf.get(source)?.get(key);
-  if (cached) return cached;
+/**
+ * Every plan of a model, per I/O convention and MAC limit: the same for every MCU and rounding, so
+ * computed once. Keyed by the model's digest (its parameters and graph), so the builds of one
+ * deployment (one per MCU class, each parsing the file anew) share one search per worker.
+ */
+const plansByDigest = new Map<string, ModelPlans>();
+/** Searches kept: a MobileNetV2's candidates are tens of MB, and a deployment needs one model. */
+const MAX_CACHED_PLANS = 4;
+
+/**
+ * What a model's plans depend on: its parameters (modelDigest) and its graph (ops, and each
+ * tensor's dtype and shape), which modelDigest leaves out.
+ */
+function planKey(model: Model): string {
+  const graph = JSON.stringify({
+    ops: model.ops.map((o) => [o.index, o.kind, o.inputs, o.outputs, o.options]),
+    tensors: model.tensors.map((t) => [t.dtype, t.shape, t.isVariable === true]),
+    inputs: model.inputs,
+    outputs: model.outputs,
+  });
+  return `${modelDigest(model)}:${createHash('sha256').update(graph).digest('hex')}`;
+}
+
+function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefined, signal?: AbortSignal, onProgress?: (fraction: number) => void): ModelPlans {
+  const key = `${planKey(source)}:${io}:${maxMacOverhead ?? ''}`;
+  const cached = plansByDigest.get(key);
+  if (cached) {
+    plansByDigest.delete(key);
+    plansByDigest.set(key, cached); // most recently used last
+    return cached;
+  }
   const model = applyIoConvention(source, io).model;
   const planned = planModel(model, 'tinyengine');
   const macs = modelCost(model).macs;
-  const candidates = enumeratePatchCandidates(planned.schedule, macs, { maxMacOverhead, signal });
+  const candidates = enumeratePatchCandidates(planned.schedule, macs, { maxMacOverhead, signal, onProgress });
   const entry = { planned, model, macs, candidates };
-  if (!plansOf.has(source)) plansOf.set(source, new Map());
-  plansOf.get(source)!.set(key, entry);
+  if (plansByDigest.size >= MAX_CACHED_PLANS) plansByDigest.delete(plansByDigest.keys().next().value!);
+  plansByDigest.set(key, entry);
   return entry;
 }
 
@@ -122,11 +172,11 @@ function plans(source: Model, io: IoConvention, maxMacOverhead: number | undefin
  * and whether it fits the MCU: the most SRAM headroom the engine can give it. When even this plan
  * does not fit, nothing does, and `fit` says by how much (negative headroom). The fit check of a
  * compile and the deployment fit gate ask this for each MCU class; the plans are computed once per
- * model, so asking for several MCUs costs one search.
+ * model (by digest, I/O convention and MAC limit), so asking for several MCUs costs one search.
  */
 export function bestFittingPlan(model: Model, profile: McuProfile, options: BestFittingPlanOptions = {}): BestFittingPlan {
   const io = options.io ?? DEFAULT_IO_CONVENTION;
-  const { planned, model: compiled, candidates } = plans(model, io, options.maxMacOverhead, options.signal);
+  const { planned, model: compiled, candidates } = plans(model, io, options.maxMacOverhead, options.signal, options.onProgress);
   const layerPeakBytes = planned.plan.peakBytes;
   let best: PatchCandidate | undefined;
   for (const c of candidates) {

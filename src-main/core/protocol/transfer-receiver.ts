@@ -22,11 +22,17 @@ export interface TransferReceiverHost {
 export interface TransferReceiverOptions {
   /** Blocks requested and not yet received, at most; capped by the offer's window. */
   window?: number;
-  /** Re-request what is in flight after this long without a block (doubles per silent retry). */
+  /**
+   * The least time without a block before the oldest block in flight is asked for again (doubles
+   * per silent retry). The receiver waits longer when the round trips it measures are longer.
+   */
   idleMs?: number;
   /** Silent retries before giving up with TRANSFER_TIMEOUT. */
   maxIdleRetries?: number;
 }
+
+/** Most doublings of the idle time the backoff keeps between round-trip samples. */
+const MAX_BACKOFF = 4;
 
 /** Counters a receiver keeps, for the device's report and the benchmarks. */
 export interface TransferReceiverStats {
@@ -46,7 +52,10 @@ export interface TransferReceiverStats {
  * Loss is detected two ways. A sender serves requests in order, and MQTT delivers one publisher's
  * messages on a topic in order, so when a block arrives, every block requested before it that has
  * not arrived was lost: it is requested again at once. A lost tail (nothing after it to reveal the
- * gap) is found by the idle timer, {@link tick}.
+ * gap) is found by the idle timer, {@link tick}. Like TCP's retransmission timer, the idle time adapts to the round trips
+ * measured on blocks requested once (Karn's rule): srtt + 4 × rttvar (RFC 6298), never below
+ * `idleMs`, so a busy broker that holds blocks for seconds does not make a device ask for blocks that
+ * are still on their way.
  */
 export class TransferReceiver {
   readonly bitmap: BlockBitmap;
@@ -54,11 +63,26 @@ export class TransferReceiver {
   private readonly window: number;
   private readonly idleMs: number;
   private readonly maxIdleRetries: number;
-  /** Requested and not yet received, in the order they were requested. */
+  /**
+   * One entry per request of a block not yet received, in the order of the requests: a block asked
+   * for again after an idle timeout has two, the earlier first.
+   */
   private inFlight: number[] = [];
   private lastProgress: number;
   private idleRetries = 0;
   private done = false;
+  /** When each block was requested, for blocks requested once (the round-trip samples). */
+  private readonly requestedAt = new Map<number, number>();
+  /** Blocks requested at least once. */
+  private readonly asked: BlockBitmap;
+  private srtt = 0;
+  private rttvar = 0;
+  /**
+   * Doublings of the idle time since the last round-trip sample. Kept across blocks that arrive
+   * (unlike `idleRetries`): blocks asked for twice give no sample, so a receiver whose round trips
+   * outgrew its idle time would otherwise never learn them and ask twice for everything.
+   */
+  private backoff = 0;
 
   constructor(
     readonly offer: TransferOffer,
@@ -67,6 +91,7 @@ export class TransferReceiver {
     stored?: Uint8Array,
   ) {
     this.bitmap = new BlockBitmap(offer.blockCount, stored);
+    this.asked = new BlockBitmap(offer.blockCount);
     this.window = Math.max(1, Math.min(options.window ?? offer.window, offer.window));
     this.idleMs = options.idleMs ?? 3000;
     this.maxIdleRetries = options.maxIdleRetries ?? 6;
@@ -99,7 +124,7 @@ export class TransferReceiver {
       // The header survived (the CRC covers the payload): ask for that block again.
       this.stats.corrupted++;
       const index = Buffer.from(data.buffer, data.byteOffset, data.byteLength).readUInt32BE(12);
-      this.presumeLost(index, true);
+      this.presumeLost(index);
       return true;
     }
     const { frame } = decoded;
@@ -107,7 +132,7 @@ export class TransferReceiver {
     const expected = frame.index === this.offer.blockCount - 1 ? this.offer.size - frame.index * this.offer.blockSize : this.offer.blockSize;
     if (frame.payload.byteLength !== expected) {
       this.stats.corrupted++;
-      this.presumeLost(frame.index, true);
+      this.presumeLost(frame.index);
       return true;
     }
     if (!this.bitmap.set(frame.index)) {
@@ -118,26 +143,31 @@ export class TransferReceiver {
     this.host.write(frame.index, frame.payload);
     this.host.persist(this.bitmap);
     this.stats.received++;
-    this.lastProgress = this.host.now();
+    const now = this.host.now();
+    this.sampleRoundTrip(frame.index, now);
+    this.lastProgress = now;
     this.idleRetries = 0;
+    // Everything asked for before this block's earliest request and still missing was lost on the
+    // way; a lost block asked for again since (after an idle timeout) has a copy still coming.
     const position = this.inFlight.indexOf(frame.index);
-    if (position > 0) {
-      // Everything requested before this block and still missing was lost on the way.
-      const lost = this.inFlight.splice(0, position);
-      this.stats.rerequested += lost.length;
-      this.inFlight.shift();
-    } else if (position === 0) {
-      this.inFlight.shift();
+    const lost = position > 0 ? this.inFlight.splice(0, position) : [];
+    this.dropInFlight(frame.index);
+    let uncovered = 0;
+    for (const index of new Set(lost)) {
+      if (this.inFlight.includes(index)) continue;
+      this.requestedAt.delete(index);
+      uncovered++;
     }
+    this.stats.rerequested += uncovered;
     if (this.bitmap.complete) return this.finish(), true;
-    if (this.inFlight.length <= this.window >> 1) this.request();
+    if (uncovered > 0 || this.outstanding().size <= this.window >> 1) this.request();
     return true;
   }
 
   /** Checks the idle timer: re-requests what is in flight, or gives up after the retries. */
   tick(now = this.host.now()): void {
     if (this.done) return;
-    const wait = this.idleMs * 2 ** this.idleRetries;
+    const wait = this.idleTimeoutMs * 2 ** Math.max(this.idleRetries, this.backoff);
     if (now - this.lastProgress < wait) return;
     if (this.idleRetries >= this.maxIdleRetries) {
       this.done = true;
@@ -147,34 +177,81 @@ export class TransferReceiver {
       return;
     }
     this.idleRetries++;
+    this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF);
     this.lastProgress = now;
-    this.stats.rerequested += this.inFlight.length;
-    this.inFlight = [];
-    this.request();
+    // Ask again for every block in flight, keeping the earlier requests' places: their copies may
+    // still come, and the loss rule must not take a late copy for a re-sent one.
+    const again = [...this.outstanding()].sort((a, b) => a - b);
+    this.stats.rerequested += again.length;
+    for (const index of again) {
+      this.requestedAt.delete(index);
+      this.inFlight.push(index);
+    }
+    if (again.length > 0) this.host.send({ v: 1, t: 'req', tid: this.offer.tid, want: toRuns(again), ts: Date.now() });
+    else this.request();
+  }
+
+  /** How long without a block counts as silence: the measured round trip's bound, at least `idleMs`. */
+  get idleTimeoutMs(): number {
+    return Math.max(this.idleMs, Math.ceil(this.srtt + 4 * this.rttvar));
+  }
+
+  private sampleRoundTrip(index: number, now: number): void {
+    const at = this.requestedAt.get(index);
+    if (at === undefined) return;
+    this.requestedAt.delete(index);
+    const sample = now - at;
+    this.backoff = 0;
+    if (this.srtt === 0) {
+      this.srtt = sample;
+      this.rttvar = sample / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
+      this.srtt = 0.875 * this.srtt + 0.125 * sample;
+    }
   }
 
   private ownsFrame(data: Uint8Array): boolean {
     return data.byteLength >= BLOCK_HEADER_BYTES && Buffer.from(data.buffer, data.byteOffset + 4, 8).toString('hex') === this.offer.tid;
   }
 
-  private presumeLost(index: number, requestNow: boolean): void {
+  /** A copy of `index` arrived damaged: that request is answered; ask again unless another copy is coming. */
+  private presumeLost(index: number): void {
     if (index >= this.offer.blockCount || this.bitmap.has(index)) return;
-    this.dropInFlight(index);
+    const earliest = this.inFlight.indexOf(index);
+    if (earliest >= 0) this.inFlight.splice(earliest, 1);
+    this.requestedAt.delete(index);
+    if (this.inFlight.includes(index)) return;
     this.stats.rerequested++;
-    if (requestNow) this.request();
+    this.request();
   }
 
+  /** Forgets every request of `index` (it arrived). */
   private dropInFlight(index: number): void {
-    const i = this.inFlight.indexOf(index);
-    if (i >= 0) this.inFlight.splice(i, 1);
+    this.inFlight = this.inFlight.filter((i) => i !== index);
+    this.requestedAt.delete(index);
+  }
+
+  /** Blocks with a request not yet answered. */
+  private outstanding(): Set<number> {
+    return new Set(this.inFlight);
   }
 
   private request(): void {
-    const room = this.window - this.inFlight.length;
+    const outstanding = this.outstanding();
+    const room = this.window - outstanding.size;
     if (room <= 0) return;
-    const runs = this.bitmap.missingRuns(room, new Set(this.inFlight));
+    const runs = this.bitmap.missingRuns(room, outstanding);
     if (runs.length === 0) return;
-    for (const [start, count] of runs) for (let i = start; i < start + count; i++) this.inFlight.push(i);
+    const now = this.host.now();
+    for (const [start, count] of runs) {
+      for (let i = start; i < start + count; i++) {
+        this.inFlight.push(i);
+        // Karn's rule: a block asked for before gives no round-trip sample (which copy arrived?).
+        if (this.asked.set(i)) this.requestedAt.set(i, now);
+        else this.requestedAt.delete(i);
+      }
+    }
     this.host.send({ v: 1, t: 'req', tid: this.offer.tid, want: runs, ts: Date.now() });
   }
 
@@ -183,4 +260,15 @@ export class TransferReceiver {
     this.inFlight = [];
     this.host.complete();
   }
+}
+
+/** Sorted block indices as `[start, count]` runs. */
+function toRuns(indices: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const i of indices) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === i) last[1]++;
+    else runs.push([i, 1]);
+  }
+  return runs;
 }

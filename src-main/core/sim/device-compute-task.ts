@@ -2,13 +2,13 @@
  * Worker-thread side of DeviceComputePool (electron-vite entry `sim-compute-worker`): the compute a
  * simulated device's runtime does, on the engine's int8 runtime, off the thread that carries the
  * devices' MQTT traffic. Packages arrive in SharedArrayBuffers (no copy per task); each verified
- * package's model and interpreter stay cached here by SHA-256, so a fleet running one model parses
+ * package's model and runner stay cached here by SHA-256, so a fleet running one model parses
  * it once.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { modelCost } from '../engine/cost/macs';
 import { readPackage } from '../engine/package/reader';
-import { createInterpreter, type Interpreter } from '../engine/runtime/interpreter';
+import { createPackageRunner, type PackageRunner } from '../engine/package/package-runner';
 import { deviceSelfTestDigest } from './device-self-test';
 import { readPrediction } from './model-prediction';
 import { sensorInputs } from './sensor-stream';
@@ -41,7 +41,7 @@ export interface InferResult extends Prediction {
 
 /** Models kept per worker; a rollout has one or two packages per MCU profile in flight. */
 const MAX_CACHED_MODELS = 8;
-const interpreters = new Map<string, { interpreter: Interpreter; macs: number }>();
+const runners = new Map<string, { runner: PackageRunner; macs: number }>();
 const keys = new Map<string, KeyObject>();
 
 function keyOf(pem: string): KeyObject {
@@ -50,24 +50,24 @@ function keyOf(pem: string): KeyObject {
   return key;
 }
 
-function interpreterFor(task: InferTask): { interpreter: Interpreter; macs: number } {
-  let entry = interpreters.get(task.sha256);
+function runnerFor(task: InferTask): { runner: PackageRunner; macs: number } {
+  let entry = runners.get(task.sha256);
   if (entry) {
-    interpreters.delete(task.sha256);
+    runners.delete(task.sha256);
   } else {
-    const { manifest, model } = readPackage(new Uint8Array(task.packageBytes), keyOf(task.publicKeyPem));
-    entry = { interpreter: createInterpreter(model, { rounding: manifest.runtime.rounding }), macs: modelCost(model).macs };
-    if (interpreters.size >= MAX_CACHED_MODELS) interpreters.delete(interpreters.keys().next().value!);
+    const pkg = readPackage(new Uint8Array(task.packageBytes), keyOf(task.publicKeyPem));
+    entry = { runner: createPackageRunner(pkg), macs: modelCost(pkg.model).macs };
+    if (runners.size >= MAX_CACHED_MODELS) runners.delete(runners.keys().next().value!);
   }
-  interpreters.set(task.sha256, entry); // most recently used last
+  runners.set(task.sha256, entry); // most recently used last
   return entry;
 }
 
 /** Runs in a worker thread of the pool. */
 export default function runDeviceCompute(task: DeviceComputeTask): string | InferResult {
   if (task.kind === 'selfTest') return deviceSelfTestDigest(new Uint8Array(task.packageBytes), keyOf(task.publicKeyPem), task.miscompute);
-  const { interpreter, macs } = interpreterFor(task);
-  const model = interpreter.model;
-  const { outputs } = interpreter.run(sensorInputs(model, task.deviceSeed, task.sample));
+  const { runner, macs } = runnerFor(task);
+  const model = runner.model;
+  const outputs = runner.run(sensorInputs(model, task.deviceSeed, task.sample));
   return { ...readPrediction(model.tensors[model.outputs[0]], outputs[0]), macs };
 }

@@ -39,6 +39,21 @@ describe('bestFittingPlan', () => {
     expect(tiny.peakBytes).toBe(lowest);
   });
 
+  it("gives compile's fit matrix the lowest-peak plan for each MCU its own plan does not fit", () => {
+    const between: McuProfile = { ...withSram(Math.floor((layerPeak + lowest) / 2) + RUNTIME_SRAM_BYTES), id: 'between', name: 'Between' };
+    const tiny: McuProfile = { ...withSram(lowest + RUNTIME_SRAM_BYTES - 100), id: 'tiny', name: 'Tiny' };
+    // Aimed at the nRF52840, which the per-layer plan fits: the report keeps that plan.
+    const report = compileModel(model, { mcu: 'nrf52840', profiles: [base, between, tiny], maxMacOverhead: 10 });
+    expect(report.patch.applied).toBe(false);
+    const [onBase, onBetween, onTiny] = report.fits;
+    expect(onBase.bestPlan).toBeUndefined();
+    const best = bestFittingPlan(model, between, { maxMacOverhead: 10 });
+    expect(onBetween).toMatchObject({ fitsSram: false, sramNeededBytes: layerPeak + RUNTIME_SRAM_BYTES });
+    expect(onBetween.bestPlan).toEqual({ patch: best.patch, lastStageOp: best.lastStageOp, peakBytes: lowest, macOverhead: best.macOverhead, sramNeededBytes: lowest + RUNTIME_SRAM_BYTES, fits: true });
+    expect(onTiny.bestPlan).toMatchObject({ peakBytes: lowest, fits: false });
+    expect(compileModel(model, { patch: 'none', profiles: [between] }).fits[0].bestPlan).toBeUndefined();
+  });
+
   it('keeps the per-layer plan when no patch plan within the MAC limit lowers the peak', () => {
     const best = bestFittingPlan(model, base, { maxMacOverhead: 0 });
     expect(best).toMatchObject({ patch: 'none', peakBytes: layerPeak, extraMacs: 0 });

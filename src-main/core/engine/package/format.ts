@@ -20,7 +20,14 @@ import { z } from 'zod';
  */
 
 export const PACKAGE_MAGIC = 'TFPK';
-export const PACKAGE_FORMAT_VERSION = 1;
+/**
+ * Format versions: 1 carries the per-layer plan; 2 adds a patch schedule (`memoryPlan.patch`). The
+ * writer uses 2 only for a package with a patch plan, so a per-layer package stays readable by
+ * firmware that knows version 1 alone; the reader takes both.
+ */
+export const PACKAGE_FORMAT_VERSION_PER_LAYER = 1;
+export const PACKAGE_FORMAT_VERSION_PATCH = 2;
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [PACKAGE_FORMAT_VERSION_PER_LAYER, PACKAGE_FORMAT_VERSION_PATCH];
 export const HEADER_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 /** Alignment of the weights blob and of every constant in it (lets firmware use weights in place). */
@@ -38,7 +45,7 @@ export const ENGINE_VERSION = '0.1.0';
 export const RUNTIME_VERSION = '1';
 
 /** Why a package was rejected. */
-export type PackageErrorCode = 'truncated' | 'bad-magic' | 'unsupported-version' | 'malformed' | 'bad-signature' | 'hash-mismatch' | 'wrong-key';
+export type PackageErrorCode = 'truncated' | 'bad-magic' | 'unsupported-version' | 'malformed' | 'bad-signature' | 'hash-mismatch' | 'wrong-key' | 'bad-schedule';
 
 export class PackageError extends Error {
   constructor(
@@ -54,6 +61,45 @@ const Int = z.number().int();
 const NonNeg = Int.nonnegative();
 
 /** One input or output of the packaged model: tensor id, type, shape and (when quantized) scale and zero point. */
+const Range = z.tuple([NonNeg, NonNeg]);
+
+/**
+ * The patch stage of a version-2 package (MCUNetV2 patch-based inference): schedule steps
+ * [0, split) run as n x n patches, everything a runtime needs to run them patch by patch. Offsets
+ * of `buffers` and `scratch` count from the start of the patch area.
+ */
+export const PatchScheduleSchema = z.strictObject({
+  split: Int.positive(),
+  n: Int.min(1).max(10_000),
+  /** TFLite node index of the last op of the stage; `stageOps` every node it runs, folded PADs included. */
+  lastStageOp: NonNeg,
+  stageOps: z.array(NonNeg).max(100_000),
+  /** Read whole where they are (model inputs). */
+  stageInputs: z.array(NonNeg).max(1000),
+  /** Written tile by tile into its place in the arena; the rest of the model reads it. */
+  stageOutput: NonNeg,
+  /** [tensor id, layout] of every tensor the stage touches. */
+  layouts: z.array(z.tuple([NonNeg, z.enum(['nhwc', 'nchw'])])).max(100_000),
+  /**
+   * Per stage tensor, the rows [h0, h1) and columns [w0, w1) each patch row and column needs (its
+   * receptive field): patch (i, j) holds rows[i] x cols[j], row-major, the stage output's being the tile.
+   */
+  regions: z.array(z.strictObject({ tensor: NonNeg, rows: z.array(Range).max(10_000), cols: z.array(Range).max(10_000) })).max(100_000),
+  /** The patch area: the stage step's scratch in the arena (`memoryPlan.scratch` step 0). */
+  area: z.strictObject({ offset: NonNeg, bytes: NonNeg }),
+  /** [tensor id, offset in the area, bytes] of every intermediate's patch buffer (sized for the largest patch, reused by every patch). */
+  buffers: z.array(z.tuple([NonNeg, NonNeg, NonNeg])).max(100_000),
+  /** [stage step, offset in the area, bytes] of a step's scratch: an in-place depthwise's plane, a transpose's crop. */
+  scratch: z.array(z.tuple([NonNeg, NonNeg, NonNeg])).max(100_000),
+  /** Stage steps whose depthwise writes over its input's patch buffer. */
+  inPlace: z.array(NonNeg).max(100_000),
+  /** MACs the overlapping halos add, and their share of the model's. */
+  extraMacs: NonNeg,
+  macOverhead: z.number().nonnegative(),
+});
+
+export type PatchSchedule = z.infer<typeof PatchScheduleSchema>;
+
 const IoEdgeSchema = z.strictObject({
   tensor: NonNeg,
   dtype: z.string().max(20),
@@ -64,7 +110,7 @@ const IoEdgeSchema = z.strictObject({
 
 export const ManifestSchema = z.strictObject({
   format: z.literal('tinyfleet-model-package'),
-  formatVersion: z.literal(PACKAGE_FORMAT_VERSION),
+  formatVersion: z.union([z.literal(PACKAGE_FORMAT_VERSION_PER_LAYER), z.literal(PACKAGE_FORMAT_VERSION_PATCH)]),
   model: z.strictObject({ id: z.string().min(1).max(200), version: z.string().min(1).max(100), name: z.string().max(200) }),
   engine: z.strictObject({ version: z.string().max(50) }),
   runtime: z.strictObject({ version: z.string().max(50), rounding: z.enum(['tflm', 'tflite']) }),
@@ -90,6 +136,12 @@ export const ManifestSchema = z.strictObject({
     steps: z
       .array(z.strictObject({ opIndex: NonNeg, kind: z.string().max(40), inPlace: z.boolean(), alias: z.boolean(), fusedPad: NonNeg.optional() }))
       .max(100_000),
+    /** Version 2: which plan the arena is sized for (`per-layer`, or `patch` with `patch` present). */
+    kind: z.enum(['per-layer', 'patch']).optional(),
+    /** Version 2: the per-layer plan's peak, beside the shipped plan's (`arenaBytes`). */
+    layerPeakBytes: NonNeg.optional(),
+    /** Version 2 with a patch plan: the patch stage (its step 0 in `scratch` is the patch area; step k > 0 is schedule step split + k - 1). */
+    patch: PatchScheduleSchema.optional(),
   }),
   /**
    * The model's edges as the firmware sees them (absent in packages written before it existed):

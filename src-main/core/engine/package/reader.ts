@@ -9,13 +9,15 @@ import {
   MAX_MANIFEST_BYTES,
   MAX_PACKAGE_BYTES,
   ManifestSchema,
-  PACKAGE_FORMAT_VERSION,
+  PACKAGE_FORMAT_VERSION_PATCH,
   PACKAGE_MAGIC,
   PackageError,
   SIGNATURE_BYTES,
+  SUPPORTED_FORMAT_VERSIONS,
   type PackageManifest,
 } from './format';
 import { exportPublicKey, verifyEd25519 } from './keys';
+import { loadPatchPlan, type PackagePatchPlan } from './package-plan';
 
 /** A verified package. */
 export interface VerifiedPackage {
@@ -24,9 +26,12 @@ export interface VerifiedPackage {
   model: Model;
   /** SHA-256 of the whole file, hex. */
   sha256: string;
+  /** Format version 2: the patch plan the arena is sized for, checked against the model (absent: per layer). */
+  patchPlan?: PackagePatchPlan;
 }
 
 interface Sections {
+  version: number;
   manifestBytes: Uint8Array;
   body: Uint8Array;
   signed: Uint8Array;
@@ -40,7 +45,7 @@ function split(bytes: Uint8Array): Sections {
   if (magic !== PACKAGE_MAGIC) throw new PackageError('bad-magic', `starts with ${JSON.stringify(magic)}, expected "${PACKAGE_MAGIC}"`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint16(4, true);
-  if (version !== PACKAGE_FORMAT_VERSION) throw new PackageError('unsupported-version', `format version ${version}, this reader supports ${PACKAGE_FORMAT_VERSION}`);
+  if (!SUPPORTED_FORMAT_VERSIONS.includes(version)) throw new PackageError('unsupported-version', `format version ${version}, this reader supports ${SUPPORTED_FORMAT_VERSIONS.join(' and ')}`);
   const headerBytes = dv.getUint16(6, true);
   const manifestLength = dv.getUint32(8, true);
   const bodyLength = dv.getUint32(12, true);
@@ -55,6 +60,7 @@ function split(bytes: Uint8Array): Sections {
   if (bytes.byteLength > expected) throw new PackageError('malformed', `${bytes.byteLength - expected} unexpected bytes after the signature`);
   const signedEnd = HEADER_BYTES + manifestLength;
   return {
+    version,
     manifestBytes: bytes.subarray(HEADER_BYTES, signedEnd),
     body: bytes.subarray(signedEnd, signedEnd + bodyLength),
     signed: bytes.subarray(0, signedEnd),
@@ -62,7 +68,7 @@ function split(bytes: Uint8Array): Sections {
   };
 }
 
-function parseManifest(bytes: Uint8Array): PackageManifest {
+function parseManifest(bytes: Uint8Array, headerVersion: number): PackageManifest {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -71,7 +77,14 @@ function parseManifest(bytes: Uint8Array): PackageManifest {
   }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) throw new PackageError('malformed', `manifest: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  const m = parsed.data;
+  if (m.formatVersion !== headerVersion) throw new PackageError('malformed', `manifest says format version ${m.formatVersion}, the header ${headerVersion}`);
+  // Version 2 is the package with a patch plan; version 1 has none of its fields.
+  const patched = m.formatVersion === PACKAGE_FORMAT_VERSION_PATCH;
+  const { kind, layerPeakBytes, patch } = m.memoryPlan;
+  if (patched && (kind !== 'patch' || !patch || layerPeakBytes === undefined)) throw new PackageError('malformed', 'format version 2 needs memoryPlan.kind "patch", memoryPlan.patch and memoryPlan.layerPeakBytes');
+  if (!patched && (kind !== undefined || patch !== undefined || layerPeakBytes !== undefined)) throw new PackageError('malformed', 'format version 1 carries no patch plan (memoryPlan.kind, patch, layerPeakBytes)');
+  return m;
 }
 
 /** Turns the verified body back into the IR, checking every reference. */
@@ -125,7 +138,8 @@ function decodeModel(manifest: PackageManifest, body: Uint8Array): Model {
 
 /**
  * Verifies a package and loads its model: header and sizes, the Ed25519 signature over header +
- * manifest with `publicKey`, the manifest schema, the body's SHA-256, then the graph. Throws a
+ * manifest with `publicKey`, the manifest schema, the body's SHA-256, the graph, then (version 2)
+ * the patch schedule against the graph (package-plan.ts). Throws a
  * PackageError naming the first problem; nothing from the body is parsed before it is authenticated.
  */
 export function readPackage(bytes: Uint8Array, publicKey: KeyObject): VerifiedPackage {
@@ -134,7 +148,7 @@ export function readPackage(bytes: Uint8Array, publicKey: KeyObject): VerifiedPa
     // Say whether it is the wrong key or a modified package, when the manifest is readable.
     let signer: string | undefined;
     try {
-      signer = parseManifest(s.manifestBytes).signer.publicKeySha256;
+      signer = parseManifest(s.manifestBytes, s.version).signer.publicKeySha256;
     } catch {
       signer = undefined;
     }
@@ -142,9 +156,11 @@ export function readPackage(bytes: Uint8Array, publicKey: KeyObject): VerifiedPa
     if (signer && signer !== expected) throw new PackageError('wrong-key', `signed by key ${signer.slice(0, 16)}..., verifying with key ${expected.slice(0, 16)}...`);
     throw new PackageError('bad-signature', 'the Ed25519 signature over header and manifest does not verify (modified or corrupted)');
   }
-  const manifest = parseManifest(s.manifestBytes);
+  const manifest = parseManifest(s.manifestBytes, s.version);
   if (manifest.body.bytes !== s.body.byteLength) throw new PackageError('malformed', `manifest says the body has ${manifest.body.bytes} bytes, header says ${s.body.byteLength}`);
   const digest = createHash('sha256').update(s.body).digest('hex');
   if (digest !== manifest.body.sha256) throw new PackageError('hash-mismatch', `body SHA-256 ${digest.slice(0, 16)}... does not match the signed ${manifest.body.sha256.slice(0, 16)}... (weights or graph modified)`);
-  return { manifest, model: decodeModel(manifest, s.body), sha256: createHash('sha256').update(bytes).digest('hex') };
+  const model = decodeModel(manifest, s.body);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return manifest.memoryPlan.patch ? { manifest, model, sha256, patchPlan: loadPatchPlan(manifest, model) } : { manifest, model, sha256 };
 }

@@ -3,18 +3,22 @@ import { Encoder } from 'cbor-x';
 import { applyIoConvention, DEFAULT_IO_CONVENTION, type IoConvention, type IoTensor } from '../io-convention';
 import type { Model } from '../ir';
 import type { McuProfile } from '../../common/mcu-profile';
-import { planModel, type PlannedSchedule } from '../planner/plan';
+import type { PatchCandidate } from '../patch/search';
+import { planModel, type MemoryPlan, type PlannedSchedule } from '../planner/plan';
+import type { Schedule } from '../planner/schedule';
 import type { RoundingMode } from '../runtime/requantize';
 import {
   ENGINE_VERSION,
   HEADER_BYTES,
-  PACKAGE_FORMAT_VERSION,
+  PACKAGE_FORMAT_VERSION_PATCH,
+  PACKAGE_FORMAT_VERSION_PER_LAYER,
   PACKAGE_MAGIC,
   RUNTIME_VERSION,
   SIGNATURE_BYTES,
   WEIGHT_ALIGNMENT,
   type PackageGraph,
   type PackageManifest,
+  type PatchSchedule,
 } from './format';
 import { exportPublicKey } from './keys';
 import { computeSelfTest } from './self-test';
@@ -39,6 +43,11 @@ export interface PackageOptions {
   io?: IoConvention;
   /** The plan to ship, of the model after the I/O convention (default: the TinyEngine per-layer plan). */
   planned?: PlannedSchedule;
+  /**
+   * A patch plan of `planned`'s schedule (patch/search.ts) to ship instead of the per-layer plan: the
+   * package is then format version 2 and carries the patch stage (docs/model-package.md).
+   */
+  patch?: PatchCandidate;
   /**
    * Set when the caller builds for a target the model does not fit, on the user's explicit request:
    * the estimated needs go into the manifest (`target.misfit`) so the package says so.
@@ -88,6 +97,41 @@ function encodeBody(model: Model): { body: Uint8Array; graphBytes: number; weigh
   return { body, graphBytes: cbor.byteLength, weightsOffset, weightsBytes: at };
 }
 
+/** The patch stage as a version-2 manifest carries it. */
+function patchSchedule(schedule: Schedule, candidate: PatchCandidate): PatchSchedule {
+  const { stage, plan } = candidate;
+  const area = plan.scratchOffsets.get(0);
+  if (area === undefined) throw new Error('the patch plan has no patch area (scratch of its stage step)');
+  // Patch (i, j) holds row strip i's rows and column strip j's columns of every tensor (gridPatches).
+  const regions = [...stage.patches[0].regions.keys()].sort((a, b) => a - b).map((tensor) => ({
+    tensor,
+    rows: Array.from({ length: stage.n }, (_, i) => stage.patches[i * stage.n].regions.get(tensor)!).map((r) => [r.h0, r.h1] as [number, number]),
+    cols: Array.from({ length: stage.n }, (_, j) => stage.patches[j].regions.get(tensor)!).map((r) => [r.w0, r.w1] as [number, number]),
+  }));
+  const patchPlan = stage.patchPlan;
+  return {
+    split: stage.split,
+    n: stage.n,
+    lastStageOp: schedule.steps[stage.split - 1].opIndex,
+    stageOps: [...stage.stageOps],
+    stageInputs: [...stage.stageInputs],
+    stageOutput: stage.stageOutput,
+    layouts: [...stage.layouts].sort((a, b) => a[0] - b[0]),
+    regions,
+    area: { offset: area, bytes: patchPlan.peakBytes },
+    buffers: patchPlan.blocks.filter((b) => b.kind === 'tensor').flatMap((b) => b.tensors.map((t) => [t, b.offset, b.bytes] as [number, number, number])).sort((a, b) => a[0] - b[0]),
+    scratch: scratchOf(patchPlan),
+    inPlace: [...stage.inPlace].sort((a, b) => a - b),
+    extraMacs: candidate.extraMacs,
+    macOverhead: candidate.macOverhead,
+  };
+}
+
+/** [step, offset, bytes] of every scratch block of a plan. */
+function scratchOf(plan: MemoryPlan): [number, number, number][] {
+  return plan.blocks.filter((b) => b.kind === 'scratch').map((b) => [b.step!, b.offset, b.bytes] as [number, number, number]);
+}
+
 function signerFingerprint(signer: PackageSigner): string {
   const pk = signer.publicKey();
   return 'sha256' in pk ? pk.sha256 : exportPublicKey(pk).sha256;
@@ -100,13 +144,16 @@ function signerFingerprint(signer: PackageSigner): string {
 export function writePackage(source: Model, options: PackageOptions): Uint8Array {
   const io = applyIoConvention(source, options.io ?? DEFAULT_IO_CONVENTION);
   const model = io.model;
-  const { schedule, plan } = options.planned ?? planModel(model, 'tinyengine');
+  const planned = options.planned ?? planModel(model, 'tinyengine');
+  const { schedule } = planned;
+  const plan = options.patch ? options.patch.plan : planned.plan;
+  const formatVersion = options.patch ? PACKAGE_FORMAT_VERSION_PATCH : PACKAGE_FORMAT_VERSION_PER_LAYER;
   const edge = (t: IoTensor) => ({ tensor: t.tensor, dtype: t.dtype, shape: t.shape, ...(t.scale !== undefined ? { scale: t.scale, zeroPoint: t.zeroPoint } : {}) });
   const { body, graphBytes, weightsOffset, weightsBytes } = encodeBody(model);
   const bodySha256 = createHash('sha256').update(body).digest('hex');
   const manifest: PackageManifest = {
     format: 'tinyfleet-model-package',
-    formatVersion: PACKAGE_FORMAT_VERSION,
+    formatVersion,
     model: { id: options.modelId, version: options.modelVersion, name: model.name },
     engine: { version: ENGINE_VERSION },
     runtime: { version: RUNTIME_VERSION, rounding: options.rounding },
@@ -124,8 +171,9 @@ export function writePackage(source: Model, options: PackageOptions): Uint8Array
       scratchBytes: plan.scratchBytes,
       lowerBoundBytes: plan.lowerBoundBytes,
       tensorOffsets: [...plan.tensorOffsets].sort((a, b) => a[0] - b[0]),
-      scratch: plan.blocks.filter((b) => b.kind === 'scratch').map((b) => [b.step!, b.offset, b.bytes] as [number, number, number]),
+      scratch: scratchOf(plan),
       steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inPlace: s.inPlace, alias: s.alias, ...(s.fusedPad !== undefined ? { fusedPad: s.fusedPad } : {}) })),
+      ...(options.patch ? { kind: 'patch' as const, layerPeakBytes: planned.plan.peakBytes, patch: patchSchedule(schedule, options.patch) } : {}),
     },
     io: { convention: io.convention, inputs: io.inputs.map(edge), outputs: io.outputs.map(edge) },
     body: { bytes: body.byteLength, sha256: bodySha256, graphBytes, weightsOffset, weightsBytes },
@@ -138,7 +186,7 @@ export function writePackage(source: Model, options: PackageOptions): Uint8Array
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(PACKAGE_MAGIC), 0);
-  dv.setUint16(4, PACKAGE_FORMAT_VERSION, true);
+  dv.setUint16(4, formatVersion, true);
   dv.setUint16(6, HEADER_BYTES, true);
   dv.setUint32(8, manifestBytes.byteLength, true);
   dv.setUint32(12, body.byteLength, true);

@@ -20,7 +20,7 @@ export interface PlannedRunOptions {
  * right is that its outputs equal an unplanned run, and a plan that lets two live blocks overlap
  * corrupts them. Returns copies of the outputs in model.outputs order.
  */
-export function runPlanned(schedule: Schedule, plan: MemoryPlan, inputs: readonly TensorView[], options: PlannedRunOptions = {}): TensorView[] {
+export function runPlanned(schedule: Schedule, plan: Pick<MemoryPlan, 'peakBytes' | 'tensorOffsets' | 'scratchOffsets'>, inputs: readonly TensorView[], options: PlannedRunOptions = {}): TensorView[] {
   const { model } = schedule;
   const rounding = options.rounding ?? 'tflm';
   const { stage } = options;

@@ -6,14 +6,15 @@ import { zipSync } from 'fflate';
 import type { AnalysisOptions, BuildResult, BuildSizes } from '../../contract/models';
 import { compileModel } from '../../engine/compile';
 import type { FitReport } from '../../contract/compile-report';
-import { misfitReason } from '../../engine/fit';
+import { bestFittingPlan, misfitReason } from '../../engine/fit';
+import { DEFAULT_MAX_MAC_OVERHEAD } from '../../engine/patch/search';
 import type { Model } from '../../engine/ir';
 import { bundleFiles } from '../../engine/codegen/bundle';
-import { emitCBundle } from '../../engine/codegen/emit';
+import { emitCBundle, scheduleForReport } from '../../engine/codegen/emit';
+import { applyIoConvention, type IoConvention } from '../../engine/io-convention';
 import { buildMcu, elfSizes, hasTool } from '../../engine/codegen/toolchain';
 import { mcuFlags } from '../../engine/codegen/bundle';
 import { coreTarget } from '../../engine/codegen/cores';
-import type { IoConvention } from '../../engine/io-convention';
 import type { McuProfile } from '../../common/mcu-profile';
 import { signEd25519 } from '../../engine/package/keys';
 import { writePackage } from '../../engine/package/writer';
@@ -37,6 +38,11 @@ export interface BuildTask {
   rounding: RoundingMode;
   /** Build even though the model does not fit `mcu`; otherwise the task refuses with the numbers. */
   allowMisfit: boolean;
+  /**
+   * Build the lowest-peak plan for `mcu` (bestFittingPlan, within `plan.maxMacOverhead` or the
+   * default 20%) instead of the one `plan.patch` chooses: the most SRAM headroom, as deployments want.
+   */
+  bestFit: boolean;
   io: IoConvention;
   /**
    * The signing key as PKCS#8 PEM: KeyObjects do not cross to a worker, and signing here keeps the
@@ -82,10 +88,16 @@ function fileStem(name: string): string {
 export async function runBuildTask(task: BuildTask, model: Model): Promise<BuildOutput | BuildMisfit> {
   const target = task.profiles.find((p) => p.id === task.mcu);
   if (!target) throw new Error(`MCU profile "${task.mcu}" is not in the catalog passed to the build`);
-  const report = compileModel(model, { ...task.plan, profiles: task.profiles, io: task.io });
+  const maxMacOverhead = task.plan.maxMacOverhead ?? DEFAULT_MAX_MAC_OVERHEAD;
+  const plan = task.bestFit ? { ...task.plan, patch: bestFittingPlan(model, target, { io: task.io, rounding: task.rounding, maxMacOverhead }).patch } : task.plan;
+  const report = compileModel(model, { ...plan, profiles: task.profiles, io: task.io });
   // One source for the fit: the same report's row for the target, as the analysis shows it.
   const fit = report.fits.find((f) => f.mcu === target.id)!;
-  if (!fit.fits && !task.allowMisfit) return { ok: false, reason: 'does-not-fit', message: misfitReason(fit) };
+  if (!fit.fits && !task.allowMisfit) {
+    // The numbers are the plan's the build chose (with `auto` for the target, its lowest peak): say which.
+    const plan = report.patch.applied ? `patches ${report.patch.n}x${report.patch.n} up to node ${report.patch.lastStageOp}` : 'per layer';
+    return { ok: false, reason: 'does-not-fit', message: `${misfitReason(fit)} (plan: ${plan})` };
+  }
   const stem = `${fileStem(task.name)}-v${task.version}-${target.id}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tinyfleet-build-'));
   try {
@@ -105,6 +117,8 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
         : { id: arch.core, label: arch.label, toolchainNeeded: arch.toolchain };
 
     const privateKey = createPrivateKey(task.privateKeyPem);
+    // The package ships the schedule the report chose: with a patch stage it is format version 2.
+    const { planned, patch } = scheduleForReport(applyIoConvention(model, task.io).model, report.patch);
     const pkg = writePackage(model, {
       modelId: task.modelId,
       modelVersion: String(task.version),
@@ -112,6 +126,8 @@ export async function runBuildTask(task: BuildTask, model: Model): Promise<Build
       rounding: task.rounding,
       ...(fit.fits ? {} : { misfit: fit }),
       io: task.io,
+      planned,
+      ...(patch ? { patch } : {}),
       signer: { sign: (data) => signEd25519(privateKey, data), publicKey: () => createPublicKey(privateKey) },
     });
     return {
