@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DemoRunner } from '../demo';
 import { DeployService } from '../deploy';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
@@ -26,6 +27,7 @@ import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
 import { createAlertsHandlers } from './handlers/alerts';
+import { createDemoHandlers } from './handlers/demo';
 import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createFleetBulkHandlers } from './handlers/fleet-bulk';
@@ -168,10 +170,14 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
+      // The demo drives the app through its own API, so it is built once that API exists (below).
+      ...createDemoHandlers({ demo: () => demo }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
     stops.push({ name: 'in-process client', stop: () => api.close() });
+    const demo = new DemoRunner({ api, dataDir: config.dataDir, events: bus });
+    stops.push({ name: 'demo', stop: () => demo.dispose() });
 
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
     if (simulate > 0) {
