@@ -52,3 +52,35 @@ export function parseTime(value: string): number {
   if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO 8601 time (2026-12-03, 2026-12-03T10:00:00Z) or a duration ago (30m, 24h, 7d)');
   return ms;
 }
+
+/** A whole number of at least 1 (`what` names it in the error). */
+export function parsePositiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected ${what} (a whole number, at least 1)`);
+    return n;
+  };
+}
+
+/** A share as typed: `0.9`, `90` or `90%` (a number above 1 reads as percent). */
+export function parseShare(value: string): number {
+  const pctForm = value.endsWith('%');
+  const n = Number(pctForm ? value.slice(0, -1) : value);
+  const r = pctForm || n > 1 ? n / 100 : n;
+  if (!Number.isFinite(r) || r < 0 || r > 1) throw new InvalidArgumentError('expected a share: 0.9, 90 or 90%');
+  return r;
+}
+
+/** A duration as typed: `30s`, `10m`, `2h`, or milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 10m, 2h (or milliseconds)');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `[######..........]`: done of total in `width` characters. */
+export function progressBar(done: number, total: number, width = 24): string {
+  const filled = total === 0 ? width : Math.min(width, Math.round((done / total) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}

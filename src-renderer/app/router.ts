@@ -3,6 +3,7 @@ import { alertsRoutes } from '../features/alerts/routes';
 import { fleetRoutes } from '../features/fleet/routes';
 import { modelsRoutes } from '../features/models/routes';
 import { deploymentsRoutes } from '../features/deployments/routes';
+import { trainingRoutes } from '../features/training/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
 import { settingsRoutes } from '../features/settings/routes';
 
@@ -17,6 +18,7 @@ export const routes: RouteRecordRaw[] = [
   ...alertsRoutes,
   ...modelsRoutes,
   ...deploymentsRoutes,
+  ...trainingRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,
   { path: '/:pathMatch(.*)*', redirect: '/fleet' },

@@ -207,6 +207,9 @@ for (const broker of brokers) {
       await waitFor(() => bInbox.some((m) => m.payload === 'block-for-b'), 'the block at device b');
       a.publish('tf/v1/b/xfer/pkg-1/req', 'forged-xfer', { qos: 0 });
       a.publish('tf/v1/b/xfer/pkg-1/blk', 'forged-xfer', { qos: 0 });
+      // An upload (offer and blocks) in B's name: the device → app half of B's subtree.
+      a.publish('tf/v1/b/xfer/dev/ctl', 'forged-xfer', { qos: 0 });
+      a.publish('tf/v1/b/xfer/dev/blk', 'forged-xfer', { qos: 0 });
       await b.publishAsync('tf/v1/b/xfer/pkg-1/req', 'genuine-xfer', { qos: 1 });
       await waitFor(() => seenByOperator.some((m) => m.payload === 'genuine-xfer'), "b's own xfer request");
       await settle();

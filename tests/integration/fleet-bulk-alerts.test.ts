@@ -31,7 +31,7 @@ describe('bulk actions', () => {
     for (const r of result.results.slice(0, 3)) expect(r).toMatchObject({ ok: true, error: null, command: { state: 'ok', result: { pong: true } } });
     expect(result.results[3]).toMatchObject({ ok: false });
     expect(result.results[4]).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: 'no device "no-such"' } });
-    expect([result.ok, result.failed]).toEqual([3, 2]);
+    expect([result.ok, result.failed, result.queued]).toEqual([3, 2, 0]);
   }, 30_000);
 
   it('adds and removes tags on many devices, keeping their other tags', async () => {
@@ -88,4 +88,21 @@ describe('alerts', () => {
     await expect.poll(async () => (await core.api.call('alerts.list', {})).alerts.length, { timeout: 15_000 }).toBe(0);
     off();
   }, 40_000);
+});
+
+describe('bulk commands to offline devices (last: it stops the simulated fleet)', () => {
+  it('refuses them by name, or queues the command when asked', async () => {
+    await core.api.call('sim.stop', {});
+    await expect.poll(async () => (await core.api.call('fleet.list', {})).devices.filter((d) => sims.includes(d.id) && d.status === 'offline').length, { timeout: 15_000 }).toBe(3);
+    const refused = await core.api.call('fleet.bulkCommand', { ids: sims.slice(0, 2), command: 'ping', timeoutMs: 1500 });
+    expect(refused.results.map((r) => r.error?.code)).toEqual(['DEVICE_OFFLINE', 'DEVICE_OFFLINE']);
+    expect([refused.ok, refused.failed, refused.queued]).toEqual([0, 2, 0]);
+    const queued = await core.api.call('fleet.bulkCommand', { ids: sims.slice(0, 2), command: 'ping', timeoutMs: 1500, queueForMs: 60_000 });
+    for (const r of queued.results) {
+      expect(r).toMatchObject({ ok: false, queued: true, error: null, command: { state: 'queued' } });
+      expect(r.command!.expiresAt).toBeGreaterThan(Date.now() + 50_000);
+    }
+    expect([queued.ok, queued.failed, queued.queued]).toEqual([0, 0, 2]);
+    expect((await core.api.call('fleet.commands', { id: sims[0] }))[0]).toMatchObject({ command: 'ping', state: 'queued' });
+  }, 30_000);
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Analysis, TinyFleetApi } from '../../src-main/core/contract';
 import { compileModel } from '../../src-main/core/engine/compile';
+import { modelDigest } from '../../src-main/core/engine/model-digest';
 import { readTflite } from '../../src-main/core/engine/tflite/reader';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { sha256Hex } from '../../src-main/core/models/model-files';
@@ -73,6 +74,7 @@ describe('model registry', () => {
     expect(version.sha256).toBe(sha256Hex(tiny));
     expect(version.sizeBytes).toBe(tiny.byteLength);
     const ir = readTflite(tiny);
+    expect(version.digest).toBe(modelDigest(ir));
     expect(version.graph.ops).toBe(ir.ops.length);
     expect(version.graph.layers).toHaveLength(ir.ops.length);
     expect(Object.values(version.graph.opsByKind).reduce((a, b) => a + b, 0)).toBe(ir.ops.length);

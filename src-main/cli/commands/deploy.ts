@@ -1,13 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Deployment, DeploymentSpec, FitGateRow, TinyFleetApi } from '../../core/contract';
-import { collect, kib, parseMcuId } from '../options';
-import { connectRemote } from '../remote-api';
-
-interface RemoteFlags {
-  url?: string;
-  dataDir?: string;
-  json?: boolean;
-}
+import { collect, kib, parseDuration, parseMcuId, parsePositiveInt, parseShare, progressBar } from '../options';
+import { remoteOptions, resolveModel, withRemote, type RemoteFlags } from '../remote-command';
 
 interface CreateFlags extends RemoteFlags {
   model: string;
@@ -34,30 +28,6 @@ interface CreateFlags extends RemoteFlags {
 
 const FINAL = new Set(['succeeded', 'failed', 'aborted', 'canceled']);
 
-function positiveInt(what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected ${what} (a whole number, at least 1)`);
-    return n;
-  };
-}
-
-function ratio(value: string): number {
-  const pctForm = value.endsWith('%');
-  const n = Number(pctForm ? value.slice(0, -1) : value);
-  const r = pctForm || n > 1 ? n / 100 : n;
-  if (!Number.isFinite(r) || r < 0 || r > 1) throw new InvalidArgumentError('expected a share: 0.9, 90 or 90%');
-  return r;
-}
-
-/** `30s`, `10m`, `2h`, or milliseconds. */
-function duration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 10m, 2h (or milliseconds)');
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
-}
-
 /** `512KiB`, `4MiB`, `1MB`, or bytes. */
 function bytesPerSecond(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB)?$/i.exec(value.trim());
@@ -83,28 +53,6 @@ function canaryOf(value: string): DeploymentSpec['waves']['canary'] {
   return { count };
 }
 
-function withRemote(flags: RemoteFlags, fn: (api: TinyFleetApi) => Promise<void>): Promise<void> {
-  const remote = connectRemote(flags);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const reachable = Promise.race([
-    remote.api.call('system.info'),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('cannot reach the running TinyFleet within 10 s (is it still running?)')), 10_000);
-    }),
-  ]);
-  return reachable
-    .then(() => fn(remote.api))
-    .finally(() => {
-      clearTimeout(timer);
-      remote.close();
-    });
-}
-
-const bar = (done: number, total: number, width = 24): string => {
-  const filled = total === 0 ? width : Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-};
-
 function countsLine(d: Deployment): string {
   return Object.entries(d.counts)
     .filter(([, n]) => n > 0)
@@ -129,7 +77,7 @@ function printDeployment(d: Deployment): void {
   const settled = d.counts.succeeded + d.counts.failed + d.counts.timed_out + d.counts.rejected + d.counts.canceled;
   process.stdout.write(`${d.id}  ${d.name}  (${d.modelId} v${d.version})\n`);
   process.stdout.write(`  state: ${d.state}${d.stateReason ? ` — ${d.stateReason}` : ''}\n`);
-  process.stdout.write(`  wave ${d.currentWave + 1} of ${d.waves.length}   ${bar(settled, total)} ${settled}/${total}   ${countsLine(d)}\n`);
+  process.stdout.write(`  wave ${d.currentWave + 1} of ${d.waves.length}   ${progressBar(settled, total)} ${settled}/${total}   ${countsLine(d)}\n`);
   process.stdout.write(`  bytes sent ${kib(d.bytesSent)} of ${kib(d.bytesNeeded)} needed${d.throughputBps > 0 ? `, ${kib(d.throughputBps)}/s` : ''}${d.etaMs !== null ? `, ETA ${Math.ceil(d.etaMs / 1000)} s` : ''}\n`);
 }
 
@@ -146,20 +94,6 @@ async function follow(api: TinyFleetApi, id: string, json: boolean): Promise<Dep
   }
 }
 
-async function resolveModel(api: TinyFleetApi, ref: string, version: number | undefined): Promise<{ modelId: string; version: number }> {
-  const models = await api.call('models.list');
-  const model = models.find((m) => m.id === ref) ?? models.find((m) => m.name === ref);
-  if (!model) throw new Error(`no model "${ref}" (models: ${models.map((m) => m.name).join(', ') || 'none; import one first'})`);
-  return { modelId: model.id, version: version ?? model.latestVersion };
-}
-
-function remoteOptions(command: Command): Command {
-  return command
-    .option('--url <url>', 'the running TinyFleet (the URL it printed, with its token); default: the one running on --data-dir')
-    .option('--data-dir <dir>', 'data directory of the running TinyFleet (default: TINYFLEET_DATA_DIR or the OS app-data folder)')
-    .option('--json', 'print JSON');
-}
-
 /**
  * `tinyfleet deploy`: deployments through the running app (it holds the broker connection and
  * the rollout state), over the contract the UI uses.
@@ -172,7 +106,7 @@ export function registerDeploy(program: Command): void {
       .command('create')
       .description('Deploy a model version: fit gate per MCU, a canary wave, then percentage steps')
       .requiredOption('--model <id|name>', 'model to deploy')
-      .option('--version <n>', 'model version (default: the latest)', positiveInt('a version'))
+      .option('--version <n>', 'model version (default: the latest)', parsePositiveInt('a version'))
       .option('--name <text>', 'deployment name')
       .option('--all', 'target every device')
       .option('--device <ids>', 'target these devices (repeatable, comma-separated)', collect, [])
@@ -180,15 +114,15 @@ export function registerDeploy(program: Command): void {
       .option('--mcu <ids>', 'target devices of these MCU profiles', (v: string, prev: string[]) => [...prev, ...v.split(',').map(parseMcuId)], [])
       .option('--canary <n|p%>', 'canary wave: a device count or a share', '1')
       .option('--steps <list>', 'cumulative percentages after the canary (e.g. 25,50,100)', steps)
-      .option('--soak <duration>', 'wait this long after each wave (e.g. 10m)', duration)
+      .option('--soak <duration>', 'wait this long after each wave (e.g. 10m)', parseDuration)
       .option('--manual', 'wait for `deploy promote` after each wave')
-      .option('--success-rate <share>', 'a wave promotes itself at this success share (default 0.9)', ratio)
-      .option('--max-failures <share>', 'abort at this failure share (default 25%)', ratio)
-      .option('--min-executed <n>', '... once this many devices have a verdict (default 4)', positiveInt('a count'))
+      .option('--success-rate <share>', 'a wave promotes itself at this success share (default 0.9)', parseShare)
+      .option('--max-failures <share>', 'abort at this failure share (default 25%)', parseShare)
+      .option('--min-executed <n>', '... once this many devices have a verdict (default 4)', parsePositiveInt('a count'))
       .option('--abort-on <codes>', 'abort at the first device failing with one of these codes (e.g. SELF_TEST_FAILED)', collect, [])
-      .option('--concurrency <n>', 'transfers at once (default 50)', positiveInt('a count'))
+      .option('--concurrency <n>', 'transfers at once (default 50)', parsePositiveInt('a count'))
       .option('--rate <bytes/s>', 'byte rate for the whole deployment (default 4MiB)', bytesPerSecond)
-      .option('--block-size <bytes>', 'transfer block size (default 4096)', positiveInt('a size'))
+      .option('--block-size <bytes>', 'transfer block size (default 4096)', parsePositiveInt('a size'))
       .option('--dry-run', 'only run the fit gate: how many devices per MCU would take it, and why not')
       .option('--wait', 'follow the deployment until it finishes (exit 1 unless it succeeded)'),
   ).action((flags: CreateFlags) =>
@@ -252,7 +186,7 @@ export function registerDeploy(program: Command): void {
         printDeployment(d);
         d.waves.forEach((w) => process.stdout.write(`  wave ${w.index + 1}: ${w.size} devices${w.settledAt ? ', settled' : w.startedAt ? ', running' : ''}\n`));
         for (const e of devices ?? []) {
-          process.stdout.write(`  ${e.deviceId.padEnd(20)} ${e.state.padEnd(13)} ${bar(e.blocksHeld, e.blockCount, 12)} attempts ${e.attempts}${e.errorCode ? `  ${e.errorCode}: ${e.errorMessage ?? ''}` : ''}\n`);
+          process.stdout.write(`  ${e.deviceId.padEnd(20)} ${e.state.padEnd(13)} ${progressBar(e.blocksHeld, e.blockCount, 12)} attempts ${e.attempts}${e.errorCode ? `  ${e.errorCode}: ${e.errorMessage ?? ''}` : ''}\n`);
         }
       }),
   );

@@ -5,6 +5,7 @@ import { registerDemo } from './demo';
 import { registerDeploy } from './deploy';
 import { registerDevices } from './devices';
 import { registerPackage } from './package';
+import { registerRounds } from './rounds';
 import { registerRun } from './run';
 import { registerServe } from './serve';
 import { registerSim } from './sim';
@@ -14,4 +15,4 @@ import { registerTrain } from './train';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerBroker, registerTrain, registerDemo];
+export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerRounds, registerBroker, registerTrain, registerDemo];

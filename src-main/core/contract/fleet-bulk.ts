@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCall } from './define';
-import { CommandRecord, DeviceId, Tag } from './fleet';
+import { CommandRecord, DeviceId, MAX_COMMAND_QUEUE_MS, Tag } from './fleet';
 
 /** The devices an action on a selection applies to (a whole 10,000-device fleet fits). */
 export const DeviceIds = z.array(DeviceId).min(1).max(50_000);
@@ -12,6 +12,8 @@ export const MAX_TELEMETRY_EXPORT_DEVICES = 1000;
 export const BulkDeviceResult = z.object({
   id: DeviceId,
   ok: z.boolean(),
+  /** For commands with `queueForMs`: the device was offline and the command waits for it (not ok, not failed). */
+  queued: z.boolean().optional(),
   /** Why it failed for this device (null when ok): a contract code, or for commands the device's own. */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   /** For commands: the record, with the device's answer or why there was none. */
@@ -20,7 +22,7 @@ export const BulkDeviceResult = z.object({
 export type BulkDeviceResult = z.infer<typeof BulkDeviceResult>;
 
 /** Per-device results of a bulk action, in the order of the ids given, with the counts. */
-export const BulkResult = z.object({ ok: z.number(), failed: z.number(), results: z.array(BulkDeviceResult) });
+export const BulkResult = z.object({ ok: z.number(), failed: z.number(), queued: z.number().default(0), results: z.array(BulkDeviceResult) });
 export type BulkResult = z.infer<typeof BulkResult>;
 
 /** Actions on many devices at once, and telemetry history export; each reports per device. */
@@ -32,6 +34,8 @@ export const fleetBulkCalls = {
       command: z.string().min(1).max(64),
       params: z.record(z.string(), z.unknown()).default({}),
       timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** Offline or lost devices: queue the command this long (ms) instead of failing them with DEVICE_OFFLINE. */
+      queueForMs: z.number().int().min(1000).max(MAX_COMMAND_QUEUE_MS).optional(),
     }),
     output: BulkResult,
   }),

@@ -10,6 +10,7 @@ import { deployCalls, deployEvents } from './deploy';
 import { fleetCalls, fleetEvents } from './fleet';
 import { fleetBulkCalls } from './fleet-bulk';
 import { modelsCalls, modelsEvents } from './models';
+import { roundsCalls, roundsEvents } from './rounds';
 import { settingsCalls } from './settings';
 import { simCalls, simEvents } from './sim';
 import { systemCalls } from './system';
@@ -23,14 +24,15 @@ export * from './deploy';
 export * from './fleet';
 export * from './fleet-bulk';
 export * from './models';
+export * from './rounds';
 export * from './settings';
 export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls, ...deployCalls, ...demoCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls, ...deployCalls, ...roundsCalls, ...demoCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents, ...deployEvents, ...demoEvents };
+export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents, ...deployEvents, ...roundsEvents, ...demoEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

@@ -48,6 +48,29 @@ export const GraphSummary = z.object({
 });
 export type GraphSummary = z.infer<typeof GraphSummary>;
 
+/**
+ * Where a version produced by fleet learning comes from: its parent version, the federated job and
+ * round (or the personalization session and device), who took part and with which scheme per MCU
+ * class, and what it measured.
+ */
+export const ModelLineage = z.object({
+  parentVersion: z.number().int().positive(),
+  kind: z.enum(['federated', 'personalized']),
+  /** The federated job id, or the personalization session id. */
+  job: z.string(),
+  round: count.optional(),
+  deviceId: z.string().optional(),
+  /** Devices whose uploads were aggregated into this version. */
+  participants: count,
+  schemes: z.array(z.object({ mcu: z.string(), scheme: z.string() })),
+  metrics: z.object({
+    globalAccuracy: z.number().min(0).max(1).optional(),
+    accuracyBefore: z.number().min(0).max(1).optional(),
+    accuracyAfter: z.number().min(0).max(1).optional(),
+  }),
+});
+export type ModelLineage = z.infer<typeof ModelLineage>;
+
 /** One imported file of a model. */
 export const ModelVersion = z.object({
   version: z.number().int().positive(),
@@ -56,6 +79,10 @@ export const ModelVersion = z.object({
   fileName: z.string(),
   importedAt: z.number(),
   graph: GraphSummary,
+  /** The model's digest (modelDigest: its constant tensors), what devices report and rounds name their base by. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Set on versions produced by a federated round or a personalization session. */
+  lineage: ModelLineage.optional(),
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;
 

@@ -15,6 +15,7 @@ import type { DeploymentRecord, ExecutionRecord, PreviousModel, Store } from '..
 import { emptyCounts, type StateCounts } from './execution';
 import { describePackagePlan, runFitGate, type GateDevice, type GatePackage } from './fit-gate';
 import { LIVE_STATES, RolloutEngine, toDeploymentDevice } from './rollout-engine';
+import type { TransferHub } from './transfer-hub';
 import { planWaves, validatePolicy } from './waves';
 
 /** What the deployment service needs. */
@@ -73,6 +74,11 @@ export class DeployService {
 
   start(): void {
     this.engine.start();
+  }
+
+  /** The block-transfer hub every `xfer` message goes through (the rounds' uploads and deltas too). */
+  get transfers(): TransferHub {
+    return this.engine.transfers;
   }
 
   dispose(): void {

@@ -90,6 +90,11 @@ export class RolloutEngine {
     });
   }
 
+  /** The block-transfer hub; the federated rounds send their deltas and receive uploads through it. */
+  get transfers(): TransferHub {
+    return this.hub;
+  }
+
   /** Loads the live deployments and starts ticking. */
   start(): void {
     const now = this.deps.clock();

@@ -4,6 +4,7 @@ import {
   TransferSender,
   decodeTransferControl,
   encodeTransferControl,
+  type TransferCancel,
   type TransferOffer,
   type TransferStateMessage,
 } from '../protocol';
@@ -17,6 +18,20 @@ export interface TransferSource {
   onState(deviceId: string, state: TransferStateMessage): void;
   /** Payload bytes of a block went out (first sends and re-sends). */
   onSent(tid: string, payloadBytes: number, resent: boolean): void;
+}
+
+/**
+ * The receiving side of device uploads (`xfer/dev/ctl` offers, `xfer/dev/blk` frames), plugged
+ * into the hub because the hub owns the `xfer` topics. The router has already checked that the
+ * topic names the sending device, and the broker's ACL lets a device publish only under its own id.
+ */
+export interface UploadChannel {
+  /** A device offers an upload. */
+  onOffer(deviceId: string, offer: TransferOffer): void;
+  /** A raw block frame on the device's `xfer/dev/blk`. */
+  onFrame(deviceId: string, frame: Buffer): void;
+  /** A device cancels a transfer; true when it was one of its uploads. */
+  onCancel(deviceId: string, cancel: TransferCancel): boolean;
 }
 
 /** Limits of one group of transfers (a deployment). */
@@ -37,6 +52,7 @@ interface OpenTransfer {
   deviceId: string;
   sender: TransferSender;
   group: string;
+  source: TransferSource;
 }
 
 /**
@@ -46,6 +62,10 @@ interface OpenTransfer {
  * turns between transfers so one fast device does not starve the others. A request for a transfer
  * it has not opened (the app restarted; the device resumes by itself) is resolved through the
  * owner, so nothing but the stored deployment state is needed to go on.
+ *
+ * Other services send through the same hub with their own {@link TransferSource} (aggregated
+ * deltas of the federated rounds, {@link addSource}), and receive uploads through an
+ * {@link UploadChannel} ({@link setUploads}).
  */
 export class TransferHub {
   private readonly open = new Map<string, OpenTransfer>();
@@ -55,6 +75,9 @@ export class TransferHub {
   private cursor = 0;
   /** Frames waiting for the rate, by transfer; rebuilt lazily. */
   private order: string[] = [];
+  /** Owners of transfers after the deployments' own (deps.source), asked in order. */
+  private readonly sources: TransferSource[] = [];
+  private uploads: UploadChannel | null = null;
   /** Frames handed to the MQTT client and not yet written out. */
   private framesInFlight = 0;
   private pumpQueued = false;
@@ -80,6 +103,23 @@ export class TransferHub {
     this.timer.unref?.();
   }
 
+  /** Adds an owner of transfers: its offers go out through {@link offer} with it, and after an app restart it is asked to resolve requests. */
+  addSource(source: TransferSource): Disposable {
+    this.sources.push(source);
+    return {
+      dispose: () => {
+        const i = this.sources.indexOf(source);
+        if (i >= 0) this.sources.splice(i, 1);
+      },
+    };
+  }
+
+  /** Makes `channel` the receiver of device uploads (one at a time; null: uploads are refused as malformed). */
+  setUploads(channel: UploadChannel | null): void {
+    if (channel && this.uploads && this.uploads !== channel) throw new Error('the transfer hub already has an upload receiver');
+    this.uploads = channel;
+  }
+
   /** Sets a group's byte rate. */
   setLimits(group: string, limits: GroupLimits): void {
     const rate = this.rates.get(group);
@@ -87,9 +127,9 @@ export class TransferHub {
     else this.rates.set(group, new ByteRate(limits.bytesPerSecond, 32_768 + 64, this.deps.clock()));
   }
 
-  /** Opens (or reopens, keeping its id) a transfer and publishes its offer. */
-  async offer(deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string): Promise<void> {
-    this.track(offer.tid, deviceId, offer, payload, group);
+  /** Opens (or reopens, keeping its id) a transfer and publishes its offer; `source` (default: the deployments') hears its states. */
+  async offer(deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string, source: TransferSource = this.deps.source): Promise<void> {
+    this.track(offer.tid, deviceId, offer, payload, group, source);
     await this.deps.router.send(deviceId, 'xfer', encodeTransferControl(offer), ['app', 'ctl']);
   }
 
@@ -116,19 +156,22 @@ export class TransferHub {
     this.open.clear();
   }
 
-  private track(tid: string, deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string): OpenTransfer {
+  private track(tid: string, deviceId: string, offer: TransferOffer, payload: Uint8Array, group: string, source: TransferSource): OpenTransfer {
     const existing = this.open.get(tid);
     if (existing && existing.sender.offer.sha256 === offer.sha256) return existing;
-    const transfer = { deviceId, sender: new TransferSender(offer, payload), group };
+    const transfer = { deviceId, sender: new TransferSender(offer, payload), group, source };
     this.open.set(tid, transfer);
     this.order = [];
     return transfer;
   }
 
   private receive(deviceId: string, levels: string[], payload: Buffer): void {
+    if (levels.length === 2 && levels[0] === 'dev' && levels[1] === 'blk' && this.uploads) {
+      this.uploads.onFrame(deviceId, payload);
+      return;
+    }
     if (levels[0] !== 'dev' || levels[1] !== 'ctl' || levels.length !== 2) {
-      // Uploads (dev/blk) belong to the federated rounds; nothing else is a device's to send.
-      this.deps.router.malformed(deviceId, `no transfer service takes xfer/${levels.join('/')} yet`);
+      this.deps.router.malformed(deviceId, `no transfer service takes xfer/${levels.join('/')}`);
       return;
     }
     const decoded = decodeTransferControl(payload);
@@ -138,7 +181,13 @@ export class TransferHub {
     }
     const message = decoded.value;
     if (message.t === 'state') {
-      this.deps.source.onState(deviceId, message);
+      const open = this.open.get(message.tid);
+      if (open) {
+        if (open.deviceId === deviceId) open.source.onState(deviceId, message);
+        return;
+      }
+      // Not open (an app restart, or the transfer ended): every owner ignores what is not its own.
+      for (const source of this.allSources()) source.onState(deviceId, message);
       return;
     }
     if (message.t === 'req') {
@@ -148,24 +197,43 @@ export class TransferHub {
         return;
       }
       if (!transfer) {
-        const resolved = this.deps.source.resolve(message.tid, deviceId);
+        let resolved: ReturnType<TransferSource['resolve']> = null;
+        let owner: TransferSource = this.deps.source;
+        for (const source of this.allSources()) {
+          resolved = source.resolve(message.tid, deviceId);
+          owner = source;
+          if (resolved) break;
+        }
         if (!resolved) {
           void this.deps.router
             .send(deviceId, 'xfer', encodeTransferControl({ v: 1, t: 'cancel', tid: message.tid, reason: 'UNKNOWN_TRANSFER', ts: this.deps.clock() }), ['app', 'ctl'])
             .catch(() => undefined);
           return;
         }
-        transfer = this.track(message.tid, deviceId, resolved.offer, resolved.payload, resolved.group);
+        transfer = this.track(message.tid, deviceId, resolved.offer, resolved.payload, resolved.group, owner);
       }
       transfer.sender.onRequest(message);
       return;
     }
     if (message.t === 'cancel') {
+      if (this.uploads?.onCancel(deviceId, message)) return;
+      const open = this.open.get(message.tid);
+      if (open && open.deviceId !== deviceId) return;
       this.close(message.tid);
-      this.deps.source.onState(deviceId, { v: 1, t: 'state', tid: message.tid, state: 'canceled', message: message.reason, ts: message.ts });
+      const canceled: TransferStateMessage = { v: 1, t: 'state', tid: message.tid, state: 'canceled', message: message.reason, ts: message.ts };
+      if (open) open.source.onState(deviceId, canceled);
+      else for (const source of this.allSources()) source.onState(deviceId, canceled);
       return;
     }
-    this.deps.router.malformed(deviceId, 'devices do not offer uploads to the deployment service');
+    if (!this.uploads) {
+      this.deps.router.malformed(deviceId, 'offered an upload, and no service takes uploads');
+      return;
+    }
+    this.uploads.onOffer(deviceId, message);
+  }
+
+  private allSources(): TransferSource[] {
+    return [this.deps.source, ...this.sources];
   }
 
   /** Publishes the frames the rates allow, one per transfer in turn. */
@@ -201,7 +269,7 @@ export class TransferHub {
       const frame = transfer.sender.nextFrame();
       if (!frame) continue;
       idleRounds = 0;
-      this.deps.source.onSent(tid, next, transfer.sender.stats.resentBytes > resentBefore);
+      transfer.source.onSent(tid, next, transfer.sender.stats.resentBytes > resentBefore);
       this.framesInFlight++;
       this.deps.router
         .send(transfer.deviceId, 'xfer', frame, ['app', 'blk'])

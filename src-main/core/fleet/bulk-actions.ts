@@ -15,14 +15,15 @@ export class BulkActions {
 
   /** Sends one command to every device, at most COMMAND_CONCURRENCY at a time; waits for every answer or timeout. */
   async command(
-    input: { ids: readonly string[]; command: string; params: Record<string, unknown>; timeoutMs: number },
+    input: { ids: readonly string[]; command: string; params: Record<string, unknown>; timeoutMs: number; queueForMs?: number },
     actor: string,
     signal?: AbortSignal,
   ): Promise<BulkResult> {
     const results = await mapConcurrent(unique(input.ids), COMMAND_CONCURRENCY, async (id): Promise<BulkDeviceResult> => {
       if (signal?.aborted) return failed(id, { code: 'CANCELLED', message: 'cancelled before it was sent' });
       try {
-        const record = await this.fleet.command({ id, command: input.command, params: input.params, timeoutMs: input.timeoutMs }, actor, signal);
+        const record = await this.fleet.command({ id, command: input.command, params: input.params, timeoutMs: input.timeoutMs, queueForMs: input.queueForMs }, actor, signal);
+        if (record.state === 'queued') return { id, ok: false, queued: true, error: null, command: record };
         const ok = record.state === 'ok';
         return { id, ok, error: ok ? null : (record.error ?? { code: 'ERROR', message: 'the device reported a failure' }), command: record };
       } catch (error) {
@@ -85,5 +86,6 @@ function payloadOf(error: unknown): DeviceError {
 
 function summarize(results: BulkDeviceResult[]): BulkResult {
   const ok = results.filter((r) => r.ok).length;
-  return { ok, failed: results.length - ok, results };
+  const queued = results.filter((r) => r.queued).length;
+  return { ok, failed: results.length - ok - queued, queued, results };
 }

@@ -18,6 +18,9 @@ const FLUSH_AT = 10_000;
 /** Events kept for a retry while the database refuses writes (the oldest go first beyond this). */
 const MAX_QUEUED_EVENTS = 50_000;
 
+/** Receives a device's event as decoded (kind and data as the device sent them). */
+export type DeviceEventListener = (deviceId: string, kind: string, data: unknown) => void;
+
 /** What the event log needs. */
 export interface DeviceEventLogDeps {
   store: Store;
@@ -40,6 +43,7 @@ export class DeviceEventLog {
   private readonly log: RateLimitedLog;
   private readonly registration: Disposable;
   private readonly budget = new Map<string, { tokens: number; at: number }>();
+  private readonly listeners = new Set<DeviceEventListener>();
   private queue: NewDeviceEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
 
@@ -50,12 +54,20 @@ export class DeviceEventLog {
     this.log = new RateLimitedLog(deps.logger ?? silentLogger, 10_000, this.clock);
     this.registration = deps.router.register('evt', ({ deviceId, payload }) => {
       const d = decodeEvent(payload);
-      if (!d.ok) deps.router.malformed(deviceId, d.error.message);
-      else if (this.takeToken(deviceId)) {
+      if (!d.ok) return deps.router.malformed(deviceId, d.error.message);
+      // Services act on every event they own (a round's result), whatever the log's flood limit keeps.
+      for (const listener of this.listeners) listener(deviceId, d.value.kind, d.value.data);
+      if (this.takeToken(deviceId)) {
         const { ts, kind, level, message, data } = d.value;
         this.append({ deviceId, ts: trustedDeviceTime(ts, this.clock()), kind, level, message, data });
       } else this.log.warn(`evt-flood:${deviceId}`, `fleet: "${deviceId}" sends more than ${EVENTS_PER_SECOND} events a second; dropping the excess`);
     });
+  }
+
+  /** Calls `listener` with every well-formed event a device sends (services that act on event kinds, e.g. rounds). Returns an unsubscribe function. */
+  onEvent(listener: DeviceEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Writes queued events every 200 ms from now on. */

@@ -5,7 +5,7 @@ import type { Events } from '../contract';
 import type { EventSink } from '../common/event-sink';
 import type { Store } from '../store';
 import { DeviceCommands, type CommandSender } from './device-commands';
-import { DeviceEventLog } from './device-event-log';
+import { DeviceEventLog, type DeviceEventListener } from './device-event-log';
 import { DevicePresence } from './device-presence';
 import { DeviceRouter, type DeviceMessaging, type RouterConnection } from './device-router';
 import { FleetChangeFeed } from './fleet-change-feed';
@@ -208,6 +208,11 @@ export class FleetService {
   /** Telemetry history of one device. */
   telemetry(input: { id: string; since?: number; until?: number; resolution: 'raw' | '1m'; limit: number }): { resolution: 'raw' | '1m'; points: TelemetryPoint[] } {
     return { resolution: input.resolution, points: readTelemetry(this.store, input) };
+  }
+
+  /** Every well-formed event devices send, as it arrives (for services acting on event kinds). Returns an unsubscribe function. */
+  onDeviceEvent(listener: DeviceEventListener): () => void {
+    return this.eventLog.onEvent(listener);
   }
 
   /** Recent events of one device, newest first. */

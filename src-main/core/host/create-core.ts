@@ -12,10 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
+import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DemoRunner } from '../demo';
-import { DeployService } from '../deploy';
+import { DeltaSender, DeployService, UploadReceiver } from '../deploy';
+import { MAX_DELTA_BYTES } from '../rounds';
+import type { DeltaDownloads, DeltaUploads } from '../rounds/delta-transfers';
+import { RoundsService } from '../rounds/rounds-service';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
 import { BulkActions, FleetService, WorkerTelemetryWriter } from '../fleet';
@@ -32,6 +35,7 @@ import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createFleetBulkHandlers } from './handlers/fleet-bulk';
 import { createModelsHandlers } from './handlers/models';
+import { createRoundsHandlers } from './handlers/rounds';
 import { createSettingsHandlers } from './handlers/settings';
 import { createSimHandlers } from './handlers/sim';
 import { createSystemHandlers } from './handlers/system';
@@ -158,6 +162,25 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     deploy.start();
     stops.push({ name: 'deployments', stop: () => deploy.dispose() });
 
+    // The federated rounds' transfers share the deployments' hub; the rounds service takes both and installs its upload handler.
+    const deltaUploads: DeltaUploads & UploadReceiver = new UploadReceiver({
+      hub: deploy.transfers,
+      router: fleet.router,
+      dir: path.join(config.dataDir, 'uploads'),
+      maxBytes: MAX_DELTA_BYTES,
+      logger,
+      clock: Date.now,
+    });
+    deltaUploads.start();
+    stops.push({ name: 'delta uploads', stop: () => deltaUploads.dispose() });
+    const deltaDownloads: DeltaDownloads & DeltaSender = new DeltaSender({ hub: deploy.transfers, sign: (data) => signingKeys.sign(data), clock: Date.now });
+    stops.push({ name: 'delta downloads', stop: () => deltaDownloads.dispose() });
+
+    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: deltaUploads, downloads: deltaDownloads });
+    const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => rounds.onDeviceEvent(deviceId, kind, data));
+    rounds.start();
+    stops.push({ name: 'federated rounds', stop: () => (offRoundEvents(), rounds.dispose()) });
+
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
     const info = (): SystemInfo => ({ version, dataDir: config.dataDir, startedAt, broker: broker.info(), host: config.host });
@@ -170,6 +193,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
+      ...createRoundsHandlers({ rounds, personalize: notBuilt('personalization sessions') }),
       // The demo drives the app through its own API, so it is built once that API exists (below).
       ...createDemoHandlers({ demo: () => demo }),
     };
@@ -208,4 +232,16 @@ function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
   if (typeof pkg.version !== 'string') throw new Error(`no version in ${file.pathname}`);
   return pkg.version;
+}
+
+/**
+ * Placeholder until the service is wired (issue 10, built in parallel): every call answers
+ * UNAVAILABLE naming what is missing.
+ */
+function notBuilt<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => () => {
+      throw new AppError('UNAVAILABLE', `${what} are not available in this build yet`);
+    },
+  });
 }

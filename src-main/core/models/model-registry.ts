@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AppError } from '../common/errors';
-import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelPackage, type ModelSummary, type ModelVersion } from '../contract/models';
+import { MAX_MODEL_BYTES, type Analysis, type AnalysisOptions, type BuildResult, type ModelDetail, type ModelPackage, type ModelLineage, type ModelSummary, type ModelVersion } from '../contract/models';
+import type { Model } from '../engine/ir';
+import { modelDigest } from '../engine/model-digest';
+import { readTflite } from '../engine/tflite/reader';
 import { DEFAULT_IO_CONVENTION, type IoConvention } from '../engine/io-convention';
 import type { McuProfile } from '../common/mcu-profile';
 import type { SigningKeyStore } from '../engine/package/keys';
@@ -32,6 +35,8 @@ export interface ModelImport {
   name?: string;
   fileName: string;
   bytesBase64: string;
+  /** Where a version made by a federated round or a personalization session comes from. */
+  lineage?: ModelLineage;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -103,7 +108,7 @@ export class ModelRegistry {
     if (raced) return raced;
 
     this.files.put(sha256, bytes);
-    const entry = { sha256, sizeBytes: bytes.byteLength, fileName: input.fileName, graph: inspected.graph, importedAt: this.now() };
+    const entry = { sha256, sizeBytes: bytes.byteLength, fileName: input.fileName, graph: inspected.graph, digest: inspected.digest, importedAt: this.now(), ...(input.lineage ? { lineage: input.lineage } : {}) };
     let modelId = repo.idByName(name);
     let version: ModelVersion;
     try {
@@ -119,6 +124,24 @@ export class ModelRegistry {
     }
     this.deps.events.emit('models.changed', { modelId });
     return { model: this.requireModel(modelId), version, created: true };
+  }
+
+  /**
+   * A version's model, parsed from its stored file, and its digest (recorded on the version when it
+   * was imported before digests were). Parses on the calling thread: callers keep what they need.
+   */
+  versionModel(modelId: string, version: number): { model: Model; digest: string; version: ModelVersion } {
+    const v = this.deps.repo.version(modelId, version);
+    if (!v) throw new AppError('NOT_FOUND', `model ${modelId} has no version ${version}`);
+    const model = readTflite(this.files.read(v.sha256), { name: v.graph.modelName });
+    const digest = v.digest ?? modelDigest(model);
+    if (!v.digest) this.deps.repo.setDigest(modelId, version, digest);
+    return { model, digest, version: { ...v, digest } };
+  }
+
+  /** The version a federated round (or a personalization session) produced, if it was stored. */
+  versionByLineage(modelId: string, job: string, round?: number, deviceId?: string): ModelVersion | undefined {
+    return this.deps.repo.versions(modelId).find((v) => v.lineage?.job === job && v.lineage.round === round && v.lineage.deviceId === deviceId);
   }
 
   /** Starts an analysis in the worker pool; follow `models.analysis/<jobId>`. */

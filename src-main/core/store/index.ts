@@ -11,3 +11,4 @@ export * from './settings-repo';
 export * from './counters-repo';
 export * from './models-repo';
 export * from './deployments-repo';
+export * from './rounds-repo';

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Analysis, AnalysisOptions, GraphSummary, ModelPackage, ModelSummary, ModelVersion, PackageOptions } from '../contract/models';
+import type { Analysis, AnalysisOptions, GraphSummary, ModelLineage, ModelPackage, ModelSummary, ModelVersion, PackageOptions } from '../contract/models';
 import type { CompileReport } from '../contract/compile-report';
 import { parseJsonColumn } from './json';
 
@@ -22,6 +22,8 @@ interface VersionRow {
   file_name: string;
   graph: string;
   imported_at: number;
+  digest: string | null;
+  lineage: string | null;
 }
 
 interface AnalysisRow {
@@ -52,6 +54,10 @@ export interface NewModelVersion {
   fileName: string;
   graph: GraphSummary;
   importedAt: number;
+  /** modelDigest of the file's model. */
+  digest: string;
+  /** Where a version produced by a round or a personalization session comes from. */
+  lineage?: ModelLineage;
 }
 
 const EMPTY_GRAPH = { ops: 0, macs: 0, params: 0 };
@@ -82,6 +88,7 @@ function toSummary(r: ModelRow): ModelSummary {
 }
 
 function toVersion(r: VersionRow): ModelVersion {
+  const lineage = parseJsonColumn<ModelLineage | undefined>(r.lineage, undefined);
   return {
     version: r.version,
     sha256: r.sha256,
@@ -89,6 +96,8 @@ function toVersion(r: VersionRow): ModelVersion {
     fileName: r.file_name,
     importedAt: r.imported_at,
     graph: parseJsonColumn<GraphSummary>(r.graph, { ...EMPTY_GRAPH, modelName: '', inputs: [], outputs: [], tensors: 0, opsByKind: {}, flashBytes: 0, layers: [] }),
+    ...(r.digest ? { digest: r.digest } : {}),
+    ...(lineage ? { lineage } : {}),
   };
 }
 
@@ -184,9 +193,23 @@ export class ModelsRepo {
 
   private insertVersion(modelId: string, version: number, v: NewModelVersion): ModelVersion {
     this.db
-      .prepare('INSERT INTO model_versions (model_id, version, sha256, size_bytes, file_name, graph, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(modelId, version, v.sha256, v.sizeBytes, v.fileName, JSON.stringify(v.graph), v.importedAt);
-    return { version, sha256: v.sha256, sizeBytes: v.sizeBytes, fileName: v.fileName, importedAt: v.importedAt, graph: v.graph };
+      .prepare('INSERT INTO model_versions (model_id, version, sha256, size_bytes, file_name, graph, imported_at, digest, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(modelId, version, v.sha256, v.sizeBytes, v.fileName, JSON.stringify(v.graph), v.importedAt, v.digest, v.lineage ? JSON.stringify(v.lineage) : null);
+    return {
+      version,
+      sha256: v.sha256,
+      sizeBytes: v.sizeBytes,
+      fileName: v.fileName,
+      importedAt: v.importedAt,
+      graph: v.graph,
+      digest: v.digest,
+      ...(v.lineage ? { lineage: v.lineage } : {}),
+    };
+  }
+
+  /** Records the digest of a version stored before digests were (computed when the registry first reads its file). */
+  setDigest(modelId: string, version: number, digest: string): void {
+    this.db.prepare('UPDATE model_versions SET digest = ? WHERE model_id = ? AND version = ? AND digest IS NULL').run(digest, modelId, version);
   }
 
   /**

@@ -9,6 +9,7 @@ import { EventsRepo } from './events-repo';
 import { migrate } from './migrations';
 import { ModelsRepo } from './models-repo';
 import { DeploymentsRepo } from './deployments-repo';
+import { RoundsRepo } from './rounds-repo';
 import { SettingsRepo } from './settings-repo';
 import { MERGE_METRICS_SQL_FUNCTION, TelemetryRepo, mergeMetricSums } from './telemetry-repo';
 
@@ -35,6 +36,7 @@ export class Store {
   readonly counters: CountersRepo;
   readonly models: ModelsRepo;
   readonly deployments: DeploymentsRepo;
+  readonly rounds: RoundsRepo;
 
   private constructor(
     private readonly db: Database,
@@ -50,6 +52,7 @@ export class Store {
     this.counters = new CountersRepo(db);
     this.models = new ModelsRepo(db);
     this.deployments = new DeploymentsRepo(db);
+    this.rounds = new RoundsRepo(db);
   }
 
   /**

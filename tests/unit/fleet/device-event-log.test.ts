@@ -44,6 +44,18 @@ describe('DeviceEventLog', () => {
     expect(sink.of('fleet.deviceEvents/dev-a')[0].events.map((e) => e.message)).toEqual(['#1']);
   });
 
+  it('hands every well-formed event to listeners, also those past the flood limit, until unsubscribed', () => {
+    const seen: Array<[string, string, unknown]> = [];
+    const off = log.onEvent((deviceId, kind, data) => seen.push([deviceId, kind, data]));
+    for (let i = 0; i < 30; i++) connection.deliver('tf/v1/dev-a/evt', { ...evt(i), kind: 'round_result', data: { i } });
+    connection.deliver('tf/v1/dev-a/evt', { v: 1, kind: 'broken' });
+    expect(seen).toHaveLength(30);
+    expect(seen[29]).toEqual(['dev-a', 'round_result', { i: 29 }]);
+    off();
+    connection.deliver('tf/v1/dev-a/evt', evt(99));
+    expect(seen).toHaveLength(30);
+  });
+
   it('includes events still queued when asked for recent ones', () => {
     log.append({ deviceId: 'dev-a', ts: NOW, kind: 'presence', level: 'info', message: 'online' });
     expect(log.recent('dev-a', 5).map((e) => e.message)).toEqual(['online']);

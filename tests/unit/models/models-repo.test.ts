@@ -15,7 +15,7 @@ function open(): Store {
 }
 
 const graph = (ops: number): GraphSummary => ({ modelName: 'm', inputs: [], outputs: [], ops, tensors: 1, opsByKind: {}, params: 10 * ops, macs: 100 * ops, flashBytes: 1, layers: [] });
-const entry = (sha: string, at: number, ops = 3) => ({ sha256: sha.repeat(64).slice(0, 64), sizeBytes: 100 + at, fileName: `${sha}.tflite`, graph: graph(ops), importedAt: at });
+const entry = (sha: string, at: number, ops = 3) => ({ sha256: sha.repeat(64).slice(0, 64), sizeBytes: 100 + at, fileName: `${sha}.tflite`, graph: graph(ops), importedAt: at, digest: sha.repeat(64).slice(0, 64) });
 
 describe('ModelsRepo', () => {
   it('numbers versions per model and lists models with their latest version, newest change first', () => {
@@ -31,6 +31,17 @@ describe('ModelsRepo', () => {
     expect(models.versionBySha('a', entry('a', 0).sha256)?.version).toBe(1);
     expect(models.versions('a').map((v) => v.fileName)).toEqual(['a.tflite', 'c.tflite']);
     expect(() => models.createModel('x', 'alpha', entry('d', 4))).toThrow(/UNIQUE/);
+  });
+
+  it('keeps a version’s digest and lineage, and backfills only a missing digest', () => {
+    const { models } = open();
+    models.createModel('a', 'alpha', entry('a', 1));
+    const lineage = { parentVersion: 1, kind: 'federated' as const, job: 'j1', round: 0, participants: 3, schemes: [{ mcu: 'rp2040', scheme: 'bias x2 + classifier' }], metrics: { globalAccuracy: 0.9 } };
+    models.addVersion('a', { ...entry('b', 2), lineage });
+    expect(models.version('a', 2)).toMatchObject({ digest: 'b'.repeat(64), lineage });
+    expect(models.version('a', 1)?.lineage).toBeUndefined();
+    models.setDigest('a', 1, 'f'.repeat(64));
+    expect(models.version('a', 1)?.digest).toBe('a'.repeat(64));
   });
 
   it('keeps the newest analysis per version and drops analyses with their version', () => {

@@ -5,6 +5,7 @@ import { compileModel, type CompileProgress } from '../../engine/compile';
 import type { CompileReport } from '../../contract/compile-report';
 import type { McuProfile } from '../../common/mcu-profile';
 import { ModelFormatError, UnsupportedOpError } from '../../engine/tflite/errors';
+import { modelDigest } from '../../engine/model-digest';
 import { readTflite } from '../../engine/tflite/reader';
 import { summarizeGraph } from '../graph-summary';
 import { runBuildTask, type BuildMisfit, type BuildOutput, type BuildTask } from './build-task';
@@ -41,7 +42,8 @@ export interface ModelTaskRefusal {
   message: string;
 }
 
-export type InspectResult = { ok: true; graph: GraphSummary } | ModelTaskRefusal;
+/** A file fit for import: its graph summary and its digest (modelDigest, what devices and rounds name it by). */
+export type InspectResult = { ok: true; graph: GraphSummary; digest: string } | ModelTaskRefusal;
 export type AnalyzeResult = { ok: true; report: CompileReport } | ModelTaskRefusal;
 export type BuildResult = BuildOutput | BuildMisfit | ModelTaskRefusal;
 
@@ -64,7 +66,8 @@ export default function runModelTask(task: ModelTask): InspectResult | AnalyzeRe
   }
   if (task.kind === 'inspect') {
     try {
-      return { ok: true, graph: summarizeGraph(readTflite(task.bytes, { name: task.name })) };
+      const model = readTflite(task.bytes, { name: task.name });
+      return { ok: true, graph: summarizeGraph(model), digest: modelDigest(model) };
     } catch (error) {
       return refusal(error);
     }

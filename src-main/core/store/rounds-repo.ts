@@ -1,0 +1,183 @@
+import type { Database } from 'better-sqlite3';
+import type { ClassPlan, FederatedJobSpec, FederatedJobState, ParticipantState, RoundState } from '../contract/rounds';
+import { parseJsonColumn } from './json';
+
+/** A federated job as stored. */
+export interface RoundJobRecord {
+  id: string;
+  name: string;
+  modelId: string;
+  /** The base version the job started from. */
+  version: number;
+  spec: FederatedJobSpec;
+  classes: ClassPlan[];
+  state: FederatedJobState;
+  stateReason: string | null;
+  currentRound: number;
+  latestVersion: number | null;
+  baseAccuracy: number | null;
+  globalAccuracy: number | null;
+  /** Best global accuracy so far and the rounds since it improved (the patience rule). */
+  bestAccuracy: number | null;
+  roundsWithoutGain: number;
+  /** The job's seed; round r's cohort and device seeds derive from it. */
+  seed: number;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+/** The spread of participants' reported after-accuracy. */
+export interface AccuracySpreadRecord {
+  min: number | null;
+  median: number | null;
+  max: number | null;
+  n: number;
+}
+
+/** One round as stored. */
+export interface RoundRecord {
+  jobId: string;
+  round: number;
+  state: RoundState;
+  stateReason: string | null;
+  /** The version and digest the round's devices train from. */
+  baseVersion: number;
+  baseDigest: string;
+  deadline: number;
+  bytesUp: number;
+  bytesDown: number;
+  denseBytes: number;
+  globalAccuracy: number | null;
+  baseAccuracy: number | null;
+  deviceAccuracy: AccuracySpreadRecord | null;
+  /** The version this round produced. */
+  version: number | null;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+/** One device of one round as stored. */
+export interface ParticipantRecord {
+  jobId: string;
+  round: number;
+  deviceId: string;
+  mcu: string;
+  /** The scheme the device trains, as described to people. */
+  scheme: string;
+  state: ParticipantState;
+  code: string | null;
+  message: string | null;
+  /** The upload's transfer id once offered (unique: a duplicate upload finds this row). */
+  tid: string | null;
+  /** The accepted delta's bytes, kept until the round aggregated. */
+  delta: Uint8Array | null;
+  samples: number | null;
+  loss: number | null;
+  accuracyBefore: number | null;
+  accuracyAfter: number | null;
+  uploadBytes: number | null;
+  trainMs: number | null;
+  updatedAt: number;
+}
+
+const JOB_JSON = new Set(['spec', 'classes']);
+const ROUND_JSON = new Set(['deviceAccuracy']);
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function toRow(record: object, json: ReadonlySet<string>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) row[snake(key)] = json.has(key) && value !== null ? JSON.stringify(value) : value;
+  return row;
+}
+
+function fromRow<T>(row: Record<string, unknown>, json: ReadonlySet<string>): T {
+  const out: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    const key = camel(column);
+    out[key] = json.has(key) ? parseJsonColumn(value as string | null, null) : value instanceof Buffer ? new Uint8Array(value) : value;
+  }
+  return out as T;
+}
+
+function insertSql(table: string, row: Record<string, unknown>): string {
+  const columns = Object.keys(row);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
+}
+
+function updateSql(table: string, row: Record<string, unknown>, keys: readonly string[]): string {
+  const set = Object.keys(row).filter((c) => !keys.includes(c));
+  return `UPDATE ${table} SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE ${keys.map((k) => `${k} = @${k}`).join(' AND ')}`;
+}
+
+/** Delta bytes as SQLite stores them. */
+function participantRow(p: ParticipantRecord): Record<string, unknown> {
+  const row = toRow(p, new Set());
+  row.delta = p.delta ? Buffer.from(p.delta.buffer, p.delta.byteOffset, p.delta.byteLength) : null;
+  return row;
+}
+
+/**
+ * Federated jobs, their rounds and participants (core/rounds' engine writes them before it acts,
+ * so a restart resumes from here).
+ */
+export class RoundsRepo {
+  constructor(private readonly db: Database) {}
+
+  insertJob(job: RoundJobRecord): void {
+    const row = toRow(job, JOB_JSON);
+    this.db.prepare(insertSql('round_jobs', row)).run(row);
+  }
+
+  updateJob(job: RoundJobRecord): void {
+    const row = toRow(job, JOB_JSON);
+    this.db.prepare(updateSql('round_jobs', row, ['id'])).run(row);
+  }
+
+  job(id: string): RoundJobRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM round_jobs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row && fromRow<RoundJobRecord>(row, JOB_JSON);
+  }
+
+  /** Jobs, newest first. */
+  jobs(limit = 500): RoundJobRecord[] {
+    return (this.db.prepare('SELECT * FROM round_jobs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as Record<string, unknown>[]).map((r) => fromRow<RoundJobRecord>(r, JOB_JSON));
+  }
+
+  jobsInState(state: FederatedJobState): RoundJobRecord[] {
+    return (this.db.prepare('SELECT * FROM round_jobs WHERE state = ? ORDER BY created_at').all(state) as Record<string, unknown>[]).map((r) => fromRow<RoundJobRecord>(r, JOB_JSON));
+  }
+
+  /** Stores a round with its selected devices in one transaction. */
+  insertRound(round: RoundRecord, participants: readonly ParticipantRecord[]): void {
+    this.db.transaction(() => {
+      const row = toRow(round, ROUND_JSON);
+      this.db.prepare(insertSql('rounds', row)).run(row);
+      if (participants.length === 0) return;
+      const insert = this.db.prepare(insertSql('round_participants', participantRow(participants[0]!)));
+      for (const p of participants) insert.run(participantRow(p));
+    })();
+  }
+
+  updateRound(round: RoundRecord): void {
+    const row = toRow(round, ROUND_JSON);
+    this.db.prepare(updateSql('rounds', row, ['job_id', 'round'])).run(row);
+  }
+
+  rounds(jobId: string): RoundRecord[] {
+    return (this.db.prepare('SELECT * FROM rounds WHERE job_id = ? ORDER BY round').all(jobId) as Record<string, unknown>[]).map((r) => fromRow<RoundRecord>(r, ROUND_JSON));
+  }
+
+  participants(jobId: string, round: number): ParticipantRecord[] {
+    return (this.db.prepare('SELECT * FROM round_participants WHERE job_id = ? AND round = ? ORDER BY device_id').all(jobId, round) as Record<string, unknown>[]).map((r) =>
+      fromRow<ParticipantRecord>(r, new Set()),
+    );
+  }
+
+  updateParticipant(p: ParticipantRecord): void {
+    const row = participantRow(p);
+    this.db.prepare(updateSql('round_participants', row, ['job_id', 'round', 'device_id'])).run(row);
+  }
+}

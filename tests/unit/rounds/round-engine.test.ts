@@ -1,0 +1,245 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FederatedJobSpec, type ClassPlan, type CommandRecord, type ModelLineage } from '../../../src-main/core/contract';
+import type { Model } from '../../../src-main/core/engine/ir';
+import { modelDigest } from '../../../src-main/core/engine/model-digest';
+import { silentLogger } from '../../../src-main/core/common/logger';
+import type { CommandRequest } from '../../../src-main/core/fleet/device-commands';
+import { encodeDelta, extractDelta, fedAvg, type SparseDelta } from '../../../src-main/core/rounds';
+import type { CohortCandidate } from '../../../src-main/core/rounds/cohort';
+import type { UploadHandler } from '../../../src-main/core/rounds/delta-transfers';
+import { RoundEngine, roundSummary } from '../../../src-main/core/rounds/round-engine';
+import { Store, type RoundJobRecord } from '../../../src-main/core/store';
+import { describeScheme, resolveScheme, trainLocal, type SparseScheme } from '../../../src-main/core/train';
+import type { TransferOffer } from '../../../src-main/core/protocol';
+import { imuFixture } from '../train/fixtures';
+
+const fx = imuFixture(2);
+const base = fx.model;
+const digest = modelDigest(base);
+const SCHEMES: Record<string, SparseScheme> = { small: resolveScheme(base, 'bias'), big: resolveScheme(base, 'sparse') };
+const classPlan = (mcu: string): ClassPlan => ({
+  mcu,
+  devices: 2,
+  scheme: mcu === 'small' ? 'bias' : 'sparse',
+  description: describeScheme(SCHEMES[mcu]!),
+  update: SCHEMES[mcu]!,
+  trainingBytes: 1,
+  arenaBytes: 1,
+  requiredBytes: 2,
+  freeSramBytes: 1000,
+  fits: true,
+});
+const DEVICES: CohortCandidate[] = [
+  { id: 'd1', mcu: 'small' },
+  { id: 'd2', mcu: 'small' },
+  { id: 'd3', mcu: 'big' },
+  { id: 'd4', mcu: 'big' },
+  { id: 'd5', mcu: 'big' },
+].map((d) => ({ ...d, tags: [], status: 'online', battery: 0.9, digest, personalized: false }));
+
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+/** A job, a fleet of in-memory devices that answer start_round, uploads handed straight to the engine. */
+type Published = Array<{ model: Model; lineage: ModelLineage; version: number }>;
+
+function setup(store = Store.openFile(':memory:'), published: Published = [], options: { dieAfterPublish?: boolean } = {}) {
+  if (!stores.includes(store)) stores.push(store);
+  let now = 1_000_000;
+  const sent: CommandRequest[] = [];
+  let handler: UploadHandler | null = null;
+  const engine = new RoundEngine({
+    store,
+    commands: {
+      send: async (request: CommandRequest): Promise<CommandRecord> => {
+        sent.push(request);
+        const busy = request.deviceId === 'd5' && request.command === 'start_round';
+        return {
+          id: `c${sent.length}`,
+          deviceId: request.deviceId,
+          command: request.command,
+          params: request.params,
+          state: busy ? 'error' : 'ok',
+          error: busy ? { code: 'BUSY', message: 'a transfer is running' } : null,
+          sentAt: now,
+          answeredAt: now,
+        };
+      },
+      recent: () => [],
+    },
+    candidates: () => DEVICES,
+    model: () => ({ model: base, digest }),
+    publish: async (_modelId, model, lineage) => {
+      const again = published.find((p) => p.lineage.job === lineage.job && p.lineage.round === lineage.round);
+      if (again) return { version: again.version, digest: modelDigest(again.model) };
+      published.push({ model, lineage, version: published.length + 2 });
+      // The version is stored; the app is killed before the round is marked done.
+      if (options.dieAfterPublish) throw new Error('killed');
+      return { version: published.length + 1, digest: modelDigest(model) };
+    },
+    evaluate: () => null,
+    uploads: { onUpload: (h) => ((handler = h), () => (handler = null)) },
+    changed: () => undefined,
+    logger: silentLogger,
+    clock: () => now,
+    tickMs: 60_000,
+  });
+  return {
+    store,
+    engine,
+    sent,
+    published,
+    upload: () => handler!,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+function job(overrides: Partial<RoundJobRecord['spec']> = {}): RoundJobRecord {
+  return {
+    id: 'job-1',
+    name: 'job',
+    modelId: 'm',
+    version: 1,
+    spec: FederatedJobSpec.parse({ modelId: 'm', version: 1, rounds: 1, minCompletion: 0.5, ...overrides }),
+    classes: [classPlan('big'), classPlan('small')],
+    state: 'running',
+    stateReason: null,
+    currentRound: 0,
+    latestVersion: null,
+    baseAccuracy: null,
+    globalAccuracy: null,
+    bestAccuracy: null,
+    roundsWithoutGain: 0,
+    seed: 11,
+    createdAt: 1,
+    updatedAt: 1,
+    finishedAt: null,
+  };
+}
+
+/** A device's real local update with `scheme`, as the bytes it uploads. */
+function deltaOf(seed: number, scheme: SparseScheme, round = { job: 'job-1', round: 0 }): { bytes: Uint8Array; delta: SparseDelta } {
+  const r = trainLocal(base, fx.task, seed, { scheme, lr: 0.01, epochs: 1, data: { trainSamples: 30 + seed, evalSamples: 30 } });
+  const delta = extractDelta(base, r.model, { scheme, baseSha256: digest, round, metrics: { samples: r.trainSamples, loss: r.loss, accuracyBefore: r.before, accuracyAfter: r.after } });
+  return { bytes: encodeDelta(delta), delta };
+}
+
+const offer = (tid: string, bytes: Uint8Array, round = 0): TransferOffer =>
+  ({ v: 1, t: 'offer', tid, kind: 'delta', size: bytes.byteLength, blockSize: 1024, blockCount: Math.ceil(bytes.byteLength / 1024), sha256: '0'.repeat(64), window: 8, round: { job: 'job-1', round }, ts: 1 }) as TransferOffer;
+
+const participantStates = (store: Store) => Object.fromEntries(store.rounds.participants('job-1', 0).map((p) => [p.deviceId, [p.state, p.code]]));
+
+describe('RoundEngine (synchronous rounds)', () => {
+  it('runs a round over two MCU classes with their own schemes: refusals, rejections by name, duplicates once, FedAvg over exactly what was accepted, one version with lineage', async () => {
+    const t = setup();
+    t.engine.start();
+    t.store.rounds.insertJob(job());
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick(); // selects and stores the cohort
+    expect(t.store.rounds.rounds('job-1')[0]).toMatchObject({ state: 'selecting', baseDigest: digest });
+    await t.engine.tick(); // start_round to every device
+    const starts = t.sent.filter((s) => s.command === 'start_round');
+    expect(starts.map((s) => s.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
+    expect(starts.find((s) => s.deviceId === 'd1')!.params.scheme).toEqual(SCHEMES.small);
+    expect(starts.find((s) => s.deviceId === 'd3')!.params.scheme).toEqual(SCHEMES.big);
+    expect(participantStates(t.store).d5).toEqual(['refused', 'BUSY']);
+
+    const up = t.upload();
+    expect(up.offer('d9', offer('00000000000000a9', new Uint8Array(4)))).toMatchObject({ accept: false, code: 'UNKNOWN_ROUND' });
+    const d1 = deltaOf(1, SCHEMES.small!);
+    expect(up.offer('d1', offer('00000000000000d1', d1.bytes))).toEqual({ accept: true });
+    expect(await up.delivered('d1', offer('00000000000000d1', d1.bytes), d1.bytes)).toEqual({ ok: true });
+    expect(up.offer('d1', offer('00000000000000e1', d1.bytes))).toMatchObject({ accept: false, code: 'DUPLICATE' });
+    // A small-class device uploading the big class's update: refused by name, not aggregated.
+    const wrong = deltaOf(2, SCHEMES.big!);
+    up.offer('d2', offer('00000000000000d2', wrong.bytes));
+    expect(await up.delivered('d2', offer('00000000000000d2', wrong.bytes), wrong.bytes)).toMatchObject({ ok: false, code: 'NOT_IN_SCHEME' });
+    const d3 = deltaOf(3, SCHEMES.big!);
+    const d4 = deltaOf(4, SCHEMES.big!);
+    for (const [id, d] of [['d3', d3], ['d4', d4]] as const) {
+      up.offer(id, offer(`00000000000000${id}`, d.bytes));
+      await up.delivered(id, offer(`00000000000000${id}`, d.bytes), d.bytes);
+    }
+    const garbage = new Uint8Array([1, 2, 3, 4]);
+    expect(up.offer('d2', offer('00000000000000f2', garbage))).toMatchObject({ accept: false, code: 'DUPLICATE' });
+
+    await t.engine.tick(); // everyone settled: aggregate
+    expect(t.published).toHaveLength(1);
+    const expected = fedAvg(base, [{ device: 'd1', delta: d1.delta }, { device: 'd3', delta: d3.delta }, { device: 'd4', delta: d4.delta }], { baseSha256: digest, round: { job: 'job-1', round: 0 } });
+    expect(modelDigest(t.published[0]!.model)).toBe(modelDigest(expected.model));
+    expect(t.published[0]!.lineage).toMatchObject({ parentVersion: 1, kind: 'federated', job: 'job-1', round: 0, participants: 3 });
+    expect(participantStates(t.store)).toEqual({ d1: ['aggregated', null], d2: ['rejected', 'NOT_IN_SCHEME'], d3: ['aggregated', null], d4: ['aggregated', null], d5: ['refused', 'BUSY'] });
+    const [round] = t.store.rounds.rounds('job-1');
+    expect(roundSummary(round!, t.store.rounds.participants('job-1', 0))).toMatchObject({
+      state: 'done',
+      version: 2,
+      counts: { selected: 5, refused: 1, rejected: 1, aggregated: 3, late: 0, failed: 0 },
+      bytesUp: d1.bytes.byteLength + wrong.bytes.byteLength + d3.bytes.byteLength + d4.bytes.byteLength,
+    });
+    await t.engine.tick();
+    expect(t.store.rounds.job('job-1')).toMatchObject({ state: 'done', latestVersion: 2, currentRound: 1 });
+    t.engine.dispose();
+  });
+
+  it('closes a round at its deadline: missing devices are late (an upload after it is refused and counted once), and too few uploads fail the round', async () => {
+    const t = setup();
+    t.engine.start();
+    t.store.rounds.insertJob(job({ minCompletion: 0.8 }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick();
+    await t.engine.tick();
+    const d1 = deltaOf(1, SCHEMES.small!);
+    t.upload().offer('d1', offer('00000000000000d1', d1.bytes));
+    await t.upload().delivered('d1', offer('00000000000000d1', d1.bytes), d1.bytes);
+    t.advance(120_001);
+    await t.engine.tick();
+    const d3 = deltaOf(3, SCHEMES.big!);
+    const late = t.upload().offer('d3', offer('00000000000000d3', d3.bytes));
+    expect(late).toMatchObject({ accept: false, code: 'REJECTED' });
+    expect(!late.accept && late.message).toContain('LATE');
+    expect(t.upload().offer('d3', offer('00000000000000d3', d3.bytes))).toMatchObject({ accept: false, code: 'REJECTED' });
+    expect(participantStates(t.store)).toMatchObject({ d1: ['uploaded', null], d2: ['late', 'DEADLINE'], d3: ['late', 'DEADLINE'], d4: ['late', 'DEADLINE'] });
+    const [round] = t.store.rounds.rounds('job-1');
+    expect(round).toMatchObject({ state: 'failed', version: null });
+    expect(round!.stateReason).toContain('completion 1/5 is below the minimum 0.8');
+    expect(t.published).toHaveLength(0);
+    t.engine.dispose();
+  });
+
+  it('after a restart mid-round aggregates exactly the uploads it had accepted (stored bytes), and a restart after publishing makes no second version', async () => {
+    const store = Store.openFile(':memory:');
+    const published: Published = [];
+    const first = setup(store, published);
+    first.engine.start();
+    store.rounds.insertJob(job());
+    first.engine.add(store.rounds.job('job-1')!);
+    await first.engine.tick();
+    await first.engine.tick();
+    const uploads = { d1: deltaOf(1, SCHEMES.small!), d3: deltaOf(3, SCHEMES.big!), d4: deltaOf(4, SCHEMES.big!) };
+    for (const [id, d] of Object.entries(uploads)) {
+      first.upload().offer(id, offer(`00000000000000${id}`, d.bytes));
+      await first.upload().delivered(id, offer(`00000000000000${id}`, d.bytes), d.bytes);
+    }
+    first.engine.dispose(); // the app dies here, uploads accepted
+
+    const second = setup(store, published, { dieAfterPublish: true });
+    second.engine.start(); // adopts the running job from SQLite
+    second.advance(120_001);
+    await second.engine.tick(); // aggregates from the stored bytes, stores the version, dies
+    second.engine.dispose();
+    expect(store.rounds.rounds('job-1')[0]).toMatchObject({ state: 'aggregating', version: null });
+
+    const third = setup(store, published);
+    third.engine.start();
+    await third.engine.tick();
+    expect(published).toHaveLength(1);
+    const stored = Object.entries(uploads).map(([device, d]) => ({ device, delta: d.delta }));
+    expect(modelDigest(published[0]!.model)).toBe(modelDigest(fedAvg(base, stored, { baseSha256: digest, round: { job: 'job-1', round: 0 } }).model));
+    expect(store.rounds.rounds('job-1')[0]).toMatchObject({ state: 'done', version: 2 });
+    expect(store.rounds.participants('job-1', 0).every((p) => p.delta === null)).toBe(true);
+    expect(store.rounds.job('job-1')).toMatchObject({ latestVersion: 2, currentRound: 1 });
+    third.engine.dispose();
+  });
+});
