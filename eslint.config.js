@@ -30,6 +30,7 @@ export const coreLayerMap = {
   deploy: ['common', 'contract', 'protocol', 'store', 'fleet', 'models', 'engine'],
   rounds: ['common', 'contract', 'protocol', 'platform', 'store', 'jobs', 'fleet', 'models', 'deploy', 'engine', 'train'],
   alerts: ['common', 'type:contract'],
+  demo: ['common', 'contract', 'engine', 'train'],
   host: ['*'],
 };
 

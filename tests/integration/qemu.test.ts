@@ -25,8 +25,7 @@ const qemuMissing = requireOrSkip('qemu', missingTools('arm-none-eabi-gcc', 'arm
 /** The Flash estimate's promise: within 5% of arm-none-eabi-size's text + rodata + data. */
 const FLASH_TOLERANCE = 0.05;
 
-async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCandidate, core = 'cortex-m7'): Promise<void> {
-  const planned = planModel(model);
+async function check(model: Model, rounding: 'tflm' | 'tflite', patch?: PatchCandidate, core = 'cortex-m7', planned = planModel(model)): Promise<void> {
   const proof = await proveOnQemu(model, { rounding, seed: 1, planned, patch, core });
   expect(proof.outputsEqual).toBe(true);
   // The static arena is the plan's peak, and it is what .bss holds (plus a few words of the harness).
@@ -57,6 +56,12 @@ describe.skipIf(qemuMissing)('Cortex-M7 build under qemu mps2-an500: in-project 
   }
   it('float-wrapped with int8 I/O (QUANTIZE/DEQUANTIZE left to the firmware), tflm: outputs identical', { timeout: 120_000 }, () =>
     check(int8Io(buildFloatWrapped()), 'tflm'));
+  it('tiny MobileNetV2 with its residual block written over (projection over its input, ADD over the skip), tflm: outputs identical', { timeout: 120_000 }, () => {
+    const model = buildTinyMobilenetModel();
+    const planned = planModel(model, 'tinyengine', { overwriteResidual: true });
+    expect(planned.schedule.steps.some((s) => s.overwrites)).toBe(true);
+    return check(model, 'tflm', undefined, 'cortex-m7', planned);
+  });
 });
 
 describe.skipIf(qemuMissing)('Cortex-M4F build under qemu mps2-an386: in-project models', () => {

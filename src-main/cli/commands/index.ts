@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBroker } from './broker';
 import { registerCompile } from './compile';
+import { registerDemo } from './demo';
 import { registerDeploy } from './deploy';
 import { registerDevices } from './devices';
 import { registerPackage } from './package';
@@ -14,4 +15,4 @@ import { registerTrain } from './train';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of `tinyfleet`, in help order. Each module owns one command family. */
-export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerRounds, registerBroker, registerTrain];
+export const commands: RegisterCommand[] = [registerServe, registerCompile, registerPackage, registerRun, registerSim, registerDevices, registerDeploy, registerRounds, registerBroker, registerTrain, registerDemo];

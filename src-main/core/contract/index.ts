@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { BaseName, KeyedName } from '../common/event-sink';
 import { alertsCalls, alertsEvents } from './alerts';
+import { demoCalls, demoEvents } from './demo';
 import { deployCalls, deployEvents } from './deploy';
 import { fleetCalls, fleetEvents } from './fleet';
 import { fleetBulkCalls } from './fleet-bulk';
@@ -18,6 +19,7 @@ export * from './define';
 export * from './alerts';
 export * from '../common/errors';
 export * from './compile-report';
+export * from './demo';
 export * from './deploy';
 export * from './fleet';
 export * from './fleet-bulk';
@@ -28,9 +30,9 @@ export * from './sim';
 export * from './system';
 
 /** All calls, by name. */
-export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls, ...deployCalls, ...roundsCalls };
+export const calls = { ...systemCalls, ...settingsCalls, ...fleetCalls, ...fleetBulkCalls, ...alertsCalls, ...simCalls, ...modelsCalls, ...deployCalls, ...roundsCalls, ...demoCalls };
 /** All events, by base name. */
-export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents, ...deployEvents, ...roundsEvents };
+export const events = { ...fleetEvents, ...alertsEvents, ...simEvents, ...modelsEvents, ...deployEvents, ...roundsEvents, ...demoEvents };
 
 export type Calls = typeof calls;
 export type Events = typeof events;

@@ -42,6 +42,8 @@ export interface CompileOptions {
    * at the planned offsets (patch by patch when patching) and compare with an unplanned run.
    */
   prove?: { seed: number };
+  /** Plan residual blocks written over (planner/schedule.ts overwriteResidual); packages cannot carry it yet. */
+  overwriteResidual?: boolean;
   signal?: AbortSignal;
 }
 
@@ -92,7 +94,7 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
   const cost = modelCost(model);
   signal?.throwIfAborted();
   onProgress?.({ phase: 'plan', fraction: 0.05 });
-  const ours = planModel(model, 'tinyengine');
+  const ours = planModel(model, 'tinyengine', { overwriteResidual: options.overwriteResidual });
   onProgress?.({ phase: 'baselines', fraction: 0.1 });
   const naive = planModel(model, 'naive');
   const greedy = planModel(model, 'tflm-greedy');

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
+import { DemoRunner } from '../demo';
 import { DeltaSender, DeployService, UploadReceiver } from '../deploy';
 import { MAX_DELTA_BYTES } from '../rounds';
 import type { DeltaDownloads, DeltaUploads } from '../rounds/delta-transfers';
@@ -29,6 +30,7 @@ import { Dispatcher } from './dispatcher';
 import { EventBus } from './event-bus';
 import type { Handlers } from './handler';
 import { createAlertsHandlers } from './handlers/alerts';
+import { createDemoHandlers } from './handlers/demo';
 import { createDeployHandlers } from './handlers/deploy';
 import { createFleetHandlers } from './handlers/fleet';
 import { createFleetBulkHandlers } from './handlers/fleet-bulk';
@@ -192,10 +194,14 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
       ...createRoundsHandlers({ rounds, personalize: notBuilt('personalization sessions') }),
+      // The demo drives the app through its own API, so it is built once that API exists (below).
+      ...createDemoHandlers({ demo: () => demo }),
     };
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
     stops.push({ name: 'in-process client', stop: () => api.close() });
+    const demo = new DemoRunner({ api, dataDir: config.dataDir, events: bus });
+    stops.push({ name: 'demo', stop: () => demo.dispose() });
 
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
     if (simulate > 0) {

@@ -27,6 +27,8 @@ const Bytes = z.number().int().min(0);
  * One of the device's two model slots. `model` is `id@version`, null when the slot is empty.
  * Since v1.1 a device also gives the package's SHA-256 and whether the active slot is confirmed
  * (false while it runs on trial, between activation and its self-test's confirmation).
+ * Since v1.2 the active slot also gives `digest`: the modelDigest of the model the device runs
+ * (its package's, or the patched model's after an aggregated delta was applied).
  */
 export const SlotInfo = z.object({
   slot: z.enum(['a', 'b']),
@@ -34,10 +36,6 @@ export const SlotInfo = z.object({
   active: z.boolean(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   confirmed: z.boolean().optional(),
-  /**
-   * Since v1.2: the active model's `modelDigest` (SHA-256 over its constant tensors, 64 hex), what
-   * federated rounds name a base by; it changes when an aggregated delta patches the model in place.
-   */
   digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SlotInfo = z.infer<typeof SlotInfo>;
@@ -57,6 +55,12 @@ export const DeviceInfo = z.object({
   proto: z.string().regex(/^1\.\d+$/).optional(),
   /** A transfer the device holds partly (v1.1): the app may resume it with only the missing blocks. */
   xfer: z.object({ tid: z.string().regex(/^[0-9a-f]{16}$/), have: z.number().int().min(0), blocks: z.number().int().min(1) }).optional(),
+  /**
+   * v1.2: a personalization overlay is active (decision 5 of issue 10): the session that made it
+   * and the digest of the effective (personalized) model. Such a device is not selected for global
+   * rounds and is not sent aggregated deltas until `reset_personalization`.
+   */
+  personalized: z.object({ session: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/), digest: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   telemetryIntervalMs: z.number().int().min(MIN_TELEMETRY_INTERVAL_MS).max(MAX_TELEMETRY_INTERVAL_MS),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;

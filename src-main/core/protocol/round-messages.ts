@@ -6,7 +6,7 @@ import { Timestamp } from './messages';
 import { Sha256Hex, TransferId } from './transfer-messages';
 
 /**
- * Federated rounds (protocol v1.2, draft; docs/protocol.md §15). The app starts a device's part of
+ * Federated rounds and personalization (protocol v1.2; docs/protocol.md §15). The app starts a device's part of
  * a round with the `start_round` command, the device reports `round_progress` events while it
  * trains and one `round_result` event at the end, and uploads its sparse delta as a block transfer
  * of kind `delta` (§12) whose offer names the round. The delta's bytes are rounds' own binary
@@ -70,8 +70,12 @@ export type LocalHyperparameters = z.infer<typeof LocalHyperparameters>;
 
 /** Params of `start_round`: train on the base model and upload a sparse delta before the deadline. */
 export const StartRoundParams = RoundRef.extend({
-  /** The base model version's `modelDigest` (SHA-256 over its constant tensors; the birth's slot `digest`); the device's delta echoes it. */
+  /** modelDigest of the base model (engine/model-digest.ts); the device's delta echoes it. */
   baseSha256: Sha256Hex,
+  /** `federated` (default): a global round; `personalize`: job = the session id, round 0 (§15). */
+  mode: z.enum(['federated', 'personalize']).optional(),
+  /** Personalization keeps the update only when accuracy after > before + minGain (default 0). */
+  minGain: z.number().min(0).max(1).optional(),
   scheme: RoundScheme,
   local: LocalHyperparameters,
   /** Seed of this round's shuffling and stochastic rounding on the device (u32). */
@@ -80,6 +84,9 @@ export const StartRoundParams = RoundRef.extend({
   deadline: Timestamp,
 });
 export type StartRoundParams = z.infer<typeof StartRoundParams>;
+
+/** Params of `reset_personalization`: none. */
+export const ResetPersonalizationParams = z.object({});
 
 /** Params of `cancel_round`. */
 export const CancelRoundParams = RoundRef;
@@ -114,6 +121,11 @@ export const RoundCommands = {
   cancel_round: {
     params: CancelRoundParams,
     result: z.object({ canceled: z.boolean() }),
+  },
+  /** Drops the device's personalization overlay; it answers with the digest it now runs. */
+  reset_personalization: {
+    params: ResetPersonalizationParams,
+    result: z.object({ reset: z.boolean(), digest: Sha256Hex }),
   },
 } as const;
 export type RoundCommandName = keyof typeof RoundCommands;
@@ -152,6 +164,8 @@ export const RoundResult = z.discriminatedUnion('ok', [
     accuracyBefore: Fraction,
     accuracyAfter: Fraction,
     trainMs: z.number().int().min(0),
+    /** Personalization only: whether the device kept the update as its overlay. */
+    kept: z.boolean().optional(),
   }),
   RoundRef.extend({
     ok: z.literal(false),

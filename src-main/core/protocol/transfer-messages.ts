@@ -48,6 +48,10 @@ export const TransferErrorCode = z.enum([
   'UNKNOWN_TRANSFER', // a request or block names a transfer the peer does not have
   'CANCELED', // the other side canceled
   'STORAGE_ERROR', // the receiver could not write the slot or its partial file
+  'VERSION_MISMATCH', // an aggregated delta's base is not the device's current model digest
+  'REJECTED', // the app refused an uploaded delta; the message names the validation code
+  'UNKNOWN_ROUND', // an uploaded delta names a job or round the app does not run (or no longer)
+  'DUPLICATE', // the app already has this device's delta for the round
 ]);
 export type TransferErrorCode = z.infer<typeof TransferErrorCode>;
 
@@ -88,7 +92,7 @@ export const TransferOffer = z
     model: z.object({ id: z.string().min(1).max(128), version: z.number().int().min(1) }).optional(),
     /** Context of a delta (the federated job and round it belongs to), opaque to the transfer. */
     round: z.object({ job: z.string().min(1).max(MAX_NAME_LENGTH), round: z.number().int().min(0) }).optional(),
-    /** Of an aggregated delta (app → device, v1.2): the `modelDigest` the device's model must have after applying it. */
+    /** v1.2, aggregated deltas (app → device): the modelDigest the device's model must have after applying. */
     digest: Sha256Hex.optional(),
     ts: Timestamp,
   })

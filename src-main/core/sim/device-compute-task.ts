@@ -169,6 +169,7 @@ function trainRound(task: TrainRoundTask): TrainedRound {
     lr: task.local.lr,
     qas: task.local.qas,
     seed: task.seed,
+    round: task.round.round,
     ...(task.local.accumulate ? { accumulate: task.local.accumulate } : {}),
     data: { trainSamples: task.local.samples },
   });

@@ -76,6 +76,7 @@ export class DeviceRounds {
     const decoded = decodeRoundParams('start_round', rawParams);
     if (!decoded.ok) return { ok: false, code: 'BAD_PARAMS', message: decoded.error.message };
     const params = decoded.value;
+    if (params.mode === 'personalize') return { ok: false, code: 'BAD_PARAMS', message: 'this device runs federated rounds only: personalization is not supported yet' };
     const current = this.running;
     if (current) {
       // The app resends after its restart: the round already running is the answer.

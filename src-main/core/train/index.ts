@@ -12,7 +12,7 @@ export { qasSweep } from './experiments/qas-sweep';
 export { schemeTable, standardTableArms, type SchemeRow, type SchemeTable } from './experiments/scheme-table';
 export { standardSchemes, type StandardSchemes } from './experiments/standard-schemes';
 export type { FloatProgress } from './float/trainer';
-export { trainLocal, type LocalTrainingOptions, type LocalTrainingResult } from './local';
+export { trainLocal, type LayerUpdateSummary, type LocalTrainingOptions, type LocalTrainingResult } from './local';
 export { TrainingMemoryEstimator, type TrainingMemory } from './memory/estimator';
 export { taskOfInt8Model, taskOfModel } from './model-task';
 export { readModelFile, writeModelFile, type LoadedModel } from './quant/model-file';

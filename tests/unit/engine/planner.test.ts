@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { planModel, planProblem, type PlanProblem } from '../../../src-main/core/engine/planner/plan';
+import { planModel, planProblem, problemOfSchedule, type PlanProblem } from '../../../src-main/core/engine/planner/plan';
+import { runPlanned } from '../../../src-main/core/engine/planner/execute';
+import { createInterpreter } from '../../../src-main/core/engine/runtime/interpreter';
+import { fillDeterministic, mulberry32 } from '../../../src-main/core/engine/runtime/inputs';
+import { allocateView } from '../../../src-main/core/engine/runtime/tensor-memory';
 import { placeLowestGap } from '../../../src-main/core/engine/planner/placement';
 import { buildSchedule, ALL_REWRITES, NO_REWRITES } from '../../../src-main/core/engine/planner/schedule';
 import { verifyPlan } from '../../../src-main/core/engine/planner/verify';
@@ -178,6 +182,34 @@ describe('graph rewrites', () => {
     verifyPlan(plan);
     // The scratch is live with the input: the step's live bytes include it.
     expect(plan.timeline[step.step].liveBytes).toBe(10 * 12 * 32 + 144);
+  });
+
+  it('lets a residual projection write over its input and the ADD over its skip, bit-exact and never higher', () => {
+    const b = new IrBuilder('residual', 3);
+    const x = b.input([1, 12, 12, 4]);
+    const skip = b.conv(x, { outChannels: 8, kernel: 1 });
+    const e = b.conv(skip, { outChannels: 40, kernel: 1 });
+    const d = b.depthwise(e);
+    const projection = b.conv(d, { outChannels: 8, kernel: 1, activation: 'none' });
+    const sum = b.add(skip, projection);
+    const model = b.build([b.conv(sum, { outChannels: 2, kernel: 1 })]);
+    expect(planModel(model).schedule.steps.some((s) => s.overwrites)).toBe(false);
+    const { schedule, plan } = planModel(model, 'tinyengine', { overwriteResidual: true });
+    const conv = schedule.steps.find((s) => s.outputs[0] === projection)!;
+    expect(conv.overwrites).toEqual({ tensor: d, shift: -8 });
+    expect(schedule.steps[conv.step + 1].overwrites).toEqual({ tensor: skip, shift: 0 });
+    // The projection starts one output pixel before its input; the sum is the skip's bytes.
+    expect(plan.tensorOffsets.get(projection)).toBe(plan.tensorOffsets.get(d)! - 8);
+    expect(plan.tensorOffsets.get(sum)).toBe(plan.tensorOffsets.get(skip));
+    verifyPlan(plan);
+    // Expanded tensor + one pixel + skip: the projection and the sum take no bytes of their own.
+    expect(plan.timeline[conv.step].liveBytes).toBe(12 * 12 * 40 + 8 + 12 * 12 * 8);
+    const plain = planProblem(problemOfSchedule(buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: false })), 'searched');
+    expect(plan.peakBytes).toBeLessThan(plain.peakBytes);
+    const inputs = [allocateView(model.tensors[x])];
+    fillDeterministic(inputs[0], mulberry32(7));
+    const expected = createInterpreter(model).run(inputs).outputs;
+    expect(Array.from(runPlanned(schedule, plan, inputs)[0] as Int8Array)).toEqual(Array.from(expected[0] as Int8Array));
   });
 
   it('keeps a depthwise out of place when its input is read later or the multiplier is > 1', () => {

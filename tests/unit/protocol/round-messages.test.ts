@@ -10,6 +10,9 @@ import {
   ROUND_CHANNEL_RATIOS,
   RoundErrorCode,
   type StartRoundParams,
+  BirthMessage,
+  TransferErrorCode,
+  TransferOffer,
 } from '../../../src-main/core/protocol';
 import { CHANNEL_RATIOS } from '../../../src-main/core/train/sparse/scheme';
 
@@ -66,6 +69,30 @@ describe('start_round and cancel_round', () => {
     expect(decodeRoundCommandResult('start_round', { accepted: true, memoryBytes: 81234 })).toMatchObject({ ok: true });
     expect(decodeRoundCommandResult('start_round', { accepted: false, memoryBytes: 1 }).ok).toBe(false);
     expect(decodeRoundCommandResult('cancel_round', { canceled: false })).toMatchObject({ ok: true });
+  });
+
+  it('carries personalization: mode, minGain, kept and reset_personalization (v1.2)', () => {
+    const personal = { ...start, job: 'ps-1', round: 0, mode: 'personalize' as const, minGain: 0.02 };
+    expect(decodeRoundParams('start_round', personal)).toEqual({ ok: true, value: personal });
+    expect(code(decodeRoundParams('start_round', { ...start, mode: 'solo' }))).toMatch(/mode/);
+    expect(code(decodeRoundParams('start_round', { ...start, minGain: 2 }))).toMatch(/minGain/);
+    expect(decodeRoundParams('reset_personalization', {}).ok).toBe(true);
+    expect(decodeRoundCommandResult('reset_personalization', { reset: true, digest: 'cd'.repeat(32) })).toMatchObject({ ok: true });
+    expect(code(decodeRoundCommandResult('reset_personalization', { reset: true, digest: 'xyz' }))).toMatch(/digest/);
+    const result = { job: 'ps-1', round: 0, ok: true, tid: '0123456789abcdef', bytes: 10, sha256: 'ab'.repeat(32), samples: 5, loss: 0.1, accuracyBefore: 0.5, accuracyAfter: 0.6, trainMs: 3, kept: true };
+    expect(decodeRoundEvent('round_result', result)).toEqual({ ok: true, value: { kind: 'round_result', data: result } });
+  });
+
+  it('reports a device\'s digest and personalization in its birth, and the expected digest in an offer', () => {
+    const birth = { v: 1, state: 'online', ts: 1, fw: '1.2.0', runtime: 'rt/0.1', mcu: 'stm32f746', sramFree: 1000, flashFree: 1000, proto: '1.2', telemetryIntervalMs: 5000,
+      slots: [{ slot: 'a', model: 'm@1', active: true, sha256: 'ab'.repeat(32), confirmed: true, digest: 'cd'.repeat(32) }],
+      personalized: { session: 'ps-1', digest: 'ef'.repeat(32) } };
+    expect(BirthMessage.safeParse(birth).success).toBe(true);
+    expect(BirthMessage.safeParse({ ...birth, personalized: { session: 'ps-1', digest: 'no' } }).success).toBe(false);
+    const offer = { v: 1, t: 'offer', tid: '0123456789abcdef', kind: 'delta', size: 10, blockSize: 1024, blockCount: 1, sha256: 'ab'.repeat(32), window: 8, round: { job: 'j', round: 1 }, digest: 'cd'.repeat(32), ts: 1 };
+    expect(TransferOffer.safeParse(offer).success).toBe(true);
+    expect(TransferOffer.safeParse({ ...offer, digest: 'CD' }).success).toBe(false);
+    expect(TransferErrorCode.options).toEqual(expect.arrayContaining(['VERSION_MISMATCH', 'REJECTED', 'UNKNOWN_ROUND', 'DUPLICATE']));
   });
 
   it('has the refusal codes of the issue', () => {

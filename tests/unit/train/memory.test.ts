@@ -7,6 +7,8 @@ import { TrainingMemoryEstimator } from '../../../src-main/core/train/memory/est
 import { measureContributions, searchScheme } from '../../../src-main/core/train/scheme/search';
 import type { Contributions } from '../../../src-main/core/train/scheme/search';
 import { engineRunner } from '../../../src-main/core/train/sparse/engine-runner';
+import { SparseTrainer } from '../../../src-main/core/train/sparse/trainer';
+import { evaluateInt8 } from '../../../src-main/core/train/quant/evaluate-int8';
 import { imuFixture, mnistFixture } from './fixtures';
 
 describe('training memory estimator', () => {
@@ -101,7 +103,15 @@ describe('scheme search under a budget', () => {
     });
     expect(c.biasGain.length).toBe(new TrainingMemoryEstimator(imu.model).graph.layers.length + 1);
     expect(c.weightGain.length).toBe(2);
-    expect(c.classifierOnlyAccuracy).toBeGreaterThanOrEqual(0);
+    // The reference points are what they claim: the untouched int8 model, and the model after
+    // training only the classifier on the same split.
+    const train = calib.flatMap((d) => d.train);
+    const held = calib.flatMap((d) => d.eval);
+    expect(c.baseAccuracy).toBe(evaluateInt8(imu.model, held));
+    const classifierOnly = new SparseTrainer(imu.model, { scheme: { biasLastN: 0, weights: [], classifier: true }, lr: 0.02 }, engineRunner());
+    classifierOnly.train(train, 1);
+    expect(c.classifierOnlyAccuracy).toBe(classifierOnly.evaluate(held));
+    expect(c.biasGain[0]).toBe(0);
     const choice = searchScheme(imu.model, c, 1_000_000);
     expect(choice.memory.trainingExtraBytes).toBeLessThanOrEqual(1_000_000);
   });

@@ -334,8 +334,14 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
   const { model, steps } = schedule;
   // Byte sharing of the steps after the stage only: the stage's own tensors are patch buffers now.
   const sharesBytesWith = new Map<number, number>();
+  const byteShift = new Map<number, number>();
   const root = (t: number) => sharesBytesWith.get(t) ?? t;
-  for (const s of steps.slice(stage.split)) if (s.alias || s.inPlace) sharesBytesWith.set(s.outputs[0], root(s.inputs[0]));
+  for (const s of steps.slice(stage.split)) {
+    const over = s.overwrites ?? (s.alias || s.inPlace ? { tensor: s.inputs[0], shift: 0 } : undefined);
+    if (!over) continue;
+    sharesBytesWith.set(s.outputs[0], root(over.tensor));
+    byteShift.set(s.outputs[0], (byteShift.get(over.tensor) ?? 0) + over.shift);
+  }
   const stageStep: PlanStepInput = {
     opIndex: steps[0].opIndex,
     kind: 'PATCH_STAGE',
@@ -347,6 +353,7 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
     steps: [stageStep, ...steps.slice(stage.split).map((s) => ({ opIndex: s.opIndex, kind: s.kind, inputs: s.inputs, outputs: s.outputs, scratchBytes: scratchBytes(model, s) }))],
     bytesOf: (t) => (isArenaTensor(model.tensors[t]) ? tensorBytes(model.tensors[t]) : undefined),
     sharesBytesWith,
+    byteShift,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
     variables: variableTensors(model),

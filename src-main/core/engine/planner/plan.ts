@@ -23,6 +23,11 @@ export interface PlanProblem {
   bytesOf(tensor: number): number | undefined;
   /** Tensors that use another tensor's bytes (aliases, in-place outputs), resolved to the owner. */
   sharesBytesWith: ReadonlyMap<number, number>;
+  /**
+   * Where a sharing tensor starts relative to its owner, in bytes (absent: 0; negative: before the
+   * owner, whose group then grows by that much).
+   */
+  byteShift?: ReadonlyMap<number, number>;
   modelInputs: readonly number[];
   modelOutputs: readonly number[];
   /**
@@ -108,6 +113,7 @@ export function problemOfSchedule(schedule: Schedule): PlanProblem {
     steps: schedule.steps.map((s) => ({ opIndex: s.opIndex, kind: s.kind, inputs: s.inputs, outputs: s.outputs, scratchBytes: scratchBytes(model, s) })),
     bytesOf: (t) => (isArenaTensor(model.tensors[t]) ? tensorBytes(model.tensors[t]) : undefined),
     sharesBytesWith: schedule.sharesBytesWith,
+    byteShift: schedule.byteShift,
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
     variables: variableTensors(model),
@@ -156,12 +162,17 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
     const o = owner(t);
     groups.set(o, [...(groups.get(o) ?? []), t]);
   }
+  // Each tensor's start within its group: its shift from the owner, the group starting at the lowest.
+  const shiftOf = (t: number) => (t === owner(t) ? 0 : (problem.byteShift?.get(t) ?? 0));
+  const startInGroup = new Map<number, number>();
   const blocks: ArenaBlock[] = [];
   for (const tensors of groups.values()) {
+    const base = Math.min(...tensors.map(shiftOf));
+    for (const t of tensors) startInGroup.set(t, shiftOf(t) - base);
     blocks.push({
       kind: 'tensor',
       tensors,
-      bytes: alignUp(Math.max(...tensors.map((t) => problem.bytesOf(t)!)), alignment),
+      bytes: alignUp(Math.max(...tensors.map((t) => startInGroup.get(t)! + problem.bytesOf(t)!)), alignment),
       firstStep: Math.min(...tensors.map((t) => first.get(t)!)),
       lastStep: Math.max(...tensors.map((t) => last.get(t)!)),
       offset: -1,
@@ -189,7 +200,7 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
   const scratchOffsets = new Map<number, number>();
   for (const b of blocks) {
     if (b.kind === 'scratch') scratchOffsets.set(b.step!, b.offset);
-    else for (const t of b.tensors) tensorOffsets.set(t, b.offset);
+    else for (const t of b.tensors) tensorOffsets.set(t, b.offset + startInGroup.get(t)!);
   }
 
   const timeline: TimelineEntry[] = steps.map((s, i) => {
@@ -278,20 +289,27 @@ export interface PlannedSchedule {
 }
 
 /**
- * Plans a model's activation memory:
+ * Plans a model's activation memory (with `overwriteResidual`, also residual blocks written over, kept
+ * unless the plan without them is lower; packages cannot carry such a plan yet):
  * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, placement searched
  *   from largest-first (TinyEngine's order) and a few other orders;
  * - `naive`: no rewrites, memory taken in execution order and freed after last use;
  * - `tflm-greedy`: no rewrites, TFLM's GreedyMemoryPlanner with its 16-byte buffer alignment.
  */
-export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine'): PlannedSchedule {
-  const schedule = buildSchedule(model, strategy === 'tinyengine' ? ALL_REWRITES : NO_REWRITES);
-  const problem = problemOfSchedule(schedule);
-  const plan =
-    strategy === 'tinyengine'
-      ? planProblem(problem, 'searched')
-      : strategy === 'naive'
-        ? planProblem(problem, 'in-order')
-        : planProblem(problem, 'tflm', TFLM_ALIGNMENT);
-  return { strategy, schedule, plan };
+export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine', options: { overwriteResidual?: boolean } = {}): PlannedSchedule {
+  if (strategy !== 'tinyengine') {
+    const schedule = buildSchedule(model, NO_REWRITES);
+    const problem = problemOfSchedule(schedule);
+    const plan = strategy === 'naive' ? planProblem(problem, 'in-order') : planProblem(problem, 'tflm', TFLM_ALIGNMENT);
+    return { strategy, schedule, plan };
+  }
+  const schedule = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: options.overwriteResidual ?? false });
+  const plan = planProblem(problemOfSchedule(schedule), 'searched');
+  if (!schedule.steps.some((s) => s.overwrites)) return { strategy, schedule, plan };
+  // Overwriting a residual block's projection input grows that group by a pixel and lengthens its
+  // life: keep it only where the peak does not rise (on a tie, keep it: a patch stage may end before
+  // the steps that hold the peak, and then the blocks after the stage are what it saves).
+  const plain = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: false });
+  const plainPlan = planProblem(problemOfSchedule(plain), 'searched');
+  return plainPlan.peakBytes < plan.peakBytes ? { strategy, schedule: plain, plan: plainPlan } : { strategy, schedule, plan };
 }

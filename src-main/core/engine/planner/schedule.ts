@@ -9,10 +9,21 @@ export interface RewriteOptions {
   inPlaceDepthwise: boolean;
   /** RESHAPE/SQUEEZE outputs share their input's bytes. */
   aliasReshape: boolean;
+  /**
+   * A residual block's projection (a 1x1 CONV_2D read only by the ADD that follows it) writes over
+   * its input, and the ADD writes over its skip operand: the block never holds the expanded tensor,
+   * the projection and the skip at once (see overwriteResidual).
+   */
+  overwriteResidual: boolean;
 }
 
-export const ALL_REWRITES: RewriteOptions = Object.freeze({ fusePad: true, inPlaceDepthwise: true, aliasReshape: true });
-export const NO_REWRITES: RewriteOptions = Object.freeze({ fusePad: false, inPlaceDepthwise: false, aliasReshape: false });
+/**
+ * The rewrites every plan uses. overwriteResidual is not among them: a package's reader rebuilds the
+ * schedule with these and expects the tensors of a byte-sharing group at one offset, which a
+ * projection placed a pixel ahead of its input is not (see planModel's `overwriteResidual`).
+ */
+export const ALL_REWRITES: RewriteOptions = Object.freeze({ fusePad: true, inPlaceDepthwise: true, aliasReshape: true, overwriteResidual: false });
+export const NO_REWRITES: RewriteOptions = Object.freeze({ fusePad: false, inPlaceDepthwise: false, aliasReshape: false, overwriteResidual: false });
 
 /** One executed step of the schedule: an op of the model after the rewrites. */
 export interface ScheduleStep {
@@ -32,6 +43,11 @@ export interface ScheduleStep {
   inPlace: boolean;
   /** RESHAPE/SQUEEZE whose output is its input's bytes: nothing runs. */
   alias: boolean;
+  /**
+   * The ordinary kernel writes the output over the bytes of the input `tensor`, starting `shift`
+   * bytes from that input's start (negative: before it), which the kernel's order makes safe.
+   */
+  overwrites?: { tensor: number; shift: number };
 }
 
 /** The model's ops in execution order after the graph rewrites. */
@@ -41,6 +57,8 @@ export interface Schedule {
   steps: ScheduleStep[];
   /** For each aliased or in-place tensor, the tensor whose bytes it uses (transitively resolved). */
   sharesBytesWith: Map<number, number>;
+  /** Where a sharing tensor starts relative to the tensor whose bytes it uses, in bytes (absent: 0). */
+  byteShift: Map<number, number>;
 }
 
 /** True for tensors that live in the activation arena (not constants). */
@@ -165,7 +183,63 @@ export function buildSchedule(model: Model, rewrites: RewriteOptions): Schedule 
     // An alias made earlier of a tensor that has since become an in-place output points one hop short.
     for (const [t, owner] of sharesBytesWith) sharesBytesWith.set(t, root(owner));
   }
-  return { model, rewrites, steps, sharesBytesWith };
+  const byteShift = new Map<number, number>();
+  if (rewrites.overwriteResidual) overwriteResidual(model, steps, sharesBytesWith, byteShift);
+  return { model, rewrites, steps, sharesBytesWith, byteShift };
+}
+
+/**
+ * Marks the residual projections that can write over their input and the ADDs that can write over
+ * their skip operand, and records the byte sharing (owners resolved, shifts relative to the owner).
+ *
+ * The projection: a 1x1 CONV_2D, stride 1, no padding, int8, C_out <= C_in, whose input is last read
+ * here and whose output only the next step reads, an elementwise ADD. Both kernels (TS and C) finish
+ * reading input pixel p before writing output pixel p, pixels in order, so output pixel p may lie
+ * anywhere below input pixel p: the output starts C_out bytes (word-aligned) before the input, and
+ * the group grows by that much. The ADD reads element i of both operands before writing element i,
+ * so its output takes the skip operand's bytes when the skip is last read there.
+ */
+function overwriteResidual(model: Model, steps: ScheduleStep[], sharesBytesWith: Map<number, number>, byteShift: Map<number, number>): void {
+  const root = (t: number): number => sharesBytesWith.get(t) ?? t;
+  const shiftOf = (t: number): number => byteShift.get(t) ?? 0;
+  const readers = new Map<number, number[]>();
+  for (const s of steps) for (const t of s.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), s.step]);
+  const isInt8Arena = (t: number) => isArenaTensor(model.tensors[t]) && model.tensors[t].dtype === 'int8';
+  const boundary = new Set([...model.inputs, ...model.outputs]);
+  for (const s of steps.slice(0, -1)) {
+    const next = steps[s.step + 1];
+    if (s.kind !== 'CONV_2D' || next.kind !== 'ADD' || s.inPlace || s.alias) continue;
+    const op = model.ops.find((o) => o.index === s.opIndex) as Extract<Op, { kind: 'CONV_2D' }>;
+    const [input, filter] = [model.tensors[s.inputs[0]], model.tensors[s.inputs[1]]];
+    const [projection] = s.outputs;
+    const out = model.tensors[projection];
+    const p = s.padding!;
+    if (filter.shape[1] !== 1 || filter.shape[2] !== 1 || op.options.strideH !== 1 || op.options.strideW !== 1) continue;
+    if (p.top || p.bottom || p.left || p.right || out.shape[3] > input.shape[3]) continue;
+    if (![s.inputs[0], projection].every(isInt8Arena) || boundary.has(s.inputs[0]) || boundary.has(projection)) continue;
+    const lastUse = lastUseByRoot(model, steps, root);
+    if (lastUse.get(root(s.inputs[0])) !== s.step || (readers.get(projection) ?? []).join() !== String(next.step)) continue;
+    if (next.inputs.length !== 2 || !next.inputs.includes(projection)) continue;
+    const skip = next.inputs[0] === projection ? next.inputs[1] : next.inputs[0];
+    const [sum] = next.outputs;
+    if (skip === projection || ![skip, sum].every(isInt8Arena) || boundary.has(skip)) continue;
+    if (model.tensors[skip].shape.join() !== out.shape.join() || model.tensors[sum].shape.join() !== out.shape.join()) continue;
+    if (lastUse.get(root(skip)) !== next.step) continue;
+    const lead = Math.ceil(out.shape[3] / 4) * 4;
+    s.overwrites = { tensor: s.inputs[0], shift: -lead };
+    sharesBytesWith.set(projection, root(s.inputs[0]));
+    byteShift.set(projection, shiftOf(s.inputs[0]) - lead);
+    next.overwrites = { tensor: skip, shift: 0 };
+    sharesBytesWith.set(sum, root(skip));
+    byteShift.set(sum, shiftOf(skip));
+  }
+  // Aliases of a tensor that has since become a sharing output point one hop short.
+  for (const [t, owner] of sharesBytesWith) {
+    if (sharesBytesWith.has(owner)) {
+      byteShift.set(t, shiftOf(t) + shiftOf(owner));
+      sharesBytesWith.set(t, root(owner));
+    }
+  }
 }
 
 /** Last step reading any tensor of each byte-sharing group (model outputs count as read at the end). */

@@ -32,7 +32,15 @@ export interface SparseTrainOptions extends Partial<UpdateRule> {
   /** Samples per update (batch size 1 with gradient accumulation); default 1. */
   accumulate?: number;
   seed?: number;
+  /**
+   * Round (or session) index, a non-negative integer; default 0. With the seed it picks the
+   * shuffling and stochastic-rounding streams, so every round orders and rounds differently.
+   */
+  round?: number;
 }
+
+/** Fork label of a round's streams, clear of the small labels used for the streams themselves. */
+const ROUND_LABEL = 0x1000;
 
 /** Progress of a local training run. */
 export interface SparseProgress {
@@ -54,11 +62,15 @@ export class SparseTrainer {
   readonly plan: BackwardPlan;
   private readonly rule: UpdateRule;
   private readonly accumulate: number;
-  private readonly rng: Rng;
+  /** Shuffles the epoch order; separate from rounding so a change in one leaves the other alone. */
+  private readonly shuffleRng: Rng;
+  /** Noise of stochastic weight rounding. */
+  private readonly roundingRng: Rng;
   private readonly runner: Int8GraphRunner;
   private readonly grads: Map<number, LayerGradients>;
   private readonly weights = new Map<number, Float32Array>();
   private pending = 0;
+  private appliedUpdates = 0;
   readonly stats: UpdateStats = { weightsChanged: 0, biasesChanged: 0, weightsSaturated: 0 };
 
   constructor(model: Model, options: SparseTrainOptions, createRunner: RunnerFactory) {
@@ -69,7 +81,11 @@ export class SparseTrainer {
     if (!(this.rule.lr > 0)) throw new Error(`learning rate must be > 0, got ${this.rule.lr}`);
     this.accumulate = options.accumulate ?? 1;
     if (!Number.isInteger(this.accumulate) || this.accumulate < 1) throw new Error(`accumulate must be a positive integer, got ${this.accumulate}`);
-    this.rng = new Rng(options.seed ?? 1);
+    const round = options.round ?? 0;
+    if (!Number.isInteger(round) || round < 0) throw new Error(`round must be a non-negative integer, got ${round}`);
+    const streams = new Rng(options.seed ?? 1).fork(ROUND_LABEL + round);
+    this.shuffleRng = streams.fork(1);
+    this.roundingRng = streams.fork(2);
     this.runner = createRunner(this.model);
     this.grads = gradientBuffers(this.graph, this.plan);
     this.refreshWeights(this.graph.layers.map((l) => l.opIndex));
@@ -91,11 +107,12 @@ export class SparseTrainer {
     const scale = 1 / this.pending;
     for (const u of this.plan.updates) {
       const g = this.grads.get(u.layer.opIndex)!;
-      applyUpdate(this.model, u, g, scale, this.rule, this.rng, this.stats);
+      applyUpdate(this.model, u, g, scale, this.rule, this.roundingRng, this.stats);
       g.weight?.fill(0);
       g.bias?.fill(0);
     }
     this.pending = 0;
+    this.appliedUpdates++;
     const changed = this.plan.updates.map((u) => u.layer.opIndex);
     this.runner.parametersChanged(changed);
     this.refreshWeights(changed);
@@ -106,7 +123,7 @@ export class SparseTrainer {
     const history: { loss: number; accuracy: number }[] = [];
     const order = samples.map((_, i) => i);
     for (let epoch = 0; epoch < epochs; epoch++) {
-      this.rng.shuffle(order);
+      this.shuffleRng.shuffle(order);
       let loss = 0;
       let correct = 0;
       order.forEach((idx, n) => {
@@ -124,6 +141,11 @@ export class SparseTrainer {
       history.push({ loss: loss / Math.max(samples.length, 1), accuracy: correct / Math.max(samples.length, 1) });
     }
     return history;
+  }
+
+  /** Parameter updates applied so far (one per `accumulate` samples, plus each epoch's remainder). */
+  get updates(): number {
+    return this.appliedUpdates;
   }
 
   /** Top-1 accuracy of the current int8 model. */

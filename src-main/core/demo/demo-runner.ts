@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { AppError, type DemoFigure, type DemoOptions, type DemoStatus, type DemoStep, type Deployment, type Events, type TinyFleetApi } from '../contract';
+import type { EventSink } from '../common/event-sink';
+import { writeTflite } from '../engine/tflite/writer';
+import { resolveRecipe, trainBaseModel, type BaseModelRecipe } from '../train';
+
+/**
+ * The MCU classes of the demo fleet: two Cortex-M7 (STM32F746, STM32H743: room for the larger
+ * training schemes), a Cortex-M4F with little SRAM (nRF52840) and a Cortex-M0+ without an FPU
+ * (RP2040), so the fit gate, the per-class packages and the per-class training schemes differ.
+ */
+export const DEMO_MCUS = ['stm32f746', 'nrf52840', 'rp2040', 'stm32h743'] as const;
+/** The registry name of the demo's model. */
+export const DEMO_MODEL_NAME = 'demo-mnist';
+const TAG = 'demo';
+
+/** The MNIST base model recipes: the demo's, and the tiny one of `fast` runs. */
+const RECIPES: Record<'full' | 'fast', BaseModelRecipe> = {
+  full: { task: 'mnist', epochs: 2, trainSamples: 3000, testSamples: 500, seed: 1 },
+  fast: { task: 'mnist', epochs: 2, trainSamples: 1200, testSamples: 200, calibrationSamples: 100, width: 0.25, resolution: 16, seed: 1 },
+};
+
+const STEPS: Pick<DemoStep, 'id' | 'title' | 'explains'>[] = [
+  { id: 'fleet', title: 'Provision a simulated fleet', explains: 'Simulated devices of four MCU classes join the embedded broker with their own credentials, like real boards would.' },
+  { id: 'model', title: 'Train the MNIST base model', explains: 'A small network is trained on the host, quantized to int8 and imported into the model registry.' },
+  { id: 'deploy', title: 'Deploy in waves', explains: 'A canary device takes the signed package first; once it confirms, the rest of the fleet follows, each MCU class with its own build.' },
+  { id: 'rounds', title: 'Fleet learning', explains: 'Devices fine-tune on their own data; the app aggregates their deltas into a new global model, then personalizes a few devices.' },
+  { id: 'summary', title: 'What it cost and gained', explains: 'Accuracy of the base model and of each round, and the bytes moved compared with sending dense models.' },
+];
+
+export interface DemoRunnerDeps {
+  /** The app API the demo drives, like a user would. */
+  api: TinyFleetApi;
+  /** Where trained base models are cached (keyed by the recipe). */
+  dataDir: string;
+  events: EventSink<Events>;
+}
+
+type Progress = (progress: number, detail: string) => void;
+
+/**
+ * Runs the guided demo step by step through the public API, narrating each step's progress and
+ * result as `demo.progress`. One run at a time; cancel stops at the next check and keeps what exists.
+ */
+export class DemoRunner {
+  private status: DemoStatus = idleStatus();
+  private controller: AbortController | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly deps: DemoRunnerDeps) {}
+
+  /** The current (or last) run. */
+  current(): DemoStatus {
+    return structuredClone(this.status);
+  }
+
+  /** Starts a run; CONFLICT while one runs. */
+  start(options: DemoOptions): DemoStatus {
+    if (this.status.state === 'running') throw new AppError('CONFLICT', 'the demo is already running');
+    this.controller = new AbortController();
+    this.status = { ...idleStatus(), state: 'running', options, startedAt: Date.now() };
+    const signal = this.controller.signal;
+    this.running = this.run(options, signal);
+    this.publish();
+    return this.current();
+  }
+
+  /** Cancels the running demo; resolves once it stopped. */
+  async cancel(): Promise<DemoStatus> {
+    this.controller?.abort(new AppError('CANCELLED', 'the demo was cancelled'));
+    await this.running;
+    return this.current();
+  }
+
+  /** Resolves when the current run ended (tests, the CLI). */
+  async settled(): Promise<DemoStatus> {
+    await this.running;
+    return this.current();
+  }
+
+  async dispose(): Promise<void> {
+    await this.cancel();
+  }
+
+  private async run(options: DemoOptions, signal: AbortSignal): Promise<void> {
+    const figures: DemoFigure[] = [];
+    try {
+      const groupSize = await this.step('fleet', signal, (p) => this.provision(options, signal, p));
+      const model = await this.step('model', signal, (p) => this.trainAndImport(options, p));
+      figures.push({ label: 'Base model accuracy (int8, global test set)', value: pct(model.int8Accuracy) });
+      const deployment = await this.step('deploy', signal, (p) => this.deploy(model.modelId, model.version, signal, p));
+      figures.push(
+        { label: 'Devices running the model', value: `${deployment.counts.succeeded ?? 0} of ${groupSize}` },
+        { label: 'Deployment bytes sent (per device)', value: `${kib(deployment.bytesSent / Math.max(1, deployment.counts.succeeded ?? 0))}` },
+      );
+      this.skip('rounds', 'Rounds are not available in this build: the demo does not drive rounds.create and personalize.start yet (personalization sessions are not built).');
+      figures.push({ label: 'Accuracy per round, personalized gain, bytes up/down vs dense', value: 'not available in this build' });
+      await this.step('summary', signal, async () => `${figures.length} figures`);
+      this.status.figures = figures;
+      this.end('done', null);
+    } catch (error) {
+      this.status.figures = figures;
+      if (signal.aborted) this.end('canceled', null);
+      else this.end('failed', error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Runs one step: marks it running, reports its progress, keeps its result line (a string value, or the one the body set). */
+  private async step<T>(id: DemoStep['id'], signal: AbortSignal, body: (progress: Progress) => Promise<T>): Promise<T> {
+    signal.throwIfAborted();
+    const s = this.find(id);
+    Object.assign(s, { state: 'running', startedAt: Date.now(), progress: 0 });
+    this.publish();
+    try {
+      const value = await body((progress, detail) => {
+        Object.assign(s, { progress: Math.min(1, Math.max(0, progress)), detail });
+        this.publish();
+      });
+      Object.assign(s, { state: 'done', progress: 1, detail: null, endedAt: Date.now(), result: describe(value) ?? s.result });
+      this.publish();
+      return value;
+    } catch (error) {
+      Object.assign(s, { state: signal.aborted ? 'canceled' : 'failed', endedAt: Date.now(), detail: null, result: signal.aborted ? 'cancelled' : error instanceof Error ? error.message : String(error) });
+      this.publish();
+      throw error;
+    }
+  }
+
+  private skip(id: DemoStep['id'], result: string): void {
+    Object.assign(this.find(id), { state: 'skipped', result, startedAt: Date.now(), endedAt: Date.now() });
+    this.publish();
+  }
+
+  private async provision(options: DemoOptions, signal: AbortSignal, progress: Progress): Promise<number> {
+    const { api } = this.deps;
+    // A demo fleet this app already runs is used again (its device ids are taken).
+    const running = (await api.call('sim.status', {})).groups.find((g) => g.config.namePrefix === TAG);
+    progress(0, running ? `using the running demo fleet (${running.total} devices)` : `provisioning ${options.devices} devices`);
+    const group = running ?? (await api.call('sim.start', { count: options.devices, profiles: [...DEMO_MCUS], namePrefix: TAG, tags: [TAG], telemetryIntervalMs: 2000 }));
+    for (;;) {
+      const status = await api.call('sim.status', {});
+      const g = status.groups.find((x) => x.id === group.id);
+      if (!g) throw new Error('the demo fleet stopped while it started');
+      progress(g.connected / g.total, `${g.connected} of ${g.total} devices online`);
+      if (g.connected >= g.total) break;
+      await pause(250, signal);
+    }
+    this.find('fleet').result = `${group.total} devices online: ${DEMO_MCUS.join(', ')}`;
+    return group.total;
+  }
+
+  private async trainAndImport(options: DemoOptions, progress: Progress) {
+    const recipe = RECIPES[options.fast ? 'fast' : 'full'];
+    const resolved = resolveRecipe(recipe);
+    const key = createHash('sha256').update(JSON.stringify(resolved)).digest('hex').slice(0, 16);
+    const dir = path.join(this.deps.dataDir, 'demo-cache');
+    const file = path.join(dir, `mnist-${key}.tflite`);
+    const metaFile = `${file}.json`;
+    let bytes: Uint8Array;
+    let int8Accuracy: number;
+    let cached = false;
+    if (existsSync(file) && existsSync(metaFile)) {
+      progress(0.5, 'loading the cached base model');
+      bytes = new Uint8Array(readFileSync(file));
+      int8Accuracy = (JSON.parse(readFileSync(metaFile, 'utf8')) as { int8Accuracy: number }).int8Accuracy;
+      cached = true;
+    } else {
+      progress(0.05, `training (${resolved.epochs} epochs, ${resolved.trainSamples} samples)`);
+      // Yield once so the progress above reaches the clients before training takes the thread.
+      await pause(50);
+      const base = trainBaseModel(recipe);
+      bytes = writeTflite(base.model);
+      int8Accuracy = base.int8Accuracy;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, bytes);
+      writeFileSync(metaFile, JSON.stringify({ recipe: resolved, int8Accuracy, floatAccuracy: base.floatAccuracy }));
+    }
+    progress(0.9, `importing as ${DEMO_MODEL_NAME}`);
+    const imported = await this.deps.api.call('models.import', { name: DEMO_MODEL_NAME, fileName: `${DEMO_MODEL_NAME}.tflite`, bytesBase64: Buffer.from(bytes).toString('base64') });
+    this.find('model').result = `${DEMO_MODEL_NAME} v${imported.version.version} (${cached ? 'from the cache' : 'trained now'}): int8 accuracy ${pct(int8Accuracy)}, ${kib(bytes.length)}`;
+    return { modelId: imported.model.id, version: imported.version.version, int8Accuracy };
+  }
+
+  private async deploy(modelId: string, version: number, signal: AbortSignal, progress: Progress): Promise<Deployment> {
+    const { api } = this.deps;
+    progress(0, 'building the packages per MCU class');
+    const { deployment } = await api.call('deploy.create', { name: 'demo', modelId, version, targets: { tags: [TAG] }, waves: { canary: { count: 1 }, steps: [100] } });
+    if (!deployment) throw new Error('the deployment was not created');
+    for (;;) {
+      const d = await api.call('deploy.get', { id: deployment.id });
+      const total = d.waves.reduce((n, w) => n + w.size, 0);
+      const settled = (d.counts.succeeded ?? 0) + (d.counts.failed ?? 0) + (d.counts.skipped ?? 0) + (d.counts.rejected ?? 0) + (d.counts.timed_out ?? 0);
+      progress(total > 0 ? settled / total : 0, `wave ${d.currentWave + 1} of ${d.waves.length}: ${d.counts.succeeded ?? 0} of ${total} devices confirmed`);
+      if (d.state === 'succeeded') {
+        this.find('deploy').result = `${d.counts.succeeded ?? 0} devices run ${DEMO_MODEL_NAME} v${version} (canary, then the rest; ${kib(d.bytesSent)} sent)`;
+        return d;
+      }
+      if (['failed', 'aborted', 'canceled'].includes(d.state)) throw new Error(`the deployment ${d.state}${d.stateReason ? `: ${d.stateReason}` : ''}`);
+      if (d.state === 'awaiting_promotion') await api.call('deploy.promote', { id: d.id });
+      await pause(250, signal);
+    }
+  }
+
+  private find(id: DemoStep['id']): DemoStep {
+    return this.status.steps.find((s) => s.id === id)!;
+  }
+
+  private end(state: DemoStatus['state'], error: string | null): void {
+    for (const s of this.status.steps) if (s.state === 'pending' && state !== 'done') s.state = 'canceled';
+    Object.assign(this.status, { state, error, endedAt: Date.now() });
+    this.publish();
+  }
+
+  private publish(): void {
+    this.deps.events.emit('demo.progress', this.current());
+  }
+}
+
+function idleStatus(): DemoStatus {
+  return {
+    state: 'idle',
+    options: null,
+    steps: STEPS.map((s) => ({ ...s, state: 'pending', progress: 0, detail: null, result: null, startedAt: null, endedAt: null })),
+    figures: [],
+    error: null,
+    startedAt: null,
+    endedAt: null,
+  };
+}
+
+/** A step's result line: the one the step set, else a string value. */
+function describe(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
+    const onAbort = () => (clearTimeout(timer), reject(signal!.reason as Error));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

@@ -1,0 +1,81 @@
+/**
+ * The guided demo on a real core from a fresh data dir (embedded broker, SQLite, simulated
+ * reference firmware, the fast training recipe): every step runs through the public API and
+ * reports progress; the base model is cached by recipe; cancel stops mid-way and keeps what exists.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DemoStatus } from '../../src-main/core/contract';
+import { createTestCore, type TestCore } from '../support/core';
+
+let core: TestCore;
+
+beforeAll(async () => {
+  core = await createTestCore();
+}, 60_000);
+
+afterAll(async () => {
+  await core?.dispose();
+});
+
+async function untilEnded(timeoutMs = 180_000): Promise<DemoStatus> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await core.api.call('demo.status', {});
+    if (s.state !== 'running') return s;
+    if (Date.now() > end) throw new Error(`the demo is still running: ${JSON.stringify(s.steps.map((x) => [x.id, x.state, x.detail]))}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('demo', () => {
+  it('provisions, trains, imports and deploys in waves, narrating each step', async () => {
+    const seen: DemoStatus[] = [];
+    const off = core.api.subscribe('demo.progress', (s) => seen.push(s));
+    const started = await core.api.call('demo.start', { devices: 4, fast: true });
+    expect(started.state).toBe('running');
+    await expect(core.api.call('demo.start', { devices: 4, fast: true })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const done = await untilEnded();
+    off();
+    expect(done.error).toBeNull();
+    expect(done.state).toBe('done');
+    expect(done.steps.map((s) => [s.id, s.state])).toEqual([
+      ['fleet', 'done'],
+      ['model', 'done'],
+      ['deploy', 'done'],
+      ['rounds', 'skipped'],
+      ['summary', 'done'],
+    ]);
+    expect(done.steps.find((s) => s.id === 'rounds')!.result).toMatch(/not available in this build/);
+    expect(done.steps.every((s) => s.title && s.explains && s.result)).toBe(true);
+    expect(seen.some((s) => s.steps.some((x) => x.state === 'running' && x.detail))).toBe(true);
+
+    const { devices } = await core.api.call('fleet.list', { tags: ['demo'] });
+    expect(new Set(devices.map((d) => d.mcu))).toEqual(new Set(['stm32f746', 'nrf52840', 'rp2040', 'stm32h743']));
+    const models = await core.api.call('models.list', {});
+    const demoModel = models.find((m) => m.name === 'demo-mnist')!;
+    expect(demoModel).toBeDefined();
+    for (const d of devices) {
+      const detail = await core.api.call('fleet.get', { id: d.id });
+      expect(detail.modelSlots.find((s) => s.active)?.model).toBe(`${demoModel.id}@1`);
+    }
+    const accuracy = done.figures.find((f) => f.label.startsWith('Base model accuracy'))!;
+    expect(Number.parseFloat(accuracy.value)).toBeGreaterThan(15);
+    expect(readdirSync(path.join(core.dataDir, 'demo-cache')).some((f) => f.endsWith('.tflite'))).toBe(true);
+  }, 240_000);
+
+  it('loads the base model from the cache on a second run, and cancel stops it mid-way', async () => {
+    expect(existsSync(path.join(core.dataDir, 'demo-cache'))).toBe(true);
+    await core.api.call('demo.start', { devices: 4, fast: true });
+    for (;;) {
+      const s = await core.api.call('demo.status', {});
+      if (s.steps[0].state !== 'pending') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const canceled = await core.api.call('demo.cancel', {});
+    expect(canceled.state).toBe('canceled');
+    expect(canceled.steps.filter((s) => s.state === 'done').length).toBeLessThan(5);
+    expect(canceled.steps.some((s) => s.state === 'canceled')).toBe(true);
+  }, 120_000);
+});
