@@ -24,7 +24,7 @@ beforeAll(async () => {
   fleet = await startOtaFleet([
     ['patch-01', 'nrf52840'],
     ['patch-02', 'nrf52840'],
-    ['patch-03', 'stm32f746'],
+    ['patch-03', 'stm32h743'],
   ]);
 }, 120_000);
 
@@ -39,11 +39,12 @@ describe('deploying a model that fits an MCU only with a patch plan', () => {
     const imported = await api.call('models.import', { name: 'wide', fileName: 'wide.tflite', bytesBase64: Buffer.from(writeTflite(model)).toString('base64') });
     const modelId = imported.model.id;
     const { deployment, fitGate } = await api.call('deploy.create', { modelId, version: 1, targets: { deviceIds: fleet.ids }, waves: { steps: [100] } });
-    const [nrfRow, f7Row] = fitGate;
+    const [nrfRow, h7Row] = fitGate;
     expect(nrfRow).toMatchObject({ mcu: 'nrf52840', devices: 2, eligible: 2, skipped: 0, plan: expect.stringMatching(/^patches \d+x\d+ up to node \d+ \(arena [\d.]+ KiB; per layer 288\.0 KiB\)$/) });
     expect(nrfRow.arenaBytes! + RUNTIME_SRAM_BYTES).toBeLessThanOrEqual(nrf.sramBytes);
-    // The lowest peak for every class (a device's firmware keeps a share of its SRAM): the same plan here.
-    expect(f7Row).toMatchObject({ mcu: 'stm32f746', eligible: 1, arenaBytes: nrfRow.arenaBytes, plan: nrfRow.plan });
+    // Where the per-layer schedule fits (512 KiB), it is what ships: patches cost MACs on every inference.
+    expect(h7Row).toMatchObject({ mcu: 'stm32h743', eligible: 1, arenaBytes: layerPeak });
+    expect(h7Row.plan).toMatch(/^per layer/);
 
     const done = await untilDeployment(api, deployment!.id, (d) => d.state !== 'running', 120_000);
     expect(done).toMatchObject({ state: 'succeeded', counts: expect.objectContaining({ succeeded: 3 }) });
@@ -60,6 +61,6 @@ describe('deploying a model that fits an MCU only with a patch plan', () => {
     };
     const nrfManifest = await versionOf('nrf52840');
     expect(nrfManifest).toMatchObject({ formatVersion: 2, memoryPlan: { kind: 'patch', arenaBytes: nrfRow.arenaBytes, layerPeakBytes: layerPeak } });
-    expect((await versionOf('stm32f746')).formatVersion).toBe(2);
+    expect(await versionOf('stm32h743')).toMatchObject({ formatVersion: 1 });
   }, 180_000);
 });

@@ -34,7 +34,7 @@ export interface DeployServiceDeps {
   tickMs?: number;
 }
 
-/** Options every package of a deployment is built with: the lowest-peak plan for the MCU (bestFittingPlan), TFLM rounding. */
+/** Options every package of a deployment is built with: per layer where that fits the MCU, else the lowest-peak patch plan (bestFittingPlan); TFLM rounding. */
 const PACKAGE_OPTIONS = { bestFit: true, rounding: 'tflm' } as const;
 
 /**
