@@ -15,7 +15,7 @@ describe('tinyfleet demo', () => {
     expect(run.stderr).toContain('== 1. Provision a simulated fleet');
     expect(run.stderr).toMatch(/\[\d+%\] \d of 4 devices online/);
     expect(run.stderr).toContain('== 3. Deploy in waves');
-    expect(run.stderr).toContain('skipped: Rounds are not available in this build');
+    expect(run.stderr).toContain('skipped: Not in the demo yet');
     expect(run.stderr).toMatch(/Base model accuracy .* \d+\.\d%/);
     const status = JSON.parse(run.stdout) as DemoStatus;
     expect(status.state).toBe('done');

@@ -44,8 +44,8 @@ export const DeploymentLimits = z.object({
   /**
    * Blocks a device may have requested and not received. 32 keeps a transfer busy across the round
    * trips through the broker (16 left 100 devices at a third of the raw broker) without filling the
-   * broker's queues past the devices' 3 s idle timer at 1,000 transfers (64 did: 3.4x re-sends
-   * under loss); see the README's deploy benchmark. A device with little RAM asks for fewer.
+   * broker's queues at 1,000 transfers (64 did, before the hub's backpressure and the devices'
+   * adaptive idle timer: 3.4x re-sends under loss); see the README's deploy benchmark. A device with little RAM asks for fewer.
    */
   window: z.number().int().min(1).max(64).default(32),
   /** No message from a device for this long during its transfer: offer again (it resumes). */

@@ -95,8 +95,8 @@ export class DemoRunner {
         { label: 'Devices running the model', value: `${deployment.counts.succeeded ?? 0} of ${groupSize}` },
         { label: 'Deployment bytes sent (per device)', value: `${kib(deployment.bytesSent / Math.max(1, deployment.counts.succeeded ?? 0))}` },
       );
-      this.skip('rounds', 'Rounds are not available in this build: the demo does not drive rounds.create and personalize.start yet (personalization sessions are not built).');
-      figures.push({ label: 'Accuracy per round, personalized gain, bytes up/down vs dense', value: 'not available in this build' });
+      this.skip('rounds', 'Not in the demo yet: it does not drive rounds.create (run a federated job from Training) and personalization sessions are not built.');
+      figures.push({ label: 'Accuracy per round, personalized gain, bytes up/down vs dense', value: 'not in the demo yet' });
       await this.step('summary', signal, async () => `${figures.length} figures`);
       this.status.figures = figures;
       this.end('done', null);
