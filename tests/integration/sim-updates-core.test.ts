@@ -56,7 +56,7 @@ describe('the app simulator with model updates', () => {
     const device = await waitForDetail('upd-00001', (x) => x.prediction !== null && x.modelSlots.some((s) => s.active && s.confirmed));
     expect(device.model).toBe(`${modelId}@1`);
     expect(device.modelSlots).toEqual([
-      { slot: 'a', model: `${modelId}@1`, active: true, sha256: pkg.id, confirmed: true },
+      { slot: 'a', model: `${modelId}@1`, active: true, sha256: pkg.id, confirmed: true, digest: expect.stringMatching(/^[0-9a-f]{64}$/) },
       { slot: 'b', model: null, active: false },
     ]);
     const classes = model.tensors[model.outputs[0]].shape.at(-1)!;
