@@ -56,6 +56,13 @@ interface Live {
   round: RoundRecord | null;
   participants: Map<string, ParticipantRecord>;
   busy: boolean;
+  /** Aggregated deltas on their way to devices: the next round is selected once they settle. */
+  deliveries: number;
+  /**
+   * Devices that confirmed an aggregated delta, with the digest they run now: their next birth says
+   * so too, but it travels on another topic and may come after the next round is selected.
+   */
+  confirmed: Map<string, string>;
 }
 
 /**
@@ -216,6 +223,7 @@ export class RoundEngine {
     if (live.job.state !== 'running') return;
     const round = live.round;
     if (!round || ['done', 'failed', 'canceled'].includes(round.state)) {
+      if (live.deliveries > 0) return;
       if (live.job.currentRound >= live.job.spec.rounds) return this.finishJob(live, 'done', `all ${live.job.spec.rounds} rounds ran`, now);
       return this.startRound(live, now);
     }
@@ -234,7 +242,8 @@ export class RoundEngine {
     const { job } = live;
     const baseVersion = job.latestVersion ?? job.version;
     const base = this.deps.model(job.modelId, baseVersion);
-    const { eligible } = eligibleDevices(this.deps.candidates(), job.spec.cohort, base.digest);
+    const candidates = this.deps.candidates().map((d) => (live.confirmed.has(d.id) ? { ...d, digest: live.confirmed.get(d.id)! } : d));
+    const { eligible } = eligibleDevices(candidates, job.spec.cohort, base.digest);
     const fitting = eligible.filter((d) => live.schemes.has(d.mcu));
     const index = job.currentRound;
     const round: RoundRecord = {
@@ -397,14 +406,17 @@ export class RoundEngine {
     if (!downloads) return;
     const targets = this.deps.candidates().filter((d) => d.digest === round.baseDigest && !d.personalized && d.status === 'online');
     for (const d of targets) {
+      live.deliveries++;
       void downloads
         .send(d.id, bytes, { round: { job: live.job.id, round: round.round }, digest })
         .then((outcome) => {
+          if (outcome.ok) live.confirmed.set(d.id, digest);
           round.bytesDown += outcome.bytesSent;
           this.deps.store.rounds.updateRound(round);
           this.deps.changed(live.job, round);
         })
-        .catch((err: unknown) => this.deps.logger.warn(`rounds: aggregated delta to ${d.id}: ${String(err)}`));
+        .catch((err: unknown) => this.deps.logger.warn(`rounds: aggregated delta to ${d.id}: ${String(err)}`))
+        .finally(() => live.deliveries--);
     }
   }
 
@@ -415,7 +427,7 @@ export class RoundEngine {
     const round = rounds.find((r) => r.round === job.currentRound) ?? null;
     const participants = new Map(round ? this.deps.store.rounds.participants(job.id, round.round).map((p) => [p.deviceId, p]) : []);
     const schemes = new Map(job.classes.flatMap((c) => (c.fits && c.update ? [[c.mcu, c.update] as const] : [])));
-    const live: Live = { job, schemes, round, participants, busy: false };
+    const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map() };
     this.live.set(job.id, live);
     return live;
   }

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src-main/core/common/logger';
 import type { CommandRequest } from '../../../src-main/core/fleet/device-commands';
 import { encodeDelta, extractDelta, fedAvg, type SparseDelta } from '../../../src-main/core/rounds';
 import type { CohortCandidate } from '../../../src-main/core/rounds/cohort';
-import type { UploadHandler } from '../../../src-main/core/rounds/delta-transfers';
+import type { DeltaDownloads, UploadHandler } from '../../../src-main/core/rounds/delta-transfers';
 import { RoundEngine, roundSummary } from '../../../src-main/core/rounds/round-engine';
 import { Store, type RoundJobRecord } from '../../../src-main/core/store';
 import { describeScheme, resolveScheme, trainLocal, type SparseScheme } from '../../../src-main/core/train';
@@ -45,7 +45,7 @@ afterEach(() => {
 /** A job, a fleet of in-memory devices that answer start_round, uploads handed straight to the engine. */
 type Published = Array<{ model: Model; lineage: ModelLineage; version: number }>;
 
-function setup(store = Store.openFile(':memory:'), published: Published = [], options: { dieAfterPublish?: boolean } = {}) {
+function setup(store = Store.openFile(':memory:'), published: Published = [], options: { dieAfterPublish?: boolean; downloads?: DeltaDownloads } = {}) {
   if (!stores.includes(store)) stores.push(store);
   let now = 1_000_000;
   const sent: CommandRequest[] = [];
@@ -70,7 +70,10 @@ function setup(store = Store.openFile(':memory:'), published: Published = [], op
       recent: () => [],
     },
     candidates: () => DEVICES,
-    model: () => ({ model: base, digest }),
+    model: (_modelId, version) => {
+      const stored = published.find((p) => p.version === version);
+      return stored ? { model: stored.model, digest: modelDigest(stored.model) } : { model: base, digest };
+    },
     publish: async (_modelId, model, lineage) => {
       const again = published.find((p) => p.lineage.job === lineage.job && p.lineage.round === lineage.round);
       if (again) return { version: again.version, digest: modelDigest(again.model) };
@@ -81,6 +84,7 @@ function setup(store = Store.openFile(':memory:'), published: Published = [], op
     },
     evaluate: () => null,
     uploads: { onUpload: (h) => ((handler = h), () => (handler = null)) },
+    downloads: options.downloads,
     changed: () => undefined,
     logger: silentLogger,
     clock: () => now,
@@ -180,6 +184,40 @@ describe('RoundEngine (synchronous rounds)', () => {
     });
     await t.engine.tick();
     expect(t.store.rounds.job('job-1')).toMatchObject({ state: 'done', latestVersion: 2, currentRound: 1 });
+    t.engine.dispose();
+  });
+
+  it('selects the next round only when the aggregated deltas have settled, counting devices that confirmed as on the new version', async () => {
+    const pending: Array<() => void> = [];
+    const downloads: DeltaDownloads = {
+      send: (_deviceId, bytes) => new Promise((resolve) => pending.push(() => resolve({ ok: true, bytesSent: bytes.byteLength }))),
+    };
+    const t = setup(undefined, [], { downloads });
+    t.engine.start();
+    t.store.rounds.insertJob(job({ rounds: 2 }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick();
+    await t.engine.tick();
+    const up = t.upload();
+    for (const [id, seed, scheme] of [['d1', 1, SCHEMES.small!], ['d3', 3, SCHEMES.big!], ['d4', 4, SCHEMES.big!]] as const) {
+      const d = deltaOf(seed, scheme);
+      up.offer(id, offer(`00000000000000${id}`, d.bytes));
+      await up.delivered(id, offer(`00000000000000${id}`, d.bytes), d.bytes);
+    }
+    up.offer('d2', offer('00000000000000d2', deltaOf(2, SCHEMES.small!).bytes));
+    t.advance(10 * 60_000); // past the deadline: d2 is late
+    await t.engine.tick(); // aggregates, publishes version 2, sends the delta to every device on the base
+    expect(pending).toHaveLength(5);
+    await t.engine.tick();
+    // The devices' births still name the base digest, and their deltas are on their way: no round yet.
+    expect(t.store.rounds.rounds('job-1')).toHaveLength(1);
+    for (const confirm of pending.splice(0)) confirm();
+    await new Promise((r) => setImmediate(r));
+    await t.engine.tick();
+    const rounds = t.store.rounds.rounds('job-1');
+    expect(rounds).toHaveLength(2);
+    expect(rounds[1]).toMatchObject({ round: 1, state: 'selecting', baseVersion: 2, baseDigest: modelDigest(t.published[0]!.model) });
+    expect(t.store.rounds.participants('job-1', 1).map((p) => p.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
     t.engine.dispose();
   });
 
