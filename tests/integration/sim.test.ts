@@ -152,14 +152,18 @@ describe.each(['worker', 'inline'] as const)('simulator (%s engine) against the 
     const status = await collect(fx.operator, deviceTopic('basic-00004', 'status'));
     const events = await collect(fx.operator, deviceTopic('basic-00004', 'evt'));
     const tel = await collect(fx.operator, deviceTopic('basic-00004', 'telemetry'));
+    // What came before the command (a retained status, perhaps an earlier group's shutdown) is not the reboot.
+    await waitFor('the retained status', () => statuses(status.messages, 'basic-00004').length > 0);
+    const before = statuses(status.messages, 'basic-00004').length;
     const res = await command('basic-00004', 'reboot');
     expect(res).toMatchObject({ ok: true, result: { rebooting: true } });
+    const since = () => statuses(status.messages, 'basic-00004').slice(before);
     await waitFor('offline then online', () => {
-      const states = statuses(status.messages, 'basic-00004').map((s) => s.state);
+      const states = since().map((s) => s.state);
       const off = states.indexOf('offline');
       return off >= 0 && states.indexOf('online', off) > off;
     });
-    const offline = statuses(status.messages, 'basic-00004').find((s) => s.state === 'offline');
+    const offline = since().find((s) => s.state === 'offline');
     expect(offline).toMatchObject({ reason: 'reboot' });
     await waitFor('telemetry after the reboot', () => tel.messages.some((m) => decodeTelemetry(m.payload).ok && (decodeTelemetry(m.payload) as { value: TelemetryMessage }).value.seq === 0));
     await waitFor('boot event', () => events.messages.some((m) => { const e = decodeEvent(m.payload); return e.ok && e.value.kind === 'boot'; }));
