@@ -15,7 +15,9 @@ describe('tinyfleet demo', () => {
     expect(run.stderr).toContain('== 1. Provision a simulated fleet');
     expect(run.stderr).toMatch(/\[\d+%\] \d of 4 devices online/);
     expect(run.stderr).toContain('== 3. Deploy in waves');
-    expect(run.stderr).toContain('skipped: Not in the demo yet');
+    expect(run.stderr).toContain('== 4. Fleet learning');
+    expect(run.stderr).toMatch(/round 2 of 2: \w+/);
+    expect(run.stderr).toMatch(/Round 2: global accuracy \(v3\)/);
     expect(run.stderr).toMatch(/Base model accuracy .* \d+\.\d%/);
     const status = JSON.parse(run.stdout) as DemoStatus;
     expect(status.state).toBe('done');

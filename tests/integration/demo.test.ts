@@ -44,10 +44,10 @@ describe('demo', () => {
       ['fleet', 'done'],
       ['model', 'done'],
       ['deploy', 'done'],
-      ['rounds', 'skipped'],
+      ['rounds', 'done'],
       ['summary', 'done'],
     ]);
-    expect(done.steps.find((s) => s.id === 'rounds')!.result).toMatch(/^Not in the demo yet/);
+    expect(done.steps.find((s) => s.id === 'rounds')!.result).toMatch(/^2 rounds, \d+\.\d% -> \d+\.\d% global accuracy \(v3\)/);
     expect(done.steps.every((s) => s.title && s.explains && s.result)).toBe(true);
     expect(seen.some((s) => s.steps.some((x) => x.state === 'running' && x.detail))).toBe(true);
 
@@ -60,6 +60,17 @@ describe('demo', () => {
       const detail = await core.api.call('fleet.get', { id: d.id });
       expect(detail.modelSlots.find((s) => s.active)?.model).toBe(`${demoModel.id}@1`);
     }
+    const versions = (await core.api.call('models.get', { id: demoModel.id })).versions;
+    expect(versions.find((v) => v.version === 3)!.lineage).toMatchObject({ kind: 'federated', parentVersion: 2, round: 1 });
+    expect(done.figures.map((f) => f.label)).toEqual(expect.arrayContaining(['Round 1: global accuracy (v2)', 'Round 2: global accuracy (v3)']));
+    const job = (await core.api.call('rounds.list', {}))[0]!;
+    expect(job).toMatchObject({ name: 'demo', state: 'done', latestVersion: 3 });
+    for (const r of (await core.api.call('rounds.get', { id: job.id })).rounds) {
+      expect(r.counts.aggregated, JSON.stringify(r)).toBe(4);
+      // A bias update uploads a fraction of a dense update's bytes.
+      expect(r.bytesUp / r.counts.aggregated).toBeLessThan(r.denseBytesPerDevice / 2);
+    }
+    expect(done.figures.find((f) => f.label.startsWith('Round 2: bytes per device'))!.value).toMatch(/of dense up/);
     const accuracy = done.figures.find((f) => f.label.startsWith('Base model accuracy'))!;
     expect(Number.parseFloat(accuracy.value)).toBeGreaterThan(15);
     expect(readdirSync(path.join(core.dataDir, 'demo-cache')).some((f) => f.endsWith('.tflite'))).toBe(true);

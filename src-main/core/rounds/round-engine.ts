@@ -13,8 +13,13 @@ import { validateDelta } from './delta-validation';
 import type { ModelLineage } from '../contract/models';
 import type { SparseDelta } from './sparse-delta';
 
-/** The default learning rate of the int8 sparse update (the training library's). */
-export const DEFAULT_ROUND_LR = 0.05;
+/**
+ * The default learning rate of a round's local update. Lower than the training library's 0.05 (tuned
+ * for one device on its own data): on the demo's MNIST model a device's own shifted data at 0.05
+ * overshoots (its update lowers the server-side accuracy from 34.5 % to 12-22 % for full, sparse and
+ * bias updates), at 0.01 the same update raises it to 36-40 %.
+ */
+export const DEFAULT_ROUND_LR = 0.01;
 /** Participant states after which a device does nothing more in its round. */
 const SETTLED: ReadonlySet<ParticipantState> = new Set(['refused', 'uploaded', 'rejected', 'aggregated', 'late', 'failed']);
 
