@@ -6,6 +6,7 @@ import { deploymentsRoutes } from '../features/deployments/routes';
 import { trainingRoutes } from '../features/training/routes';
 import { simulatorRoutes } from '../features/simulator/routes';
 import { settingsRoutes } from '../features/settings/routes';
+import { demoRoutes } from '../features/demo/routes';
 
 /**
  * Each feature brings its routes; a route with `meta.nav` appears in the left navigation (ordered
@@ -19,6 +20,7 @@ export const routes: RouteRecordRaw[] = [
   ...modelsRoutes,
   ...deploymentsRoutes,
   ...trainingRoutes,
+  ...demoRoutes,
   ...simulatorRoutes,
   ...settingsRoutes,
   { path: '/:pathMatch(.*)*', redirect: '/fleet' },
