@@ -32,6 +32,8 @@ export interface DeviceRoundsContext {
   digest(source: PackageSource): Promise<string>;
   checkRound(source: PackageSource, scheme: StartRoundParams['scheme'], freeSramBytes: number): Promise<RoundCheck>;
   trainRound(request: TrainRoundRequest): Promise<TrainedRound>;
+  /** Keeps a personalization session's update as the overlay of the active model (persisted). */
+  keepPersonalization(session: string, delta: Uint8Array): void;
   /** True while a package transfer is running (a round then answers BUSY). */
   transferBusy(): boolean;
   battery(): number;
@@ -49,6 +51,9 @@ export type StartRoundAnswer = { ok: true; memoryBytes: number } | { ok: false; 
 
 interface Running {
   ref: RoundRef;
+  /** Personalization: keep the update when held-out accuracy gains more than this (null: a federated round). */
+  minGain: number | null;
+  kept?: boolean;
   memoryBytes: number;
   cancelDeadline: () => void;
   upload: TransferSender | null;
@@ -59,7 +64,9 @@ interface Running {
  * A simulated device's part of federated rounds (docs/protocol.md §15): `start_round` refusals
  * (VERSION_MISMATCH, BUSY, LOW_BATTERY, NO_DATA, INSUFFICIENT_MEMORY), local training in the compute
  * pool, the delta's upload as a device → app block transfer, the `round_result` event, and
- * `cancel_round` and the deadline (CANCELED). One round at a time; a power loss loses it.
+ * `cancel_round` and the deadline (CANCELED); in a personalization session (`mode: personalize`) the
+ * update is kept as the model's overlay when it raised held-out accuracy by more than `minGain`.
+ * One round at a time; a power loss loses it.
  */
 export class DeviceRounds {
   private running: Running | null = null;
@@ -76,7 +83,6 @@ export class DeviceRounds {
     const decoded = decodeRoundParams('start_round', rawParams);
     if (!decoded.ok) return { ok: false, code: 'BAD_PARAMS', message: decoded.error.message };
     const params = decoded.value;
-    if (params.mode === 'personalize') return { ok: false, code: 'BAD_PARAMS', message: 'this device runs federated rounds only: personalization is not supported yet' };
     const current = this.running;
     if (current) {
       // The app resends after its restart: the round already running is the answer.
@@ -94,7 +100,8 @@ export class DeviceRounds {
     if (!check.ok) return check;
     if (this.running) return { ok: false, code: 'BUSY', message: `round ${this.running.ref.round} of job ${this.running.ref.job} is running` };
     const ref = { job: params.job, round: params.round };
-    const running: Running = { ref, memoryBytes: check.memoryBytes, cancelDeadline: () => undefined, upload: null, trained: null };
+    const minGain = params.mode === 'personalize' ? (params.minGain ?? 0) : null;
+    const running: Running = { ref, minGain, memoryBytes: check.memoryBytes, cancelDeadline: () => undefined, upload: null, trained: null };
     this.running = running;
     running.cancelDeadline = this.ctx.after(Math.max(0, params.deadline - this.ctx.now()), () => this.stop(running, 'CANCELED', 'the round deadline passed'));
     this.ctx.after(0, () => this.train(running, source, params));
@@ -120,7 +127,7 @@ export class DeviceRounds {
       for (let frame = upload.nextFrame(); frame; frame = upload.nextFrame()) this.ctx.publish(blk, frame, 0);
       return true;
     }
-    if (message.state === 'received') this.finish(r, { ...r.ref, ok: true, tid: upload.offer.tid, bytes: upload.offer.size, sha256: upload.offer.sha256, ...metricsOf(r.trained!) });
+    if (message.state === 'received') this.finish(r, { ...r.ref, ok: true, tid: upload.offer.tid, bytes: upload.offer.size, sha256: upload.offer.sha256, ...metricsOf(r.trained!), ...(r.kept === undefined ? {} : { kept: r.kept }) });
     else if (message.state === 'failed' || message.state === 'canceled') this.stop(r, message.code ?? 'CANCELED', message.message ?? `the app ${message.state} the upload`);
     return true;
   }
@@ -151,6 +158,11 @@ export class DeviceRounds {
     }
     if (this.running !== running) return; // canceled or power-cycled meanwhile
     running.trained = trained;
+    if (running.minGain !== null) {
+      // Personalization keeps the update only when it helps on the device's own held-out data; the upload goes either way.
+      running.kept = trained.accuracyAfter > trained.accuracyBefore + running.minGain;
+      if (running.kept) this.ctx.keepPersonalization(running.ref.job, trained.delta);
+    }
     this.progress({ ...running.ref, phase: 'uploading', loss: trained.loss });
     const bytes = trained.delta;
     const offer: TransferOffer = {

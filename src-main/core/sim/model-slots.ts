@@ -12,6 +12,8 @@ const SlotMeta = z.object({
   size: z.number().int(),
   /** SHA-256 of the aggregated deltas applied in place over the package, oldest first (federated rounds). */
   deltas: z.array(z.string()).optional(),
+  /** Personalization: the kept updates over the package and its deltas (the last links of the effective model), the latest session. */
+  overlay: z.object({ session: z.string(), chain: z.array(z.string()) }).optional(),
 });
 /** What a slot holds. */
 export type SlotMeta = z.infer<typeof SlotMeta>;
@@ -109,6 +111,34 @@ export class ModelSlots {
     this.writeAtomicBytes(`${slot}-${sha256}.tfdl`, bytes);
     meta.deltas = [...(meta.deltas ?? []), sha256];
     this.save();
+  }
+
+  /** The personalization overlay's deltas of a slot, oldest first (empty without one). */
+  readOverlay(slot: SlotName): Buffer[] {
+    return (this.state.slots[slot]?.overlay?.chain ?? []).map((sha) => readFileSync(this.file(`${slot}-${sha}.tfdl`)));
+  }
+
+  /**
+   * Adds a personalization session's kept update to a slot's overlay (the file first, then the state
+   * naming it). A later session's update goes on top: it was trained on the model the earlier one made.
+   */
+  addOverlay(slot: SlotName, session: string, sha256: string, bytes: Uint8Array): void {
+    const meta = this.state.slots[slot];
+    if (!meta) throw new Error(`slot ${slot} is empty`);
+    this.writeAtomicBytes(`${slot}-${sha256}.tfdl`, bytes);
+    meta.overlay = { session, chain: [...(meta.overlay?.chain ?? []), sha256] };
+    this.save();
+  }
+
+  /** Drops a slot's personalization overlay (the state first, then its files). */
+  dropOverlay(slot: SlotName): boolean {
+    const meta = this.state.slots[slot];
+    const chain = meta?.overlay?.chain;
+    if (!meta || !chain) return false;
+    delete meta.overlay;
+    this.save();
+    for (const sha of chain) if (!meta.deltas?.includes(sha)) rmSync(this.file(`${slot}-${sha}.tfdl`), { force: true });
+    return true;
   }
 
   /** The slot holding the package with this SHA-256, if any. */

@@ -139,10 +139,33 @@ export class ModelUpdater {
     const meta = slot ? this.slots.meta(slot) : null;
     if (!slot || !meta || this.slots.onTrial) return null;
     const read = () => this.slots.read(slot);
-    if (!meta.deltas?.length) return { sha256: meta.sha256, read };
-    // The effective model is the package patched by its deltas: its own key, so caches keep the two apart.
-    const sha256 = createHash('sha256').update([meta.sha256, ...meta.deltas].join('\n')).digest('hex');
-    return { sha256, read, deltas: () => this.slots.readDeltas(slot) };
+    const chain = [...(meta.deltas ?? []), ...(meta.overlay?.chain ?? [])];
+    if (!chain.length) return { sha256: meta.sha256, read };
+    // The effective model is the package patched by its deltas (a personalization overlay last): its own key, so caches keep them apart.
+    const sha256 = createHash('sha256').update([meta.sha256, ...chain].join('\n')).digest('hex');
+    return { sha256, read, deltas: () => [...this.slots.readDeltas(slot), ...this.slots.readOverlay(slot)] };
+  }
+
+  /** The latest personalization session whose update the active model carries, if any. */
+  overlaySession(): string | null {
+    const slot = this.slots.activeSlot;
+    return (slot && this.slots.meta(slot)?.overlay?.session) || null;
+  }
+
+  /** Keeps a personalization session's update over the active model. */
+  addOverlay(session: string, bytes: Uint8Array): void {
+    const slot = this.slots.activeSlot;
+    if (!slot) throw new Error('no model is active');
+    this.slots.addOverlay(slot, session, createHash('sha256').update(bytes).digest('hex'), bytes);
+    this.ctx.slotsChanged();
+  }
+
+  /** Drops the active model's personalization overlay; false when there was none. */
+  dropOverlay(): boolean {
+    const slot = this.slots.activeSlot;
+    const dropped = slot !== null && this.slots.dropOverlay(slot);
+    if (dropped) this.ctx.slotsChanged();
+    return dropped;
   }
 
   /** A partly held transfer, for the birth's `xfer` field. */

@@ -207,6 +207,7 @@ export class SimDevice {
             digest,
             checkRound,
             trainRound,
+            keepPersonalization: (session, delta) => this.updater!.addOverlay(session, delta),
             transferBusy: () => this.updater!.busy,
             battery: () => this.model.battery,
             freeSramBytes: () => this.memory().sramFree,
@@ -582,6 +583,18 @@ export class SimDevice {
         if (!params.ok) return this.respondError(cmd.id, 'BAD_PARAMS', params.error.message);
         return this.respond(cmd.id, `{"canceled":${this.rounds.cancel(params.value)}}`);
       }
+      case 'reset_personalization': {
+        if (!this.updater || !this.rounds) return this.respondError(cmd.id, 'UNKNOWN_COMMAND', 'this device does not take part in fleet learning');
+        if (this.rounds.busy) return this.respondError(cmd.id, 'BUSY', 'a round or personalization session is running');
+        const reset = this.updater.dropOverlay();
+        const source = this.updater.activePackage();
+        if (!source || !this.ctx.updates?.digest) return this.respond(cmd.id, JSON.stringify({ reset }));
+        this.ctx.updates.digest(source).then(
+          (digest) => this.respond(cmd.id, JSON.stringify({ reset, digest })),
+          (err: Error) => this.respondError(cmd.id, 'INTERNAL', `reset_personalization: ${err.message}`),
+        );
+        return;
+      }
       case 'reboot':
         return this.respond(cmd.id, '{"rebooting":true}', () => {
           if (this.state !== 'online') return;
@@ -619,10 +632,19 @@ export class SimDevice {
         { slot: 'a', model: null, active: false },
         { slot: 'b', model: null, active: false },
       ],
-      ...(this.updater ? { proto: '1.1' } : {}),
+      ...(this.updater ? { proto: this.rounds ? '1.2' : '1.1' } : {}),
+      ...this.personalized(),
       ...(xfer ? { xfer } : {}),
       telemetryIntervalMs: this.intervalMs,
     };
+  }
+
+  /** The birth's `personalized` while the active model carries an overlay (and its digest is known). */
+  private personalized(): { personalized?: { session: string; digest: string } } {
+    const session = this.updater?.overlaySession();
+    const known = this.activeDigest;
+    if (!session || !known || this.updater?.activePackage()?.sha256 !== known.sha256) return {};
+    return { personalized: { session, digest: known.digest } };
   }
 
   /** The updater's slots, the active one with its model digest once known. */

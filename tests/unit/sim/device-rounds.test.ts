@@ -47,12 +47,15 @@ interface Device {
   events: Array<{ kind: string; data: Record<string, unknown> }>;
   published: Array<{ topic: string; payload: string | Buffer }>;
   state: { battery: number; sram: number; transferBusy: boolean; active: { source: PackageSource; digest: string } | null };
+  /** Personalization updates the device kept, by session. */
+  kept: Array<{ session: string; delta: Uint8Array }>;
 }
 
 function device(): Device {
   const state: Device['state'] = { battery: 80, sram: 320_000, transferBusy: false, active: digits };
   const events: Device['events'] = [];
   const published: Device['published'] = [];
+  const kept: Device['kept'] = [];
   const ctx: DeviceRoundsContext = {
     deviceId: 'dev-1',
     deviceSeed: 11,
@@ -60,6 +63,7 @@ function device(): Device {
     digest: (source) => pool.digest(source),
     checkRound: (source, scheme, free) => pool.checkRound(source, scheme, free),
     trainRound: (request) => pool.trainRound(request),
+    keepPersonalization: (session, delta) => kept.push({ session, delta }),
     transferBusy: () => state.transferBusy,
     battery: () => state.battery,
     freeSramBytes: () => state.sram,
@@ -71,7 +75,7 @@ function device(): Device {
     },
     now: () => Date.now(),
   };
-  return { rounds: new DeviceRounds(ctx), events, published, state };
+  return { rounds: new DeviceRounds(ctx), events, published, state, kept };
 }
 
 const params = (over: Partial<StartRoundParams> = {}): StartRoundParams => ({
@@ -159,6 +163,40 @@ describe('DeviceRounds: training, upload, cancel and deadline', () => {
     await expect.poll(() => results(late), { timeout: 5_000 }).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'the round deadline passed' })]);
     expect(late.rounds.busy).toBe(false);
   }, 30_000);
+});
+
+describe('DeviceRounds: personalization (mode personalize)', () => {
+  /** Runs a session on a fresh device through the upload's `received` and returns it with its result. */
+  async function personalize(minGain: number) {
+    const d = device();
+    expect(await d.rounds.start(params({ job: 'p-1', mode: 'personalize', minGain, local: { epochs: 2, samples: 60, lr: 0.01, qas: true } }))).toMatchObject({ ok: true });
+    await expect.poll(() => d.published.find((p) => p.topic.endsWith('xfer/dev/ctl')), { timeout: 60_000 }).toBeTruthy();
+    const offer = JSON.parse(d.published.find((p) => p.topic.endsWith('xfer/dev/ctl'))!.payload as string) as { tid: string };
+    d.rounds.onControl({ v: 1, t: 'state', tid: offer.tid, state: 'received', ts: Date.now() });
+    const [result] = results(d) as Array<{ ok: boolean; kept: boolean; accuracyBefore: number; accuracyAfter: number }>;
+    return { d, result: result! };
+  }
+
+  it('keeps the update as the overlay only when held-out accuracy gains more than minGain, and uploads either way', async () => {
+    const helped = await personalize(0);
+    expect(helped.result.ok).toBe(true);
+    expect(helped.result.kept).toBe(helped.result.accuracyAfter > helped.result.accuracyBefore);
+    expect(helped.d.kept.map((k) => k.session)).toEqual(helped.result.kept ? ['p-1'] : []);
+    // No update can gain more than 100 points: nothing is kept, the delta is still uploaded.
+    const never = await personalize(1);
+    expect(never.result).toMatchObject({ ok: true, kept: false });
+    expect(never.d.kept).toEqual([]);
+  }, 120_000);
+
+  it('a federated round reports no kept and keeps nothing', async () => {
+    const d = device();
+    await d.rounds.start(params());
+    await expect.poll(() => d.published.find((p) => p.topic.endsWith('xfer/dev/ctl')), { timeout: 60_000 }).toBeTruthy();
+    const offer = JSON.parse(d.published.find((p) => p.topic.endsWith('xfer/dev/ctl'))!.payload as string) as { tid: string };
+    d.rounds.onControl({ v: 1, t: 'state', tid: offer.tid, state: 'received', ts: Date.now() });
+    expect(results(d)[0]).not.toHaveProperty('kept');
+    expect(d.kept).toEqual([]);
+  }, 90_000);
 });
 
 describe('aggregated deltas on the device (compute pool and slots)', () => {
