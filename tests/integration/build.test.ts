@@ -203,7 +203,7 @@ describe('electron-vite build', () => {
       worker.postMessage({ id: 1, op: 'start', groupId: 'builtupd', config, credentials, profiles: loadMcuProfiles() } satisfies WorkerRequest);
       await waitFor('the start reply', () => replies.find((r) => r.kind === 'reply' && r.id === 1));
       const birth = await waitFor('a birth', () => status.messages.map((m) => decodeStatus(m.payload)).find((d) => d.ok && d.value.state === 'online'));
-      expect(birth.ok && birth.value.state === 'online' && birth.value.proto).toBe('1.1');
+      expect(birth.ok && birth.value.state === 'online' && birth.value.proto).toBe('1.2');
       const bytes = Buffer.from(writePackage(buildOpZoo(7), { modelId: 'zoo', modelVersion: '1', target: findMcuProfile(loadMcuProfiles(), 'stm32f746'), rounding: 'tflm', signer: keys }));
       const { final } = await deliverPackage(fx.operator, keys, 'builtupd-00001', bytes);
       expect(final.state).toBe('confirmed');

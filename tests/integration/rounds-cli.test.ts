@@ -84,4 +84,21 @@ describe('tinyfleet personalize', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('choose devices: --device <ids> or --tag <tags>');
   });
+
+  it('runs a session to its end and names why each device took no part; list and show find it', async () => {
+    const run = await runCli('personalize', 'start', '--tag', 'lab', '--wait', '--json', ...dir);
+    expect(run.code, run.stderr).toBe(0);
+    const session = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { id: string; state: string; devices: Array<{ deviceId: string; state: string; code?: string }> };
+    expect(session.state).toBe('done');
+    // The registered devices never connected: each is refused by name, none is asked to train.
+    expect(session.devices).toEqual([
+      expect.objectContaining({ deviceId: 'lab-1', state: 'refused', code: 'DEVICE_OFFLINE' }),
+      expect.objectContaining({ deviceId: 'lab-2', state: 'refused', code: 'DEVICE_OFFLINE' }),
+    ]);
+    expect((await runCli('personalize', 'list', ...dir)).stdout).toContain(`${session.id}  done      2 device(s), 0 kept`);
+    expect((await runCli('personalize', 'show', session.id, ...dir)).stdout).toContain('lab-1');
+    const unknown = await runCli('personalize', 'start', '--device', 'nobody', ...dir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no device nobody');
+  });
 });

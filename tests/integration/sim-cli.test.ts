@@ -103,7 +103,7 @@ describe('tinyfleet sim (standalone process)', { timeout: 120_000 }, () => {
     const sim = startSim(['--broker', fx.url, '--data-dir', fx.dataDir, '--count', '1', '--prefix', 'cliupd', '--profiles', 'stm32f746', '--interval', '200', '--duration', '120']);
     try {
       const birth = await birthOf('cliupd-00001');
-      expect(birth.proto).toBe('1.1');
+      expect(birth.proto).toBe('1.2');
       expect(birth.slots.map((s) => s.model)).toEqual([null, null]);
       const bytes = Buffer.from(writePackage(buildOpZoo(7), { modelId: 'zoo', modelVersion: '1', target: findMcuProfile(loadMcuProfiles(), 'stm32f746'), rounding: 'tflm', signer: keys }));
       const telemetry = await collect(fx.operator, deviceTopic('cliupd-00001', 'telemetry'));
@@ -133,7 +133,7 @@ describe('tinyfleet sim (standalone process)', { timeout: 120_000 }, () => {
 
     const sim = startSim(['--broker', fx.url, '--credentials', file, '--public-key', keyFile, '--storage', storage, '--duration', '120']);
     try {
-      expect((await birthOf('ext-1')).proto).toBe('1.1');
+      expect((await birthOf('ext-1')).proto).toBe('1.2');
     } finally {
       sim.child.kill('SIGTERM');
     }

@@ -33,8 +33,8 @@ afterAll(async () => {
 });
 
 describe('the app simulator with model updates', () => {
-  it('devices say proto 1.1 in their birth and the app keeps both (empty) slots', async () => {
-    const device = await waitForDetail('upd-00001', (x) => x.status === 'online' && x.proto === '1.1');
+  it('devices say proto 1.2 in their birth and the app keeps both (empty) slots', async () => {
+    const device = await waitForDetail('upd-00001', (x) => x.status === 'online' && x.proto === '1.2');
     expect(device.modelSlots).toEqual([
       { slot: 'a', model: null, active: false },
       { slot: 'b', model: null, active: false },

@@ -107,6 +107,7 @@ export class DevicePresence {
           slots: m.slots,
           telemetryIntervalMs: m.telemetryIntervalMs,
           proto: m.proto ?? '1.0',
+          ...(m.personalized ? { personalized: m.personalized } : {}),
         },
         now,
       );

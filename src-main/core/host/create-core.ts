@@ -12,13 +12,15 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppError, SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
+import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DemoRunner } from '../demo';
 import { DeltaSender, DeployService, UploadReceiver } from '../deploy';
 import { MAX_DELTA_BYTES } from '../rounds';
 import type { DeltaDownloads, DeltaUploads } from '../rounds/delta-transfers';
+import { PersonalizationSessions } from '../rounds/personalization-sessions';
 import { RoundsService } from '../rounds/rounds-service';
+import { routeUploads } from '../rounds/upload-routing';
 import { SigningKeyStore } from '../engine/package/keys';
 import { AlertService } from '../alerts/alert-service';
 import { BulkActions, FleetService, WorkerTelemetryWriter } from '../fleet';
@@ -176,10 +178,17 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const deltaDownloads: DeltaDownloads & DeltaSender = new DeltaSender({ hub: deploy.transfers, sign: (data) => signingKeys.sign(data), clock: Date.now });
     stops.push({ name: 'delta downloads', stop: () => deltaDownloads.dispose() });
 
-    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: deltaUploads, downloads: deltaDownloads });
-    const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => rounds.onDeviceEvent(deviceId, kind, data));
+    // Rounds and personalization sessions share the upload seam, routed by the job id.
+    const uploads = routeUploads(deltaUploads);
+    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: uploads.rounds, downloads: deltaDownloads });
+    const personalize = new PersonalizationSessions({ store, models, commands: fleet.deviceCommands, profiles, uploads: uploads.sessions, events: bus, logger });
+    const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => {
+      rounds.onDeviceEvent(deviceId, kind, data);
+      personalize.onDeviceEvent(deviceId, kind, data);
+    });
     rounds.start();
-    stops.push({ name: 'federated rounds', stop: () => (offRoundEvents(), rounds.dispose()) });
+    personalize.activate();
+    stops.push({ name: 'federated rounds', stop: () => (offRoundEvents(), rounds.dispose(), personalize.dispose()) });
 
     const applyBroker = (next: BrokerSettings) => broker.switchTo(next, [simulator]);
 
@@ -193,7 +202,7 @@ export async function createCore(config: CoreConfig): Promise<Core> {
       ...createSimHandlers({ simulator, profiles }),
       ...createModelsHandlers({ registry: models, audit: store.audit }),
       ...createDeployHandlers({ deploy }),
-      ...createRoundsHandlers({ rounds, personalize: notBuilt('personalization sessions') }),
+      ...createRoundsHandlers({ rounds, personalize }),
       // The demo drives the app through its own API, so it is built once that API exists (below).
       ...createDemoHandlers({ demo: () => demo }),
     };
@@ -232,16 +241,4 @@ function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
   if (typeof pkg.version !== 'string') throw new Error(`no version in ${file.pathname}`);
   return pkg.version;
-}
-
-/**
- * Placeholder until the service is wired (issue 10, built in parallel): every call answers
- * UNAVAILABLE naming what is missing.
- */
-function notBuilt<T extends object>(what: string): T {
-  return new Proxy({} as T, {
-    get: () => () => {
-      throw new AppError('UNAVAILABLE', `${what} are not available in this build yet`);
-    },
-  });
 }

@@ -139,6 +139,11 @@ export class ModelRegistry {
     return { model, digest, version: { ...v, digest } };
   }
 
+  /** The registry version whose model has this digest (the oldest when several have), if any. */
+  versionByDigest(digest: string): { modelId: string; version: number } | undefined {
+    return this.deps.repo.versionByDigest(digest);
+  }
+
   /** The version a federated round (or a personalization session) produced, if it was stored. */
   versionByLineage(modelId: string, job: string, round?: number, deviceId?: string): ModelVersion | undefined {
     return this.deps.repo.versions(modelId).find((v) => v.lineage?.job === job && v.lineage.round === round && v.lineage.deviceId === deviceId);

@@ -35,8 +35,6 @@ export interface RoundsServiceDeps {
   logger: Logger;
   uploads?: DeltaUploads;
   downloads?: DeltaDownloads;
-  /** Whether a device runs a personalization overlay (it is left out of global rounds). */
-  personalized?: (deviceId: string) => boolean;
   clock?: () => number;
   tickMs?: number;
 }
@@ -204,7 +202,8 @@ export class RoundsService {
       // Telemetry reports battery in percent (0-100) on some firmware; the cohort's threshold is 0..1.
       battery: d.battery === null ? null : d.battery > 1 ? d.battery / 100 : d.battery,
       digest: this.activeDigest(facts.get(d.id)?.slots ?? []),
-      personalized: this.deps.personalized?.(d.id) ?? false,
+      // A device whose birth says it runs a personalization overlay is left out of global rounds.
+      personalized: facts.get(d.id)?.personalized != null,
     }));
   }
 
@@ -252,7 +251,7 @@ export class RoundsService {
 }
 
 /** One MCU class's scheme: the named one, or (`auto`) the most complete standard scheme its free SRAM allows. */
-function classPlan(mcu: string, devices: number, choice: FederatedJobSpec['scheme'], model: Model, estimator: TrainingMemoryEstimator, freeSramBytes: number): ClassPlan {
+export function classPlan(mcu: string, devices: number, choice: FederatedJobSpec['scheme'], model: Model, estimator: TrainingMemoryEstimator, freeSramBytes: number): ClassPlan {
   const names = choice === 'auto' ? AUTO_ORDER : [choice];
   let last: { name: SchemeName; scheme: SparseScheme; fit: ReturnType<typeof checkTrainingMemory> } | null = null;
   for (const name of names) {

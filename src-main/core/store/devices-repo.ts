@@ -21,10 +21,12 @@ export interface DeviceBirth {
   mcu: string;
   sramFree: number;
   flashFree: number;
-  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean; sha256?: string; confirmed?: boolean }>;
+  slots: Array<{ slot: 'a' | 'b'; model: string | null; active: boolean; sha256?: string; confirmed?: boolean; digest?: string }>;
   telemetryIntervalMs: number;
   /** Protocol revision ("1.0" when the birth does not say). */
   proto: string;
+  /** The personalization overlay the device runs (protocol v1.2), if any. */
+  personalized?: { session: string; digest: string };
 }
 
 /** What a device's presence and last birth say, for one device among many. */
@@ -34,6 +36,7 @@ export interface DevicePresenceFacts {
   /** Whether the device was ever seen (its birth facts are real, not defaults). */
   seen: boolean;
   slots: DeviceBirth['slots'];
+  personalized: { session: string; digest: string } | null;
   sramFree: number | null;
   flashFree: number | null;
   mcu: string;
@@ -199,7 +202,7 @@ export class DevicesRepo {
     this.birthStmt = db.prepare(
       `UPDATE devices SET status = 'online', last_seen = MAX(COALESCE(last_seen, 0), @ts), firmware = @firmware, runtime = @runtime,
          mcu = @mcu, sram_free = @sramFree, flash_free = @flashFree, slots = @slots, model = @model,
-         telemetry_interval_ms = @telemetryIntervalMs, proto = @proto
+         telemetry_interval_ms = @telemetryIntervalMs, proto = @proto, personalized = @personalized
        WHERE id = @id`,
     );
   }
@@ -353,6 +356,7 @@ export class DevicesRepo {
         model: active?.model ?? null,
         telemetryIntervalMs: birth.telemetryIntervalMs,
         proto: birth.proto,
+        personalized: birth.personalized ? JSON.stringify(birth.personalized) : null,
       }).changes > 0
     );
   }
@@ -363,14 +367,15 @@ export class DevicesRepo {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const rows = this.db
-        .prepare(`SELECT id, status, proto, slots, last_seen, sram_free, flash_free, mcu FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')})`)
-        .all(...chunk) as Array<{ id: string; status: DeviceStatus; proto: string; slots: string; last_seen: number | null; sram_free: number | null; flash_free: number | null; mcu: string }>;
+        .prepare(`SELECT id, status, proto, slots, personalized, last_seen, sram_free, flash_free, mcu FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')})`)
+        .all(...chunk) as Array<{ id: string; status: DeviceStatus; proto: string; slots: string; personalized: string | null; last_seen: number | null; sram_free: number | null; flash_free: number | null; mcu: string }>;
       for (const r of rows) {
         out.set(r.id, {
           status: r.status,
           proto: r.proto,
           seen: r.last_seen !== null,
           slots: parseJsonColumn<DeviceBirth['slots']>(r.slots, []),
+          personalized: r.personalized ? parseJsonColumn<{ session: string; digest: string } | null>(r.personalized, null) : null,
           sramFree: r.sram_free,
           flashFree: r.flash_free,
           mcu: r.mcu,

@@ -12,3 +12,4 @@ export * from './counters-repo';
 export * from './models-repo';
 export * from './deployments-repo';
 export * from './rounds-repo';
+export * from './personalization-repo';

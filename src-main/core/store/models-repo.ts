@@ -207,6 +207,12 @@ export class ModelsRepo {
     };
   }
 
+  /** The oldest version whose model has this digest, if any (what a device reporting the digest runs). */
+  versionByDigest(digest: string): { modelId: string; version: number } | undefined {
+    const row = this.db.prepare('SELECT model_id, version FROM model_versions WHERE digest = ? ORDER BY imported_at, version LIMIT 1').get(digest) as { model_id: string; version: number } | undefined;
+    return row ? { modelId: row.model_id, version: row.version } : undefined;
+  }
+
   /** Records the digest of a version stored before digests were (computed when the registry first reads its file). */
   setDigest(modelId: string, version: number, digest: string): void {
     this.db.prepare('UPDATE model_versions SET digest = ? WHERE model_id = ? AND version = ? AND digest IS NULL').run(digest, modelId, version);

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { ClassPlan, FederatedJobSpec, FederatedJobState, ParticipantState, RoundState } from '../contract/rounds';
-import { parseJsonColumn } from './json';
+import { fromRow, insertSql, toRow, updateSql } from './row-mapping';
 
 /** A federated job as stored. */
 export interface RoundJobRecord {
@@ -83,34 +83,6 @@ export interface ParticipantRecord {
 
 const JOB_JSON = new Set(['spec', 'classes']);
 const ROUND_JSON = new Set(['deviceAccuracy']);
-
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-function toRow(record: object, json: ReadonlySet<string>): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record)) row[snake(key)] = json.has(key) && value !== null ? JSON.stringify(value) : value;
-  return row;
-}
-
-function fromRow<T>(row: Record<string, unknown>, json: ReadonlySet<string>): T {
-  const out: Record<string, unknown> = {};
-  for (const [column, value] of Object.entries(row)) {
-    const key = camel(column);
-    out[key] = json.has(key) ? parseJsonColumn(value as string | null, null) : value instanceof Buffer ? new Uint8Array(value) : value;
-  }
-  return out as T;
-}
-
-function insertSql(table: string, row: Record<string, unknown>): string {
-  const columns = Object.keys(row);
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
-}
-
-function updateSql(table: string, row: Record<string, unknown>, keys: readonly string[]): string {
-  const set = Object.keys(row).filter((c) => !keys.includes(c));
-  return `UPDATE ${table} SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE ${keys.map((k) => `${k} = @${k}`).join(' AND ')}`;
-}
 
 /** Delta bytes as SQLite stores them. */
 function participantRow(p: ParticipantRecord): Record<string, unknown> {

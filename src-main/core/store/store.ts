@@ -10,6 +10,7 @@ import { migrate } from './migrations';
 import { ModelsRepo } from './models-repo';
 import { DeploymentsRepo } from './deployments-repo';
 import { RoundsRepo } from './rounds-repo';
+import { PersonalizationRepo } from './personalization-repo';
 import { SettingsRepo } from './settings-repo';
 import { MERGE_METRICS_SQL_FUNCTION, TelemetryRepo, mergeMetricSums } from './telemetry-repo';
 
@@ -37,6 +38,7 @@ export class Store {
   readonly models: ModelsRepo;
   readonly deployments: DeploymentsRepo;
   readonly rounds: RoundsRepo;
+  readonly personalization: PersonalizationRepo;
 
   private constructor(
     private readonly db: Database,
@@ -53,6 +55,7 @@ export class Store {
     this.models = new ModelsRepo(db);
     this.deployments = new DeploymentsRepo(db);
     this.rounds = new RoundsRepo(db);
+    this.personalization = new PersonalizationRepo(db);
   }
 
   /**

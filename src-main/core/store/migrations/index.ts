@@ -10,6 +10,7 @@ import { migration0006 } from './0006-command-expiry';
 import { migration0007 } from './0007-deployments';
 import { migration0008 } from './0008-telemetry-prediction';
 import { migration0009 } from './0009-federated-rounds';
+import { migration0010 } from './0010-personalization';
 
 export type { Migration } from './migration';
 export { SchemaTooNewError, checkMigrationOrder, schemaVersion } from './migrate';
@@ -18,7 +19,7 @@ export { SchemaTooNewError, checkMigrationOrder, schemaVersion } from './migrate
  * The schema history, oldest first: one file per step (`NNNN-name.ts`). A new domain adds its
  * file and one line here; the next free number is the list's length + 1.
  */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
