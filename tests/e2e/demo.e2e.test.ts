@@ -45,7 +45,7 @@ describe.skipIf(skip)('the demo in a browser', () => {
     await page.locator('[data-testid="demo-fast"]').click();
     await page.click('[data-testid="demo-run"]');
     await expect.poll(() => step('summary').getAttribute('data-state'), { timeout: 240_000, interval: 500 }).toBe('done');
-    for (const id of ['fleet', 'model', 'deploy', 'rounds']) expect(await step(id).getAttribute('data-state')).toBe('done');
+    for (const id of ['fleet', 'model', 'deploy', 'rounds', 'personalize']) expect(await step(id).getAttribute('data-state')).toBe('done');
     expect(await step('rounds').textContent()).toMatch(/2 rounds, \d+\.\d% -> \d+\.\d% global accuracy \(v3\)/);
     const table = page.locator('[data-testid="demo-figures"]');
     expect(await table.textContent()).toContain('Round 2: global accuracy (v3)');

@@ -18,6 +18,8 @@ describe('tinyfleet demo', () => {
     expect(run.stderr).toContain('== 4. Fleet learning');
     expect(run.stderr).toMatch(/round 2 of 2: \w+/);
     expect(run.stderr).toMatch(/Round 2: global accuracy \(v3\)/);
+    expect(run.stderr).toContain('== 5. Personalize a few devices');
+    expect(run.stderr).toMatch(/\d of 4 devices kept a personal update/);
     expect(run.stderr).toMatch(/Base model accuracy .* \d+\.\d%/);
     const status = JSON.parse(run.stdout) as DemoStatus;
     expect(status.state).toBe('done');

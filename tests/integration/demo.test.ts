@@ -45,9 +45,15 @@ describe('demo', () => {
       ['model', 'done'],
       ['deploy', 'done'],
       ['rounds', 'done'],
+      ['personalize', 'done'],
       ['summary', 'done'],
     ]);
     expect(done.steps.find((s) => s.id === 'rounds')!.result).toMatch(/^2 rounds, \d+\.\d% -> \d+\.\d% global accuracy \(v3\)/);
+    expect(done.steps.find((s) => s.id === 'personalize')!.result).toMatch(/^\d of 4 devices kept a personal update/);
+    const [session] = await core.api.call('personalize.list', {});
+    expect(session!.devices.map((d) => d.mcu).sort()).toEqual(['nrf52840', 'rp2040', 'stm32f746', 'stm32h743']);
+    expect(session!.devices.every((d) => d.state === 'kept' || d.state === 'discarded')).toBe(true);
+    expect(done.figures.filter((f) => f.label.startsWith('Personalized '))).toHaveLength(4);
     expect(done.steps.every((s) => s.title && s.explains && s.result)).toBe(true);
     expect(seen.some((s) => s.steps.some((x) => x.state === 'running' && x.detail))).toBe(true);
 
@@ -86,7 +92,7 @@ describe('demo', () => {
     }
     const canceled = await core.api.call('demo.cancel', {});
     expect(canceled.state).toBe('canceled');
-    expect(canceled.steps.filter((s) => s.state === 'done').length).toBeLessThan(5);
+    expect(canceled.steps.filter((s) => s.state === 'done').length).toBeLessThan(6);
     expect(canceled.steps.some((s) => s.state === 'canceled')).toBe(true);
   }, 120_000);
 });

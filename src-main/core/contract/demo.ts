@@ -15,7 +15,7 @@ export type DemoStepState = z.infer<typeof DemoStepState>;
 
 /** One step of the demo's narration. */
 export const DemoStep = z.object({
-  id: z.enum(['fleet', 'model', 'deploy', 'rounds', 'summary']),
+  id: z.enum(['fleet', 'model', 'deploy', 'rounds', 'personalize', 'summary']),
   title: z.string(),
   /** One sentence: what the step shows. */
   explains: z.string(),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppError, type DemoFigure, type DemoOptions, type DemoStatus, type DemoStep, type Deployment, type Events, type FederatedJob, type TinyFleetApi } from '../contract';
+import { AppError, type DemoFigure, type DemoOptions, type DemoStatus, type DemoStep, type Deployment, type Events, type FederatedJob, type PersonalizationSession, type TinyFleetApi } from '../contract';
 import type { EventSink } from '../common/event-sink';
 import { writeTflite } from '../engine/tflite/writer';
 import { resolveRecipe, trainBaseModel, type BaseModelRecipe } from '../train';
@@ -29,6 +29,7 @@ const STEPS: Pick<DemoStep, 'id' | 'title' | 'explains'>[] = [
   { id: 'model', title: 'Train the MNIST base model', explains: 'A small network is trained on the host, quantized to int8 and imported into the model registry.' },
   { id: 'deploy', title: 'Deploy in waves', explains: 'A canary device takes the signed package first; once it confirms, the rest of the fleet follows, each MCU class with its own build.' },
   { id: 'rounds', title: 'Fleet learning', explains: 'Each device updates the int8 biases of its model on its own (shifted) data and uploads only those entries; the app averages the deltas into a new global version per round and sends it back as a delta.' },
+  { id: 'personalize', title: 'Personalize a few devices', explains: 'A few devices train on their own data once more and keep the update only where their held-out accuracy rose: a personalized version each, which later global rounds leave alone.' },
   { id: 'summary', title: 'What it cost and gained', explains: 'Accuracy of the base model and of each round, and the bytes moved compared with sending dense models.' },
 ];
 
@@ -99,6 +100,8 @@ export class DemoRunner {
       );
       const job = await this.step('rounds', signal, (p) => this.federate(model.modelId, model.version, options, signal, p));
       figures.push(...roundFigures(job));
+      const session = await this.step('personalize', signal, (p) => this.personalize(options, signal, p));
+      figures.push(...personalizationFigures(session));
       await this.step('summary', signal, async () => `${figures.length} figures`);
       this.status.figures = figures;
       this.end('done', null);
@@ -249,6 +252,26 @@ export class DemoRunner {
     }
   }
 
+  /** A personalization session on one device per MCU class (the first of each in the demo fleet). */
+  private async personalize(options: DemoOptions, signal: AbortSignal, progress: Progress): Promise<PersonalizationSession> {
+    const { api } = this.deps;
+    const { devices } = await api.call('fleet.list', { tags: [TAG], limit: 1000 });
+    const chosen = DEMO_MCUS.map((mcu) => devices.find((d) => d.mcu === mcu && d.status === 'online')?.id).filter((id): id is string => id !== undefined);
+    progress(0, `training on ${chosen.length} devices' own data`);
+    const started = await api.call('personalize.start', { deviceIds: chosen, local: { epochs: 2, samples: options.fast ? 40 : 100, qas: true }, minGain: 0 });
+    for (;;) {
+      const s = await api.call('personalize.get', { id: started.id });
+      const settled = s.devices.filter((d) => ['kept', 'discarded', 'refused', 'failed'].includes(d.state)).length;
+      progress(settled / Math.max(1, s.devices.length), `${settled} of ${s.devices.length} devices done, ${s.devices.filter((d) => d.kept).length} kept their update`);
+      if (s.state !== 'running') {
+        const kept = s.devices.filter((d) => d.kept);
+        this.find('personalize').result = `${kept.length} of ${s.devices.length} devices kept a personal update (a personalized version each)${kept.length ? `, held-out accuracy ${pct(mean(kept.map((d) => d.before!)))} -> ${pct(mean(kept.map((d) => d.after!)))}` : ''}`;
+        return s;
+      }
+      await pause(500, signal);
+    }
+  }
+
   private find(id: DemoStep['id']): DemoStep {
     return this.status.steps.find((s) => s.id === id)!;
   }
@@ -293,6 +316,16 @@ function roundFigures(job: FederatedJob): DemoFigure[] {
   }
   return rows;
 }
+
+/** The closing table's personalization rows: each device's held-out accuracy before and after, and whether it kept the update. */
+function personalizationFigures(session: PersonalizationSession): DemoFigure[] {
+  return session.devices.map((d) => ({
+    label: `Personalized ${d.deviceId} (${d.mcu}): held-out accuracy before -> after`,
+    value: d.before === undefined ? `${d.state}${d.code ? ` (${d.code})` : ''}` : `${pct(d.before)} -> ${pct(d.after ?? d.before)}, ${d.kept ? `kept (v${d.version})` : 'rolled back'}`,
+  }));
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 function accuracyNote(job: FederatedJob): string {
   return job.globalAccuracy === null ? '' : `; global accuracy ${pct(job.globalAccuracy)} (base ${pct(job.baseAccuracy ?? 0)})`;
