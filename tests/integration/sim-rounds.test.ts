@@ -92,6 +92,6 @@ describe('federated rounds on simulated devices', () => {
     expect(last).not.toBe(await versionDigest(1));
     await waitForAsync('births on the last version', async () => ((await birthDigests()).every((d) => d === last) ? true : undefined), 20_000);
     const participants = await core.api.call('rounds.participants', { id, round: 1 });
-    expect(participants.every((p) => p.state === 'aggregated' && p.samples === 40 && (p.uploadBytes ?? 0) > 0)).toBe(true);
+    expect(participants.every((p) => p.state === 'aggregated' && p.samples === 40 && (p.uploadBytes ?? 0) > 0 && (p.trainMs ?? 0) > 0), JSON.stringify(participants)).toBe(true);
   }, 240_000);
 });

@@ -139,10 +139,11 @@ export class RoundEngine {
     const live = this.live.get(result.job);
     if (!live?.round || live.round.round !== result.round) return;
     const p = live.participants.get(deviceId);
-    if (!p || SETTLED.has(p.state)) return;
-    if (!result.ok) this.setParticipant(live, p, 'failed', result.code, result.message);
-    else {
-      // The upload itself decides `uploaded`; the result only fills the figures the device reports.
+    if (!p) return;
+    if (!result.ok) {
+      if (!SETTLED.has(p.state)) this.setParticipant(live, p, 'failed', result.code, result.message);
+    } else if (p.trainMs === null) {
+      // The upload itself decides `uploaded` (the result comes after it): the result only fills the figures the device reports.
       p.trainMs = result.trainMs;
       p.tid ??= result.tid;
       this.write(live, p);
