@@ -91,9 +91,9 @@ describe.skipIf(skip)('deployments survive SIGKILL of the app (child processes)'
     credentials = await provisionExternalFleet(app.client, { prefix: 'crash', count: DEVICES, mcu: MCU, tags: ['crash'] }, credentialsFile);
     sim = startExternalSim({ brokerPort, credentialsFile, dataDir: dir, telemetryIntervalMs: 2000, quiet: true });
     await sim.waitFor('started', 120_000);
-    await pollUntil(`${DEVICES} devices online on protocol 1.1`, async () => {
+    await pollUntil(`${DEVICES} devices online on protocol 1.2`, async () => {
       const details = await Promise.all(ids.map((id) => app.client.call('fleet.get', { id })));
-      return details.every((d) => d.status === 'online' && d.proto === '1.1') || undefined;
+      return details.every((d) => d.status === 'online' && d.proto === '1.2') || undefined;
     }, 60_000);
   }, 240_000);
 
