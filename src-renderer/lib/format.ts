@@ -11,7 +11,7 @@ export function formatAgo(ts: number | null, now: number): string {
 /** Bytes as "312 KB", "1.5 MB" (powers of 1024, as MCU datasheets count). */
 export function formatBytes(bytes: number | null): string {
   if (bytes === null) return '—';
-  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

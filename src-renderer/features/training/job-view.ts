@@ -126,7 +126,9 @@ export function roundBytes(r: RoundSummary): RoundBytes {
 /** A ratio to the dense update as "1/37 of dense", or "—". */
 export function formatDenseRatio(ratio: number | null): string {
   if (ratio === null || !Number.isFinite(ratio) || ratio <= 0) return '—';
-  return ratio >= 1 ? `${ratio.toFixed(1)}× dense` : `1/${Math.round(1 / ratio)} of dense`;
+  // Within 5 % of dense says so rather than "1/1 of dense" for a ratio a little below 1.
+  if (ratio >= 0.95) return `${ratio.toFixed(1)}× dense`;
+  return `1/${Math.round(1 / ratio)} of dense`;
 }
 
 /** One step of a version's lineage, from the base version to the newest. */
