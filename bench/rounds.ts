@@ -9,7 +9,7 @@
  * personalization session runs on `--personalize` devices. One JSON line per fleet size:
  *
  *   bench "rounds", devices, rounds, scheme, samplesPerDevice, roundWallS (per round: selection to
- *   aggregated and evaluated), deviceComputeS (per round: the devices' reported training time,
+ *   aggregated and evaluated), roundStates, codes (per round: devices by refusal or failure code), deviceComputeS (per round: the devices' reported training time,
  *   summed), aggregated (per round), uploadBytesPerDevice and downloadBytesPerDevice (per round, delta
  *   bytes per device that took part), denseBytesPerDevice (every int8 weight and int32 bias of the
  *   model: what a dense FedAvg update moves each way), uploadToDense (worst round), baseAccuracy and
@@ -128,7 +128,10 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
     return j.state === 'running' ? undefined : j;
   });
   if (job.state !== 'done') throw new Error(`the job ended ${job.state}: ${job.stateReason}`);
-  const compute = await Promise.all(job.rounds.map(async (r) => (await api.call('rounds.participants', { id: job.id, round: r.round })).reduce((s, p) => s + (p.trainMs ?? 0), 0) / 1000));
+  const participants = await Promise.all(job.rounds.map((r) => api.call('rounds.participants', { id: job.id, round: r.round })));
+  const compute = participants.map((ps) => ps.reduce((s, p) => s + (p.trainMs ?? 0), 0) / 1000);
+  // Why devices of a round did not count (refusal, rejection or failure codes), so a bad round says so.
+  const codes = participants.map((ps) => ps.reduce<Record<string, number>>((acc, p) => (p.code ? { ...acc, [p.code]: (acc[p.code] ?? 0) + 1 } : acc), {}));
   let session: PersonalizationSession | null = null;
   if (opts.personalize > 0) {
     const { devices: listed } = await api.call('fleet.list', { tags: [`${TAG}${devices}`], limit: opts.personalize, sort: 'id', order: 'asc' });
@@ -152,6 +155,8 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
     roundWallS: job.rounds.map((r) => +(((r.endedAt ?? r.startedAt) - r.startedAt) / 1000).toFixed(1)),
     deviceComputeS: compute.map((s) => +s.toFixed(1)),
     aggregated: job.rounds.map((r) => r.counts.aggregated),
+    roundStates: job.rounds.map((r) => r.state),
+    codes,
     uploadBytesPerDevice: up,
     downloadBytesPerDevice: job.rounds.map((r) => Math.round(r.bytesDown / Math.max(1, r.counts.selected))),
     denseBytesPerDevice: dense,

@@ -81,6 +81,8 @@ export class DeviceComputePool {
   private readonly pool: WorkerPool;
   private readonly selfTests = new Map<string, Promise<string>>();
   private readonly digests = new Map<string, Promise<string>>();
+  /** Round checks by package, free SRAM and scheme (see checkRound). */
+  private readonly roundChecks = new Map<string, Promise<RoundCheck>>();
   private readonly shared = new Map<string, SharedArrayBuffer>();
   private readonly maxQueued: number;
   private readonly rate: number;
@@ -150,7 +152,17 @@ export class DeviceComputePool {
 
   /** Whether a device can train `scheme` on its package with `freeSramBytes` free (start_round's NO_DATA and INSUFFICIENT_MEMORY). */
   checkRound(source: PackageSource, scheme: RoundScheme, freeSramBytes: number): Promise<RoundCheck> {
-    return this.run<RoundCheck>({ kind: 'roundCheck', ...this.ref(source), scheme, freeSramBytes });
+    // Every device of a round asks at once, with the same model, scheme and (per MCU class) free SRAM:
+    // one check answers them all, so start_round answers do not queue behind the round's training.
+    const key = `${source.sha256}:${freeSramBytes}:${JSON.stringify(scheme)}`;
+    let check = this.roundChecks.get(key);
+    if (!check) {
+      check = this.run<RoundCheck>({ kind: 'roundCheck', ...this.ref(source), scheme, freeSramBytes });
+      check.catch(() => this.roundChecks.delete(key));
+      if (this.roundChecks.size >= MAX_SELF_TESTS) this.roundChecks.delete(this.roundChecks.keys().next().value!);
+      this.roundChecks.set(key, check);
+    }
+    return check;
   }
 
   /** Trains a round on the device's data in a worker; resolves with the encoded delta and its metrics. */
