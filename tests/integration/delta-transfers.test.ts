@@ -5,7 +5,7 @@
  * running the protocol's own sender and receiver.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -14,7 +14,7 @@ import { BrokerConnection, ensureOperatorCredentials } from '../../src-main/core
 import { silentLogger } from '../../src-main/core/common/logger';
 import { DeltaSender } from '../../src-main/core/deploy/delta-sender';
 import { TransferHub } from '../../src-main/core/deploy/transfer-hub';
-import { UploadReceiver, type UploadAcceptance, type UploadVerdict } from '../../src-main/core/deploy/upload-receiver';
+import { STALE_PARTIAL_MS, UploadReceiver, type UploadAcceptance, type UploadVerdict } from '../../src-main/core/deploy/upload-receiver';
 import { SigningKeyStore, verifyEd25519 } from '../../src-main/core/engine/package/keys';
 import { DeviceRouter } from '../../src-main/core/fleet';
 import { decodeTransferControl, encodeTransferControl, offerSigningText, transferTopic, TransferReceiver, type TransferOffer } from '../../src-main/core/protocol';
@@ -272,6 +272,26 @@ describe('uploads, device → app', () => {
     expect(new Set(upload.served).size).toBe(20);
     expect(upload.served.every((i) => i >= 12)).toBe(true);
     upload.stop();
+  });
+});
+
+describe('partial uploads on disk', () => {
+  it('removes partials untouched for longer than any round waits at start, and keeps recent ones', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-uploads-stale-'));
+    mkdirSync(path.join(dir, 'up-a'));
+    const old = ['t-old.part', 't-old.bitmap', 't-old.offer.json'].map((f) => path.join(dir, 'up-a', f));
+    const recent = path.join(dir, 'up-a', 't-new.part');
+    for (const f of [...old, recent]) writeFileSync(f, 'x');
+    const past = (Date.now() - STALE_PARTIAL_MS - 60_000) / 1000;
+    for (const f of old) utimesSync(f, past, past);
+    const app = await startApp(dir);
+    try {
+      expect(old.filter((f) => existsSync(f))).toEqual([]);
+      expect(existsSync(recent)).toBe(true);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

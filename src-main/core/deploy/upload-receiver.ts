@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/logger';
 import type { DeviceMessaging } from '../fleet/device-router';
@@ -65,6 +65,8 @@ interface OpenUpload {
 
 /** Final states kept per transfer id, so a device that missed its answer hears it again. */
 const REMEMBERED_FINALS = 4096;
+/** A partial upload untouched this long is removed at start: longer than any round may wait for it (a round deadline is at most 7 days). */
+export const STALE_PARTIAL_MS = 8 * 24 * 3_600_000;
 
 /**
  * The app's side of uploads, device → app (docs/protocol.md §12): a device offers its delta on
@@ -94,9 +96,10 @@ export class UploadReceiver implements UploadChannel {
     };
   }
 
-  /** Takes the hub's uploads and starts the idle timers. */
+  /** Takes the hub's uploads and starts the idle timers; partial uploads older than {@link STALE_PARTIAL_MS} are removed. */
   start(): void {
     mkdirSync(this.deps.dir, { recursive: true });
+    this.sweepStale(this.deps.clock());
     this.deps.hub.setUploads(this);
     this.timer ??= setInterval(() => this.tick(), this.deps.tickMs ?? 500);
     this.timer.unref?.();
@@ -257,6 +260,21 @@ export class UploadReceiver implements UploadChannel {
   private remember(deviceId: string, offer: TransferOffer, state: TransferStateMessage): void {
     this.finals.set(offer.tid, { deviceId, sha256: offer.sha256, state });
     if (this.finals.size > REMEMBERED_FINALS) this.finals.delete(this.finals.keys().next().value!);
+  }
+
+  /**
+   * Removes the files of partial uploads no round can take any more: untouched for longer than the
+   * longest round deadline allows. A device that offers one again starts it from zero.
+   */
+  private sweepStale(now: number): void {
+    for (const device of readdirSync(this.deps.dir, { withFileTypes: true })) {
+      if (!device.isDirectory()) continue;
+      const folder = path.join(this.deps.dir, device.name);
+      for (const name of readdirSync(folder)) {
+        const file = path.join(folder, name);
+        if (now - statSync(file).mtimeMs > STALE_PARTIAL_MS) rmSync(file, { force: true });
+      }
+    }
   }
 
   /** Closes an upload and removes its files. */
