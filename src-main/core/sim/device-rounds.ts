@@ -21,6 +21,8 @@ import { LOW_BATTERY_PCT } from './telemetry-model';
 /** Block size and window of a delta upload (docs/rounds.md: deltas are small; 1 KiB blocks suit an MCU's buffers). */
 const UPLOAD_BLOCK_SIZE = 1024;
 const UPLOAD_WINDOW = 8;
+/** An upload the app answered BUSY is offered again after this long (plus as much jitter, at most). */
+const BUSY_RETRY_MS = 1000;
 
 /** What a device's round participation needs from the device and its compute. */
 export interface DeviceRoundsContext {
@@ -128,7 +130,12 @@ export class DeviceRounds {
       return true;
     }
     if (message.state === 'received') this.finish(r, { ...r.ref, ok: true, tid: upload.offer.tid, bytes: upload.offer.size, sha256: upload.offer.sha256, ...metricsOf(r.trained!), ...(r.kept === undefined ? {} : { kept: r.kept }) });
-    else if (message.state === 'failed' || message.state === 'canceled') this.stop(r, message.code ?? 'CANCELED', message.message ?? `the app ${message.state} the upload`);
+    else if (message.state === 'failed' && message.code === 'BUSY') {
+      // The app takes a bounded number of uploads at once: offer the same upload again a little later.
+      this.ctx.after(BUSY_RETRY_MS + Math.floor(Math.random() * BUSY_RETRY_MS), () => {
+        if (this.running === r && r.upload === upload) this.offer(upload.offer);
+      });
+    } else if (message.state === 'failed' || message.state === 'canceled') this.stop(r, message.code ?? 'CANCELED', message.message ?? `the app ${message.state} the upload`);
     return true;
   }
 

@@ -152,6 +152,21 @@ describe('DeviceRounds: training, upload, cancel and deadline', () => {
     expect(d.rounds.busy).toBe(false);
   }, 90_000);
 
+  it('offers an upload the app answered BUSY again with the same transfer id, and keeps the round', async () => {
+    const d = device();
+    await d.rounds.start(params());
+    const offers = () => d.published.filter((p) => p.topic.endsWith('xfer/dev/ctl')).map((p) => JSON.parse(p.payload as string) as { t: string; tid: string });
+    await expect.poll(() => offers().length, { timeout: 60_000 }).toBe(1);
+    const tid = offers()[0]!.tid;
+    d.rounds.onControl({ v: 1, t: 'state', tid, state: 'failed', code: 'BUSY', message: '32 uploads are being received', ts: Date.now() });
+    expect(d.rounds.busy).toBe(true);
+    expect(results(d)).toEqual([]);
+    await expect.poll(() => offers().length, { timeout: 5_000 }).toBe(2);
+    expect(offers()[1]).toMatchObject({ t: 'offer', tid });
+    d.rounds.onControl({ v: 1, t: 'state', tid, state: 'received', ts: Date.now() });
+    expect(results(d)).toEqual([expect.objectContaining({ ok: true, tid })]);
+  }, 90_000);
+
   it('cancel_round and the deadline end the round with a failed round_result CANCELED', async () => {
     const d = device();
     expect(d.rounds.cancel({ job: 'job-1', round: 0 })).toBe(false);
