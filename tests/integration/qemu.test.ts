@@ -68,9 +68,10 @@ describe.skipIf(qemuMissing)('Cortex-M4F build under qemu mps2-an386: in-project
   for (const build of [buildOpZoo, buildFloatWrapped, buildTinyMobilenetModel]) {
     it(`${build().name}, tflm: outputs identical to the TS runtime`, { timeout: 120_000 }, () => check(build(), 'tflm', undefined, 'cortex-m4'));
   }
-  it('tiny MobileNetV2 as 2x2 patches, tflm: outputs identical to the TS runtime', { timeout: 120_000 }, async () => {
+  it('tiny MobileNetV2 as 2x2 patches with its residual block written over (the default plan), tflm: outputs identical to the TS runtime', { timeout: 120_000 }, async () => {
     const model = buildTinyMobilenetModel();
     const planned = planModel(model);
+    expect(planned.schedule.steps.some((s) => s.overwrites)).toBe(true);
     const { chosen } = searchPatch(planned.schedule, planned.plan.peakBytes, modelCost(model).macs, { mode: { n: 2 } });
     await check(model, 'tflm', chosen, 'cortex-m4');
   });

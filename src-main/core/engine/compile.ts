@@ -42,7 +42,7 @@ export interface CompileOptions {
    * at the planned offsets (patch by patch when patching) and compare with an unplanned run.
    */
   prove?: { seed: number };
-  /** Plan residual blocks written over (planner/schedule.ts overwriteResidual); packages cannot carry it yet. */
+  /** Plan residual blocks written over where that does not raise the peak (planner/schedule.ts overwriteResidual; default true). */
   overwriteResidual?: boolean;
   signal?: AbortSignal;
 }

@@ -84,6 +84,24 @@ describe('model package format version 2 (patch plans)', () => {
     expect(memoryPlan.patch!.regions.every((r) => r.rows.length === 2 && r.cols.length === 2)).toBe(true);
     expect(pkg.patchPlan!.stage.split).toBe(patch.stage.split);
     expect([...pkg.patchPlan!.plan.tensorOffsets]).toEqual([...patch.plan.tensorOffsets]);
+    // The residual block after the stage is written over, and the package says so step by step.
+    const over = memoryPlan.steps.filter((s) => s.overwrites);
+    expect(over.map((s) => s.kind)).toEqual(['CONV_2D', 'ADD']);
+    const offsetOf = new Map(memoryPlan.tensorOffsets);
+    const projection = planned.schedule.steps.find((s) => s.overwrites && s.kind === 'CONV_2D')!;
+    expect(offsetOf.get(projection.outputs[0])).toBe(offsetOf.get(projection.inputs[0])! + over[0].overwrites!.shift);
+    expect(over[0].overwrites!.shift).toBeLessThan(0);
+  });
+
+  it('a package planned without the residual overwrite (written before it) still loads and runs bit-exact, on an arena no smaller', () => {
+    const plain = planModel(model, 'tinyengine', { overwriteResidual: false });
+    const plainPatch = choosePatch(plain.schedule, plain.plan.peakBytes, modelCost(model).macs, { mode: { n: 2 } })!;
+    const older = writePackage(source, { modelId: 'm', modelVersion: '1', target, rounding: 'tflm', signer: store, planned: plain, patch: plainPatch });
+    const pkg = readPackage(older, publicKey);
+    expect(pkg.manifest.memoryPlan.steps.some((s) => s.overwrites)).toBe(false);
+    expect(pkg.manifest.memoryPlan.arenaBytes).toBeGreaterThanOrEqual(patch.plan.peakBytes);
+    const inputs = seededInputs(model, 5);
+    expect(createPackageRunner(pkg).run(inputs).map(bytesOf)).toEqual(createInterpreter(model, { rounding: 'tflm' }).run(inputs).outputs.map(bytesOf));
   });
 
   it('runs patch by patch inside its arena, bit-exact with the per-layer interpreter, and passes its self-test', () => {
@@ -136,10 +154,21 @@ describe('model package format version 2 (patch plans)', () => {
     ['a patch buffer smaller than the patch', (m) => void (patchOf(m).buffers[0][2] -= 4), /bad-schedule.*patch buffers: buffer of tensor \d+ is not the \d+ bytes/],
     ['a patch area smaller than its buffers', (m) => void (patchOf(m).area.bytes -= 4), /bad-schedule.*lies outside the arena|bad-schedule.*scratch of step 0/],
     ['a stage output placed over a live tensor', (m) => {
+      // The whole byte-sharing group moves (the residual ADD after the stage may write over the stage output).
       const so = patchOf(m).stageOutput;
-      const entry = m.memoryPlan.tensorOffsets.find(([t]) => t === so)!;
-      entry[1] = m.memoryPlan.tensorOffsets.find(([t]) => t === m.memoryPlan.patch!.stageInputs[0])![1];
+      const group = patch.plan.blocks.find((k) => k.tensors.includes(so))!.tensors;
+      const at = (t: number) => m.memoryPlan.tensorOffsets.find(([u]) => u === t)!;
+      const delta = at(m.memoryPlan.patch!.stageInputs[0])[1] - at(so)[1];
+      for (const t of group) at(t)[1] += delta;
     }, /bad-schedule.*memory plan: .*overlaps/],
+    ['one tensor of a byte-sharing group moved apart from the rest', (m) => {
+      const so = patchOf(m).stageOutput;
+      m.memoryPlan.tensorOffsets.find(([t]) => t === so)![1] += 4;
+    }, /bad-schedule.*memory plan: tensors [\d,]+ share bytes but are not placed as their byte sharing puts them/],
+    ['a residual overwrite\'s shift changed', (m) => {
+      const step = m.memoryPlan.steps.find((s) => s.overwrites && s.overwrites.shift < 0)!;
+      step.overwrites!.shift -= 4;
+    }, /bad-schedule.*memoryPlan.steps differ from the graph's schedule at step \d+/],
     ['in-place steps that are not the stage\'s', (m) => void patchOf(m).inPlace.push(0), /bad-schedule.*in-place steps/],
     ['a schedule step changed', (m) => void (m.memoryPlan.steps[0].inPlace = !m.memoryPlan.steps[0].inPlace), /bad-schedule.*memoryPlan.steps differ from the graph's schedule at step 0/],
     ['version 2 without its patch stage', (m) => void delete m.memoryPlan.patch, /malformed.*format version 2 needs/],

@@ -132,9 +132,24 @@ export const ManifestSchema = z.strictObject({
     tensorOffsets: z.array(z.tuple([NonNeg, NonNeg])).max(100_000),
     /** [step, arena offset, bytes] of every scratch buffer. */
     scratch: z.array(z.tuple([NonNeg, NonNeg, NonNeg])).max(100_000),
-    /** The schedule the plan is for: node index, op, and the rewrites applied. */
+    /**
+     * The schedule the plan is for: node index, op, and the rewrites applied. `overwrites` (absent in
+     * packages written before it, and on steps without it): the step's ordinary kernel writes its
+     * output over input `tensor`, starting `shift` bytes from that input's start (a residual block's
+     * projection and ADD, planner/schedule.ts overwriteResidual); `tensorOffsets` then place the output
+     * that many bytes from its input.
+     */
     steps: z
-      .array(z.strictObject({ opIndex: NonNeg, kind: z.string().max(40), inPlace: z.boolean(), alias: z.boolean(), fusedPad: NonNeg.optional() }))
+      .array(
+        z.strictObject({
+          opIndex: NonNeg,
+          kind: z.string().max(40),
+          inPlace: z.boolean(),
+          alias: z.boolean(),
+          fusedPad: NonNeg.optional(),
+          overwrites: z.strictObject({ tensor: NonNeg, shift: Int.min(-(1 << 24)).max(1 << 24) }).optional(),
+        }),
+      )
       .max(100_000),
     /** Version 2: which plan the arena is sized for (`per-layer`, or `patch` with `patch` present). */
     kind: z.enum(['per-layer', 'patch']).optional(),

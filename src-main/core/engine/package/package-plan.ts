@@ -2,7 +2,7 @@ import type { Model } from '../ir';
 import { dimsOf } from '../patch/region';
 import { analyzeStage, findSplits, patchedProblem, type PatchStage } from '../patch/stage';
 import { planProblem, type ArenaBlock, type MemoryPlan } from '../planner/plan';
-import { ALL_REWRITES, buildSchedule, type Schedule } from '../planner/schedule';
+import { ALL_REWRITES, buildSchedule, type Schedule, type ScheduleStep } from '../planner/schedule';
 import { verifyPlan } from '../planner/verify';
 import { PackageError, type PackageManifest, type PatchSchedule } from './format';
 
@@ -24,17 +24,18 @@ const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.
 
 /**
  * Blocks whose lifetimes and sizes the model decides (`reference`, a placement of the same problem)
- * moved to the offsets the package gives, checked: each block's tensors at one offset with the
- * block's bytes, each scratch at its size, and no two blocks live at one step overlapping.
+ * moved to the offsets the package gives, checked: each block's tensors where the block's byte
+ * sharing puts them (one offset, or a residual overwrite's shift apart), buffers of the block's
+ * bytes, each scratch at its size, and no two blocks live at one step overlapping.
  */
 function placeAt(
   what: string,
-  reference: readonly ArenaBlock[],
+  reference: Pick<MemoryPlan, 'blocks' | 'tensorOffsets'>,
   tensorAt: ReadonlyMap<number, { offset: number; bytes?: number }>,
   scratchAt: ReadonlyMap<number, { offset: number; bytes: number }>,
   peakBytes: number,
 ): ArenaOffsets & Pick<MemoryPlan, 'blocks'> {
-  const blocks = reference.map((b): ArenaBlock => {
+  const blocks = reference.blocks.map((b): ArenaBlock => {
     if (b.kind === 'scratch') {
       const s = scratchAt.get(b.step!);
       if (!s) throw bad(`${what}: step ${b.step} needs ${b.bytes} bytes of scratch, the package places none`);
@@ -44,14 +45,18 @@ function placeAt(
     const at = b.tensors.map((t) => tensorAt.get(t));
     const missing = b.tensors.find((_, i) => !at[i]);
     if (missing !== undefined) throw bad(`${what}: tensor ${missing} has no place`);
-    if (at.some((p) => p!.offset !== at[0]!.offset)) throw bad(`${what}: tensors ${b.tensors.join(',')} share bytes but are placed apart`);
+    // Where each tensor starts inside its block (0 but for a residual overwrite's shifted output).
+    const starts = b.tensors.map((t) => reference.tensorOffsets.get(t)! - b.offset);
+    const offset = at[0]!.offset - starts[0];
+    if (at.some((p, i) => p!.offset - starts[i] !== offset)) throw bad(`${what}: tensors ${b.tensors.join(',')} share bytes but are not placed as their byte sharing puts them`);
     if (at.some((p) => p!.bytes !== undefined && p!.bytes !== b.bytes)) throw bad(`${what}: buffer of tensor ${b.tensors[0]} is not the ${b.bytes} bytes the model needs`);
-    return { ...b, offset: at[0]!.offset };
+    if (offset < 0) throw bad(`${what}: tensors ${b.tensors.join(',')} start before the arena`);
+    return { ...b, offset };
   });
-  const placedTensors = new Set(reference.flatMap((b) => b.tensors));
+  const placedTensors = new Set(reference.blocks.flatMap((b) => b.tensors));
   const extra = [...tensorAt.keys()].find((t) => !placedTensors.has(t));
   if (extra !== undefined) throw bad(`${what}: places tensor ${extra}, which it does not hold`);
-  const extraScratch = [...scratchAt.keys()].find((s) => !reference.some((b) => b.kind === 'scratch' && b.step === s));
+  const extraScratch = [...scratchAt.keys()].find((s) => !reference.blocks.some((b) => b.kind === 'scratch' && b.step === s));
   if (extraScratch !== undefined) throw bad(`${what}: places scratch for step ${extraScratch}, which needs none`);
   try {
     verifyPlan({ blocks, peakBytes });
@@ -62,7 +67,7 @@ function placeAt(
   const scratchOffsets = new Map<number, number>();
   for (const b of blocks) {
     if (b.kind === 'scratch') scratchOffsets.set(b.step!, b.offset);
-    else for (const t of b.tensors) tensorOffsets.set(t, b.offset);
+    else for (const t of b.tensors) tensorOffsets.set(t, tensorAt.get(t)!.offset);
   }
   return { blocks, peakBytes, tensorOffsets, scratchOffsets };
 }
@@ -100,11 +105,13 @@ function checkStage(carried: PatchSchedule, stage: PatchStage, schedule: Schedul
 export function loadPatchPlan(manifest: PackageManifest, model: Model): PackagePatchPlan {
   const carried = manifest.memoryPlan.patch;
   if (!carried) throw bad('format version 2 without a patch schedule');
-  const schedule = buildSchedule(model, ALL_REWRITES);
   const steps = manifest.memoryPlan.steps;
+  // A package whose steps overwrite residual blocks was planned with that rewrite; one without, without.
+  const schedule = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: steps.some((s) => s.overwrites) });
+  const sameOverwrite = (a: ScheduleStep['overwrites'], b: ScheduleStep['overwrites']) => a?.tensor === b?.tensor && a?.shift === b?.shift;
   const stepDiffers = schedule.steps.findIndex((s, i) => {
     const m = steps[i];
-    return !m || m.opIndex !== s.opIndex || m.kind !== s.kind || m.inPlace !== s.inPlace || m.alias !== s.alias || m.fusedPad !== s.fusedPad;
+    return !m || m.opIndex !== s.opIndex || m.kind !== s.kind || m.inPlace !== s.inPlace || m.alias !== s.alias || m.fusedPad !== s.fusedPad || !sameOverwrite(m.overwrites, s.overwrites);
   });
   if (stepDiffers >= 0 || steps.length !== schedule.steps.length) throw bad(`memoryPlan.steps differ from the graph's schedule at step ${stepDiffers >= 0 ? stepDiffers : schedule.steps.length}`);
 
@@ -117,13 +124,13 @@ export function loadPatchPlan(manifest: PackageManifest, model: Model): PackageP
 
   const buffers = new Map(carried.buffers.map(([t, offset, bytes]) => [t, { offset, bytes }]));
   const patchScratch = new Map(carried.scratch.map(([step, offset, bytes]) => [step, { offset, bytes }]));
-  const patchPlan = placeAt('patch buffers', derived.patchPlan.blocks, buffers, patchScratch, carried.area.bytes);
+  const patchPlan = placeAt('patch buffers', derived.patchPlan, buffers, patchScratch, carried.area.bytes);
   const stage: PatchStage = { ...derived, patchPlan: { ...derived.patchPlan, ...patchPlan } };
 
   const whole = planProblem(patchedProblem(schedule, stage), 'in-order');
   const tensorAt = new Map(manifest.memoryPlan.tensorOffsets.map(([t, offset]) => [t, { offset }]));
   const scratchAt = new Map(manifest.memoryPlan.scratch.map(([step, offset, bytes]) => [step, { offset, bytes }]));
   if (scratchAt.get(0)?.offset !== carried.area.offset) throw bad(`the patch area at ${carried.area.offset} is not the stage step's scratch`);
-  const plan = placeAt('memory plan', whole.blocks, tensorAt, scratchAt, manifest.memoryPlan.arenaBytes);
+  const plan = placeAt('memory plan', whole, tensorAt, scratchAt, manifest.memoryPlan.arenaBytes);
   return { schedule, plan: { peakBytes: plan.peakBytes, tensorOffsets: plan.tensorOffsets, scratchOffsets: plan.scratchOffsets }, stage };
 }

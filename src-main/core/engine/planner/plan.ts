@@ -289,8 +289,9 @@ export interface PlannedSchedule {
 }
 
 /**
- * Plans a model's activation memory (with `overwriteResidual`, also residual blocks written over, kept
- * unless the plan without them is lower; packages cannot carry such a plan yet):
+ * Plans a model's activation memory (by default also residual blocks written over, kept unless the
+ * plan without them is lower; `overwriteResidual: false` never writes over them; packages carry the
+ * overwrites in their steps):
  * - `tinyengine` (ours): PAD fusion, in-place depthwise, RESHAPE/SQUEEZE aliases, placement searched
  *   from largest-first (TinyEngine's order) and a few other orders;
  * - `naive`: no rewrites, memory taken in execution order and freed after last use;
@@ -303,7 +304,7 @@ export function planModel(model: Model, strategy: PlanStrategy = 'tinyengine', o
     const plan = strategy === 'naive' ? planProblem(problem, 'in-order') : planProblem(problem, 'tflm', TFLM_ALIGNMENT);
     return { strategy, schedule, plan };
   }
-  const schedule = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: options.overwriteResidual ?? false });
+  const schedule = buildSchedule(model, { ...ALL_REWRITES, overwriteResidual: options.overwriteResidual ?? true });
   const plan = planProblem(problemOfSchedule(schedule), 'searched');
   if (!schedule.steps.some((s) => s.overwrites)) return { strategy, schedule, plan };
   // Overwriting a residual block's projection input grows that group by a pixel and lengthens its

@@ -18,9 +18,9 @@ export interface RewriteOptions {
 }
 
 /**
- * The rewrites every plan uses. overwriteResidual is not among them: a package's reader rebuilds the
- * schedule with these and expects the tensors of a byte-sharing group at one offset, which a
- * projection placed a pixel ahead of its input is not (see planModel's `overwriteResidual`).
+ * The rewrites every plan uses. overwriteResidual is not among them: planModel applies it on top
+ * only where it does not raise the peak, and a package's reader turns it on when the package's steps
+ * carry overwrites.
  */
 export const ALL_REWRITES: RewriteOptions = Object.freeze({ fusePad: true, inPlaceDepthwise: true, aliasReshape: true, overwriteResidual: false });
 export const NO_REWRITES: RewriteOptions = Object.freeze({ fusePad: false, inPlaceDepthwise: false, aliasReshape: false, overwriteResidual: false });
