@@ -2,8 +2,8 @@
 /**
  * The Training page in browser mode with headless Chromium on a real core: with no job it says what
  * to do; the create flow's dry run shows the cohort the core plans (devices left out by reason) as
- * the model and the cohort filters change. Running a two-round job and a personalization session
- * from the UI needs the simulated device's side of rounds (branch sim-rounds) and is not here yet.
+ * the model and the cohort filters change. A two-round job and a personalization session run from
+ * the UI are in training-run.e2e.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -52,15 +52,25 @@ export function roundEnded(state: RoundState): boolean {
   return FINAL_ROUND.has(state);
 }
 
-/** Devices counted in a round's counts (each in its latest state). */
-export function roundTotal(counts: RoundCounts): number {
-  return Object.values(counts).reduce((n, c) => n + c, 0);
+/**
+ * A round's devices each in its latest state: the contract's `selected` counts every device chosen,
+ * so the devices still only selected are those not counted in any later state.
+ */
+export function latestCounts(counts: RoundCounts): RoundCounts {
+  const later = Object.entries(counts).reduce((n, [state, c]) => (state === 'selected' ? n : n + c), 0);
+  return { ...counts, selected: Math.max(0, counts.selected - later) };
 }
 
-/** "selected 8, training 3, uploaded 2" without the zero states, in PARTICIPANT_STATES order. */
+/** Devices of a round (every device chosen). */
+export function roundTotal(counts: RoundCounts): number {
+  return Object.values(latestCounts(counts)).reduce((n, c) => n + c, 0);
+}
+
+/** "training 3, uploaded 2, selected 3" by latest state without the zero states, in PARTICIPANT_STATES order. */
 export function countsText(counts: RoundCounts): string {
-  return PARTICIPANT_STATES.filter((s) => counts[s.state] > 0)
-    .map((s) => `${s.label.toLowerCase()} ${counts[s.state]}`)
+  const latest = latestCounts(counts);
+  return PARTICIPANT_STATES.filter((s) => latest[s.state] > 0)
+    .map((s) => `${s.label.toLowerCase()} ${latest[s.state]}`)
     .join(', ');
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, PersonalizationDevice, RoundSummary } from '../../../src-main/core/contract';
-import { accuracySeries, countsText, formatAccuracy, formatDenseRatio, formatGain, lineageSteps, personalizedDevices, roundBytes } from '../../../src-renderer/features/training/job-view';
+import { accuracySeries, countsText, roundTotal, formatAccuracy, formatDenseRatio, formatGain, lineageSteps, personalizedDevices, roundBytes } from '../../../src-renderer/features/training/job-view';
 
 const counts = { selected: 0, refused: 0, training: 0, uploaded: 0, rejected: 0, aggregated: 0, late: 0, failed: 0 };
 
@@ -47,7 +47,10 @@ describe('job view', () => {
   });
 
   it('writes counts without the zero states, and accuracies and gains in percent', () => {
-    expect(countsText({ ...counts, selected: 2, aggregated: 5, late: 1 })).toBe('aggregated 5, selected 2, late 1');
+    // `selected` counts every device chosen: 8 chosen, 5 aggregated and 1 late leave 2 only selected.
+    expect(countsText({ ...counts, selected: 8, aggregated: 5, late: 1 })).toBe('aggregated 5, selected 2, late 1');
+    expect(countsText({ ...counts, selected: 3, aggregated: 3 })).toBe('aggregated 3');
+    expect(roundTotal({ ...counts, selected: 3, aggregated: 3 })).toBe(3);
     expect(formatAccuracy(0.8768)).toBe('87.7%');
     expect(formatAccuracy(null)).toBe('—');
     expect(formatGain(0.8, 0.825)).toBe('+2.5 pp');
