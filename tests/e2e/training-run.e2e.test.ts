@@ -72,20 +72,30 @@ describe.skipIf(skip)('fleet learning from the UI', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('[data-testid="job-cohort-summary"]').textContent(), { timeout: 60_000, interval: 250 }).toMatch(/3 matching, 3 eligible, 3 per round/);
     await page.click('[data-testid="job-next"]');
+    // The scheme step: the cohort's one MCU class with its training memory.
+    const classRow = page.locator('[data-testid="class-plan-row"]');
+    await expect.poll(() => classRow.count(), { timeout: 30_000, interval: 250 }).toBe(1);
+    expect(await classRow.textContent()).toMatch(/stm32f746/i);
+    expect(await page.locator('[data-testid="class-plan-memory"]').first().textContent()).toMatch(/\d+(\.\d+)? ?(B|KiB|KB|kB|MiB|MB)/);
     await setNumber(page, 'job-samples', 40);
     await page.click('[data-testid="job-next"]');
     await setNumber(page, 'job-rounds', 2);
-    expect(await page.locator('[data-testid="job-review-rounds"]').textContent()).toContain('2 rounds, synchronous');
+    await setNumber(page, 'job-deadline', 60);
+    expect(await page.locator('[data-testid="job-review-rounds"]').textContent()).toContain('2 rounds, synchronous: each round waits up to 60 s');
     await page.click('[data-testid="job-submit"]');
 
     await page.waitForSelector('[data-testid="job-page"]');
+    // Live progress: the first round's devices show in some state before the job ends.
+    await expect.poll(() => page.locator('[data-testid="round-counts"]').first().textContent(), { timeout: 60_000, interval: 200 }).toMatch(/selected|training|uploaded|aggregated/);
     await expect.poll(() => page.locator('[data-testid="job-state"]').textContent(), { timeout: 180_000, interval: 500 }).toMatch(/done/i);
     const rounds = page.locator('[data-testid="job-rounds"] .el-table__body tr');
     expect(await rounds.count()).toBe(2);
     for (const i of [0, 1]) {
-      expect(await rounds.nth(i).locator('[data-testid="round-counts"]').textContent()).toBe('aggregated 3');
+      // Each device once, in its latest state: all three aggregated, none still only selected.
+      expect((await rounds.nth(i).locator('[data-testid="round-counts"]').textContent())?.trim()).toBe('aggregated 3');
       expect(await rounds.nth(i).locator('[data-testid="round-global-accuracy"]').textContent()).toMatch(/\d+(\.\d)?\s?%/);
-      expect(await rounds.nth(i).locator('[data-testid="round-bytes-up"]').textContent()).toMatch(/\d/);
+      // Bytes per device with the ratio to a dense update.
+      expect(await rounds.nth(i).locator('[data-testid="round-bytes-up"]').textContent()).toMatch(/\d.*B .*dense/);
     }
     const lineage = page.locator('[data-testid="lineage-row"]');
     await expect.poll(() => lineage.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
