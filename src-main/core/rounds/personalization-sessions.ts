@@ -5,12 +5,13 @@ import type { Logger } from '../common/logger';
 import type { Events } from '../contract';
 import type { PersonalizationDevice, PersonalizationSession, PersonalizeSpec } from '../contract/rounds';
 import type { McuProfile } from '../common/mcu-profile';
+import type { Model } from '../engine/ir';
 import { modelDigest } from '../engine/model-digest';
 import { writeTflite } from '../engine/tflite/writer';
 import type { CommandSender } from '../fleet/device-commands';
 import type { ModelRegistry } from '../models/model-registry';
 import { ROUND_RESULT_EVENT, RoundResult, type TransferOffer } from '../protocol';
-import type { SessionDeviceRecord, SessionRecord, Store } from '../store';
+import type { DevicePresenceFacts, SessionDeviceRecord, SessionRecord, Store } from '../store';
 import { TrainingMemoryEstimator, type SparseScheme } from '../train';
 import { applyDelta } from './apply-delta';
 import { decodeDelta } from './delta-codec';
@@ -52,7 +53,8 @@ export class PersonalizationSessions implements PersonalizationService {
   private readonly clock: () => number;
   private timer: ReturnType<typeof setInterval> | null = null;
   private offUploads: (() => void) | null = null;
-  private readonly estimators = new Map<string, TrainingMemoryEstimator>();
+  /** Base models and their memory estimators by `modelId@version`: a version's bytes never change, and parsing one per device and upload would dominate a large session. */
+  private readonly bases = new Map<string, { model: Model; estimator: TrainingMemoryEstimator }>();
 
   constructor(private readonly deps: PersonalizationSessionsDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -112,7 +114,8 @@ export class PersonalizationSessions implements PersonalizationService {
     const ids = this.chooseDevices(spec);
     if (ids.length === 0) throw new AppError('BAD_REQUEST', 'no device matches: give device ids or tags of registered devices');
     const session: SessionRecord = { id, spec, state: 'running', deadline: now + SESSION_DEADLINE_MS, createdAt: now, updatedAt: now, finishedAt: null };
-    const devices = ids.map((deviceId) => this.plan(id, deviceId, now));
+    const presence = this.deps.store.devices.presence(ids);
+    const devices = ids.map((deviceId) => this.plan(id, deviceId, presence.get(deviceId)!, now));
     this.deps.store.personalization.insert(session, devices);
     this.changed(session);
     void this.sendStarts(session, devices, actor);
@@ -129,8 +132,7 @@ export class PersonalizationSessions implements PersonalizationService {
   }
 
   /** One device's row: what it runs, the update its free SRAM allows, or why it is refused before any command. */
-  private plan(sessionId: string, deviceId: string, now: number): SessionDeviceRecord {
-    const facts = this.deps.store.devices.presence([deviceId]).get(deviceId)!;
+  private plan(sessionId: string, deviceId: string, facts: DevicePresenceFacts, now: number): SessionDeviceRecord {
     const row: SessionDeviceRecord = {
       sessionId,
       deviceId,
@@ -157,10 +159,7 @@ export class PersonalizationSessions implements PersonalizationService {
     if (!digest) return refuse('VERSION_MISMATCH', `${deviceId} reports no model digest (no active model, or firmware before protocol 1.2)`);
     const version = this.deps.models.versionByDigest(digest);
     if (!version) return refuse('VERSION_MISMATCH', `${deviceId} runs a model (digest ${digest.slice(0, 12)}…) that is not in the registry`);
-    const { model } = this.deps.models.versionModel(version.modelId, version.version);
-    const key = `${version.modelId}@${version.version}`;
-    let estimator = this.estimators.get(key);
-    if (!estimator) this.estimators.set(key, (estimator = new TrainingMemoryEstimator(model)));
+    const { model, estimator } = this.base(version.modelId, version.version);
     const profile = this.deps.profiles.find((p) => p.id === facts.mcu);
     const plan = classPlan(facts.mcu, 1, 'auto', model, estimator, facts.sramFree ?? profile?.sramBytes ?? 0);
     Object.assign(row, { modelId: version.modelId, baseVersion: version.version, baseDigest: digest });
@@ -221,7 +220,7 @@ export class PersonalizationSessions implements PersonalizationService {
     if (SETTLED.has(d.state)) return { ok: false, code: 'DUPLICATE', message: `device ${deviceId} is ${d.state} in this session` };
     const decoded = decodeDelta(bytes);
     const check = decoded.ok
-      ? validateDelta(decoded.value, this.deps.models.versionModel(d.modelId!, d.baseVersion!).model, {
+      ? validateDelta(decoded.value, this.base(d.modelId!, d.baseVersion!).model, {
           baseSha256: d.baseDigest!,
           round: { job, round: 0 },
           scheme: (JSON.parse(d.scheme!) as { update: SparseScheme }).update,
@@ -245,7 +244,7 @@ export class PersonalizationSessions implements PersonalizationService {
     if (!version || !digest) {
       const decoded = decodeDelta(d.delta!);
       if (!decoded.ok) throw new Error(`the stored upload does not decode: ${decoded.error.message}`);
-      const patched = applyDelta(this.deps.models.versionModel(modelId, d.baseVersion!).model, decoded.value);
+      const patched = applyDelta(this.base(modelId, d.baseVersion!).model, decoded.value);
       const name = this.deps.models.get(modelId).model.name;
       const imported = await this.deps.models.import({
         name,
@@ -276,7 +275,7 @@ export class PersonalizationSessions implements PersonalizationService {
       const devices = this.deps.store.personalization.devices(session.id);
       // An upload whose result is still on its way gets a grace of one tick beyond the deadline.
       if (now > session.deadline) for (const d of devices) if (!SETTLED.has(d.state) && (d.state !== 'uploaded' || now > session.deadline + 5_000)) this.update(session, d, { state: 'failed', code: 'TIMEOUT', message: 'no result before the session deadline' });
-      if (this.deps.store.personalization.devices(session.id).every((d) => SETTLED.has(d.state))) {
+      if (devices.every((d) => SETTLED.has(d.state))) {
         Object.assign(session, { state: 'done', updatedAt: now, finishedAt: now });
         this.deps.store.personalization.updateSession(session);
         this.changed(session);
@@ -285,7 +284,17 @@ export class PersonalizationSessions implements PersonalizationService {
   }
 
   private device(sessionId: string, deviceId: string): SessionDeviceRecord | undefined {
-    return this.deps.store.personalization.devices(sessionId).find((d) => d.deviceId === deviceId);
+    return this.deps.store.personalization.device(sessionId, deviceId);
+  }
+
+  private base(modelId: string, version: number): { model: Model; estimator: TrainingMemoryEstimator } {
+    const key = `${modelId}@${version}`;
+    let base = this.bases.get(key);
+    if (!base) {
+      const { model } = this.deps.models.versionModel(modelId, version);
+      this.bases.set(key, (base = { model, estimator: new TrainingMemoryEstimator(model) }));
+    }
+    return base;
   }
 
   private update(session: SessionRecord, d: SessionDeviceRecord, patch: Partial<SessionDeviceRecord>): void {

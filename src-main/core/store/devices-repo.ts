@@ -375,7 +375,7 @@ export class DevicesRepo {
           proto: r.proto,
           seen: r.last_seen !== null,
           slots: parseJsonColumn<DeviceBirth['slots']>(r.slots, []),
-          personalized: r.personalized ? parseJsonColumn<{ session: string; digest: string } | null>(r.personalized, null) : null,
+          personalized: parseJsonColumn<{ session: string; digest: string } | null>(r.personalized, null),
           sramFree: r.sram_free,
           flashFree: r.flash_free,
           mcu: r.mcu,

@@ -90,6 +90,11 @@ export class PersonalizationRepo {
     return (this.db.prepare('SELECT * FROM personalization_sessions WHERE state = ? ORDER BY created_at').all(state) as Record<string, unknown>[]).map((r) => fromRow<SessionRecord>(r, SESSION_JSON));
   }
 
+  device(sessionId: string, deviceId: string): SessionDeviceRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM personalization_devices WHERE session_id = ? AND device_id = ?').get(sessionId, deviceId) as Record<string, unknown> | undefined;
+    return row ? fromRow<SessionDeviceRecord>(row, NO_JSON) : undefined;
+  }
+
   devices(sessionId: string): SessionDeviceRecord[] {
     return (this.db.prepare('SELECT * FROM personalization_devices WHERE session_id = ? ORDER BY device_id').all(sessionId) as Record<string, unknown>[]).map((r) => fromRow<SessionDeviceRecord>(r, NO_JSON));
   }
