@@ -31,6 +31,7 @@ import { deriveSeed } from '../src-main/core/sim/prng';
 import { createDeviceData, resolveScheme, taskOfInt8Model, trainBaseModel } from '../src-main/core/train';
 import { engineRunner } from '../src-main/core/train/sparse/engine-runner';
 import { SparseTrainer } from '../src-main/core/train/sparse/trainer';
+import { pollUntil } from '../tests/support/app-process';
 import { createTestCore, type TestCore } from '../tests/support/core';
 
 const RECIPE = { task: 'mnist', epochs: 2, trainSamples: 3000, testSamples: 500, seed: 1 } as const;
@@ -80,16 +81,6 @@ function baseModelBytes(): Uint8Array {
   return bytes;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 /** The same update trained centrally on the union of the devices' round-0 data, evaluated like the rounds. */
 function centralized(bytes: Uint8Array, opts: Options, devices: number): { accuracy: number | null; samples: number } {
   const model = readTflite(bytes);
@@ -104,14 +95,14 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
   const { api } = core;
   const started = Date.now();
   const group = await api.call('sim.start', { count: devices, profiles: PROFILES, namePrefix: `${TAG}${devices}`, tags: [`${TAG}${devices}`], telemetryIntervalMs: 30_000, seed: SIM_SEED });
-  await until('the fleet online', 600_000, async () => ((await api.call('sim.status', {})).groups.find((g) => g.id === group.id)?.connected === devices ? true : undefined));
+  await pollUntil('the fleet online', async () => ((await api.call('sim.status', {})).groups.find((g) => g.id === group.id)?.connected === devices ? true : undefined), 600_000, 500);
   const { deployment } = await api.call('deploy.create', { name: `bench-${devices}`, modelId, version: 1, targets: { tags: [`${TAG}${devices}`] }, waves: { canary: { count: 1 }, steps: [100] } });
-  await until('the deployment', 900_000, async () => {
+  const deployed = await pollUntil('the deployment', async () => {
     const d = await api.call('deploy.get', { id: deployment!.id });
     if (d.state === 'awaiting_promotion') await api.call('deploy.promote', { id: d.id });
-    if (['failed', 'aborted', 'canceled'].includes(d.state)) throw new Error(`the deployment ${d.state}: ${d.stateReason}`);
-    return d.state === 'succeeded' ? d : undefined;
-  });
+    return ['succeeded', 'failed', 'aborted', 'canceled'].includes(d.state) ? d : undefined;
+  }, 900_000, 500);
+  if (deployed.state !== 'succeeded') throw new Error(`the deployment ${deployed.state}: ${deployed.stateReason}`);
   const created = await api.call('rounds.create', {
     name: `bench-${devices}`,
     modelId,
@@ -123,10 +114,10 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
     roundDeadlineMs: 1_800_000,
     minCompletion: 0.8,
   });
-  const job: FederatedJob = await until('the job', 7_200_000, async () => {
+  const job: FederatedJob = await pollUntil('the job', async () => {
     const j = await api.call('rounds.get', { id: created.job!.id });
     return j.state === 'running' ? undefined : j;
-  });
+  }, 7_200_000, 500);
   if (job.state !== 'done') throw new Error(`the job ended ${job.state}: ${job.stateReason}`);
   const participants = await Promise.all(job.rounds.map((r) => api.call('rounds.participants', { id: job.id, round: r.round })));
   const compute = participants.map((ps) => ps.reduce((s, p) => s + (p.trainMs ?? 0), 0) / 1000);
@@ -136,10 +127,10 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
   if (opts.personalize > 0) {
     const { devices: listed } = await api.call('fleet.list', { tags: [`${TAG}${devices}`], limit: opts.personalize, sort: 'id', order: 'asc' });
     const s = await api.call('personalize.start', { deviceIds: listed.map((d) => d.id), local: { epochs: 1, samples: opts.samples, qas: true }, minGain: 0 });
-    session = await until('the personalization session', 1_800_000, async () => {
+    session = await pollUntil('the personalization session', async () => {
       const x = await api.call('personalize.get', { id: s.id });
       return x.state === 'running' ? undefined : x;
-    });
+    }, 1_800_000, 500);
   }
   const measured = session?.devices.filter((d) => d.before !== undefined && d.after !== undefined) ?? [];
   const central = centralized(bytes, opts, devices);
