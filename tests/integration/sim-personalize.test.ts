@@ -5,49 +5,26 @@
  * way; a kept update becomes a personalized version with lineage, the device's birth says
  * `personalized` (also after a reboot), global rounds leave it out, and a reset brings it back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimGroupConfig, type PersonalizationSession } from '../../src-main/core/contract';
-import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
-import { writeTflite } from '../../src-main/core/engine/tflite/writer';
-import { SimRuntime } from '../../src-main/core/sim/sim-runtime';
-import { createSimUpdates, type SimUpdates } from '../../src-main/core/sim/sim-updates';
+import type { PersonalizationSession } from '../../src-main/core/contract';
 import { waitForAsync } from '../support/aedes';
-import { createTestCore, type TestCore } from '../support/core';
-import { untilDeployment } from '../support/ota-fleet';
-import { mnistFixture } from '../unit/train/fixtures';
+import type { TestCore } from '../support/core';
+import { startTrainingFleet, type TrainingFleet } from '../support/training-fleet';
 
 const IDS = ['pz-01', 'pz-02', 'pz-03'];
+let fleet: TrainingFleet;
 let core: TestCore;
-let updates: SimUpdates;
-let runtime: SimRuntime;
-let storageDir: string;
 let modelId: string;
 let baseDigest: string;
 
 beforeAll(async () => {
-  core = await createTestCore();
-  storageDir = mkdtempSync(path.join(os.tmpdir(), 'tf-sim-personalize-'));
-  const imported = await core.api.call('models.import', { name: 'digits', fileName: 'digits.tflite', bytesBase64: Buffer.from(writeTflite(mnistFixture(1).model)).toString('base64') });
-  modelId = imported.model.id;
-  baseDigest = imported.version.digest!;
-  const added = await core.api.call('fleet.import', { csv: `id,name,mcu,tags\n${IDS.map((id) => `${id},${id},stm32f746,pz`).join('\n')}\n` });
-  updates = createSimUpdates({ storageDir, publicKeyPem: new SigningKeyStore(core.dataDir).publicKey().pem, compute: { maxInferencesPerSecond: 0 } });
-  runtime = new SimRuntime({ brokerUrl: core.info().broker.url!, updates: updates.context });
-  await runtime.start('pz', SimGroupConfig.parse({ namePrefix: 'pz', count: IDS.length, telemetryIntervalMs: 60_000 }), added.added.map((d) => ({ id: d.device.id, secret: d.secret, mcu: d.device.mcu })), loadMcuProfiles());
-  const { deployment } = await core.api.call('deploy.create', { modelId, version: 1, targets: { tags: ['pz'] }, waves: { canary: { count: IDS.length }, steps: [] }, limits: { blockSize: 1024, window: 8 } });
-  await untilDeployment(core.api, deployment!.id, (d) => d.state === 'succeeded', 90_000);
+  fleet = await startTrainingFleet(IDS, 'pz');
+  ({ core, modelId, baseDigest } = fleet);
   await waitForAsync('births with the base digest', async () => ((await Promise.all(IDS.map(digestOf))).every((d) => d === baseDigest) ? true : undefined), 20_000);
 }, 180_000);
 
 afterAll(async () => {
-  await runtime?.dispose();
-  await updates?.close();
-  await core?.dispose();
-  if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 async function digestOf(id: string): Promise<string | undefined> {

@@ -5,46 +5,24 @@
  * transfers, aggregated into new versions with lineage, and the aggregated delta goes back down so
  * the devices' birth digest follows each new version.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimGroupConfig, type FederatedJob } from '../../src-main/core/contract';
-import { loadMcuProfiles } from '../../src-main/core/engine/mcu-profiles';
-import { SigningKeyStore } from '../../src-main/core/engine/package/keys';
-import { writeTflite } from '../../src-main/core/engine/tflite/writer';
-import { SimRuntime } from '../../src-main/core/sim/sim-runtime';
-import { createSimUpdates, type SimUpdates } from '../../src-main/core/sim/sim-updates';
+import type { FederatedJob } from '../../src-main/core/contract';
 import { waitForAsync } from '../support/aedes';
-import { createTestCore, type TestCore } from '../support/core';
-import { untilDeployment } from '../support/ota-fleet';
-import { mnistFixture } from '../unit/train/fixtures';
+import type { TestCore } from '../support/core';
+import { startTrainingFleet, type TrainingFleet } from '../support/training-fleet';
 
 const IDS = ['fl-01', 'fl-02', 'fl-03'];
+let fleet: TrainingFleet;
 let core: TestCore;
-let updates: SimUpdates;
-let runtime: SimRuntime;
-let storageDir: string;
 let modelId: string;
 
 beforeAll(async () => {
-  core = await createTestCore();
-  storageDir = mkdtempSync(path.join(os.tmpdir(), 'tf-sim-rounds-'));
-  const imported = await core.api.call('models.import', { name: 'digits', fileName: 'digits.tflite', bytesBase64: Buffer.from(writeTflite(mnistFixture(1).model)).toString('base64') });
-  modelId = imported.model.id;
-  const added = await core.api.call('fleet.import', { csv: `id,name,mcu,tags\n${IDS.map((id) => `${id},${id},stm32f746,fl`).join('\n')}\n` });
-  updates = createSimUpdates({ storageDir, publicKeyPem: new SigningKeyStore(core.dataDir).publicKey().pem, compute: { maxInferencesPerSecond: 0 } });
-  runtime = new SimRuntime({ brokerUrl: core.info().broker.url!, updates: updates.context });
-  await runtime.start('fl', SimGroupConfig.parse({ namePrefix: 'fl', count: IDS.length, telemetryIntervalMs: 60_000 }), added.added.map((d) => ({ id: d.device.id, secret: d.secret, mcu: d.device.mcu })), loadMcuProfiles());
-  const { deployment } = await core.api.call('deploy.create', { modelId, version: 1, targets: { tags: ['fl'] }, waves: { canary: { count: IDS.length }, steps: [] }, limits: { blockSize: 1024, window: 8 } });
-  await untilDeployment(core.api, deployment!.id, (d) => d.state === 'succeeded', 90_000);
+  fleet = await startTrainingFleet(IDS, 'fl');
+  ({ core, modelId } = fleet);
 }, 180_000);
 
 afterAll(async () => {
-  await runtime?.dispose();
-  await updates?.close();
-  await core?.dispose();
-  if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 /** The digest each device's birth reports for its active slot. */
