@@ -15,6 +15,7 @@ import type { FitGateRow } from '../../src-main/core/contract';
 import { browserUnavailableReason, buildRenderer, projectRoot, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
 import { requireOrSkip } from '../support/require-tools';
 import { untilOnline } from '../support/core';
+import { choose } from './page-actions';
 
 const sharedModels = path.resolve(projectRoot, '../shared/models');
 /** Two versions of one model: two visual-wake-words networks of the published models. */
@@ -24,12 +25,6 @@ const missing = browserUnavailableReason() ?? ([V1_FILE, V2_FILE].find((f) => !e
 const skip = requireOrSkip('deployments e2e', missing);
 /** One simulated device per MCU profile of the catalog (devices take the profiles in turn). */
 const SIMULATED = 7;
-
-/** Picks an option of an Element Plus select by its text. */
-async function choose(page: Page, testId: string, text: string | RegExp): Promise<void> {
-  await page.locator(`[data-testid="${testId}"]`).click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click();
-}
 
 /** Answers "yes" to the confirmation box an action opened. */
 async function confirm(page: Page): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * What e2e tests do on TinyFleet's pages, as a user does it: find an input, import a model through
- * the Models page's picker, wait for the model's analysis.
+ * What e2e tests do on TinyFleet's pages, as a user does it: find an input, pick an option of a
+ * select, import a model through the Models page's picker, wait for the model's analysis.
  */
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -8,6 +8,12 @@ import type { Page } from 'playwright-core';
 /** The <input> of an Element Plus input, wherever its data-testid landed (wrapper or input). */
 export function inputOf(page: Page, testId: string) {
   return page.locator(`[data-testid="${testId}"]`).locator('xpath=descendant-or-self::input').first();
+}
+
+/** Opens the Element Plus select with `testId` and picks the first visible option showing `text`. */
+export async function choose(page: Page, testId: string, text: string | RegExp): Promise<void> {
+  await page.locator(`[data-testid="${testId}"]`).click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click();
 }
 
 /** Imports a file through the Models page's file input and waits for its detail page. */

@@ -13,19 +13,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
-import { inputOf } from './page-actions';
+import { choose, inputOf } from './page-actions';
 import { requireOrSkip } from '../support/require-tools';
 import { untilDeployment } from '../support/ota-fleet';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { mnistFixture } from '../unit/train/fixtures';
 
 const skip = requireOrSkip('training run e2e', browserUnavailableReason());
-
-/** Picks an option of an Element Plus select by its text. */
-async function choose(page: Page, testId: string, text: string | RegExp): Promise<void> {
-  await page.locator(`[data-testid="${testId}"]`).click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click();
-}
 
 async function setNumber(page: Page, testId: string, value: number): Promise<void> {
   const input = inputOf(page, testId);

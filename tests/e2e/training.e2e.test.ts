@@ -9,19 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { browserUnavailableReason, buildRenderer, screenshotPath, startBrowserApp, type BrowserApp } from './browser-app';
 import { requireOrSkip } from '../support/require-tools';
 import { writeTflite } from '../../src-main/core/engine/tflite/writer';
 import { imuFixture } from '../unit/train/fixtures';
+import { choose } from './page-actions';
 
 const skip = requireOrSkip('training e2e', browserUnavailableReason());
-
-/** Picks an option of an Element Plus select by its text. */
-async function choose(page: Page, testId: string, text: string | RegExp): Promise<void> {
-  await page.locator(`[data-testid="${testId}"]`).click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click();
-}
 
 describe.skipIf(skip)('Training in a browser', () => {
   let outDir: string;
