@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { FederatedJob, PersonalizationSession, SchemeName } from '../src-main/core/contract';
 import { readTflite } from '../src-main/core/engine/tflite/reader';
 import { writeTflite } from '../src-main/core/engine/tflite/writer';
-import { DEFAULT_ROUND_LR } from '../src-main/core/rounds/round-engine';
+import { DEFAULT_ROUND_LR } from '../src-main/core/rounds/round-records';
 import { evaluateOnServer } from '../src-main/core/rounds/rounds-service';
 import { deriveSeed } from '../src-main/core/sim/prng';
 import { createDeviceData, resolveScheme, taskOfInt8Model, trainBaseModel } from '../src-main/core/train';

@@ -159,6 +159,9 @@ export const RoundSummary = z.object({
   deviceAccuracy: AccuracySpread,
   /** The model version the round produced. */
   version: z.number().int().positive().optional(),
+  /** Buffered jobs: uploads the window's aggregation took, and how many versions behind they were on average. */
+  aggregatedUploads: count.optional(),
+  meanStaleness: z.number().min(0).optional(),
   startedAt: z.number(),
   endedAt: z.number().optional(),
 });
@@ -215,6 +218,9 @@ export const Participant = z.object({
   accuracyAfter: fraction01.optional(),
   uploadBytes: count.optional(),
   trainMs: count.optional(),
+  /** Buffered jobs: the window whose aggregation took the upload, and how many versions behind it was then. */
+  aggregatedIn: count.optional(),
+  staleness: count.optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 

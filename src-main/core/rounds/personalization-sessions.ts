@@ -18,7 +18,7 @@ import { decodeDelta } from './delta-codec';
 import type { DeltaUploads, UploadDecision, UploadVerdict } from './delta-transfers';
 import { validateDelta } from './delta-validation';
 import type { PersonalizationService } from './personalization-service';
-import { DEFAULT_ROUND_LR } from './round-engine';
+import { DEFAULT_ROUND_LR } from './round-records';
 import { classPlan } from './rounds-service';
 import { SESSION_ID_PREFIX } from './upload-routing';
 

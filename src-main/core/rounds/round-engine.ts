@@ -1,5 +1,5 @@
 import type { Logger } from '../common/logger';
-import type { FederatedJobSummary, ParticipantState, RoundSummary } from '../contract/rounds';
+import type { ParticipantState } from '../contract/rounds';
 import type { Model } from '../engine/ir';
 import type { CommandSender } from '../fleet/device-commands';
 import { ROUND_RESULT_EVENT, RoundResult, type TransferOffer } from '../protocol';
@@ -12,14 +12,9 @@ import type { DeltaDownloads, DeltaUploads, UploadDecision, UploadVerdict } from
 import { validateDelta } from './delta-validation';
 import type { ModelLineage } from '../contract/models';
 import type { SparseDelta } from './sparse-delta';
+import { BufferedJob } from './buffered-job';
+import { accuracySpread, newParticipant, newRound, recordAccuracy, roundLineage, startRoundParams, stopReason } from './round-records';
 
-/**
- * The default learning rate of a round's local update. Lower than the training library's 0.05 (tuned
- * for one device on its own data): on the demo's MNIST model a device's own shifted data at 0.05
- * overshoots (its update lowers the server-side accuracy from 34.5 % to 12-22 % for full, sparse and
- * bias updates), at 0.01 the same update raises it to 36-40 %.
- */
-export const DEFAULT_ROUND_LR = 0.01;
 /** Participant states after which a device does nothing more in its round. */
 const SETTLED: ReadonlySet<ParticipantState> = new Set(['refused', 'uploaded', 'rejected', 'aggregated', 'late', 'failed']);
 
@@ -81,6 +76,7 @@ interface Live {
  */
 export class RoundEngine {
   private readonly live = new Map<string, Live>();
+  private readonly buffered = new Map<string, BufferedJob>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private offUploads: (() => void) | null = null;
 
@@ -108,11 +104,16 @@ export class RoundEngine {
 
   /** Whether the engine works on a job. */
   has(id: string): boolean {
-    return this.live.has(id);
+    return this.live.has(id) || this.buffered.has(id);
   }
 
   /** Cancels a running job: its round's devices get `cancel_round`, no further version is made. */
   cancel(id: string): RoundJobRecord | null {
+    const buffered = this.buffered.get(id);
+    if (buffered) {
+      buffered.cancel();
+      return buffered.job;
+    }
     const live = this.live.get(id);
     if (!live) return null;
     const now = this.deps.clock();
@@ -136,6 +137,7 @@ export class RoundEngine {
     const parsed = RoundResult.safeParse(data);
     if (!parsed.success) return;
     const result = parsed.data;
+    this.buffered.get(result.job)?.onRoundResult(deviceId, result);
     const live = this.live.get(result.job);
     if (!live?.round || live.round.round !== result.round) return;
     const p = live.participants.get(deviceId);
@@ -154,6 +156,8 @@ export class RoundEngine {
 
   private offer(deviceId: string, offer: TransferOffer): UploadDecision {
     const ref = offer.round;
+    const buffered = ref && this.buffered.get(ref.job);
+    if (buffered) return buffered.offer(deviceId, offer);
     const live = ref ? this.live.get(ref.job) : undefined;
     const p = live?.round?.round === ref?.round ? live?.participants.get(deviceId) : undefined;
     if (!ref || !live?.round || !p) return { accept: false, code: 'UNKNOWN_ROUND', message: `no running round ${ref ? `${ref.job}/${ref.round}` : '(none named)'} for device ${deviceId}` };
@@ -172,6 +176,8 @@ export class RoundEngine {
 
   private delivered(deviceId: string, offer: TransferOffer, bytes: Uint8Array): UploadVerdict {
     const ref = offer.round;
+    const buffered = ref && this.buffered.get(ref.job);
+    if (buffered) return buffered.delivered(deviceId, offer, bytes);
     const live = ref ? this.live.get(ref.job) : undefined;
     const p = live?.round?.round === ref?.round ? live?.participants.get(deviceId) : undefined;
     if (!live?.round || !p) return { ok: false, code: 'UNKNOWN_ROUND', message: 'the round is no longer running' };
@@ -210,8 +216,10 @@ export class RoundEngine {
   /** One pass over every live job; aggregation runs at most once at a time per job. */
   async tick(): Promise<void> {
     const now = this.deps.clock();
-    await Promise.all(
-      [...this.live.values()].map(async (live) => {
+    const buffered = [...this.buffered.values()].map((job) => job.step(now).catch((err: unknown) => this.deps.logger.error(`rounds: ${job.job.id}: ${(err as Error).stack ?? String(err)}`)));
+    await Promise.all([
+      ...buffered,
+      ...[...this.live.values()].map(async (live) => {
         if (live.busy) return;
         live.busy = true;
         try {
@@ -222,7 +230,7 @@ export class RoundEngine {
           live.busy = false;
         }
       }),
-    );
+    ]);
   }
 
   private async step(live: Live, now: number): Promise<void> {
@@ -252,45 +260,10 @@ export class RoundEngine {
     const { eligible } = eligibleDevices(candidates, job.spec.cohort, base.digest);
     const fitting = eligible.filter((d) => live.schemes.has(d.mcu));
     const index = job.currentRound;
-    const round: RoundRecord = {
-      jobId: job.id,
-      round: index,
-      state: 'selecting',
-      stateReason: null,
-      baseVersion,
-      baseDigest: base.digest,
-      deadline: now + job.spec.roundDeadlineMs,
-      bytesUp: 0,
-      bytesDown: 0,
-      denseBytes: denseBytes(base.model),
-      globalAccuracy: null,
-      baseAccuracy: job.baseAccuracy,
-      deviceAccuracy: null,
-      version: null,
-      startedAt: now,
-      endedAt: null,
-    };
+    const round = newRound(job, index, baseVersion, base, 'selecting', now);
     const size = cohortSize(fitting.length, job.spec.cohort);
     const chosen = fitting.length >= job.spec.cohort.minDevices ? chooseCohort(fitting, size, (job.seed + index * 0x9e3779b1) >>> 0) : [];
-    const participants = chosen.map((d): ParticipantRecord => ({
-      jobId: job.id,
-      round: index,
-      deviceId: d.id,
-      mcu: d.mcu,
-      scheme: job.classes.find((c) => c.mcu === d.mcu)?.description ?? '',
-      state: 'selected',
-      code: null,
-      message: null,
-      tid: null,
-      delta: null,
-      samples: null,
-      loss: null,
-      accuracyBefore: null,
-      accuracyAfter: null,
-      uploadBytes: null,
-      trainMs: null,
-      updatedAt: now,
-    }));
+    const participants = chosen.map((d) => newParticipant(job, index, d, now));
     if (chosen.length === 0) {
       round.state = 'failed';
       round.stateReason = `TOO_FEW_DEVICES: ${fitting.length} eligible device(s), the cohort needs ${job.spec.cohort.minDevices}`;
@@ -313,20 +286,11 @@ export class RoundEngine {
     round.state = 'training';
     this.deps.store.rounds.updateRound(round);
     this.deps.changed(live.job, round);
-    const { spec } = live.job;
     await Promise.all(
       [...live.participants.values()]
         .filter((p) => p.state === 'selected')
         .map(async (p) => {
-          const params = {
-            job: live.job.id,
-            round: round.round,
-            baseSha256: round.baseDigest,
-            scheme: live.schemes.get(p.mcu)!,
-            local: { epochs: spec.local.epochs, samples: spec.local.samples, lr: spec.local.lr ?? DEFAULT_ROUND_LR, qas: spec.local.qas },
-            seed: (live.job.seed ^ hashId(p.deviceId) ^ (round.round * 0x85ebca6b)) >>> 0,
-            deadline: round.deadline,
-          };
+          const params = startRoundParams(live.job, round, live.schemes.get(p.mcu)!, p.deviceId, round.deadline);
           try {
             const answer = await this.deps.commands.send({ deviceId: p.deviceId, command: 'start_round', params, timeoutMs: 15_000 }, 'rounds');
             if (SETTLED.has(p.state)) return;
@@ -370,15 +334,7 @@ export class RoundEngine {
     const result = fedAvg(base.model, uploads, { baseSha256: round.baseDigest, round: { job: job.id, round: round.round } });
     const globalAccuracy = this.deps.evaluate(result.model);
     const after = accepted.map((p) => p.accuracyAfter).filter((a): a is number => a !== null);
-    const lineage: ModelLineage = {
-      parentVersion: round.baseVersion,
-      kind: 'federated',
-      job: job.id,
-      round: round.round,
-      participants: accepted.length,
-      schemes: job.classes.filter((c) => c.fits).map((c) => ({ mcu: c.mcu, scheme: c.description })),
-      metrics: { ...(globalAccuracy !== null ? { globalAccuracy } : {}), ...meanOf('accuracyBefore', accepted), ...meanOf('accuracyAfter', accepted) },
-    };
+    const lineage = roundLineage(job, round, accepted, globalAccuracy);
     const published = await this.deps.publish(job.modelId, result.model, lineage);
     if (job.state !== 'running') return;
     const end = this.deps.clock();
@@ -388,21 +344,15 @@ export class RoundEngine {
         this.setParticipant(live, p, 'aggregated', null, null);
       }
       round.globalAccuracy = globalAccuracy;
-      round.deviceAccuracy = spread(after);
+      round.deviceAccuracy = accuracySpread(after);
       round.version = published.version;
       this.finishRound(live, 'done', null, end);
-      job.latestVersion = published.version;
-      job.globalAccuracy = globalAccuracy;
-      if (globalAccuracy !== null && (job.bestAccuracy === null || globalAccuracy > job.bestAccuracy)) {
-        job.bestAccuracy = globalAccuracy;
-        job.roundsWithoutGain = 0;
-      } else job.roundsWithoutGain++;
+      recordAccuracy(job, published.version, globalAccuracy);
       job.currentRound++;
       this.writeJob(live, end);
     });
-    const { stop } = job.spec;
-    if (stop.targetAccuracy !== undefined && globalAccuracy !== null && globalAccuracy >= stop.targetAccuracy) this.finishJob(live, 'stopped', `target accuracy ${stop.targetAccuracy} reached (${globalAccuracy.toFixed(4)})`, end);
-    else if (stop.patience !== undefined && job.roundsWithoutGain >= stop.patience) this.finishJob(live, 'stopped', `no improvement for ${stop.patience} round(s)`, end);
+    const stop = stopReason(job);
+    if (stop) this.finishJob(live, 'stopped', stop, end);
     this.sendAggregate(live, round, encodeDelta(result.delta), published.digest);
   }
 
@@ -428,14 +378,19 @@ export class RoundEngine {
 
   // --- bookkeeping -------------------------------------------------------------------------------
 
-  private adopt(job: RoundJobRecord): Live {
+  private adopt(job: RoundJobRecord): void {
+    const schemes = new Map(job.classes.flatMap((c) => (c.fits && c.update ? [[c.mcu, c.update] as const] : [])));
+    if (job.spec.mode === 'async') {
+      const buffered = new BufferedJob(job, schemes, this.deps, (j) => this.buffered.delete(j.id));
+      this.buffered.set(job.id, buffered);
+      buffered.resume();
+      return;
+    }
     const rounds = this.deps.store.rounds.rounds(job.id);
     const round = rounds.find((r) => r.round === job.currentRound) ?? null;
     const participants = new Map(round ? this.deps.store.rounds.participants(job.id, round.round).map((p) => [p.deviceId, p]) : []);
-    const schemes = new Map(job.classes.flatMap((c) => (c.fits && c.update ? [[c.mcu, c.update] as const] : [])));
     const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map() };
     this.live.set(job.id, live);
-    return live;
   }
 
   private setParticipant(live: Live, p: ParticipantRecord, state: ParticipantState, code: string | null, message: string | null): void {
@@ -475,73 +430,3 @@ export class RoundEngine {
   }
 }
 
-
-/** Bytes of a dense update: every int8 weight (1 byte) and int32 bias (4 bytes) of the model's trainable tensors. */
-export function denseBytes(model: Model): number {
-  let n = 0;
-  for (const t of model.tensors) if (t.data && (t.dtype === 'int8' || t.dtype === 'int32')) n += t.data.byteLength;
-  return n;
-}
-
-function spread(values: number[]): RoundRecord['deviceAccuracy'] {
-  if (values.length === 0) return { min: null, median: null, max: null, n: 0 };
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { min: s[0]!, median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, max: s.at(-1)!, n: s.length };
-}
-
-function meanOf(key: 'accuracyBefore' | 'accuracyAfter', ps: readonly ParticipantRecord[]): Partial<Record<typeof key, number>> {
-  const xs = ps.map((p) => p[key]).filter((v): v is number => v !== null);
-  return xs.length ? { [key]: xs.reduce((a, b) => a + b, 0) / xs.length } : {};
-}
-
-function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** A job's summary for lists and events. */
-export function jobSummary(job: RoundJobRecord): FederatedJobSummary {
-  return {
-    id: job.id,
-    name: job.name,
-    modelId: job.modelId,
-    version: job.version,
-    mode: job.spec.mode,
-    state: job.state,
-    stateReason: job.stateReason,
-    currentRound: job.currentRound,
-    rounds: job.spec.rounds,
-    latestVersion: job.latestVersion,
-    baseAccuracy: job.baseAccuracy,
-    globalAccuracy: job.globalAccuracy,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-    finishedAt: job.finishedAt,
-  };
-}
-
-/** A round's summary (counts from its participants). */
-export function roundSummary(round: RoundRecord, participants: Iterable<ParticipantRecord>): RoundSummary {
-  const counts = { selected: 0, refused: 0, training: 0, uploaded: 0, rejected: 0, aggregated: 0, late: 0, failed: 0 };
-  for (const p of participants) {
-    counts.selected++;
-    if (p.state !== 'selected') counts[p.state]++;
-  }
-  return {
-    round: round.round,
-    state: round.state,
-    stateReason: round.stateReason,
-    counts,
-    bytesUp: round.bytesUp,
-    bytesDown: round.bytesDown,
-    denseBytesPerDevice: round.denseBytes,
-    globalAccuracy: round.globalAccuracy,
-    baseAccuracy: round.baseAccuracy,
-    deviceAccuracy: round.deviceAccuracy ?? { min: null, median: null, max: null, n: 0 },
-    ...(round.version !== null ? { version: round.version } : {}),
-    startedAt: round.startedAt,
-    ...(round.endedAt !== null ? { endedAt: round.endedAt } : {}),
-  };
-}

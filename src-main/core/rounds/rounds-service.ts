@@ -16,7 +16,8 @@ import { evaluateInt8 } from '../train/quant/evaluate-int8';
 import { cohortSize, eligibleDevices, type CohortCandidate } from './cohort';
 import type { DeltaDownloads, DeltaUploads } from './delta-transfers';
 import { checkTrainingMemory } from './memory-fit';
-import { denseBytes, jobSummary, RoundEngine, roundSummary, type PublishedVersion } from './round-engine';
+import { RoundEngine, type PublishedVersion } from './round-engine';
+import { denseBytes, jobSummary, roundSummary } from './round-records';
 
 /** Standard schemes from the most to the least an update may change: `auto` takes the first that fits a class. */
 const AUTO_ORDER: readonly SchemeName[] = ['full', 'sparse', 'bias', 'classifier'];
@@ -81,7 +82,6 @@ export class RoundsService {
 
   /** Plans the job (cohort, scheme and memory per MCU class); stores and starts it unless `dryRun`. */
   async create(spec: FederatedJobSpec, actor: string): Promise<{ job: FederatedJob | null; plan: CohortPlan }> {
-    if (spec.mode === 'async') throw new AppError('BAD_REQUEST', 'asynchronous (buffered) jobs are not available yet: run the job with mode "sync"');
     const base = this.model(spec.modelId, spec.version);
     const plan = this.plan(spec, base.model, base.digest);
     if (spec.dryRun) return { job: null, plan };
@@ -148,6 +148,7 @@ export class RoundsService {
       ...(p.accuracyAfter !== null ? { accuracyAfter: p.accuracyAfter } : {}),
       ...(p.uploadBytes !== null ? { uploadBytes: p.uploadBytes } : {}),
       ...(p.trainMs !== null ? { trainMs: p.trainMs } : {}),
+      ...(p.aggregatedIn !== null ? { aggregatedIn: p.aggregatedIn, staleness: p.staleness ?? 0 } : {}),
     }));
   }
 

@@ -149,3 +149,22 @@ export function extractDelta(base: Model, trained: Model, context: DeltaContext)
     tensors,
   };
 }
+
+/**
+ * The delta that takes a device from one version of a model to a later one (a buffered job's
+ * catch-up, after several aggregations): every trainable tensor whose values differ, covered whole,
+ * with the entries that changed. Both models must share the graph (versions of one model do).
+ */
+export function diffModels(from: Model, to: Model, context: Pick<DeltaContext, 'baseSha256' | 'round'>): SparseDelta {
+  const tensors: DeltaTensor[] = [];
+  for (const target of [...deltaTargets(analyseGraph(from)).values()].sort((a, b) => a.tensor - b.tensor)) {
+    const before = targetValues(from, target);
+    const after = targetValues(to, target);
+    if (after.length !== before.length) throw new DeltaError('DTYPE_MISMATCH', `tensor ${target.tensor} has ${after.length} entries in the later version, ${before.length} in the earlier`);
+    const indices: number[] = [];
+    for (let i = 0; i < before.length; i++) if (after[i] !== before[i]) indices.push(i);
+    if (indices.length === 0) continue;
+    tensors.push({ tensor: target.tensor, dtype: target.dtype, channels: target.lastAxis, indices: Uint32Array.from(indices), values: Int32Array.from(indices, (i) => after[i]) });
+  }
+  return { baseSha256: context.baseSha256, round: { job: context.round.job, round: context.round.round }, metrics: { samples: 1, loss: 0, accuracyBefore: 0, accuracyAfter: 0 }, tensors };
+}

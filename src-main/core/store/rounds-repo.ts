@@ -53,6 +53,9 @@ export interface RoundRecord {
   deviceAccuracy: AccuracySpreadRecord | null;
   /** The version this round produced. */
   version: number | null;
+  /** Buffered jobs: the uploads this window's aggregation took and their mean staleness (null in synchronous rounds). */
+  aggregatedUploads: number | null;
+  meanStaleness: number | null;
   startedAt: number;
   endedAt: number | null;
 }
@@ -78,6 +81,11 @@ export interface ParticipantRecord {
   accuracyAfter: number | null;
   uploadBytes: number | null;
   trainMs: number | null;
+  /** Buffered jobs: this device's own deadline (null in synchronous rounds: the round's deadline holds). */
+  deadline: number | null;
+  /** Buffered jobs: the window whose aggregation took the upload, and how many versions behind it was. */
+  aggregatedIn: number | null;
+  staleness: number | null;
   updatedAt: number;
 }
 
@@ -146,6 +154,21 @@ export class RoundsRepo {
     return (this.db.prepare('SELECT * FROM round_participants WHERE job_id = ? AND round = ? ORDER BY device_id').all(jobId, round) as Record<string, unknown>[]).map((r) =>
       fromRow<ParticipantRecord>(r, new Set()),
     );
+  }
+
+  /** A job's participants in `state`, over all its rounds (a buffered job's uploads waiting for aggregation). */
+  participantsInState(jobId: string, state: ParticipantState): ParticipantRecord[] {
+    return (this.db.prepare('SELECT * FROM round_participants WHERE job_id = ? AND state = ? ORDER BY updated_at, device_id').all(jobId, state) as Record<string, unknown>[]).map((r) => fromRow<ParticipantRecord>(r, new Set()));
+  }
+
+  /** A job's participants in rounds `from` and later. */
+  participantsSince(jobId: string, from: number): ParticipantRecord[] {
+    return (this.db.prepare('SELECT * FROM round_participants WHERE job_id = ? AND round >= ? ORDER BY round, device_id').all(jobId, from) as Record<string, unknown>[]).map((r) => fromRow<ParticipantRecord>(r, new Set()));
+  }
+
+  insertParticipant(p: ParticipantRecord): void {
+    const row = participantRow(p);
+    this.db.prepare(insertSql('round_participants', row)).run(row);
   }
 
   updateParticipant(p: ParticipantRecord): void {

@@ -7,7 +7,8 @@ import type { CommandRequest } from '../../../src-main/core/fleet/device-command
 import { encodeDelta, extractDelta, fedAvg, type SparseDelta } from '../../../src-main/core/rounds';
 import type { CohortCandidate } from '../../../src-main/core/rounds/cohort';
 import type { DeltaDownloads, UploadHandler } from '../../../src-main/core/rounds/delta-transfers';
-import { RoundEngine, roundSummary } from '../../../src-main/core/rounds/round-engine';
+import { RoundEngine } from '../../../src-main/core/rounds/round-engine';
+import { roundSummary } from '../../../src-main/core/rounds/round-records';
 import { Store, type RoundJobRecord } from '../../../src-main/core/store';
 import { describeScheme, resolveScheme, trainLocal, type SparseScheme } from '../../../src-main/core/train';
 import type { TransferOffer } from '../../../src-main/core/protocol';

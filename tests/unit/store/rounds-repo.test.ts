@@ -42,6 +42,8 @@ const round: RoundRecord = {
   baseAccuracy: null,
   deviceAccuracy: null,
   version: null,
+  aggregatedUploads: null,
+  meanStaleness: null,
   startedAt: 1,
   endedAt: null,
 };
@@ -62,6 +64,9 @@ const participant = (deviceId: string): ParticipantRecord => ({
   accuracyAfter: null,
   uploadBytes: null,
   trainMs: null,
+  deadline: null,
+  aggregatedIn: null,
+  staleness: null,
   updatedAt: 1,
 });
 

@@ -11,6 +11,7 @@ import { migration0007 } from './0007-deployments';
 import { migration0008 } from './0008-telemetry-prediction';
 import { migration0009 } from './0009-federated-rounds';
 import { migration0010 } from './0010-personalization';
+import { migration0011 } from './0011-buffered-rounds';
 
 export type { Migration } from './migration';
 export { SchemaTooNewError, checkMigrationOrder, schemaVersion } from './migrate';
@@ -19,7 +20,7 @@ export { SchemaTooNewError, checkMigrationOrder, schemaVersion } from './migrate
  * The schema history, oldest first: one file per step (`NNNN-name.ts`). A new domain adds its
  * file and one line here; the next free number is the list's length + 1.
  */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010, migration0011];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
