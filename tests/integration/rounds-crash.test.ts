@@ -103,4 +103,32 @@ describe('federated rounds survive SIGKILL of the app (child processes)', () => 
     for (const v of made) expect({ ops: v.graph.ops, params: v.graph.params, digest: /^[0-9a-f]{64}$/.test(v.digest ?? '') }).toEqual({ ops: base.graph.ops, params: base.graph.params, digest: true });
     await pollUntil('a device on the last version', async () => (await Promise.all(ids.map((d) => app.client.call('fleet.get', { id: d })))).some((d) => d.modelSlots.find((s) => s.active)?.digest === last.digest) || undefined, 60_000);
   }, 600_000);
+
+  it('finishes a buffered asynchronous job through two SIGKILLs: one version per window, each upload aggregated once', async () => {
+    const detail = await app.client.call('models.get', { id: modelId });
+    const latest = detail.versions.at(-1)!;
+    const on = (await Promise.all(ids.map((d) => app.client.call('fleet.get', { id: d })))).filter((d) => d.modelSlots.find((s) => s.active)?.digest === latest.digest).length;
+    expect(on).toBeGreaterThanOrEqual(2);
+    const created = await app.client.call('rounds.create', { modelId, version: latest.version, mode: 'async', async: { buffer: 2, maxStaleness: 2 }, cohort: { tags: ['flc'], minDevices: 2 }, rounds: 3, local: { epochs: 1, samples: 40 }, roundDeadlineMs: 90_000 });
+    const id = created.job!.id;
+
+    // 1. Window 0 holds an accepted upload that has not been aggregated.
+    await waitJob(id, 'window 0 with a waiting upload', (j) => j.rounds[0]?.state === 'training' && j.rounds[0].counts.uploaded > 0, 90_000);
+    await crashAndRestart();
+    // 2. Window 1 open: window 0's version exists.
+    await waitJob(id, 'window 1 open', (j) => j.rounds[0]?.state === 'done' && j.rounds[1]?.state === 'training', 180_000);
+    await crashAndRestart();
+
+    const final = await waitJob(id, 'the job to end', (j) => (j.state === 'running' ? undefined : j), 240_000);
+    expect({ state: final.state, rounds: final.rounds.map((r) => r.state) }).toEqual({ state: 'done', rounds: ['done', 'done', 'done'] });
+    const made = (await app.client.call('models.get', { id: modelId })).versions.filter((v) => v.lineage?.job === id);
+    expect(made.map((v) => v.lineage!.round).sort()).toEqual([0, 1, 2]);
+    expect(final.rounds.map((r) => r.version)).toEqual(made.sort((a, b) => a.lineage!.round! - b.lineage!.round!).map((v) => v.version));
+    const participants = (await Promise.all(final.rounds.map((r) => app.client.call('rounds.participants', { id, round: r.round })))).flat();
+    const aggregated = participants.filter((p) => p.state === 'aggregated');
+    // Every aggregated upload went into exactly one window's aggregation, and each window took what it says.
+    expect(final.rounds.map((r) => aggregated.filter((p) => p.aggregatedIn === r.round).length)).toEqual(final.rounds.map((r) => r.aggregatedUploads));
+    for (const r of final.rounds) expect(r.aggregatedUploads).toBeGreaterThanOrEqual(1);
+    for (const v of made) expect(v.lineage!.participants).toBe(final.rounds.find((r) => r.round === v.lineage!.round)!.aggregatedUploads);
+  }, 600_000);
 });

@@ -29,8 +29,8 @@ async function birthDigests(): Promise<Array<string | undefined>> {
   return Promise.all(IDS.map(async (id) => (await core.api.call('fleet.get', { id })).modelSlots.find((s) => s.active)?.digest));
 }
 
-async function runJob(spec: Record<string, unknown>): Promise<{ job: FederatedJob; participants: Participant[][] }> {
-  const created = await core.api.call('rounds.create', { modelId, mode: 'async', cohort: { tags: ['fb'], minDevices: 2 }, local: { epochs: 1, samples: 40 }, roundDeadlineMs: 90_000, ...spec });
+async function runJob({ version, ...spec }: { version: number } & Record<string, unknown>): Promise<{ job: FederatedJob; participants: Participant[][] }> {
+  const created = await core.api.call('rounds.create', { modelId, version, mode: 'async', cohort: { tags: ['fb'], minDevices: 2 }, local: { epochs: 1, samples: 40 }, roundDeadlineMs: 90_000, ...spec });
   const id = created.job!.id;
   let job: FederatedJob | undefined;
   job = await waitForAsync(

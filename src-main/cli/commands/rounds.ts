@@ -69,7 +69,7 @@ function printPlan(plan: CohortPlan): void {
 function roundLine(r: RoundSummary): string {
   const uploaders = r.counts.uploaded + r.counts.aggregated;
   const up = uploaders > 0 ? `${kib(r.bytesUp / uploaders)} up/device (dense ${kib(r.denseBytesPerDevice)})` : '';
-  return `round ${String(r.round + 1).padStart(3)}  ${r.state.padEnd(11)} global ${acc(r.globalAccuracy).padStart(6)}  devices ${acc(r.deviceAccuracy.median)} [${acc(r.deviceAccuracy.min)}..${acc(r.deviceAccuracy.max)}]  ${up}  ${countsLine(r)}${r.version ? `  -> v${r.version}` : ''}${r.stateReason ? `  (${r.stateReason})` : ''}`;
+  return `round ${String(r.round + 1).padStart(3)}  ${r.state.padEnd(11)} global ${acc(r.globalAccuracy).padStart(6)}  devices ${acc(r.deviceAccuracy.median)} [${acc(r.deviceAccuracy.min)}..${acc(r.deviceAccuracy.max)}]  ${up}  ${countsLine(r)}${r.aggregatedUploads !== undefined ? `  took ${r.aggregatedUploads} upload(s), staleness ${(r.meanStaleness ?? 0).toFixed(2)}` : ''}${r.version ? `  -> v${r.version}` : ''}${r.stateReason ? `  (${r.stateReason})` : ''}`;
 }
 
 function printJob(job: FederatedJob): void {
