@@ -93,10 +93,11 @@ export class BufferedJob {
 
   offer(deviceId: string, offer: TransferOffer): UploadDecision {
     const ref = offer.round!;
-    const p = this.participants.get(key(ref.round, deviceId));
+    const p = this.participant(ref.round, deviceId);
     if (!p) return { accept: false, code: 'UNKNOWN_ROUND', message: `device ${deviceId} was not started in window ${ref.round} of job ${ref.job}` };
     if (p.state === 'uploaded' || p.state === 'aggregated' || p.state === 'rejected') return { accept: false, code: 'DUPLICATE', message: `device ${deviceId} already uploaded for window ${ref.round}` };
     if (p.state === 'late') return { accept: false, code: 'REJECTED', message: `${p.code ?? 'LATE'}: ${p.message ?? 'the upload came too late'}` };
+    if (SETTLED.has(p.state)) return { accept: false, code: 'REJECTED', message: `${p.code ?? p.state.toUpperCase()}: device ${deviceId} is ${p.state} in window ${ref.round}` };
     const staleness = this.job.currentRound - p.round;
     if (staleness > this.job.spec.async.maxStaleness) {
       const message = `the upload trained from window ${p.round}, ${staleness} behind window ${this.job.currentRound}; at most ${this.job.spec.async.maxStaleness} are accepted`;
@@ -115,7 +116,7 @@ export class BufferedJob {
   }
 
   delivered(deviceId: string, offer: TransferOffer, bytes: Uint8Array): UploadVerdict {
-    const p = this.participants.get(key(offer.round!.round, deviceId));
+    const p = this.participant(offer.round!.round, deviceId);
     if (!p) return { ok: false, code: 'UNKNOWN_ROUND', message: 'the window is no longer open' };
     if (SETTLED.has(p.state)) return p.state === 'uploaded' ? { ok: true } : { ok: false, code: 'DUPLICATE', message: `device ${deviceId} is ${p.state} in this window` };
     const window = this.windows.get(p.round)!;
@@ -199,15 +200,14 @@ export class BufferedJob {
     const eligible = eligibleDevices(candidates, this.job.spec.cohort, window.baseDigest).eligible.filter((d) => this.schemes.has(d.mcu));
     const taken = new Set<string>(this.catchingUp);
     for (const p of this.participants.values()) if (IN_FLIGHT.has(p.state) || p.state === 'uploaded' || p.round === window.round) taken.add(p.deviceId);
-    const startable = eligible.filter((d) => !taken.has(d.id)).map((d) => ({ ...d, window: runs.get(d.id)! }));
+    const startable = eligible.filter((d) => !taken.has(d.id) && (this.deps.downloads || runs.get(d.id) === window.round)).map((d) => ({ ...d, window: runs.get(d.id)! }));
     return { eligible: eligible.length, startable };
   }
 
-  /** A device on the current window's base starts training; one behind takes the catch-up delta first (or, without delta transfers, trains stale while it may). */
+  /** A device on the current window's base starts training; one behind takes the catch-up delta first (without delta transfers it stays out). */
   private startOrCatchUp(d: CohortCandidate & { window: number }, window: RoundRecord, now: number): void {
     if (d.window === window.round) return this.startDevice(d, window, now);
-    if (this.deps.downloads) return this.deliver(d.id, this.catchUp(this.windows.get(d.window)!.baseVersion, window.baseVersion, window.round), window, window.baseDigest);
-    if (window.round - d.window <= this.job.spec.async.maxStaleness) this.startDevice(d, this.windows.get(d.window)!, now);
+    if (this.deps.downloads) this.deliver(d.id, this.catchUp(this.windows.get(d.window)!.baseVersion, window.baseVersion, window.round), window, window.baseDigest);
   }
 
   /** The encoded delta from version `from` to the later `to` (both stored), named after window `round`. */
@@ -426,6 +426,11 @@ export class BufferedJob {
     let n = 0;
     for (const p of this.participants.values()) if (IN_FLIGHT.has(p.state)) n++;
     return n;
+  }
+
+  /** A device's row of a window: the live one, or (settled and no longer kept in memory) the stored one, so a repeated upload is named. */
+  private participant(window: number, deviceId: string): ParticipantRecord | undefined {
+    return this.participants.get(key(window, deviceId)) ?? this.deps.store.rounds.participants(this.job.id, window).find((p) => p.deviceId === deviceId);
   }
 
   private remember(p: ParticipantRecord): void {

@@ -4,7 +4,7 @@ import type { Model } from '../../../src-main/core/engine/ir';
 import { modelDigest } from '../../../src-main/core/engine/model-digest';
 import { silentLogger } from '../../../src-main/core/common/logger';
 import type { CommandRequest } from '../../../src-main/core/fleet/device-commands';
-import { encodeDelta, extractDelta, fedAvg, type SparseDelta } from '../../../src-main/core/rounds';
+import { applyDelta, decodeDelta, encodeDelta, extractDelta, fedAvg, StalenessBuffer, type SparseDelta } from '../../../src-main/core/rounds';
 import type { CohortCandidate } from '../../../src-main/core/rounds/cohort';
 import type { DeltaDownloads, UploadHandler } from '../../../src-main/core/rounds/delta-transfers';
 import { RoundEngine } from '../../../src-main/core/rounds/round-engine';
@@ -125,9 +125,9 @@ function job(overrides: Partial<RoundJobRecord['spec']> = {}): RoundJobRecord {
 }
 
 /** A device's real local update with `scheme`, as the bytes it uploads. */
-function deltaOf(seed: number, scheme: SparseScheme, round = { job: 'job-1', round: 0 }): { bytes: Uint8Array; delta: SparseDelta } {
-  const r = trainLocal(base, fx.task, seed, { scheme, lr: 0.01, epochs: 1, data: { trainSamples: 30 + seed, evalSamples: 30 } });
-  const delta = extractDelta(base, r.model, { scheme, baseSha256: digest, round, metrics: { samples: r.trainSamples, loss: r.loss, accuracyBefore: r.before, accuracyAfter: r.after } });
+function deltaOf(seed: number, scheme: SparseScheme, round = { job: 'job-1', round: 0 }, from: Model = base): { bytes: Uint8Array; delta: SparseDelta } {
+  const r = trainLocal(from, fx.task, seed, { scheme, lr: 0.01, epochs: 1, data: { trainSamples: 30 + seed, evalSamples: 30 } });
+  const delta = extractDelta(from, r.model, { scheme, baseSha256: modelDigest(from), round, metrics: { samples: r.trainSamples, loss: r.loss, accuracyBefore: r.before, accuracyAfter: r.after } });
   return { bytes: encodeDelta(delta), delta };
 }
 
@@ -280,5 +280,113 @@ describe('RoundEngine (synchronous rounds)', () => {
     expect(store.rounds.participants('job-1', 0).every((p) => p.delta === null)).toBe(true);
     expect(store.rounds.job('job-1')).toMatchObject({ latestVersion: 2, currentRound: 1 });
     third.engine.dispose();
+  });
+});
+
+describe('RoundEngine (buffered asynchronous jobs)', () => {
+  const asyncJob = (async: { buffer: number; maxStaleness: number }, overrides: Partial<RoundJobRecord['spec']> = {}) => job({ mode: 'async', async, rounds: 3, roundDeadlineMs: 60_000, ...overrides });
+  const flush = () => new Promise((r) => setImmediate(r));
+  const states = (store: Store, window: number) => Object.fromEntries(store.rounds.participants('job-1', window).map((p) => [p.deviceId, [p.state, p.code]]));
+
+  async function send(t: ReturnType<typeof setup>, id: string, d: { bytes: Uint8Array }, window: number, tid = `0000000000${window}000${id}`) {
+    const decision = t.upload().offer(id, offer(tid, d.bytes, window));
+    return decision.accept ? t.upload().delivered(id, offer(tid, d.bytes, window), d.bytes) : decision;
+  }
+
+  it('aggregates every K uploads, the late ones rebased and weighted by staleness; finished devices catch up by delta and train again; too stale and duplicate uploads are refused by name', async () => {
+    const deliveries: Array<{ deviceId: string; bytes: Uint8Array; digest: string }> = [];
+    const downloads: DeltaDownloads = {
+      send: async (deviceId, bytes, context) => {
+        deliveries.push({ deviceId, bytes, digest: context.digest });
+        return { ok: true, bytesSent: bytes.byteLength };
+      },
+    };
+    const t = setup(undefined, [], { downloads });
+    t.engine.start();
+    t.store.rounds.insertJob(asyncJob({ buffer: 2, maxStaleness: 1 }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick(); // window 0: every eligible device started, each with its own deadline
+    await flush();
+    expect(states(t.store, 0)).toEqual({ d1: ['training', null], d2: ['training', null], d3: ['training', null], d4: ['training', null], d5: ['refused', 'BUSY'] });
+    expect(t.store.rounds.participants('job-1', 0).every((p) => p.deadline === 1_000_000 + 60_000)).toBe(true);
+
+    const d3 = deltaOf(3, SCHEMES.big!);
+    const d4 = deltaOf(4, SCHEMES.big!);
+    expect(await send(t, 'd3', d3, 0)).toEqual({ ok: true });
+    await t.engine.tick(); // one upload waits: K = 2 not reached
+    expect(t.published).toHaveLength(0);
+    expect(await send(t, 'd4', d4, 0)).toEqual({ ok: true });
+    await t.engine.tick(); // K reached: version 2, window 1 opens, the aggregate goes to the idle devices on the base
+    expect(t.published).toHaveLength(1);
+    expect(t.published[0]!.lineage).toMatchObject({ parentVersion: 1, job: 'job-1', round: 0, participants: 2 });
+    const v2 = t.published[0]!.model;
+    expect(t.store.rounds.rounds('job-1').map((r) => [r.state, r.aggregatedUploads, r.meanStaleness])).toEqual([['done', 2, 0], ['training', null, null]]);
+    expect(deliveries.map((d) => d.deviceId).sort()).toEqual(['d3', 'd4', 'd5']);
+    expect(deliveries.every((d) => d.digest === modelDigest(v2))).toBe(true);
+
+    // d1 trained from window 0 and uploads now: one version behind, accepted.
+    const d1 = deltaOf(1, SCHEMES.small!);
+    expect(await send(t, 'd1', d1, 0)).toEqual({ ok: true });
+    expect(t.upload().offer('d4', offer('00000000000000e4', d4.bytes, 0))).toMatchObject({ accept: false, code: 'DUPLICATE' });
+    await t.engine.tick(); // d3, d4, d5 confirmed v2: they start in window 1
+    await flush();
+    expect(states(t.store, 1)).toEqual({ d3: ['training', null], d4: ['training', null], d5: ['refused', 'BUSY'] });
+    const d3b = deltaOf(13, SCHEMES.big!, { job: 'job-1', round: 1 }, v2);
+    expect(await send(t, 'd3', d3b, 1)).toEqual({ ok: true });
+    await t.engine.tick(); // window 1 aggregates d1 (staleness 1, rebased from v1) and d3 (staleness 0)
+    expect(t.published).toHaveLength(2);
+    const buffer = new StalenessBuffer('job-1', { model: base, sha256: digest, round: 0 }, { bufferSize: 2, maxStaleness: 1 });
+    buffer.advance(v2, modelDigest(v2));
+    expect(buffer.offer('d1', d1.delta, SCHEMES.small)).toMatchObject({ ok: true, staleness: 1 });
+    expect(buffer.offer('d3', d3b.delta, SCHEMES.big)).toMatchObject({ ok: true, staleness: 0 });
+    expect(modelDigest(t.published[1]!.model)).toBe(modelDigest(buffer.aggregate().model));
+    expect(t.published[1]!.lineage).toMatchObject({ parentVersion: 2, round: 1, participants: 2 });
+    expect(t.store.rounds.rounds('job-1')[1]).toMatchObject({ state: 'done', version: 3, aggregatedUploads: 2, meanStaleness: 0.5 });
+    const d1Row = t.store.rounds.participants('job-1', 0).find((p) => p.deviceId === 'd1')!;
+    expect(d1Row).toMatchObject({ state: 'aggregated', aggregatedIn: 1, staleness: 1, delta: null });
+
+    // d2 trained from window 0: two versions behind window 2, more than maxStaleness = 1.
+    const late = t.upload().offer('d2', offer('00000000000000d2', deltaOf(2, SCHEMES.small!).bytes, 0));
+    expect(late).toMatchObject({ accept: false, code: 'REJECTED' });
+    expect(!late.accept && late.message).toContain('TOO_STALE');
+    expect(states(t.store, 0).d2).toEqual(['late', 'TOO_STALE']);
+
+    // A catch-up delta from v1 takes d1 straight to v3's digest.
+    await t.engine.tick();
+    const catchUp = deliveries.filter((d) => d.deviceId === 'd1').at(-1)!;
+    const decoded = decodeDelta(catchUp.bytes);
+    expect(decoded.ok && decoded.value.baseSha256).toBe(digest);
+    expect(modelDigest(applyDelta(base, (decoded as { ok: true; value: SparseDelta }).value))).toBe(modelDigest(t.published[1]!.model));
+    expect(catchUp.digest).toBe(modelDigest(t.published[1]!.model));
+
+    t.engine.cancel('job-1');
+    expect(t.store.rounds.job('job-1')).toMatchObject({ state: 'canceled', latestVersion: 3 });
+    const cancels = t.sent.filter((s) => s.command === 'cancel_round').map((s) => s.deviceId);
+    expect(cancels).toContain('d4'); // still training in window 1
+    expect(t.store.rounds.participants('job-1', 1).find((p) => p.deviceId === 'd4')).toMatchObject({ state: 'failed', code: 'CANCELED' });
+    t.engine.dispose();
+  });
+
+  it('aggregates fewer than K at a window deadline, and fails the job by name when no device can train any more', async () => {
+    const t = setup();
+    t.engine.start();
+    t.store.rounds.insertJob(asyncJob({ buffer: 3, maxStaleness: 2 }, { cohort: { fraction: 1, minDevices: 2, tags: [], mcus: ['big'], onlineOnly: true, minBattery: 0.2 } }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick();
+    await flush();
+    expect(states(t.store, 0)).toEqual({ d3: ['training', null], d4: ['training', null], d5: ['refused', 'BUSY'] });
+    expect(await send(t, 'd3', deltaOf(3, SCHEMES.big!), 0)).toEqual({ ok: true });
+    t.advance(60_001); // the window's and d4's deadline: d4 is late, the one waiting upload aggregates
+    await t.engine.tick();
+    expect(states(t.store, 0)).toEqual({ d3: ['aggregated', null], d4: ['late', 'DEADLINE'], d5: ['refused', 'BUSY'] });
+    expect(t.store.rounds.rounds('job-1')[0]).toMatchObject({ state: 'done', aggregatedUploads: 1 });
+    // Without delta transfers nobody can reach version 2: window 1 passes its deadline with nothing to do.
+    t.advance(60_001);
+    await t.engine.tick();
+    const ended = t.store.rounds.job('job-1')!;
+    expect(ended).toMatchObject({ state: 'failed', latestVersion: 2 });
+    expect(ended.stateReason).toContain('NO_DEVICES');
+    expect(t.store.rounds.rounds('job-1')[1]).toMatchObject({ state: 'failed' });
+    t.engine.dispose();
   });
 });
