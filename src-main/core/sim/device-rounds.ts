@@ -16,6 +16,7 @@ import {
 } from '../protocol';
 import type { PackageSource, TrainRoundRequest } from './device-compute-pool';
 import type { RoundCheck, TrainedRound } from './device-compute-task';
+import type { PendingUpload } from './pending-upload';
 import { LOW_BATTERY_PCT } from './telemetry-model';
 
 /** Block size and window of a delta upload (docs/rounds.md: deltas are small; 1 KiB blocks suit an MCU's buffers). */
@@ -46,6 +47,8 @@ export interface DeviceRoundsContext {
   /** Runs `fn` after `ms` (the simulator's timer wheel); returns a canceler. */
   after(ms: number, fn: () => void): () => void;
   now(): number;
+  /** Where a trained delta waits for the app's `received` (survives a power loss); without it the upload lives in memory only. */
+  pending?: PendingUpload;
 }
 
 /** The answer to `start_round`. */
@@ -68,7 +71,9 @@ interface Running {
  * pool, the delta's upload as a device → app block transfer, the `round_result` event, and
  * `cancel_round` and the deadline (CANCELED); in a personalization session (`mode: personalize`) the
  * update is kept as the model's overlay when it raised held-out accuracy by more than `minGain`.
- * One round at a time; a power loss loses it.
+ * One round at a time. A power loss during training loses the round; a trained delta not yet
+ * confirmed is kept in flash (`pending`) and offered again, with the same transfer id, after the
+ * reboot, until the round's deadline.
  */
 export class DeviceRounds {
   private running: Running | null = null;
@@ -147,10 +152,22 @@ export class DeviceRounds {
     this.offer(upload.offer);
   }
 
-  /** The power is cut: the round is lost (the app counts the device as failed at the deadline). */
+  /** The power is cut: a round still training is lost (the app counts the device late at the deadline); a stored upload stays. */
   halt(): void {
     this.running?.cancelDeadline();
     this.running = null;
+  }
+
+  /** At boot: an upload stored before a power loss is taken up again (offered once connected, see {@link resume}). */
+  restore(): void {
+    const stored = this.ctx.pending?.load();
+    if (!stored || this.running) return;
+    const { record, bytes } = stored;
+    const ref = record.offer.round!;
+    const running: Running = { ref, minGain: null, memoryBytes: 0, cancelDeadline: () => undefined, upload: new TransferSender(record.offer, bytes), trained: { delta: bytes, ...record.metrics } };
+    if (record.kept !== undefined) running.kept = record.kept;
+    this.running = running;
+    running.cancelDeadline = this.ctx.after(Math.max(0, record.deadline - this.ctx.now()), () => this.stop(running, 'CANCELED', 'the round deadline passed'));
   }
 
   private async train(running: Running, source: PackageSource, params: StartRoundParams): Promise<void> {
@@ -186,6 +203,7 @@ export class DeviceRounds {
       ts: this.ctx.now(),
     };
     running.upload = new TransferSender(offer, bytes);
+    this.ctx.pending?.save({ offer, deadline: params.deadline, ...(running.kept === undefined ? {} : { kept: running.kept }), metrics: metricsOf(trained) }, bytes);
     this.offer(offer);
   }
 
@@ -204,6 +222,7 @@ export class DeviceRounds {
     if (this.running !== running) return;
     running.cancelDeadline();
     this.running = null;
+    if (running.upload) this.ctx.pending?.clear();
     const text = result.ok ? `round ${result.round} of ${result.job}: uploaded ${result.bytes} bytes` : `round ${result.round} of ${result.job} failed: ${result.code}`;
     this.ctx.event(ROUND_RESULT_EVENT, result.ok ? 'info' : 'warn', text, JSON.stringify(result));
   }

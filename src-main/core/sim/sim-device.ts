@@ -19,6 +19,7 @@ import type { InferRequest, PackageSource, TrainRoundRequest } from './device-co
 import type { DeltaApplyResult, InferResult, RoundCheck, TrainedRound } from './device-compute-task';
 import { DeviceRounds } from './device-rounds';
 import { ModelSlots } from './model-slots';
+import { PendingUpload } from './pending-upload';
 import { ModelUpdater, type UpdateStats } from './model-updater';
 import type { Prng } from './prng';
 import { freeMemory, LOW_BATTERY_PCT, TelemetryModel } from './telemetry-model';
@@ -199,7 +200,7 @@ export class SimDevice {
       : null;
     const { digest, checkRound, trainRound } = updates ?? {};
     this.rounds =
-      this.updater && digest && checkRound && trainRound
+      updates && this.updater && digest && checkRound && trainRound
         ? new DeviceRounds({
             deviceId: id,
             deviceSeed,
@@ -219,6 +220,7 @@ export class SimDevice {
               return () => this.ctx.wheel.cancel(timer);
             },
             now: () => this.ctx.now(),
+            pending: new PendingUpload(path.join(updates.storageDir, id)),
           })
         : null;
   }
@@ -279,6 +281,7 @@ export class SimDevice {
     if (this.model.battery <= 0) this.model.recharge();
     this.lowBatteryReported = this.model.battery < LOW_BATTERY_PCT;
     this.updater?.boot();
+    this.rounds?.restore();
     this.modelChanged();
     this.connect();
   }

@@ -12,6 +12,7 @@ import type { StartRoundParams } from '../../../src-main/core/protocol';
 import { DeviceComputePool, type PackageSource } from '../../../src-main/core/sim/device-compute-pool';
 import { DeviceRounds, type DeviceRoundsContext } from '../../../src-main/core/sim/device-rounds';
 import { ModelSlots } from '../../../src-main/core/sim/model-slots';
+import { PendingUpload } from '../../../src-main/core/sim/pending-upload';
 import { applyDelta } from '../../../src-main/core/rounds/apply-delta';
 import { decodeDelta } from '../../../src-main/core/rounds/delta-codec';
 import { buildTinyMobilenet } from '../../support/ir-builder';
@@ -51,7 +52,7 @@ interface Device {
   kept: Array<{ session: string; delta: Uint8Array }>;
 }
 
-function device(): Device {
+function device(pending?: PendingUpload): Device {
   const state: Device['state'] = { battery: 80, sram: 320_000, transferBusy: false, active: digits };
   const events: Device['events'] = [];
   const published: Device['published'] = [];
@@ -74,6 +75,7 @@ function device(): Device {
       return () => clearTimeout(t);
     },
     now: () => Date.now(),
+    ...(pending ? { pending } : {}),
   };
   return { rounds: new DeviceRounds(ctx), events, published, state, kept };
 }
@@ -165,6 +167,42 @@ describe('DeviceRounds: training, upload, cancel and deadline', () => {
     expect(offers()[1]).toMatchObject({ t: 'offer', tid });
     d.rounds.onControl({ v: 1, t: 'state', tid, state: 'received', ts: Date.now() });
     expect(results(d)).toEqual([expect.objectContaining({ ok: true, tid })]);
+  }, 90_000);
+
+  it('keeps a trained upload through a power loss: after the reboot it offers the same transfer again, until the deadline', async () => {
+    const flash = path.join(dir, 'flash-1');
+    const before = device(new PendingUpload(flash));
+    await before.rounds.start(params());
+    const offers = (d: Device) => d.published.filter((p) => p.topic.endsWith('xfer/dev/ctl')).map((p) => JSON.parse(p.payload as string) as { t: string; tid: string; sha256: string; size: number });
+    await expect.poll(() => offers(before).length, { timeout: 60_000 }).toBe(1);
+    const first = offers(before)[0]!;
+    before.rounds.halt(); // the power is cut before the app confirmed
+
+    const after = device(new PendingUpload(flash)); // the same flash after the reboot
+    after.rounds.restore();
+    expect(after.rounds.busy).toBe(true);
+    after.rounds.resume(); // connected again
+    expect(offers(after)).toEqual([expect.objectContaining({ t: 'offer', tid: first.tid, sha256: first.sha256, size: first.size })]);
+    after.rounds.onControl({ v: 1, t: 'req', tid: first.tid, want: [[0, 1]], ts: Date.now() });
+    expect(after.published.filter((p) => p.topic.endsWith('xfer/dev/blk'))).toHaveLength(1);
+    after.rounds.onControl({ v: 1, t: 'state', tid: first.tid, state: 'received', ts: Date.now() });
+    expect(results(after)).toEqual([expect.objectContaining({ ok: true, tid: first.tid, samples: 20 })]);
+    // Confirmed: nothing is left to offer after another reboot.
+    const again = device(new PendingUpload(flash));
+    again.rounds.restore();
+    expect(again.rounds.busy).toBe(false);
+
+    // A stored upload whose deadline passed while the device was off ends the round CANCELED.
+    const late = device(new PendingUpload(path.join(dir, 'flash-2')));
+    await late.rounds.start(params({ deadline: Date.now() + 60_000 }));
+    await expect.poll(() => offers(late).length, { timeout: 60_000 }).toBe(1);
+    late.rounds.halt();
+    const stored = new PendingUpload(path.join(dir, 'flash-2')).load()!;
+    new PendingUpload(path.join(dir, 'flash-2')).save({ ...stored.record, deadline: Date.now() - 1 }, stored.bytes);
+    const rebooted = device(new PendingUpload(path.join(dir, 'flash-2')));
+    rebooted.rounds.restore();
+    await expect.poll(() => results(rebooted), { timeout: 5_000 }).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED' })]);
+    expect(new PendingUpload(path.join(dir, 'flash-2')).load()).toBeNull();
   }, 90_000);
 
   it('cancel_round and the deadline end the round with a failed round_result CANCELED', async () => {
