@@ -225,6 +225,11 @@ export const useTrainingStore = defineStore('training', () => {
     return session;
   }
 
+  /** Cancels a running session; throws with the core's message when it is refused. */
+  async function cancelSession(id: string): Promise<void> {
+    upsertSessions([await api.call('personalize.cancel', { id })]);
+  }
+
   /** Drops a device's personalization overlay: it runs the global model and rejoins rounds. */
   async function resetToGlobal(deviceId: string): Promise<void> {
     await api.call('personalize.reset', { deviceId });
@@ -265,6 +270,7 @@ export const useTrainingStore = defineStore('training', () => {
     startSessions,
     personalize,
     resetToGlobal,
+    cancelSession,
     dispose,
   };
 });

@@ -88,6 +88,20 @@ describe('personalization sessions on simulated devices', () => {
     expect(await digestOf(IDS[2]!)).toBe(baseDigest);
   }, 120_000);
 
+  it('cancels a running session: the device stops, keeps nothing, and the session says canceled', async () => {
+    const started = await core.api.call('personalize.start', { deviceIds: [IDS[2]!], local: { epochs: 20, samples: 400, qas: true }, minGain: 0 });
+    const canceled = await core.api.call('personalize.cancel', { id: started.id });
+    expect(canceled.state).toBe('canceled');
+    expect(canceled.finishedAt).not.toBeNull();
+    expect(canceled.devices).toEqual([expect.objectContaining({ deviceId: IDS[2], state: 'failed', code: 'CANCELED' })]);
+    await expect(core.api.call('personalize.cancel', { id: started.id })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(core.api.call('personalize.cancel', { id: 'ps-missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The device is free again and still runs the global model: a new session on it starts and settles.
+    const next = await untilSettled((await core.api.call('personalize.start', { deviceIds: [IDS[2]!], local: { epochs: 1, samples: 40, qas: true }, minGain: 1 })).id);
+    expect(next.devices).toEqual([expect.objectContaining({ state: 'discarded', digest: baseDigest })]);
+    expect(await digestOf(IDS[2]!)).toBe(baseDigest);
+  }, 120_000);
+
   it('keeps the overlay across a reboot, and a reset returns the device to the global model and the cohort', async () => {
     const id = kept[0]!;
     const personal = await digestOf(id);

@@ -293,6 +293,14 @@ export function registerRounds(program: Command): void {
     }),
   );
 
+  remoteOptions(personalize.command('cancel <id>').description('Cancel a running session: devices still training stop and keep nothing')).action((id: string, flags: RemoteFlags) =>
+    withRemote(flags, async (api) => {
+      const s = await api.call('personalize.cancel', { id });
+      if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      else printSession(s);
+    }),
+  );
+
   remoteOptions(personalize.command('reset <deviceId>').description('Reset a device to the global model: it drops its personal update and rejoins federated rounds')).action((deviceId: string, flags: RemoteFlags) =>
     withRemote(flags, async (api) => {
       const r = await api.call('personalize.reset', { deviceId });

@@ -291,6 +291,11 @@ export const roundsCalls = {
   }),
   'personalize.list': defineCall({ summary: 'Personalization sessions, newest first', input: z.object({}).default({}), output: z.array(PersonalizationSession) }),
   'personalize.get': defineCall({ summary: 'One personalization session, per device', input: JobRef, output: PersonalizationSession }),
+  'personalize.cancel': defineCall({
+    summary: 'Cancel a running session: devices still training are told to stop and keep nothing; results already in stay',
+    input: JobRef,
+    output: PersonalizationSession,
+  }),
   'personalize.reset': defineCall({
     summary: "Drop a device's personalization overlay: it runs the global model again and rejoins federated rounds",
     input: z.object({ deviceId: DeviceId }),

@@ -10,6 +10,8 @@ export interface PersonalizationService {
   list(): PersonalizationSession[];
   /** Throws NOT_FOUND for an unknown session. */
   get(id: string): PersonalizationSession;
+  /** Cancels a running session (CONFLICT otherwise): open devices get `cancel_round` and fail CANCELED. */
+  cancel(id: string, actor: string): Promise<PersonalizationSession>;
   /** Sends `reset_personalization`; the device runs the global model again and rejoins federated rounds. */
   reset(deviceId: string, actor: string): Promise<{ deviceId: string; reset: boolean; digest?: string }>;
 }

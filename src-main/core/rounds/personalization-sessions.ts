@@ -92,6 +92,25 @@ export class PersonalizationSessions implements PersonalizationService {
     return { deviceId, reset: result.reset === true, ...(typeof result.digest === 'string' ? { digest: result.digest } : {}) };
   }
 
+  async cancel(id: string, actor: string): Promise<PersonalizationSession> {
+    const session = this.deps.store.personalization.session(id);
+    if (!session) throw new AppError('NOT_FOUND', `no personalization session ${id}`);
+    if (session.state !== 'running') throw new AppError('CONFLICT', `session ${id} is ${session.state}: only a running session can be canceled`);
+    const now = this.clock();
+    for (const d of this.deps.store.personalization.devices(id)) {
+      if (SETTLED.has(d.state)) continue;
+      this.update(session, d, { state: 'failed', code: 'CANCELED', message: 'the session was canceled', delta: null });
+      void this.deps.commands.send({ deviceId: d.deviceId, command: 'cancel_round', params: { job: id, round: 0 }, timeoutMs: 10_000 }, actor).catch(() => undefined);
+    }
+    Object.assign(session, { state: 'canceled', updatedAt: now, finishedAt: now });
+    this.deps.store.transaction(() => {
+      this.deps.store.personalization.updateSession(session);
+      this.deps.store.audit.append({ ts: now, actor, action: 'personalize.cancel', target: id, details: {} });
+    });
+    this.changed(session);
+    return this.view(session);
+  }
+
   /** A device's `round_result` of a session: kept (a personalized version is registered), discarded or failed. */
   onDeviceEvent(deviceId: string, kind: string, data: unknown): void {
     if (kind !== ROUND_RESULT_EVENT) return;

@@ -70,13 +70,16 @@ interface Running {
  * (VERSION_MISMATCH, BUSY, LOW_BATTERY, NO_DATA, INSUFFICIENT_MEMORY), local training in the compute
  * pool, the delta's upload as a device → app block transfer, the `round_result` event, and
  * `cancel_round` and the deadline (CANCELED); in a personalization session (`mode: personalize`) the
- * update is kept as the model's overlay when it raised held-out accuracy by more than `minGain`.
+ * update is kept as the model's overlay when it raised held-out accuracy by more than `minGain`,
+ * once the app confirmed the upload.
  * One round at a time. A power loss during training loses the round; a trained delta not yet
  * confirmed is kept in flash (`pending`) and offered again, with the same transfer id, after the
  * reboot, until the round's deadline.
  */
 export class DeviceRounds {
   private running: Running | null = null;
+  /** Rounds whose `start_round` is still being checked, and whether `cancel_round` came meanwhile. */
+  private readonly starting = new Map<string, { canceled: boolean }>();
 
   constructor(private readonly ctx: DeviceRoundsContext) {}
 
@@ -96,6 +99,18 @@ export class DeviceRounds {
       if (current.ref.job === params.job && current.ref.round === params.round) return { ok: true, memoryBytes: current.memoryBytes };
       return { ok: false, code: 'BUSY', message: `round ${current.ref.round} of job ${current.ref.job} is running` };
     }
+    const id = refKey(params);
+    if (this.starting.has(id)) return { ok: false, code: 'BUSY', message: `round ${params.round} of job ${params.job} is being started` };
+    const starting = { canceled: false };
+    this.starting.set(id, starting);
+    try {
+      return await this.begin(params, starting);
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  private async begin(params: StartRoundParams, starting: { canceled: boolean }): Promise<StartRoundAnswer> {
     if (this.ctx.transferBusy()) return { ok: false, code: 'BUSY', message: 'a model transfer is in progress' };
     const battery = this.ctx.battery();
     if (battery < LOW_BATTERY_PCT) return { ok: false, code: 'LOW_BATTERY', message: `battery at ${battery.toFixed(1)} %, training needs ${LOW_BATTERY_PCT} %` };
@@ -106,6 +121,7 @@ export class DeviceRounds {
     const check = await this.ctx.checkRound(source, params.scheme, this.ctx.freeSramBytes());
     if (!check.ok) return check;
     if (this.running) return { ok: false, code: 'BUSY', message: `round ${this.running.ref.round} of job ${this.running.ref.job} is running` };
+    if (starting.canceled) return { ok: false, code: 'CANCELED', message: 'canceled by the app before it started' };
     const ref = { job: params.job, round: params.round };
     const minGain = params.mode === 'personalize' ? (params.minGain ?? 0) : null;
     const running: Running = { ref, minGain, memoryBytes: check.memoryBytes, cancelDeadline: () => undefined, upload: null, trained: null };
@@ -117,6 +133,11 @@ export class DeviceRounds {
 
   /** `cancel_round`: true when that round was running (its failed round_result follows). */
   cancel(ref: RoundRef): boolean {
+    const starting = this.starting.get(refKey(ref));
+    if (starting) {
+      starting.canceled = true;
+      return true;
+    }
     const r = this.running;
     if (!r || r.ref.job !== ref.job || r.ref.round !== ref.round) return false;
     this.stop(r, 'CANCELED', 'canceled by the app');
@@ -134,8 +155,11 @@ export class DeviceRounds {
       for (let frame = upload.nextFrame(); frame; frame = upload.nextFrame()) this.ctx.publish(blk, frame, 0);
       return true;
     }
-    if (message.state === 'received') this.finish(r, { ...r.ref, ok: true, tid: upload.offer.tid, bytes: upload.offer.size, sha256: upload.offer.sha256, ...metricsOf(r.trained!), ...(r.kept === undefined ? {} : { kept: r.kept }) });
-    else if (message.state === 'failed' && message.code === 'BUSY') {
+    if (message.state === 'received') {
+      // Kept only once the app has the upload: a session canceled before then leaves the model as it was.
+      if (r.kept) this.ctx.keepPersonalization(r.ref.job, r.trained!.delta);
+      this.finish(r, { ...r.ref, ok: true, tid: upload.offer.tid, bytes: upload.offer.size, sha256: upload.offer.sha256, ...metricsOf(r.trained!), ...(r.kept === undefined ? {} : { kept: r.kept }) });
+    } else if (message.state === 'failed' && message.code === 'BUSY') {
       // The app takes a bounded number of uploads at once: offer the same upload again a little later.
       this.ctx.after(BUSY_RETRY_MS + Math.floor(Math.random() * BUSY_RETRY_MS), () => {
         if (this.running === r && r.upload === upload) this.offer(upload.offer);
@@ -185,7 +209,6 @@ export class DeviceRounds {
     if (running.minGain !== null) {
       // Personalization keeps the update only when it helps on the device's own held-out data; the upload goes either way.
       running.kept = trained.accuracyAfter > trained.accuracyBefore + running.minGain;
-      if (running.kept) this.ctx.keepPersonalization(running.ref.job, trained.delta);
     }
     this.progress({ ...running.ref, phase: 'uploading', loss: trained.loss });
     const bytes = trained.delta;
@@ -234,4 +257,8 @@ export class DeviceRounds {
 
 function metricsOf(t: TrainedRound): Pick<Extract<RoundResult, { ok: true }>, 'samples' | 'loss' | 'accuracyBefore' | 'accuracyAfter' | 'trainMs'> {
   return { samples: t.samples, loss: t.loss, accuracyBefore: t.accuracyBefore, accuracyAfter: t.accuracyAfter, trainMs: t.trainMs };
+}
+
+function refKey(ref: RoundRef): string {
+  return `${ref.job}/${ref.round}`;
 }

@@ -211,6 +211,12 @@ describe('DeviceRounds: training, upload, cancel and deadline', () => {
     await d.rounds.start(params());
     expect(d.rounds.cancel({ job: 'job-1', round: 0 })).toBe(true);
     expect(results(d)).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'canceled by the app' })]);
+    // cancel_round while start_round is still being checked: the start answers CANCELED and nothing trains.
+    const early = device();
+    const starting = early.rounds.start(params());
+    expect(early.rounds.cancel({ job: 'job-1', round: 0 })).toBe(true);
+    expect(await starting).toMatchObject({ ok: false, code: 'CANCELED' });
+    expect(early.rounds.busy).toBe(false);
     const late = device();
     await late.rounds.start(params({ deadline: Date.now() + 50 }));
     await expect.poll(() => results(late), { timeout: 5_000 }).toEqual([expect.objectContaining({ ok: false, code: 'CANCELED', message: 'the round deadline passed' })]);

@@ -13,7 +13,7 @@ export interface FederatedJobs {
 
 /** Federated jobs and personalization sessions. */
 export function createRoundsHandlers(deps: { rounds: FederatedJobs; personalize: PersonalizationService }): Handlers<
-  'rounds.create' | 'rounds.list' | 'rounds.get' | 'rounds.participants' | 'rounds.cancel' | 'personalize.start' | 'personalize.list' | 'personalize.get' | 'personalize.reset'
+  'rounds.create' | 'rounds.list' | 'rounds.get' | 'rounds.participants' | 'rounds.cancel' | 'personalize.start' | 'personalize.list' | 'personalize.get' | 'personalize.cancel' | 'personalize.reset'
 > {
   const { rounds, personalize } = deps;
   return {
@@ -25,6 +25,7 @@ export function createRoundsHandlers(deps: { rounds: FederatedJobs; personalize:
     'personalize.start': (input, ctx) => personalize.start(input, ctx.actor),
     'personalize.list': () => personalize.list(),
     'personalize.get': (input) => personalize.get(input.id),
+    'personalize.cancel': (input, ctx) => personalize.cancel(input.id, ctx.actor),
     'personalize.reset': (input, ctx) => personalize.reset(input.deviceId, ctx.actor),
   };
 }
