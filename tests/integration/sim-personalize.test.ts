@@ -76,7 +76,9 @@ describe('personalization sessions on simulated devices', () => {
       expect(v.digest).toBe(d.digest);
       expect(d.digest).not.toBe(baseDigest);
       await waitForAsync(`${d.deviceId}'s birth on its personalized digest`, async () => ((await digestOf(d.deviceId)) === d.digest ? true : undefined), 20_000);
+      expect((await core.api.call('fleet.get', { id: d.deviceId })).personalized).toEqual({ session: session.id, digest: d.digest });
     }
+    for (const d of session.devices.filter((x) => !x.kept)) expect((await core.api.call('fleet.get', { id: d.deviceId })).personalized).toBeUndefined();
     for (const d of session.devices.filter((x) => !x.kept)) expect(await digestOf(d.deviceId)).toBe(baseDigest);
     expect((await excluded()).PERSONALIZED).toBe(kept.length);
   }, 180_000);
@@ -114,6 +116,7 @@ describe('personalization sessions on simulated devices', () => {
     const reset = await core.api.call('personalize.reset', { deviceId: id });
     expect(reset).toEqual({ deviceId: id, reset: true, digest: baseDigest });
     await waitForAsync('the birth on the global digest', async () => ((await digestOf(id)) === baseDigest ? true : undefined), 20_000);
+    expect((await core.api.call('fleet.get', { id })).personalized).toBeUndefined();
     expect((await excluded()).PERSONALIZED ?? 0).toBe(kept.length - 1);
     expect(await core.api.call('personalize.reset', { deviceId: id })).toEqual({ deviceId: id, reset: false, digest: baseDigest });
   }, 120_000);

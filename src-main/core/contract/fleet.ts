@@ -33,6 +33,8 @@ export const DeviceSummary = z.object({
   battery: z.number().nullable(),
   temperature: z.number().nullable(),
   rssi: z.number().nullable(),
+  /** Set while the device runs a personalization overlay (its birth says so): global rounds leave it out. */
+  personalized: z.object({ session: z.string(), digest: z.string() }).optional(),
 });
 export type DeviceSummary = z.infer<typeof DeviceSummary>;
 

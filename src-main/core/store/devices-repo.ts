@@ -108,10 +108,11 @@ interface DeviceRow {
   prediction: number | null;
   confidence: number | null;
   proto: string;
+  personalized: string | null;
 }
 
 const DETAIL_COLUMNS =
-  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, proto';
+  'id, name, tags, mcu, firmware, runtime, model, slots, sram_free, flash_free, telemetry_interval_ms, status, simulated, created_at, last_seen, battery, temperature, rssi, free_heap, inference_ms, prediction, confidence, proto, personalized';
 
 /** The model id and the version of a `modelId@version` column, for ordering (a version sorts as a number). */
 const MODEL_ID_SQL = "CASE WHEN instr(model, '@') > 0 THEN substr(model, 1, instr(model, '@') - 1) ELSE model END";
@@ -134,6 +135,7 @@ function escapeLike(text: string): string {
 }
 
 function toSummary(row: DeviceRow): DeviceSummary {
+  const personalized = parseJsonColumn<DeviceSummary['personalized'] | null>(row.personalized, null);
   return {
     id: row.id,
     name: row.name,
@@ -148,6 +150,7 @@ function toSummary(row: DeviceRow): DeviceSummary {
     battery: row.battery,
     temperature: row.temperature,
     rssi: row.rssi,
+    ...(personalized ? { personalized } : {}),
   };
 }
 
