@@ -56,6 +56,8 @@ describe('demo', () => {
     expect(done.figures.filter((f) => f.label.startsWith('Personalized '))).toHaveLength(4);
     expect(done.steps.every((s) => s.title && s.explains && s.result)).toBe(true);
     expect(seen.some((s) => s.steps.some((x) => x.state === 'running' && x.detail))).toBe(true);
+    // The base model trains in the training worker, which reports its epochs as it goes.
+    expect(seen.some((s) => s.steps.some((x) => x.id === 'model' && x.state === 'running' && /^training: epoch \d+ of \d+/.test(x.detail ?? '')))).toBe(true);
 
     const { devices } = await core.api.call('fleet.list', { tags: ['demo'] });
     expect(new Set(devices.map((d) => d.mcu))).toEqual(new Set(['stm32f746', 'nrf52840', 'rp2040', 'stm32h743']));

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { AppError, type DemoFigure, type DemoOptions, type DemoStatus, type DemoStep, type Deployment, type Events, type FederatedJob, type PersonalizationSession, type TinyFleetApi } from '../contract';
 import type { EventSink } from '../common/event-sink';
 import { writeTflite } from '../engine/tflite/writer';
-import { resolveRecipe, trainBaseModel, type BaseModelRecipe } from '../train';
+import { resolveRecipe, type BaseModelRecipe, type TrainingPool } from '../train';
+import { decodeModel } from '../train/quant/model-io';
 
 /**
  * The MCU classes of the demo fleet: two Cortex-M7 (STM32F746, STM32H743: room for the larger
@@ -39,6 +40,8 @@ export interface DemoRunnerDeps {
   /** Where trained base models are cached (keyed by the recipe). */
   dataDir: string;
   events: EventSink<Events>;
+  /** Trains the base model in a worker thread, so the app stays responsive while it trains. */
+  training: Pick<TrainingPool, 'trainBase'>;
 }
 
 type Progress = (progress: number, detail: string) => void;
@@ -91,7 +94,7 @@ export class DemoRunner {
     const figures: DemoFigure[] = [];
     try {
       const groupSize = await this.step('fleet', signal, (p) => this.provision(options, signal, p));
-      const model = await this.step('model', signal, (p) => this.trainAndImport(options, p));
+      const model = await this.step('model', signal, (p) => this.trainAndImport(options, signal, p));
       figures.push({ label: 'Base model accuracy (int8, global test set)', value: pct(model.int8Accuracy) });
       const deployment = await this.step('deploy', signal, (p) => this.deploy(model.modelId, model.version, signal, p));
       figures.push(
@@ -156,7 +159,7 @@ export class DemoRunner {
     return group.total;
   }
 
-  private async trainAndImport(options: DemoOptions, progress: Progress) {
+  private async trainAndImport(options: DemoOptions, signal: AbortSignal, progress: Progress) {
     const recipe = RECIPES[options.fast ? 'fast' : 'full'];
     const resolved = resolveRecipe(recipe);
     const key = createHash('sha256').update(JSON.stringify(resolved)).digest('hex').slice(0, 16);
@@ -173,10 +176,11 @@ export class DemoRunner {
       cached = true;
     } else {
       progress(0.05, `training (${resolved.epochs} epochs, ${resolved.trainSamples} samples)`);
-      // Yield once so the progress above reaches the clients before training takes the thread.
-      await pause(50);
-      const base = trainBaseModel(recipe);
-      bytes = writeTflite(base.model);
+      const base = await this.deps.training.trainBase(recipe, {
+        signal,
+        onProgress: (p) => progress(0.05 + (0.85 * (p.epoch + p.step / Math.max(1, p.stepsPerEpoch))) / p.epochs, `training: epoch ${p.epoch + 1} of ${p.epochs}, loss ${p.loss.toFixed(3)}`),
+      });
+      bytes = writeTflite(decodeModel(base.modelFile).model);
       int8Accuracy = base.int8Accuracy;
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, bytes);

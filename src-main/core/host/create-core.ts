@@ -15,6 +15,7 @@ import path from 'node:path';
 import { SimGroupConfig, type BrokerSettings, type CallName, type SystemInfo } from '../contract';
 import { loadMcuProfiles } from '../engine/mcu-profiles';
 import { DemoRunner } from '../demo';
+import { TrainingPool } from '../train';
 import { DeltaSender, DeployService, UploadReceiver } from '../deploy';
 import { MAX_DELTA_BYTES } from '../rounds';
 import type { DeltaDownloads, DeltaUploads } from '../rounds/delta-transfers';
@@ -209,7 +210,9 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
     stops.push({ name: 'in-process client', stop: () => api.close() });
-    const demo = new DemoRunner({ api, dataDir: config.dataDir, events: bus });
+    const training = new TrainingPool();
+    stops.push({ name: 'training pool', stop: () => training.close() });
+    const demo = new DemoRunner({ api, dataDir: config.dataDir, events: bus, training });
     stops.push({ name: 'demo', stop: () => demo.dispose() });
 
     const simulate = config.simulate ?? settings.get().simulator.autoStartCount;
