@@ -26,7 +26,7 @@ import type { FederatedJob, PersonalizationSession, SchemeName } from '../src-ma
 import { readTflite } from '../src-main/core/engine/tflite/reader';
 import { writeTflite } from '../src-main/core/engine/tflite/writer';
 import { DEFAULT_ROUND_LR } from '../src-main/core/rounds/round-records';
-import { evaluateOnServer } from '../src-main/core/rounds/rounds-service';
+import { evaluateOnServer } from '../src-main/core/train';
 import { deriveSeed } from '../src-main/core/sim/prng';
 import { createDeviceData, resolveScheme, taskOfInt8Model, trainBaseModel } from '../src-main/core/train';
 import { engineRunner } from '../src-main/core/train/sparse/engine-runner';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/index';
-import { createDeviceData, readModelFile, taskOfModel, TrainingPool } from '../../src-main/core/train';
+import { createDeviceData, evaluateOnServer, readModelFile, taskOfModel, TrainingPool } from '../../src-main/core/train';
 import { evaluateInt8 } from '../../src-main/core/train/quant/evaluate-int8';
 
 /** Runs the CLI in-process and captures stdout/stderr. */
@@ -112,6 +112,11 @@ describe('training pool (piscina worker threads)', () => {
         expect(readModelFile(r.modelFile, 'local').model.ops.length).toBeGreaterThan(0);
       }
       await expect(pool.trainLocal({ modelFile: new Uint8Array(32), deviceSeed: 1, options })).rejects.toThrow(/neither a TinyFleet model file/);
+      // The server-side evaluation in a worker gives exactly what it gives on this thread.
+      const model = readModelFile(results[0]!.modelFile, 'local').model;
+      const inWorker = await pool.evaluate(model);
+      expect(inWorker).not.toBeNull();
+      expect(inWorker).toBe(evaluateOnServer(model));
     } finally {
       await pool.close();
     }

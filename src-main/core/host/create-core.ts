@@ -181,7 +181,10 @@ export async function createCore(config: CoreConfig): Promise<Core> {
 
     // Rounds and personalization sessions share the upload seam, routed by the job id.
     const uploads = routeUploads(deltaUploads);
-    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: uploads.rounds, downloads: deltaDownloads });
+    // Base models, and the evaluation of every new version, train and run off the core thread.
+    const training = new TrainingPool();
+    stops.push({ name: 'training pool', stop: () => training.close() });
+    const rounds = new RoundsService({ store, models, commands: fleet.deviceCommands, profiles, events: bus, logger, uploads: uploads.rounds, downloads: deltaDownloads, training });
     const personalize = new PersonalizationSessions({ store, models, commands: fleet.deviceCommands, profiles, uploads: uploads.sessions, events: bus, logger });
     const offRoundEvents = fleet.onDeviceEvent((deviceId, kind, data) => {
       rounds.onDeviceEvent(deviceId, kind, data);
@@ -210,8 +213,6 @@ export async function createCore(config: CoreConfig): Promise<Core> {
     const dispatcher = new Dispatcher(handlers, { logger, validateOutputs: validate });
     const api = createLocalApi(dispatcher, bus, actorOf(config.host));
     stops.push({ name: 'in-process client', stop: () => api.close() });
-    const training = new TrainingPool();
-    stops.push({ name: 'training pool', stop: () => training.close() });
     const demo = new DemoRunner({ api, dataDir: config.dataDir, events: bus, training });
     stops.push({ name: 'demo', stop: () => demo.dispose() });
 

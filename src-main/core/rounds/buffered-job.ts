@@ -301,7 +301,7 @@ export class BufferedJob {
       return;
     }
     const result = buffer.aggregate();
-    const globalAccuracy = this.deps.evaluate(result.model);
+    const globalAccuracy = await this.deps.evaluate(result.model);
     const aggregated = taken.map((t) => t.p);
     const published = await this.deps.publish(job.modelId, result.model, roundLineage(job, window, aggregated, globalAccuracy));
     if (job.state !== 'running') return;

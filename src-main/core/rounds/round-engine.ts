@@ -38,8 +38,8 @@ export interface RoundEngineDeps {
    * was imported but before the round was marked done), so every round makes exactly one version.
    */
   publish(modelId: string, model: Model, lineage: ModelLineage): Promise<PublishedVersion>;
-  /** Server-side accuracy of a model (several shifted test splits), or null when its task is unknown. */
-  evaluate(model: Model): number | null;
+  /** Server-side accuracy of a model (several shifted test splits), or null when its task is unknown; off the core thread. */
+  evaluate(model: Model): Promise<number | null>;
   uploads?: DeltaUploads;
   downloads?: DeltaDownloads;
   /** A job (and maybe one of its rounds) changed. */
@@ -332,7 +332,7 @@ export class RoundEngine {
       return { device: p.deviceId, delta: d.value };
     });
     const result = fedAvg(base.model, uploads, { baseSha256: round.baseDigest, round: { job: job.id, round: round.round } });
-    const globalAccuracy = this.deps.evaluate(result.model);
+    const globalAccuracy = await this.deps.evaluate(result.model);
     const after = accepted.map((p) => p.accuracyAfter).filter((a): a is number => a !== null);
     const lineage = roundLineage(job, round, accepted, globalAccuracy);
     const published = await this.deps.publish(job.modelId, result.model, lineage);

@@ -11,8 +11,7 @@ import { writeTflite } from '../engine/tflite/writer';
 import type { CommandSender } from '../fleet/device-commands';
 import type { ModelRegistry } from '../models';
 import type { RoundJobRecord, Store } from '../store';
-import { createDeviceData, describeScheme, resolveScheme, taskOfInt8Model, TrainingMemoryEstimator, type SparseScheme } from '../train';
-import { evaluateInt8 } from '../train/quant/evaluate-int8';
+import { describeScheme, resolveScheme, TrainingMemoryEstimator, type SparseScheme, type TrainingPool } from '../train';
 import { cohortSize, eligibleDevices, type CohortCandidate } from './cohort';
 import type { DeltaDownloads, DeltaUploads } from './delta-transfers';
 import { checkTrainingMemory } from './memory-fit';
@@ -21,10 +20,6 @@ import { denseBytes, jobSummary, roundSummary } from './round-records';
 
 /** Standard schemes from the most to the least an update may change: `auto` takes the first that fits a class. */
 const AUTO_ORDER: readonly SchemeName[] = ['full', 'sparse', 'bias', 'classifier'];
-/** Server-side evaluation: this many shifted test splits of this many samples each (seeds apart from any device's). */
-const EVAL_SHIFTS = 4;
-const EVAL_SAMPLES = 100;
-const EVAL_SEED_BASE = 0x5e7e_0000;
 
 /** What the rounds service needs. */
 export interface RoundsServiceDeps {
@@ -36,6 +31,8 @@ export interface RoundsServiceDeps {
   logger: Logger;
   uploads?: DeltaUploads;
   downloads?: DeltaDownloads;
+  /** Evaluates each new version on the server-side test split in a worker thread. */
+  training: Pick<TrainingPool, 'evaluate'>;
   clock?: () => number;
   tickMs?: number;
 }
@@ -58,7 +55,7 @@ export class RoundsService {
       candidates: () => this.candidates(),
       model: (modelId, version) => this.model(modelId, version),
       publish: (modelId, model, lineage) => this.publish(modelId, model, lineage),
-      evaluate: (model) => evaluateOnServer(model),
+      evaluate: (model) => deps.training.evaluate(model),
       uploads: deps.uploads,
       downloads: deps.downloads,
       changed: (job, round) => {
@@ -103,7 +100,7 @@ export class RoundsService {
       stateReason: null,
       currentRound: 0,
       latestVersion: null,
-      baseAccuracy: evaluateOnServer(base.model),
+      baseAccuracy: await this.deps.training.evaluate(base.model),
       globalAccuracy: null,
       bestAccuracy: null,
       roundsWithoutGain: 0,
@@ -280,15 +277,4 @@ export function classPlan(mcu: string, devices: number, choice: FederatedJobSpec
 function describeExclusions(plan: CohortPlan): string {
   const parts = Object.entries(plan.excluded).map(([reason, n]) => `${n} ${reason}`);
   return parts.length ? `left out: ${parts.join(', ')}` : `${plan.matching} match the filters`;
-}
-
-/**
- * Accuracy on the server-side test split: EVAL_SHIFTS shifted held-out sets with seeds no device
- * uses, pooled; null when the model's task is unknown.
- */
-export function evaluateOnServer(model: Model): number | null {
-  const task = taskOfInt8Model(model);
-  if (!task) return null;
-  const samples = Array.from({ length: EVAL_SHIFTS }, (_, i) => createDeviceData(task, EVAL_SEED_BASE + i, { trainSamples: 0, evalSamples: EVAL_SAMPLES }).eval).flat();
-  return evaluateInt8(model, samples);
 }

@@ -25,3 +25,4 @@ export { planBackward, type BackwardPlan, type LayerUpdate } from './sparse/plan
 export { int32View, int8View } from './sparse/real-params';
 export { describeScheme, validateScheme, type SparseScheme } from './sparse/scheme';
 export { TrainingPool } from './worker/pool';
+export { evaluateOnServer } from './server-evaluation';

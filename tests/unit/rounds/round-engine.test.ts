@@ -83,7 +83,7 @@ function setup(store = Store.openFile(':memory:'), published: Published = [], op
       if (options.dieAfterPublish) throw new Error('killed');
       return { version: published.length + 1, digest: modelDigest(model) };
     },
-    evaluate: () => null,
+    evaluate: async () => null,
     uploads: { onUpload: (h) => ((handler = h), () => (handler = null)) },
     downloads: options.downloads,
     changed: () => undefined,

@@ -1,3 +1,4 @@
+import type { Model } from '../../engine/ir';
 import { WorkerPool } from '../../platform/worker-pool';
 import { requireWorkerScript } from '../../platform/worker-script';
 import type { BaseModelRecipe } from '../base-model';
@@ -5,6 +6,7 @@ import type { FloatProgress } from '../float/trainer';
 import type { SparseProgress } from '../sparse/trainer';
 import type { BaseModelTaskResult } from './base-model-task';
 import type { LocalTask, LocalTaskResult } from './local-task';
+import { encodeModel } from '../quant/model-io';
 import type { TrainingJob } from './training-task';
 
 /** Options of the training pool. */
@@ -15,7 +17,7 @@ export interface TrainingPoolOptions {
 
 /**
  * Runs training in worker threads so that the app's main thread stays responsive: base-model
- * training and devices' local sparse updates. Progress comes back over a MessagePort, cancellation
+ * training, devices' local sparse updates and the server-side evaluation of new versions. Progress comes back over a MessagePort, cancellation
  * aborts the task. The worker is `training-worker.js` beside the bundle (electron-vite entry
  * `training-worker` = training-task.ts), else that source through tsx.
  */
@@ -37,6 +39,11 @@ export class TrainingPool {
    */
   trainLocal(task: Omit<LocalTask, 'progress'>, opts: { signal?: AbortSignal; onProgress?: (p: SparseProgress) => void } = {}): Promise<LocalTaskResult> {
     return this.pool.runWithProgress((progress) => ({ kind: 'local', task: { ...task, progress } }) satisfies TrainingJob, opts);
+  }
+
+  /** A model's accuracy on the server-side test split (evaluateOnServer), in a worker; null for an unknown task. */
+  evaluate(model: Model): Promise<number | null> {
+    return this.pool.run({ kind: 'evaluate', task: { modelFile: encodeModel(model) } } satisfies TrainingJob);
   }
 
   /** Stops the workers (running tasks are aborted). */
