@@ -101,6 +101,37 @@ describe.skipIf(skip)('fleet learning from the UI', () => {
     expect(app.problems).toEqual([]);
   }, 240_000);
 
+  it('runs a buffered asynchronous job from the form: every two uploads make a version, each window shows what it took and how stale', async () => {
+    const { page } = app;
+    await page.click('[data-testid="nav-training"]');
+    await page.click('[data-testid="training-new"]');
+    await choose(page, 'job-model', 'digits');
+    await choose(page, 'job-tags', 'fl');
+    await page.keyboard.press('Escape');
+    // The devices run the last job's newest version, which the form proposes as the base.
+    await expect.poll(() => page.locator('[data-testid="job-cohort-summary"]').textContent(), { timeout: 60_000, interval: 250 }).toMatch(/3 matching, 3 eligible/);
+    await page.click('[data-testid="job-next"]');
+    await setNumber(page, 'job-samples', 40);
+    await page.click('[data-testid="job-next"]');
+    await setNumber(page, 'job-rounds', 2);
+    await page.click('[data-testid="job-mode-async"]');
+    await setNumber(page, 'job-async-buffer', 2);
+    await setNumber(page, 'job-max-staleness', 2);
+    await setNumber(page, 'job-deadline', 60);
+    expect(await page.locator('[data-testid="job-review-rounds"]').textContent()).toContain('2 rounds, buffered asynchronous: every 2 uploads aggregate, uploads more than 2 versions old are refused');
+    await page.click('[data-testid="job-submit"]');
+
+    await page.waitForSelector('[data-testid="job-page"]');
+    await expect.poll(() => page.locator('[data-testid="job-state"]').textContent(), { timeout: 180_000, interval: 500 }).toMatch(/done/i);
+    const windows = page.locator('[data-testid="job-rounds"] .el-table__body tr');
+    expect(await windows.count()).toBe(2);
+    for (const i of [0, 1]) expect((await windows.nth(i).locator('[data-testid="round-staleness"]').textContent())?.trim()).toMatch(/^2 · \d\.\d\d$/);
+    const [job] = await app.core.api.call('rounds.list', {});
+    expect(job).toMatchObject({ mode: 'async', state: 'done' });
+    await page.screenshot({ path: screenshotPath('e2e-training-async.png'), fullPage: true });
+    expect(app.problems).toEqual([]);
+  }, 240_000);
+
   it('runs a personalization session from the UI: before/after per device, kept or rolled back, reset to global', async () => {
     const { page } = app;
     await page.click('[data-testid="nav-training"]');
