@@ -11,7 +11,7 @@ import { decodeDelta, encodeDelta } from './delta-codec';
 import type { DeltaDownloads, DeltaUploads, UploadDecision, UploadVerdict } from './delta-transfers';
 import { validateDelta } from './delta-validation';
 import type { ModelLineage } from '../contract/models';
-import type { SparseDelta } from './sparse-delta';
+import { diffModels, type SparseDelta } from './sparse-delta';
 import { BufferedJob } from './buffered-job';
 import { accuracySpread, newParticipant, newRound, recordAccuracy, roundLineage, startRoundParams, stopReason } from './round-records';
 
@@ -63,6 +63,8 @@ interface Live {
    * so too, but it travels on another topic and may come after the next round is selected.
    */
   confirmed: Map<string, string>;
+  /** Devices sent a catch-up delta before the round of this index was selected (one try per round). */
+  caughtUp: Set<string>;
 }
 
 /**
@@ -257,6 +259,7 @@ export class RoundEngine {
     const baseVersion = job.latestVersion ?? job.version;
     const base = this.deps.model(job.modelId, baseVersion);
     const candidates = this.deps.candidates().map((d) => (live.confirmed.has(d.id) ? { ...d, digest: live.confirmed.get(d.id)! } : d));
+    if (this.catchUp(live, candidates, baseVersion, base.digest)) return;
     const { eligible } = eligibleDevices(candidates, job.spec.cohort, base.digest);
     const fitting = eligible.filter((d) => live.schemes.has(d.mcu));
     const index = job.currentRound;
@@ -358,22 +361,58 @@ export class RoundEngine {
 
   /** The aggregated delta to every device still on the round's base (not personalized). */
   private sendAggregate(live: Live, round: RoundRecord, bytes: Uint8Array, digest: string): void {
-    const downloads = this.deps.downloads;
-    if (!downloads) return;
+    if (!this.deps.downloads) return;
     const targets = this.deps.candidates().filter((d) => d.digest === round.baseDigest && !d.personalized && d.status === 'online');
-    for (const d of targets) {
-      live.deliveries++;
-      void downloads
-        .send(d.id, bytes, { round: { job: live.job.id, round: round.round }, digest })
-        .then((outcome) => {
-          if (outcome.ok) live.confirmed.set(d.id, digest);
-          round.bytesDown += outcome.bytesSent;
-          this.deps.store.rounds.updateRound(round);
-          this.deps.changed(live.job, round);
-        })
-        .catch((err: unknown) => this.deps.logger.warn(`rounds: aggregated delta to ${d.id}: ${String(err)}`))
-        .finally(() => live.deliveries--);
+    for (const d of targets) this.deliver(live, round, d.id, bytes, digest);
+  }
+
+  /**
+   * Before a round is selected: online devices of the cohort still on an earlier version of this
+   * job (offline when the aggregate went out, or its transfer failed) take the delta from their
+   * version to the round's base, once per round, so they are not left out of every later round.
+   * True when deltas went out: the selection waits until they settle.
+   */
+  private catchUp(live: Live, candidates: readonly CohortCandidate[], baseVersion: number, baseDigest: string): boolean {
+    const previous = live.round;
+    if (!this.deps.downloads || !previous) return false;
+    const versionOf = new Map<string, number>();
+    for (const r of this.deps.store.rounds.rounds(live.job.id)) if (r.baseDigest !== baseDigest) versionOf.set(r.baseDigest, r.baseVersion);
+    const lagging = candidates.filter((d) => d.status === 'online' && d.digest !== null && versionOf.has(d.digest) && !live.caughtUp.has(`${d.id}@${live.job.currentRound}`));
+    // The cohort's other rules (tags, classes, battery, personalized) still decide who is caught up.
+    const inCohort = new Set(eligibleDevices(lagging.map((d) => ({ ...d, digest: baseDigest })), live.job.spec.cohort, baseDigest).eligible.map((d) => d.id));
+    const behind = lagging.filter((d) => inCohort.has(d.id));
+    if (behind.length === 0) return false;
+    const to = this.deps.model(live.job.modelId, baseVersion);
+    const deltas = new Map<number, Uint8Array>();
+    for (const d of behind) {
+      const from = versionOf.get(d.digest!)!;
+      let bytes = deltas.get(from);
+      if (!bytes) {
+        const base = this.deps.model(live.job.modelId, from);
+        bytes = encodeDelta(diffModels(base.model, to.model, { baseSha256: base.digest, round: { job: live.job.id, round: previous.round } }));
+        deltas.set(from, bytes);
+      }
+      live.caughtUp.add(`${d.id}@${live.job.currentRound}`);
+      this.deps.logger.info(`rounds: ${live.job.id}: ${d.id} is on version ${from}; catch-up delta to version ${baseVersion}`);
+      this.deliver(live, previous, d.id, bytes, to.digest);
     }
+    return true;
+  }
+
+  /** Sends a delta that takes `deviceId` to `digest`; its bytes count as `round`'s download. */
+  private deliver(live: Live, round: RoundRecord, deviceId: string, bytes: Uint8Array, digest: string): void {
+    live.deliveries++;
+    void this.deps
+      .downloads!.send(deviceId, bytes, { round: { job: live.job.id, round: round.round }, digest })
+      .then((outcome) => {
+        if (outcome.ok) live.confirmed.set(deviceId, digest);
+        else this.deps.logger.warn(`rounds: ${live.job.id}: delta to ${deviceId} failed: ${outcome.code}: ${outcome.message}`);
+        round.bytesDown += outcome.bytesSent;
+        this.deps.store.rounds.updateRound(round);
+        this.deps.changed(live.job, round);
+      })
+      .catch((err: unknown) => this.deps.logger.warn(`rounds: delta to ${deviceId}: ${String(err)}`))
+      .finally(() => live.deliveries--);
   }
 
   // --- bookkeeping -------------------------------------------------------------------------------
@@ -389,7 +428,7 @@ export class RoundEngine {
     const rounds = this.deps.store.rounds.rounds(job.id);
     const round = rounds.find((r) => r.round === job.currentRound) ?? null;
     const participants = new Map(round ? this.deps.store.rounds.participants(job.id, round.round).map((p) => [p.deviceId, p]) : []);
-    const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map() };
+    const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map(), caughtUp: new Set() };
     this.live.set(job.id, live);
   }
 

@@ -222,6 +222,50 @@ describe('RoundEngine (synchronous rounds)', () => {
     t.engine.dispose();
   });
 
+  it('catches a device up whose aggregated delta did not arrive before the next round is selected, once per round', async () => {
+    const pending: Array<{ deviceId: string; bytes: Uint8Array; digest: string; settle: (ok: boolean) => void }> = [];
+    const downloads: DeltaDownloads = {
+      send: (deviceId, bytes, { digest: to }) =>
+        new Promise((resolve) => pending.push({ deviceId, bytes, digest: to, settle: (ok) => resolve(ok ? { ok: true, bytesSent: bytes.byteLength } : { ok: false, code: 'TRANSFER_TIMEOUT', message: 'no answer', bytesSent: 40 }) })),
+    };
+    const t = setup(undefined, [], { downloads });
+    t.engine.start();
+    t.store.rounds.insertJob(job({ rounds: 3 }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick();
+    await t.engine.tick();
+    for (const [id, seed, scheme] of [['d1', 1, SCHEMES.small!], ['d3', 3, SCHEMES.big!], ['d4', 4, SCHEMES.big!]] as const) {
+      const d = deltaOf(seed, scheme);
+      t.upload().offer(id, offer(`00000000000000${id}`, d.bytes));
+      await t.upload().delivered(id, offer(`00000000000000${id}`, d.bytes), d.bytes);
+    }
+    t.advance(10 * 60_000);
+    await t.engine.tick(); // version 2 published, its delta on its way to all five
+    const settle = async (failing: string[]) => {
+      for (const p of pending.splice(0)) p.settle(!failing.includes(p.deviceId));
+      await new Promise((r) => setImmediate(r));
+    };
+    await settle(['d2', 'd4']);
+    await t.engine.tick(); // round 1 waits: d2 and d4 are still on version 1 and take the catch-up delta first
+    expect(t.store.rounds.rounds('job-1')).toHaveLength(1);
+    const v2 = t.published[0]!.model;
+    expect(pending.map((p) => p.deviceId).sort()).toEqual(['d2', 'd4']);
+    const catchUp = decodeDelta(pending[0]!.bytes);
+    expect(catchUp.ok && catchUp.value.baseSha256).toBe(digest);
+    expect(modelDigest(applyDelta(base, (catchUp as { value: SparseDelta }).value))).toBe(modelDigest(v2));
+    expect(pending[0]!.digest).toBe(modelDigest(v2));
+    const downBefore = t.store.rounds.rounds('job-1')[0]!.bytesDown;
+    const catchUpBytes = pending[0]!.bytes.byteLength;
+    await settle(['d4']); // d2 arrives; d4 fails again and is not tried twice for the same round
+    // The catch-up counts as the previous round's download: d2's whole delta, d4's 40 bytes before it failed.
+    expect(t.store.rounds.rounds('job-1')[0]!.bytesDown).toBe(downBefore + catchUpBytes + 40);
+    await t.engine.tick();
+    expect(pending).toHaveLength(0);
+    expect(t.store.rounds.rounds('job-1')).toHaveLength(2);
+    expect(t.store.rounds.participants('job-1', 1).map((p) => p.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd5']);
+    t.engine.dispose();
+  });
+
   it('closes a round at its deadline: missing devices are late (an upload after it is refused and counted once), and too few uploads fail the round', async () => {
     const t = setup();
     t.engine.start();
