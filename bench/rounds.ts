@@ -10,7 +10,7 @@
  *
  *   bench "rounds", devices, rounds, scheme, samplesPerDevice, roundWallS (per round: selection to
  *   aggregated and evaluated), roundStates, codes (per round: devices by refusal or failure code), deviceComputeS (per round: the devices' reported training time,
- *   summed), aggregated (per round), uploadBytesPerDevice and downloadBytesPerDevice (per round, delta
+ *   summed), selected and aggregated (per round: devices chosen, devices whose upload counted), uploadBytesPerDevice and downloadBytesPerDevice (per round, delta
  *   bytes per device that took part), denseBytesPerDevice (every int8 weight and int32 bias of the
  *   model: what a dense FedAvg update moves each way), uploadToDense (worst round), baseAccuracy and
  *   globalAccuracy (per round; server-side, four shifted test splits), centralizedAccuracy (the same
@@ -145,6 +145,7 @@ async function runSize(core: TestCore, modelId: string, bytes: Uint8Array, devic
     samplesPerDevice: opts.samples,
     roundWallS: job.rounds.map((r) => +(((r.endedAt ?? r.startedAt) - r.startedAt) / 1000).toFixed(1)),
     deviceComputeS: compute.map((s) => +s.toFixed(1)),
+    selected: job.rounds.map((r) => r.counts.selected),
     aggregated: job.rounds.map((r) => r.counts.aggregated),
     roundStates: job.rounds.map((r) => r.state),
     codes,

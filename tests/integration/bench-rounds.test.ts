@@ -16,7 +16,7 @@ describe('the rounds benchmark', () => {
     }
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ bench: 'rounds', devices: 4, rounds: 1, scheme: 'bias', aggregated: [4], personalizedDevices: 2, centralizedSamples: 160 });
+    expect(line).toMatchObject({ bench: 'rounds', devices: 4, rounds: 1, scheme: 'bias', selected: [4], aggregated: [4], personalizedDevices: 2, centralizedSamples: 160 });
     for (const key of ['roundWallS', 'deviceComputeS', 'uploadBytesPerDevice', 'downloadBytesPerDevice', 'globalAccuracy']) expect((line[key] as number[])[0], key).toBeGreaterThan(0);
     expect(line.uploadBytesPerDevice as number[]).toEqual([expect.any(Number)]);
     expect((line.uploadBytesPerDevice as number[])[0]).toBeLessThan(line.denseBytesPerDevice as number);
