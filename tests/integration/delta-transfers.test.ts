@@ -326,9 +326,10 @@ describe('aggregated deltas, app → device', () => {
 
   /**
    * A device taking a delta the way the firmware does: the offer's signature with the installation
-   * key, then the blocks, then the delta's base against the digest it runs.
+   * key, then the blocks, then the delta's base against the digest it runs. `applying` makes it
+   * take that long to apply, saying `installing` every `heartbeatMs` if given (silent otherwise).
    */
-  async function deviceOn(digest: string): Promise<{ client: MqttClient; offers: Array<TransferOffer & { digest?: string }> }> {
+  async function deviceOn(digest: string, applying: { ms: number; heartbeatMs?: number } = { ms: 0 }): Promise<{ client: MqttClient; offers: Array<TransferOffer & { digest?: string }> }> {
     const client = await connectDevice('down-a');
     const offers: Array<TransferOffer & { digest?: string }> = [];
     const chunks = new Map<number, Uint8Array>();
@@ -354,7 +355,11 @@ describe('aggregated deltas, app → device', () => {
           const decoded = decodeDelta(bytes);
           if (createHash('sha256').update(bytes).digest('hex') !== offer.sha256 || !decoded.ok) return reply({ v: 1, t: 'state', tid: offer.tid, state: 'failed', code: 'HASH_MISMATCH', ts: Date.now() });
           if (decoded.value.baseSha256 !== digest) return reply({ v: 1, t: 'state', tid: offer.tid, state: 'failed', code: 'VERSION_MISMATCH', message: `the delta is for ${decoded.value.baseSha256}; this device runs ${digest}`, ts: Date.now() });
-          reply({ v: 1, t: 'state', tid: offer.tid, state: 'confirmed', ts: Date.now() });
+          const beat = applying.heartbeatMs ? setInterval(() => reply({ v: 1, t: 'state', tid: offer.tid, state: 'installing', ts: Date.now() }), applying.heartbeatMs) : undefined;
+          setTimeout(() => {
+            clearInterval(beat);
+            reply({ v: 1, t: 'state', tid: offer.tid, state: 'confirmed', ts: Date.now() });
+          }, applying.ms);
         },
         failed: () => undefined,
         now: Date.now,
@@ -389,5 +394,19 @@ describe('aggregated deltas, app → device', () => {
     expect(await sender.send('down-a', delta, { ...context, signal: aborted.signal })).toMatchObject({ ok: false, code: 'CANCELED' });
     expect(sender.size).toBe(0);
     await client.endAsync(true);
+  });
+
+  it('times a delivery out after a silence, not while the device keeps saying it is applying', async () => {
+    const patient = new DeltaSender({ hub: app.hub, sign: (d) => keys.sign(d), clock: Date.now, timeoutMs: 400 });
+    try {
+      const busy = await deviceOn(base, { ms: 1200, heartbeatMs: 100 });
+      expect(await patient.send('down-a', delta, context)).toEqual({ ok: true, bytesSent: delta.byteLength });
+      await busy.client.endAsync(true);
+      const silent = await deviceOn(base, { ms: 1200 });
+      expect(await patient.send('down-a', delta, context)).toMatchObject({ ok: false, code: 'TRANSFER_TIMEOUT', message: expect.stringMatching(/showed no progress/) });
+      await silent.client.endAsync(true);
+    } finally {
+      patient.dispose();
+    }
   });
 });

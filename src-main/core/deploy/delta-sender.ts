@@ -26,7 +26,11 @@ export interface DeltaSenderDeps {
   bytesPerSecond?: number;
   blockSize?: number;
   window?: number;
-  /** A delivery the device has not ended within this long is canceled with TRANSFER_TIMEOUT, ms. */
+  /**
+   * A delivery with no sign of life (no block sent, no state from the device) for this long is
+   * canceled with TRANSFER_TIMEOUT, ms. Counted from the last sign rather than from the offer, so a
+   * device that waits its turn behind a thousand others is not punished for the queue.
+   */
   timeoutMs?: number;
 }
 
@@ -34,6 +38,8 @@ interface Pending {
   deviceId: string;
   bytesSent: number;
   finish(outcome: DeltaOutcome): void;
+  /** Restarts the idle timeout. */
+  touch(): void;
 }
 
 /**
@@ -55,7 +61,9 @@ export class DeltaSender {
       onState: (deviceId, state) => this.onState(deviceId, state),
       onSent: (tid, bytes) => {
         const p = this.pending.get(tid);
-        if (p) p.bytesSent += bytes;
+        if (!p) return;
+        p.bytesSent += bytes;
+        p.touch();
       },
     };
     this.registration = deps.hub.addSource(this.source);
@@ -76,12 +84,24 @@ export class DeltaSender {
         else this.deps.hub.close(tid);
         resolve(outcome);
       };
-      const pending: Pending = { deviceId, bytesSent: 0, finish: (outcome) => end(outcome) };
+      const timeoutMs = this.deps.timeoutMs ?? 120_000;
+      const idle = (): NodeJS.Timeout => {
+        const t = setTimeout(() => fail('TRANSFER_TIMEOUT', `the delivery showed no progress for ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
+        t.unref?.();
+        return t;
+      };
+      let timer = idle();
+      const pending: Pending = {
+        deviceId,
+        bytesSent: 0,
+        finish: (outcome) => end(outcome),
+        touch: () => {
+          clearTimeout(timer);
+          timer = idle();
+        },
+      };
       const fail = (code: string, message: string): void => end({ ok: false, code, message, bytesSent: pending.bytesSent }, code);
       const abort = (): void => fail('CANCELED', 'the delivery was canceled');
-      const timeoutMs = this.deps.timeoutMs ?? 120_000;
-      const timer = setTimeout(() => fail('TRANSFER_TIMEOUT', `the device did not confirm the delta within ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
-      timer.unref?.();
       this.pending.set(tid, pending);
       if (context.signal?.aborted) return abort();
       context.signal?.addEventListener('abort', abort, { once: true });
@@ -122,7 +142,8 @@ export class DeltaSender {
 
   private onState(deviceId: string, state: TransferStateMessage): void {
     const p = this.pending.get(state.tid);
-    if (!p || p.deviceId !== deviceId || !TERMINAL_TRANSFER_STATES.has(state.state)) return;
+    if (!p || p.deviceId !== deviceId) return;
+    if (!TERMINAL_TRANSFER_STATES.has(state.state)) return p.touch();
     if (state.state === 'confirmed') p.finish({ ok: true, bytesSent: p.bytesSent });
     else p.finish({ ok: false, code: state.state === 'canceled' ? 'CANCELED' : (state.code ?? 'FAILED'), message: state.message ?? `the device reported ${state.state}`, bytesSent: p.bytesSent });
   }

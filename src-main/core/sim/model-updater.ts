@@ -23,6 +23,9 @@ import type { DeltaApplyResult } from './device-compute-task';
 import type { ModelSlots, SlotName } from './model-slots';
 import type { Prng } from './prng';
 
+/** How often a device applying an aggregated delta repeats `installing`, ms. */
+const INSTALLING_HEARTBEAT_MS = 10_000;
+
 /** The update faults a simulated device can suffer (see FaultConfig in contract/sim.ts). */
 export interface UpdateFaults {
   /** Share of received blocks the device's link loses. */
@@ -364,7 +367,15 @@ export class ModelUpdater {
     const source = this.activePackage();
     if (!slot || !source) return this.rejectCode(offer.tid, 'VERSION_MISMATCH', 'no confirmed model is active to apply the delta to');
     this.state(offer.tid, 'installing', { slot });
-    const result = await this.ctx.applyDelta!(source, bytes, offer.digest!);
+    // The apply may wait behind a thousand simulated devices in the compute pool; firmware writing
+    // Flash says it is alive the same way, so the app's idle timeout measures silence, not the queue.
+    const alive = setInterval(() => this.state(offer.tid, 'installing', { slot }), INSTALLING_HEARTBEAT_MS);
+    let result: DeltaApplyResult;
+    try {
+      result = await this.ctx.applyDelta!(source, bytes, offer.digest!);
+    } finally {
+      clearInterval(alive);
+    }
     if (generation !== this.generation) return;
     if (!result.ok) return this.rejectCode(offer.tid, result.code, result.message);
     this.slots.addDelta(slot, sha256, bytes);
