@@ -27,6 +27,15 @@ async function setNumber(page: Page, testId: string, value: number): Promise<voi
   await input.blur();
 }
 
+/** Opens a new job's form on the digits model with the `fl` devices as its cohort. */
+async function openJobForm(page: Page): Promise<void> {
+  await page.click('[data-testid="nav-training"]');
+  await page.click('[data-testid="training-new"]');
+  await choose(page, 'job-model', 'digits');
+  await choose(page, 'job-tags', 'fl');
+  await page.keyboard.press('Escape');
+}
+
 describe.skipIf(skip)('fleet learning from the UI', () => {
   let outDir: string;
   let app: BrowserApp;
@@ -59,11 +68,7 @@ describe.skipIf(skip)('fleet learning from the UI', () => {
 
   it('runs a two-round job from the form and shows its rounds, lineage and "Deploy this version"', async () => {
     const { page } = app;
-    await page.click('[data-testid="nav-training"]');
-    await page.click('[data-testid="training-new"]');
-    await choose(page, 'job-model', 'digits');
-    await choose(page, 'job-tags', 'fl');
-    await page.keyboard.press('Escape');
+    await openJobForm(page);
     await expect.poll(() => page.locator('[data-testid="job-cohort-summary"]').textContent(), { timeout: 60_000, interval: 250 }).toMatch(/3 matching, 3 eligible, 3 per round/);
     await page.click('[data-testid="job-next"]');
     // The scheme step: the cohort's one MCU class with its training memory.
@@ -103,11 +108,7 @@ describe.skipIf(skip)('fleet learning from the UI', () => {
 
   it('runs a buffered asynchronous job from the form: every two uploads make a version, each window shows what it took and how stale', async () => {
     const { page } = app;
-    await page.click('[data-testid="nav-training"]');
-    await page.click('[data-testid="training-new"]');
-    await choose(page, 'job-model', 'digits');
-    await choose(page, 'job-tags', 'fl');
-    await page.keyboard.press('Escape');
+    await openJobForm(page);
     // The devices run the last job's newest version, which the form proposes as the base.
     await expect.poll(() => page.locator('[data-testid="job-cohort-summary"]').textContent(), { timeout: 60_000, interval: 250 }).toMatch(/3 matching, 3 eligible/);
     await page.click('[data-testid="job-next"]');

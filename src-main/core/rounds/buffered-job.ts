@@ -7,8 +7,8 @@ import { decodeDelta, encodeDelta } from './delta-codec';
 import type { UploadDecision, UploadVerdict } from './delta-transfers';
 import { validateDelta } from './delta-validation';
 import type { RoundEngineDeps } from './round-engine';
+import { CatchUpDeltas } from './catch-up-deltas';
 import { accuracySpread, newParticipant, newRound, recordAccuracy, roundLineage, startRoundParams, stopReason } from './round-records';
-import { diffModels } from './sparse-delta';
 import { StalenessBuffer } from './staleness-buffer';
 
 /** Participant states after which a device does nothing more in its window. */
@@ -42,8 +42,8 @@ export class BufferedJob {
   private readonly confirmed = new Map<string, string>();
   /** Devices a delta is on its way to. */
   private readonly catchingUp = new Set<string>();
-  /** Encoded catch-up deltas by `from>to` window, for the current window only. */
-  private readonly catchUps = new Map<string, Uint8Array>();
+  /** Catch-up deltas, for the current window only. */
+  private readonly catchUps: CatchUpDeltas;
   private busy = false;
   private dispatched = 0;
 
@@ -53,6 +53,7 @@ export class BufferedJob {
     private readonly deps: RoundEngineDeps,
     private readonly finished: (job: RoundJobRecord) => void,
   ) {
+    this.catchUps = new CatchUpDeltas(deps.model, job);
     const store = deps.store.rounds;
     for (const w of store.rounds(job.id)) this.windows.set(w.round, w);
     for (const state of ['selected', 'training', 'uploaded'] as const) for (const p of store.participantsInState(job.id, state)) this.remember(p);
@@ -207,20 +208,7 @@ export class BufferedJob {
   /** A device on the current window's base starts training; one behind takes the catch-up delta first (without delta transfers it stays out). */
   private startOrCatchUp(d: CohortCandidate & { window: number }, window: RoundRecord, now: number): void {
     if (d.window === window.round) return this.startDevice(d, window, now);
-    if (this.deps.downloads) this.deliver(d.id, this.catchUp(this.windows.get(d.window)!.baseVersion, window.baseVersion, window.round), window, window.baseDigest);
-  }
-
-  /** The encoded delta from version `from` to the later `to` (both stored), named after window `round`. */
-  private catchUp(from: number, to: number, round: number): Uint8Array {
-    const id = `${from}>${to}`;
-    let bytes = this.catchUps.get(id);
-    if (!bytes) {
-      const a = this.deps.model(this.job.modelId, from);
-      const b = this.deps.model(this.job.modelId, to);
-      bytes = encodeDelta(diffModels(a.model, b.model, { baseSha256: a.digest, round: { job: this.job.id, round } }));
-      this.catchUps.set(id, bytes);
-    }
-    return bytes;
+    if (this.deps.downloads) this.deliver(d.id, this.catchUps.between(this.windows.get(d.window)!.baseVersion, window.baseVersion, window.round), window, window.baseDigest);
   }
 
   private startDevice(d: CohortCandidate, window: RoundRecord, now: number): void {
@@ -414,7 +402,7 @@ export class BufferedJob {
       const runs = d && (this.confirmed.get(d.id) ?? d.digest);
       const from = runs ? versionOf.get(runs) : undefined;
       if (!d || !this.deps.downloads || from === undefined || runs === digest || d.personalized || d.status !== 'online' || this.catchingUp.has(d.id)) return;
-      this.deliver(d.id, this.catchUp(from, latest, last.round), last, digest);
+      this.deliver(d.id, this.catchUps.between(from, latest, last.round), last, digest);
     };
   }
 

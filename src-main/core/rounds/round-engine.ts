@@ -11,8 +11,9 @@ import { decodeDelta, encodeDelta } from './delta-codec';
 import type { DeltaDownloads, DeltaUploads, UploadDecision, UploadVerdict } from './delta-transfers';
 import { validateDelta } from './delta-validation';
 import type { ModelLineage } from '../contract/models';
-import { diffModels, type SparseDelta } from './sparse-delta';
+import type { SparseDelta } from './sparse-delta';
 import { BufferedJob } from './buffered-job';
+import { CatchUpDeltas } from './catch-up-deltas';
 import { accuracySpread, newParticipant, newRound, recordAccuracy, roundLineage, startRoundParams, stopReason } from './round-records';
 
 /** Participant states after which a device does nothing more in its round. */
@@ -63,8 +64,10 @@ interface Live {
    * so too, but it travels on another topic and may come after the next round is selected.
    */
   confirmed: Map<string, string>;
-  /** Devices sent a catch-up delta before the round of this index was selected (one try per round). */
+  /** Devices sent a catch-up delta before the next round is selected (one try per round). */
   caughtUp: Set<string>;
+  /** Catch-up deltas between the job's versions. */
+  catchUps: CatchUpDeltas;
 }
 
 /**
@@ -279,6 +282,8 @@ export class RoundEngine {
     });
     live.round = round;
     live.participants = new Map(participants.map((p) => [p.deviceId, p]));
+    live.caughtUp.clear();
+    live.catchUps.clear();
     this.deps.changed(job, round);
     if (round.state === 'failed') this.finishJob(live, 'failed', round.stateReason!, now);
   }
@@ -377,22 +382,16 @@ export class RoundEngine {
     if (!this.deps.downloads || !previous) return false;
     const versionOf = new Map<string, number>();
     for (const r of this.deps.store.rounds.rounds(live.job.id)) if (r.baseDigest !== baseDigest) versionOf.set(r.baseDigest, r.baseVersion);
-    const lagging = candidates.filter((d) => d.status === 'online' && d.digest !== null && versionOf.has(d.digest) && !live.caughtUp.has(`${d.id}@${live.job.currentRound}`));
+    const lagging = candidates.filter((d) => d.status === 'online' && d.digest !== null && versionOf.has(d.digest) && !live.caughtUp.has(d.id));
     // The cohort's other rules (tags, classes, battery, personalized) still decide who is caught up.
     const inCohort = new Set(eligibleDevices(lagging.map((d) => ({ ...d, digest: baseDigest })), live.job.spec.cohort, baseDigest).eligible.map((d) => d.id));
     const behind = lagging.filter((d) => inCohort.has(d.id));
     if (behind.length === 0) return false;
     const to = this.deps.model(live.job.modelId, baseVersion);
-    const deltas = new Map<number, Uint8Array>();
     for (const d of behind) {
       const from = versionOf.get(d.digest!)!;
-      let bytes = deltas.get(from);
-      if (!bytes) {
-        const base = this.deps.model(live.job.modelId, from);
-        bytes = encodeDelta(diffModels(base.model, to.model, { baseSha256: base.digest, round: { job: live.job.id, round: previous.round } }));
-        deltas.set(from, bytes);
-      }
-      live.caughtUp.add(`${d.id}@${live.job.currentRound}`);
+      const bytes = live.catchUps.between(from, baseVersion, previous.round);
+      live.caughtUp.add(d.id);
       this.deps.logger.info(`rounds: ${live.job.id}: ${d.id} is on version ${from}; catch-up delta to version ${baseVersion}`);
       this.deliver(live, previous, d.id, bytes, to.digest);
     }
@@ -428,7 +427,7 @@ export class RoundEngine {
     const rounds = this.deps.store.rounds.rounds(job.id);
     const round = rounds.find((r) => r.round === job.currentRound) ?? null;
     const participants = new Map(round ? this.deps.store.rounds.participants(job.id, round.round).map((p) => [p.deviceId, p]) : []);
-    const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map(), caughtUp: new Set() };
+    const live: Live = { job, schemes, round, participants, busy: false, deliveries: 0, confirmed: new Map(), caughtUp: new Set(), catchUps: new CatchUpDeltas(this.deps.model, job) };
     this.live.set(job.id, live);
   }
 
