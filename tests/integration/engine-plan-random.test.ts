@@ -70,6 +70,7 @@ describe('random models: plans and patch schedules proven by execution', () => {
     let inPlace = 0;
     let splits = 0;
     let patchInPlace = 0;
+    let outputOverInput = 0;
     for (let seed = 1; seed <= 24; seed++) {
       const model = randomModel(seed);
       const { schedule } = planModel(model);
@@ -78,11 +79,13 @@ describe('random models: plans and patch schedules proven by execution', () => {
       const candidates = enumeratePatchCandidates(schedule, modelCost(model).macs, { maxN: 4 });
       splits += new Set(candidates.map((c) => c.stage.split)).size;
       patchInPlace += candidates.filter((c) => c.stage.inPlace.size > 0).length;
+      outputOverInput += candidates.filter((c) => c.plan.placement.endsWith('+overlap')).length;
     }
     expect(fused).toBeGreaterThan(3);
     expect(inPlace).toBeGreaterThan(5);
     expect(splits).toBeGreaterThan(24);
     expect(patchInPlace).toBeGreaterThan(0);
+    expect(outputOverInput, 'stage outputs written over their inputs').toBeGreaterThan(0);
   });
 
   it.each(Array.from({ length: 24 }, (_, i) => [i + 1]))('seed %i', (seed) => {
@@ -102,6 +105,7 @@ describe('random models: plans and patch schedules proven by execution', () => {
     for (const c of sample) {
       verifyPlan(c.plan);
       verifyPlan(c.stage.patchPlan);
+      expect(c.plan.peakBytes).toBeGreaterThanOrEqual(c.plan.lowerBoundBytes);
       expect(runPlanned(schedule, c.plan, inputs, { stage: c.stage }).map(bytesOf), `split ${c.stage.split}, ${c.stage.n}x${c.stage.n}`).toEqual(expected);
     }
   });

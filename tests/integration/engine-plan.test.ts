@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { modelCost } from '../../src-main/core/engine/cost/macs';
 import type { Model } from '../../src-main/core/engine/ir';
-import { choosePatch, evaluatePatch, type PatchMode } from '../../src-main/core/engine/patch/search';
+import { choosePatch, enumeratePatchCandidates, evaluatePatch, type PatchMode } from '../../src-main/core/engine/patch/search';
 import { analyzeStage, findSplits } from '../../src-main/core/engine/patch/stage';
 import { runPlanned } from '../../src-main/core/engine/planner/execute';
 import { planModel, type PlanStrategy } from '../../src-main/core/engine/planner/plan';
@@ -109,6 +109,35 @@ describe('plans proven by execution in one arena (models built in code)', () => 
       expect(runPlanned(schedule, chosen!.plan, inputs, { stage: chosen!.stage }).map(bytesOf)).toEqual(unplanned(model, inputs).map(bytesOf));
     }
     expect(inPlaceRuns, 'a depthwise ran in place inside the patches').toBeGreaterThan(0);
+  });
+
+  it('writes a stage output over the input rows no later patch reads, and catches it written further up', () => {
+    const model = models[0];
+    const inputs = seededInputs(model, 5);
+    const expected = unplanned(model, inputs).map(bytesOf);
+    const { schedule } = planModel(model);
+    const overlapping = enumeratePatchCandidates(schedule, modelCost(model).macs, { maxN: 4 }).filter((c) => c.plan.placement.endsWith('+overlap'));
+    expect(overlapping.length, 'some stage output shares bytes with its input').toBeGreaterThan(0);
+    for (const c of overlapping) {
+      const follower = c.plan.blocks.find((b) => b.tie)!;
+      const leader = c.plan.blocks[follower.tie!.block];
+      // Tied, live at the same step, and really sharing bytes.
+      expect(follower.firstStep).toBeLessThanOrEqual(leader.lastStep);
+      expect(follower.offset).toBeLessThan(leader.offset + leader.bytes);
+      expect(follower.offset + follower.bytes).toBeGreaterThan(leader.offset);
+      expect(follower.offset - leader.offset).toBeLessThanOrEqual(follower.tie!.maxShift);
+      expect(c.plan.peakBytes).toBeGreaterThanOrEqual(c.plan.lowerBoundBytes);
+      verifyPlan(c.plan);
+      expect(runPlanned(schedule, c.plan, inputs, { stage: c.stage }).map(bytesOf), `split ${c.stage.split}, ${c.stage.n}x${c.stage.n}`).toEqual(expected);
+    }
+    // The output started where the input starts overwrites rows later patches still read.
+    const c = overlapping[0];
+    const follower = c.plan.blocks.find((b) => b.tie)!;
+    const leader = c.plan.blocks[follower.tie!.block];
+    const moved = { ...c.plan, peakBytes: Math.max(c.plan.peakBytes, leader.offset + follower.bytes), blocks: c.plan.blocks.map((b) => (b === follower ? { ...b, offset: leader.offset } : b)), tensorOffsets: new Map(c.plan.tensorOffsets) };
+    for (const t of follower.tensors) moved.tensorOffsets.set(t, c.plan.tensorOffsets.get(t)! - follower.offset + leader.offset);
+    expect(() => verifyPlan(moved)).toThrow(/overlaps/);
+    expect(runPlanned(schedule, moved, inputs, { stage: c.stage }).map(bytesOf)).not.toEqual(expected);
   });
 
   it('runs a stage that ends in a depthwise whose output is reshaped after the stage', () => {

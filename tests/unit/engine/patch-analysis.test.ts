@@ -5,6 +5,7 @@ import { verifyPlan } from '../../../src-main/core/engine/planner/verify';
 import { splitRange, tiles, windowInputRegion } from '../../../src-main/core/engine/patch/region';
 import { choosePatch, enumeratePatchCandidates } from '../../../src-main/core/engine/patch/search';
 import { analyzeStage, findSplits } from '../../../src-main/core/engine/patch/stage';
+import { stageOutputOverlap } from '../../../src-main/core/engine/patch/output-overlap';
 import { IrBuilder, buildBottleneck, buildTinyMobilenet } from '../../support/ir-builder';
 
 describe('regions', () => {
@@ -78,7 +79,25 @@ describe('patch stage analysis', () => {
     const chosen = choosePatch(schedule, plan.peakBytes, macs, { mode: 'auto', maxMacOverhead: 1 })!;
     expect(chosen.plan.peakBytes).toBeLessThan(plan.peakBytes);
     expect(chosen.plan.peakBytes).toBe(Math.min(...candidates.filter((c) => c.macOverhead <= 1).map((c) => c.plan.peakBytes)));
-    expect(choosePatch(schedule, plan.peakBytes, macs, { mode: 'auto', maxMacOverhead: 0 })).toBeUndefined();
+    // With no MACs to spare, only a stage without a halo is left (the first conv alone, reading the
+    // input where it is), and it pays only because its output is written over input rows already read.
+    const free = choosePatch(schedule, plan.peakBytes, macs, { mode: 'auto', maxMacOverhead: 0 })!;
+    expect(free.extraMacs).toBe(0);
+    expect(free.plan.placement).toMatch(/\+overlap$/);
+    expect(free.plan.peakBytes).toBeLessThan(plan.peakBytes);
+  });
+
+  it('lets the stage output start before its input by as much as the patches still to read need', () => {
+    // The conv alone (16x16x4 -> 16x16x8, 3x3 SAME) on 3x3 patches: it reads the input while it
+    // writes, so each patch's own reads count. The last patch (rows 10-16, columns 10-16) still reads
+    // from input row 9, column 9 (byte 9*64 + 9*4 = 612) and writes up to output byte 16*16*8 = 2048:
+    // the output may start 1436 B before the input, and that patch is the tightest of the nine.
+    const [first, second] = findSplits(schedule);
+    expect(stageOutputOverlap(schedule, analyzeStage(schedule, first, 3))).toEqual({ input: x, maxShift: 612 - 2048 });
+    // Conv + depthwise on 2x2 patches: the depthwise writes after the conv read the patch's input,
+    // so only later patches count. After the first (output rows 0-4, columns 0-4, ending at byte
+    // (3*8 + 4)*8 = 224) the next patch reads from input column 7 of row 0 (byte 28): 28 - 224.
+    expect(stageOutputOverlap(schedule, analyzeStage(schedule, second, 2))).toEqual({ input: x, maxShift: 28 - 224 });
   });
 
   it('fits a budget at the fewest extra MACs', () => {

@@ -91,6 +91,12 @@ describe('model package format version 2 (patch plans)', () => {
     const projection = planned.schedule.steps.find((s) => s.overwrites && s.kind === 'CONV_2D')!;
     expect(offsetOf.get(projection.outputs[0])).toBe(offsetOf.get(projection.inputs[0])! + over[0].overwrites!.shift);
     expect(over[0].overwrites!.shift).toBeLessThan(0);
+    // The stage output starts before the stage input and reaches into the rows the patches read first.
+    const [input] = memoryPlan.patch!.stageInputs;
+    const outputAt = offsetOf.get(memoryPlan.patch!.stageOutput)!;
+    expect(patch.plan.placement).toMatch(/\+overlap$/);
+    expect(outputAt).toBeLessThan(offsetOf.get(input)!);
+    expect(outputAt + patch.plan.blocks.find((b) => b.tie)!.bytes).toBeGreaterThan(offsetOf.get(input)!);
   });
 
   it('a package planned without the residual overwrite (written before it) still loads and runs bit-exact, on an arena no smaller', () => {
@@ -161,6 +167,11 @@ describe('model package format version 2 (patch plans)', () => {
       const delta = at(m.memoryPlan.patch!.stageInputs[0])[1] - at(so)[1];
       for (const t of group) at(t)[1] += delta;
     }, /bad-schedule.*memory plan: .*overlaps/],
+    ['a stage output reaching 4 bytes further into its input than the patches allow', (m) => {
+      const so = patchOf(m).stageOutput;
+      const group = patch.plan.blocks.find((k) => k.tensors.includes(so))!.tensors;
+      for (const t of group) m.memoryPlan.tensorOffsets.find(([u]) => u === t)![1] += 4;
+    }, new RegExp(`bad-schedule.*memory plan: tensor\\(s\\) ${patch.stage.stageInputs[0]} .*overlaps tensor\\(s\\) ${patch.plan.blocks.find((b) => b.tie)!.tensors.join(',')} `)],
     ['one tensor of a byte-sharing group moved apart from the rest', (m) => {
       const so = patchOf(m).stageOutput;
       m.memoryPlan.tensorOffsets.find(([t]) => t === so)![1] += 4;

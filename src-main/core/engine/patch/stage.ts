@@ -5,6 +5,7 @@ import { isWindowOp, windowOf, type Window } from '../planner/geometry';
 import { planProblem, variableTensors, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';
 import { scratchBytes } from '../planner/scratch';
+import { stageOutputOverlap } from './output-overlap';
 import { sameRegion } from './patch-kernel';
 import { dimsOf, regionArea, regionBytes, splitRange, union, windowInputRegion, type Layout, type Region } from './region';
 
@@ -349,6 +350,8 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
     outputs: [stage.stageOutput],
     scratchBytes: stage.patchPlan.peakBytes,
   };
+  // The stage output may be written over the input rows no later patch reads.
+  const overlap = stageOutputOverlap(schedule, stage);
   return {
     steps: [stageStep, ...steps.slice(stage.split).map((s) => ({ opIndex: s.opIndex, kind: s.kind, inputs: s.inputs, outputs: s.outputs, scratchBytes: scratchBytes(model, s) }))],
     bytesOf: (t) => (isArenaTensor(model.tensors[t]) ? tensorBytes(model.tensors[t]) : undefined),
@@ -357,5 +360,6 @@ export function patchedProblem(schedule: Schedule, stage: PatchStage): PlanProbl
     modelInputs: model.inputs,
     modelOutputs: model.outputs,
     variables: variableTensors(model),
+    ties: overlap ? [{ tensor: stage.stageOutput, to: overlap.input, maxShift: overlap.maxShift }] : [],
   };
 }

@@ -1,5 +1,5 @@
 import { tensorBytes, type Model } from '../ir';
-import { alignUp, largestFirst, placeLowestGap, type Lifetime } from './placement';
+import { alignUp, largestFirst, placeLowestGap, tiedOverlapBytes, type BlockTie, type Lifetime } from './placement';
 import { ALL_REWRITES, NO_REWRITES, buildSchedule, isArenaTensor, type Schedule } from './schedule';
 import { scratchBytes } from './scratch';
 
@@ -35,6 +35,20 @@ export interface PlanProblem {
    * next, so they live through every step and no other tensor may reuse their bytes.
    */
   variables?: readonly number[];
+  /**
+   * Tensors that may be written over another live tensor: `tensor` may share bytes with `to` while
+   * both are live when it starts at most `maxShift` bytes after `to` starts (negative: before it),
+   * because the op writing it never writes a byte of `to` that is still to be read (a patch stage's
+   * output over its input, see patch/output-overlap.ts). The searched placement tries them tied.
+   */
+  ties?: readonly PlanTie[];
+}
+
+/** One tensor the plan may place over another (PlanProblem.ties). */
+export interface PlanTie {
+  tensor: number;
+  to: number;
+  maxShift: number;
 }
 
 /**
@@ -56,6 +70,11 @@ export interface ArenaBlock extends Lifetime {
   /** Step a scratch block belongs to. */
   step?: number;
   offset: number;
+  /**
+   * The block may share bytes with block `block` while both are live when it starts at most
+   * `maxShift` bytes after that block (a PlanTie between their tensors, in block offsets).
+   */
+  tie?: { block: number; maxShift: number };
 }
 
 /** Memory at one step of the schedule. */
@@ -182,13 +201,24 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
     if (s.scratchBytes > 0) blocks.push({ kind: 'scratch', tensors: [], step: i, bytes: alignUp(s.scratchBytes, alignment), firstStep: i, lastStep: i, offset: -1 });
   });
 
+  const blockOf = (t: number) => blocks.findIndex((b) => b.kind === 'tensor' && b.tensors.includes(t));
+  const ties: BlockTie[] = [];
+  for (const tie of problem.ties ?? []) {
+    const [follower, leader] = [blockOf(tie.tensor), blockOf(tie.to)];
+    if (follower < 0 || leader < 0 || follower === leader) continue;
+    const maxShift = tie.maxShift - startInGroup.get(tie.tensor)! + startInGroup.get(tie.to)!;
+    blocks[follower].tie = { block: leader, maxShift };
+    // Starting before the leader at most as far as allowed shares the most bytes (at 0 the follower lies inside it).
+    ties.push({ leader, follower, shift: Math.floor(Math.min(maxShift, 0) / alignment) * alignment });
+  }
+
   const byIndex = blocks.map((_, i) => i); // tensor groups by owner id, then scratch by step
   const byFirstUse = [...byIndex].sort((a, b) => blocks[a].firstStep - blocks[b].firstStep || a - b);
-  const lowerBound = liveBytesPerStep(blocks, steps.length).reduce((m, b) => Math.max(m, b), 0);
+  const lowerBound = liveBytesPerStep(blocks, steps.length, ties).reduce((m, b) => Math.max(m, b), 0);
   let placement: string = order;
   let offsets: number[];
   if (order === 'searched') {
-    const best = searchPlacement(blocks, byFirstUse, lowerBound);
+    const best = searchPlacement(blocks, byFirstUse, lowerBound, ties);
     offsets = best.offsets;
     placement = best.heuristic;
   } else {
@@ -237,10 +267,15 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
   };
 }
 
-/** Sum of the bytes of the blocks live at each step. */
-function liveBytesPerStep(blocks: readonly Lifetime[], stepCount: number): number[] {
+/** Sum of the bytes of the blocks live at each step, less what tied blocks can share. */
+function liveBytesPerStep(blocks: readonly Lifetime[], stepCount: number, ties: readonly BlockTie[] = []): number[] {
   const live = new Array<number>(Math.max(stepCount, 1)).fill(0);
   for (const b of blocks) for (let i = b.firstStep; i <= b.lastStep; i++) live[i] += b.bytes;
+  for (const { leader, follower, shift } of ties) {
+    const [l, f] = [blocks[leader], blocks[follower]];
+    const shared = tiedOverlapBytes(l, f, shift);
+    for (let i = Math.max(l.firstStep, f.firstStep); i <= Math.min(l.lastStep, f.lastStep); i++) live[i] -= shared;
+  }
   return live;
 }
 
@@ -259,9 +294,13 @@ const PLACEMENT_HEURISTICS: { name: string; key: (b: Lifetime, peakStep: number)
   { name: 'earliest-end-first', key: (b) => [-b.lastStep, b.bytes] },
 ];
 
-/** The lowest-arena placement among PLACEMENT_HEURISTICS (earlier heuristics win ties). */
-function searchPlacement(blocks: readonly Lifetime[], byFirstUse: readonly number[], lowerBound: number): { offsets: number[]; heuristic: string } {
-  const live = liveBytesPerStep(blocks, blocks.reduce((m, b) => Math.max(m, b.lastStep + 1), 0));
+/**
+ * The lowest-arena placement among PLACEMENT_HEURISTICS (earlier heuristics win ties), each tried
+ * with the blocks apart and, when the problem has ties, with them tied (`+overlap`): a tie saves its
+ * shared bytes where the pair is live, but pins two blocks together everywhere else.
+ */
+function searchPlacement(blocks: readonly Lifetime[], byFirstUse: readonly number[], lowerBound: number, ties: readonly BlockTie[]): { offsets: number[]; heuristic: string } {
+  const live = liveBytesPerStep(blocks, blocks.reduce((m, b) => Math.max(m, b.lastStep + 1), 0), ties);
   const peakStep = live.indexOf(Math.max(...live));
   let best: { offsets: number[]; heuristic: string; end: number } | undefined;
   for (const h of PLACEMENT_HEURISTICS) {
@@ -270,10 +309,12 @@ function searchPlacement(blocks: readonly Lifetime[], byFirstUse: readonly numbe
       for (let i = 0; i < keys[a].length; i++) if (keys[a][i] !== keys[b][i]) return keys[b][i] - keys[a][i];
       return 0;
     });
-    const offsets = placeLowestGap(blocks, order);
-    const end = blocks.reduce((m, b, i) => Math.max(m, offsets[i] + b.bytes), 0);
-    if (!best || end < best.end) best = { offsets, heuristic: h.name, end };
-    if (best.end <= lowerBound) break;
+    for (const tied of ties.length > 0 ? [false, true] : [false]) {
+      const offsets = placeLowestGap(blocks, order, tied ? ties : []);
+      const end = blocks.reduce((m, b, i) => Math.max(m, offsets[i] + b.bytes), 0);
+      if (!best || end < best.end) best = { offsets, heuristic: tied ? `${h.name}+overlap` : h.name, end };
+      if (best.end <= lowerBound) return best;
+    }
   }
   return best!;
 }
