@@ -142,7 +142,7 @@ function peakBreakdown(model: Model, report: CompileReport): string {
   if (entry.coversOps) {
     const p = report.patch;
     const b = p.breakdown!;
-    return `patch stage (ops ${entry.coversOps[0]}..${entry.coversOps.at(-1)}, ${p.n}x${p.n}): stage inputs ${b.stageInputBytes} B + stage output ${b.stageOutputBytes} B + one patch's working set ${b.workingSetBytes} B + scratch ${b.scratchBytes} B${b.otherLiveBytes ? ` + other live ${b.otherLiveBytes} B` : ''}`;
+    return `patch stage (ops ${entry.coversOps[0]}..${entry.coversOps.at(-1)}, ${p.n}x${p.n}): stage inputs ${b.stageInputBytes} B + stage output ${b.stageOutputBytes} B + one patch's working set ${b.workingSetBytes} B + scratch ${b.scratchBytes} B${b.otherLiveBytes ? ` + other live ${b.otherLiveBytes} B` : ''}${b.overlapBytes ? ` - ${b.overlapBytes} B of the output written over input rows already read` : ''}`;
   }
   const live = entry.liveTensors.map((t) => ({ t, bytes: tensorBytes(model.tensors[t]) })).sort((a, b) => b.bytes - a.bytes);
   return `${entry.kind} #${entry.opIndex}: ${live.map((l) => `tensor ${l.t} [${model.tensors[l.t].shape.join('x')}] ${l.bytes} B`).join(' + ')}${entry.scratchBytes ? ` + scratch ${entry.scratchBytes} B` : ''}`;

@@ -113,7 +113,7 @@ export function formatCompileReport(r: CompileReport): string {
   if (p.breakdown) {
     const b = p.breakdown;
     lines.push(
-      `patch stage ${kib(b.stagePeakBytes)}: stage inputs ${kib(b.stageInputBytes)} + stage output ${kib(b.stageOutputBytes)} + one patch's working set ${kib(b.workingSetBytes)} + scratch ${kib(b.scratchBytes)}${b.otherLiveBytes ? ` + other live ${kib(b.otherLiveBytes)}` : ''}`,
+      `patch stage ${kib(b.stagePeakBytes)}: stage inputs ${kib(b.stageInputBytes)} + stage output ${kib(b.stageOutputBytes)} + one patch's working set ${kib(b.workingSetBytes)} + scratch ${kib(b.scratchBytes)}${b.otherLiveBytes ? ` + other live ${kib(b.otherLiveBytes)}` : ''}${b.overlapBytes ? ` - ${kib(b.overlapBytes)} of the output written over input rows already read` : ''}`,
     );
   }
   lines.push('timeline (live bytes per step):', ...timelineLines({ ...r.layerPlan, timeline: r.timeline, peakOp: r.peakOp, peakBytes: r.peakSramBytes }));

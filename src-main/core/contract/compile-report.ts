@@ -61,7 +61,8 @@ export const PatchReportSchema = z.object({
    * Where the bytes go while the patch stage runs: the stage inputs and the stage output (read and
    * written where they are), one patch's working set (its intermediates, each sized for the largest
    * patch and reused by every patch), the scratch its kernels add beyond that working set, whatever
-   * else is live (e.g. a variable tensor), and the arena's highest byte during the stage.
+   * else is live (e.g. a variable tensor), the bytes the stage output shares with a stage input
+   * (written over input rows no later patch reads), and the arena's highest byte during the stage.
    */
   breakdown: z
     .object({
@@ -70,6 +71,7 @@ export const PatchReportSchema = z.object({
       workingSetBytes: bytes,
       scratchBytes: bytes,
       otherLiveBytes: bytes,
+      overlapBytes: bytes,
       stagePeakBytes: bytes,
     })
     .optional(),

@@ -11,7 +11,7 @@ import { findMcuProfile, loadMcuProfiles } from './mcu-profiles';
 import { DEFAULT_MAX_MAC_OVERHEAD, searchPatch, type PatchCandidate, type PatchMode } from './patch/search';
 import { findSplits } from './patch/stage';
 import { runPlanned } from './planner/execute';
-import { planModel, type MemoryPlan, type PlannedSchedule } from './planner/plan';
+import { planModel, tiedBytes, type MemoryPlan, type PlannedSchedule } from './planner/plan';
 import { fillDeterministic, mulberry32 } from './runtime/inputs';
 import type { RoundingMode } from './runtime/requantize';
 import { createInterpreter } from './runtime/interpreter';
@@ -151,6 +151,7 @@ export function compileModel(source: Model, options: CompileOptions = {}, onProg
         workingSetBytes: working.activationArenaBytes,
         scratchBytes: working.peakBytes - working.activationArenaBytes,
         otherLiveBytes: stageStep.liveBytes - stageInputBytes - tensorBytes(so) - working.peakBytes,
+        overlapBytes: tiedBytes(chosen.plan),
         stagePeakBytes: stageStep.arenaEndBytes,
       },
       peakBytes: chosen.plan.peakBytes,

@@ -23,6 +23,9 @@ describe('compileModel', () => {
     expect(b.workingSetBytes + b.scratchBytes).toBe(parsed.patch.patchBufferBytes);
     expect(b.stageInputBytes + b.stageOutputBytes + b.workingSetBytes + b.scratchBytes + b.otherLiveBytes).toBe(parsed.timeline[0].liveBytes);
     expect(b.stagePeakBytes).toBe(parsed.timeline[0].arenaEndBytes);
+    // Shared bytes are counted once: the stage's highest byte is at least what is live less them.
+    expect(b.overlapBytes).toBeLessThanOrEqual(Math.min(b.stageInputBytes, b.stageOutputBytes));
+    expect(b.stagePeakBytes).toBeGreaterThanOrEqual(parsed.timeline[0].liveBytes - b.overlapBytes);
     expect(b.stagePeakBytes).toBeLessThanOrEqual(parsed.patch.peakBytes!);
     expect(parsed.timeline[0].coversOps).toContain(model.ops.find((o) => o.kind === 'PAD')!.index);
     expect(parsed.fits).toHaveLength(7);

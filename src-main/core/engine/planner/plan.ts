@@ -267,6 +267,15 @@ export function planProblem(problem: PlanProblem, order: PlacementOrder, alignme
   };
 }
 
+/** Bytes tied blocks of a placed plan share (a patch stage's output over its input). */
+export function tiedBytes(plan: Pick<MemoryPlan, 'blocks'>): number {
+  return plan.blocks.reduce((sum, f) => {
+    if (!f.tie) return sum;
+    const l = plan.blocks[f.tie.block];
+    return sum + Math.max(0, Math.min(l.offset + l.bytes, f.offset + f.bytes) - Math.max(l.offset, f.offset));
+  }, 0);
+}
+
 /** Sum of the bytes of the blocks live at each step, less what tied blocks can share. */
 function liveBytesPerStep(blocks: readonly Lifetime[], stepCount: number, ties: readonly BlockTie[] = []): number[] {
   const live = new Array<number>(Math.max(stepCount, 1)).fill(0);
