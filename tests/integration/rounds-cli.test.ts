@@ -63,7 +63,7 @@ describe('tinyfleet rounds', () => {
     expect(few.stderr).toContain('needs at least 2');
     const scheme = await runCli('rounds', 'start', ...dir, '--model', 'imu', '--scheme', 'most');
     expect(scheme.code).toBe(1);
-    expect(scheme.stderr).toContain('--scheme most: expected auto or one of bias, sparse, full, classifier');
+    expect(scheme.stderr).toContain('--scheme most: expected auto, searched or one of bias, sparse, full, classifier');
     const model = await runCli('rounds', 'start', ...dir, '--model', 'nope');
     expect(model.code).toBe(1);
     expect(model.stderr).toContain('no model "nope" (models: imu)');

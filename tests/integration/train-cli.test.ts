@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src-main/cli/index';
+import { buildTinyMobilenet } from '../support/ir-builder';
 import { createDeviceData, evaluateOnServer, readModelFile, taskOfModel, TrainingPool } from '../../src-main/core/train';
 import { evaluateInt8 } from '../../src-main/core/train/quant/evaluate-int8';
 
@@ -117,6 +118,8 @@ describe('training pool (piscina worker threads)', () => {
       const inWorker = await pool.evaluate(model);
       expect(inWorker).not.toBeNull();
       expect(inWorker).toBe(evaluateOnServer(model));
+      // A scheme calibration needs a model of a known task; one of none is refused by name.
+      await expect(pool.calibrate(buildTinyMobilenet(2, 16, true))).rejects.toThrow(/a searched scheme needs calibration data, and this model is neither the MNIST nor the IMU task/);
     } finally {
       await pool.close();
     }

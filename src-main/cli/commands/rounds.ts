@@ -42,7 +42,7 @@ function learningRate(value: string): number {
 }
 
 function schemeOf(value: string): string {
-  if (value !== 'auto' && !SchemeName.safeParse(value).success) throw new Error(`--scheme ${value}: expected auto or one of ${SchemeName.options.join(', ')}`);
+  if (value !== 'auto' && value !== 'searched' && !SchemeName.safeParse(value).success) throw new Error(`--scheme ${value}: expected auto, searched or one of ${SchemeName.options.join(', ')}`);
   return value;
 }
 
@@ -88,8 +88,10 @@ async function follow(api: TinyFleetApi, id: string, json: boolean): Promise<Fed
     const job = await api.call('rounds.get', { id });
     const current = [...job.rounds].sort((a, b) => a.round - b.round).at(-1);
     const line = json
-      ? JSON.stringify({ id: job.id, state: job.state, round: current?.round ?? null, roundState: current?.state ?? null, counts: current?.counts ?? null, globalAccuracy: current?.globalAccuracy ?? null })
-      : `${job.state.padEnd(9)} ${current ? roundLine(current) : 'selecting the first round'}`;
+      ? JSON.stringify({ id: job.id, state: job.state, round: current?.round ?? null, roundState: current?.state ?? null, counts: current?.counts ?? null, globalAccuracy: current?.globalAccuracy ?? null, ...(job.calibration ? { calibration: job.calibration } : {}) })
+      : job.state === 'calibrating'
+        ? `calibrating schemes ${job.calibration ? `${progressBar(job.calibration.done, job.calibration.total)} ${job.calibration.done}/${job.calibration.total} trial runs` : ''}`
+        : `${job.state.padEnd(9)} ${current ? roundLine(current) : 'selecting the first round'}`;
     if (line !== last) process.stdout.write(`${line}\n`);
     last = line;
     if (FINAL.has(job.state)) return job;
@@ -143,7 +145,7 @@ export function registerRounds(program: Command): void {
       .option('--mcu <ids>', 'only devices of these MCU profiles', (v: string, prev: string[]) => [...prev, ...v.split(',').map(parseMcuId)], [])
       .option('--include-offline', 'also select devices that are offline now')
       .option('--min-battery <share>', 'skip devices below this battery level (default 0.2)', parseShare)
-      .option('--scheme <name>', `auto (per MCU class the best that fits) or one of ${SchemeName.options.join(', ')}`, schemeOf, 'auto')
+      .option('--scheme <name>', `auto (per MCU class the best standard scheme that fits), searched (per MCU class the scheme search's best, calibrated when the job starts) or one of ${SchemeName.options.join(', ')}`, schemeOf, 'auto')
       .option('--epochs <n>', 'local epochs (default 1)', parsePositiveInt('a count'))
       .option('--samples <n>', 'local samples per device (default 200)', parsePositiveInt('a count'))
       .option('--lr <rate>', 'learning rate (default: the training library\'s)', learningRate)
@@ -177,7 +179,7 @@ export function registerRounds(program: Command): void {
           onlineOnly: !flags.includeOffline,
           ...(flags.minBattery !== undefined ? { minBattery: flags.minBattery } : {}),
         },
-        scheme: flags.scheme as 'auto' | SchemeName,
+        scheme: flags.scheme as 'auto' | 'searched' | SchemeName,
         local: {
           ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
           ...(flags.samples !== undefined ? { samples: flags.samples } : {}),

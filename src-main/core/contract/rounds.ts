@@ -65,8 +65,14 @@ export const FederatedJobSpec = z.object({
   modelId: ModelId,
   version: z.number().int().positive(),
   cohort: FederatedCohort.default(FederatedCohort.parse({})),
-  /** `auto`: per MCU class the best scheme its free SRAM allows; a name: that scheme for every class (classes it does not fit are refused). */
-  scheme: z.union([z.literal('auto'), SchemeName]).default('auto'),
+  /**
+   * `auto`: per MCU class the most complete standard scheme its free SRAM allows; `searched`: per
+   * MCU class the scheme search's best scheme for its SRAM (layers, bias depth and channel ratios),
+   * on contributions measured on calibration data when the job starts (the job is `calibrating`
+   * meanwhile; a dry run plans as `auto`); a name: that scheme for every class (classes it does not
+   * fit are refused).
+   */
+  scheme: z.union([z.literal('auto'), z.literal('searched'), SchemeName]).default('auto'),
   local: LocalTraining.default(LocalTraining.parse({})),
   rounds: z.number().int().min(1).max(1000).default(5),
   roundDeadlineMs: z.number().int().min(1000).max(7 * 24 * 3_600_000).default(120_000),
@@ -167,7 +173,8 @@ export const RoundSummary = z.object({
 });
 export type RoundSummary = z.infer<typeof RoundSummary>;
 
-export const FederatedJobState = z.enum(['running', 'done', 'stopped', 'failed', 'canceled']);
+/** `calibrating`: a `searched` job measuring its scheme contributions before its first round. */
+export const FederatedJobState = z.enum(['calibrating', 'running', 'done', 'stopped', 'failed', 'canceled']);
 export type FederatedJobState = z.infer<typeof FederatedJobState>;
 
 /** A job as lists show it. */
@@ -188,6 +195,8 @@ export const FederatedJobSummary = z.object({
   latestVersion: z.number().int().positive().nullable(),
   baseAccuracy: fraction01.nullable(),
   globalAccuracy: fraction01.nullable(),
+  /** While `calibrating`: the scheme search's trial runs done of all. */
+  calibration: z.object({ done: count, total: count }).optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),

@@ -11,12 +11,20 @@ import { writeTflite } from '../engine/tflite/writer';
 import type { CommandSender } from '../fleet/device-commands';
 import type { ModelRegistry } from '../models';
 import type { RoundJobRecord, Store } from '../store';
-import { describeScheme, resolveScheme, TrainingMemoryEstimator, type SparseScheme, type TrainingPool } from '../train';
+import { describeScheme, resolveScheme, TrainingMemoryEstimator, type Contributions, type SparseScheme, type TrainingPool } from '../train';
 import { cohortSize, eligibleDevices, type CohortCandidate } from './cohort';
 import type { DeltaDownloads, DeltaUploads } from './delta-transfers';
-import { checkTrainingMemory } from './memory-fit';
+import { checkTrainingMemory, schemesPerMcuClass, type ClassScheme } from './memory-fit';
 import { RoundEngine, type PublishedVersion } from './round-engine';
 import { denseBytes, jobSummary, roundSummary } from './round-records';
+
+/** A searched job's calibration in progress. */
+interface Calibration {
+  progress?: { done: number; total: number };
+  abort: AbortController;
+  /** Settles once the job left `calibrating` (running, failed or canceled). */
+  ended: Promise<void>;
+}
 
 /** Standard schemes from the most to the least an update may change: `auto` takes the first that fits a class. */
 const AUTO_ORDER: readonly SchemeName[] = ['full', 'sparse', 'bias', 'classifier'];
@@ -31,8 +39,8 @@ export interface RoundsServiceDeps {
   logger: Logger;
   uploads?: DeltaUploads;
   downloads?: DeltaDownloads;
-  /** Evaluates each new version on the server-side test split in a worker thread. */
-  training: Pick<TrainingPool, 'evaluate'>;
+  /** Evaluates each new version on the server-side test split, and calibrates searched schemes, in worker threads. */
+  training: Pick<TrainingPool, 'evaluate' | 'calibrate'>;
   clock?: () => number;
   tickMs?: number;
 }
@@ -46,6 +54,10 @@ export class RoundsService {
   readonly engine: RoundEngine;
   private readonly clock: () => number;
   private readonly modelCache = new Map<string, { model: Model; digest: string }>();
+  /** Searched jobs calibrating now: their progress and how to stop them. */
+  private readonly calibrating = new Map<string, Calibration>();
+  /** Measured contributions by model digest: a model is calibrated once per app run. */
+  private readonly contributions = new Map<string, Contributions>();
 
   constructor(private readonly deps: RoundsServiceDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -69,11 +81,14 @@ export class RoundsService {
     });
   }
 
+  /** Starts the engine; searched jobs the app was calibrating when it stopped calibrate again. */
   start(): void {
     this.engine.start();
+    for (const job of this.deps.store.rounds.jobsInState('calibrating')) void this.calibrate(job);
   }
 
   dispose(): void {
+    for (const c of this.calibrating.values()) c.abort.abort();
     this.engine.dispose();
   }
 
@@ -96,7 +111,7 @@ export class RoundsService {
       version: spec.version,
       spec,
       classes: plan.classes,
-      state: 'running',
+      state: spec.scheme === 'searched' ? 'calibrating' : 'running',
       stateReason: null,
       currentRound: 0,
       latestVersion: null,
@@ -114,20 +129,73 @@ export class RoundsService {
       this.deps.store.rounds.insertJob(job);
       this.deps.store.audit.append({ ts: now, actor, action: 'rounds.create', target: id, details: { modelId: spec.modelId, version: spec.version, rounds: spec.rounds, eligible: plan.eligible } });
     });
-    this.engine.add(job);
-    this.deps.events.emit('rounds.changed', { job: jobSummary(job) });
+    if (job.state === 'calibrating') void this.calibrate(job);
+    else this.engine.add(job);
+    this.deps.events.emit('rounds.changed', { job: this.summary(job) });
     return { job: this.get(id), plan };
   }
 
+  /**
+   * A searched job's calibration, in the training pool: contributions measured on calibration data
+   * (once per model), then per MCU class the scheme search's best scheme for its SRAM; the job runs
+   * its rounds after. Canceling aborts the worker; a failure (e.g. a model of no known task) fails
+   * the job by name; nothing is sent to a device before it ends.
+   */
+  private async calibrate(job: RoundJobRecord): Promise<void> {
+    const abort = new AbortController();
+    let ended!: () => void;
+    const entry: Calibration = { abort, ended: new Promise<void>((resolve) => (ended = resolve)) };
+    this.calibrating.set(job.id, entry);
+    try {
+      const base = this.model(job.modelId, job.version);
+      let contributions = this.contributions.get(base.digest);
+      if (!contributions) {
+        contributions = await this.deps.training.calibrate(base.model, {
+          signal: abort.signal,
+          onProgress: (p) => {
+            entry.progress = p;
+            this.deps.events.emit('rounds.changed', { job: this.summary(job) });
+          },
+        });
+        this.contributions.set(base.digest, contributions);
+      }
+      const estimator = new TrainingMemoryEstimator(base.model);
+      const searched = schemesPerMcuClass(estimator, contributions, job.classes.map((c) => ({ mcu: c.mcu, freeSramBytes: c.freeSramBytes })));
+      job.classes = job.classes.map((c, i) => searchedClassPlan(c, searched[i]));
+      job.state = 'running';
+      job.updatedAt = this.clock();
+      this.deps.store.rounds.updateJob(job);
+      this.deps.logger.info(`rounds: ${job.id}: schemes searched: ${job.classes.map((c) => `${c.mcu} ${c.description}`).join('; ')}`);
+      this.engine.add(job);
+    } catch (err) {
+      if (job.state !== 'calibrating') return;
+      const canceled = abort.signal.aborted;
+      job.state = canceled ? 'canceled' : 'failed';
+      job.stateReason = canceled ? 'canceled while calibrating its schemes' : `CALIBRATION_FAILED: ${(err as Error).message}`;
+      job.updatedAt = job.finishedAt = this.clock();
+      this.deps.store.rounds.updateJob(job);
+    } finally {
+      this.calibrating.delete(job.id);
+      ended();
+    }
+    this.deps.events.emit('rounds.changed', { job: this.summary(job) });
+  }
+
+  /** A job as lists show it, with its calibration progress while it calibrates. */
+  private summary(job: RoundJobRecord): FederatedJobSummary {
+    const progress = this.calibrating.get(job.id)?.progress;
+    return { ...jobSummary(job), ...(job.state === 'calibrating' && progress ? { calibration: progress } : {}) };
+  }
+
   list(): FederatedJobSummary[] {
-    return this.deps.store.rounds.jobs().map(jobSummary);
+    return this.deps.store.rounds.jobs().map((j) => this.summary(j));
   }
 
   get(id: string): FederatedJob {
     const job = this.deps.store.rounds.job(id);
     if (!job) throw new AppError('NOT_FOUND', `no federated job "${id}"`);
     const rounds = this.deps.store.rounds.rounds(id).map((r) => roundSummary(r, this.participantRecords(id, r.round)));
-    return { ...jobSummary(job), spec: job.spec, classes: job.classes, rounds };
+    return { ...this.summary(job), spec: job.spec, classes: job.classes, rounds };
   }
 
   participants(id: string, round: number): Participant[] {
@@ -151,7 +219,11 @@ export class RoundsService {
 
   async cancel(id: string, actor: string): Promise<FederatedJob> {
     const job = this.get(id);
-    if (job.state !== 'running' || !this.engine.cancel(id)) throw new AppError('CONFLICT', `job "${id}" is ${job.state}: only a running job can be canceled`);
+    const calibration = this.calibrating.get(id);
+    if (job.state === 'calibrating' && calibration) {
+      calibration.abort.abort();
+      await calibration.ended;
+    } else if (job.state !== 'running' || !this.engine.cancel(id)) throw new AppError('CONFLICT', `job "${id}" is ${job.state}: only a running or calibrating job can be canceled`);
     this.deps.store.audit.append({ ts: this.clock(), actor, action: 'rounds.cancel', target: id, details: {} });
     return this.get(id);
   }
@@ -248,9 +320,12 @@ export class RoundsService {
   }
 }
 
-/** One MCU class's scheme: the named one, or (`auto`) the most complete standard scheme its free SRAM allows. */
+/**
+ * One MCU class's scheme: the named one, or (`auto`, and `searched` until its calibration ran) the
+ * most complete standard scheme its free SRAM allows.
+ */
 export function classPlan(mcu: string, devices: number, choice: FederatedJobSpec['scheme'], model: Model, estimator: TrainingMemoryEstimator, freeSramBytes: number): ClassPlan {
-  const names = choice === 'auto' ? AUTO_ORDER : [choice];
+  const names = choice === 'auto' || choice === 'searched' ? AUTO_ORDER : [choice];
   let last: { name: SchemeName; scheme: SparseScheme; fit: ReturnType<typeof checkTrainingMemory> } | null = null;
   for (const name of names) {
     const scheme = resolveScheme(model, name);
@@ -271,6 +346,24 @@ export function classPlan(mcu: string, devices: number, choice: FederatedJobSpec
     freeSramBytes,
     fits: fit.ok,
     ...(fit.ok ? {} : { code: fit.code, message: fit.message }),
+  };
+}
+
+/** A class's plan after the scheme search: the searched scheme with its memory, or why even the classifier does not fit. */
+function searchedClassPlan(plan: ClassPlan, searched: ClassScheme): ClassPlan {
+  if (!searched.ok) return { ...plan, scheme: null, update: null, fits: false, code: searched.code, message: searched.message };
+  const { memory } = searched;
+  return {
+    mcu: plan.mcu,
+    devices: plan.devices,
+    scheme: null,
+    description: describeScheme(searched.scheme),
+    update: searched.scheme,
+    trainingBytes: memory.trainingExtraBytes,
+    arenaBytes: memory.forwardArenaBytes,
+    requiredBytes: memory.totalBytes,
+    freeSramBytes: searched.freeSramBytes,
+    fits: true,
   };
 }
 

@@ -3,9 +3,10 @@ import type { FederatedJobSpec, SchemeName } from '@contract';
 /** What rounds.create takes from the form (dryRun is set by the store). */
 export type JobDraft = Omit<FederatedJobSpec, 'dryRun'>;
 
-/** The standard schemes the form offers besides `auto` (the contract's SchemeName). */
-export const SCHEME_CHOICES: readonly { value: 'auto' | SchemeName; label: string }[] = [
-  { value: 'auto', label: 'auto: the best scheme each MCU class fits' },
+/** The schemes the form offers: `auto`, `searched` and the standard ones (the contract's SchemeName). */
+export const SCHEME_CHOICES: readonly { value: JobForm['scheme']; label: string }[] = [
+  { value: 'auto', label: 'auto: the best standard scheme each MCU class fits' },
+  { value: 'searched', label: 'searched: calibrated on this model per MCU class (about a minute before round 1)' },
   { value: 'bias', label: 'bias: biases of the last layers' },
   { value: 'sparse', label: 'sparse: biases and the first channels of some weights' },
   { value: 'classifier', label: 'classifier: the last layer only' },
@@ -23,7 +24,7 @@ export interface JobForm {
   mcus: string[];
   onlineOnly: boolean;
   minBatteryPercent: number;
-  scheme: 'auto' | SchemeName;
+  scheme: 'auto' | 'searched' | SchemeName;
   epochs: number;
   samples: number;
   /** Learning rate; null keeps the training library's default. */

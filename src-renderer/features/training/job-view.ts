@@ -4,6 +4,7 @@ type TagType = 'primary' | 'success' | 'info' | 'warning' | 'danger';
 
 /** Labels and Element Plus tag types of the job states. */
 export const JOB_STATE_INFO: Record<FederatedJobState, { label: string; tag: TagType }> = {
+  calibrating: { label: 'Calibrating schemes', tag: 'warning' },
   running: { label: 'Running', tag: 'primary' },
   done: { label: 'Done', tag: 'success' },
   stopped: { label: 'Stopped early', tag: 'success' },

@@ -8,6 +8,8 @@ import type { BaseModelTaskResult } from './base-model-task';
 import type { LocalTask, LocalTaskResult } from './local-task';
 import { encodeModel } from '../quant/model-io';
 import type { TrainingJob } from './training-task';
+import type { CalibrationProgress } from './calibration-task';
+import type { Contributions } from '../scheme/search';
 
 /** Options of the training pool. */
 export interface TrainingPoolOptions {
@@ -17,7 +19,8 @@ export interface TrainingPoolOptions {
 
 /**
  * Runs training in worker threads so that the app's main thread stays responsive: base-model
- * training, devices' local sparse updates and the server-side evaluation of new versions. Progress comes back over a MessagePort, cancellation
+ * training, devices' local sparse updates, the server-side evaluation of new versions and scheme
+ * calibrations. Progress comes back over a MessagePort, cancellation
  * aborts the task. The worker is `training-worker.js` beside the bundle (electron-vite entry
  * `training-worker` = training-task.ts), else that source through tsx.
  */
@@ -44,6 +47,15 @@ export class TrainingPool {
   /** A model's accuracy on the server-side test split (evaluateOnServer), in a worker; null for an unknown task. */
   evaluate(model: Model): Promise<number | null> {
     return this.pool.run({ kind: 'evaluate', task: { modelFile: encodeModel(model) } } satisfies TrainingJob);
+  }
+
+  /**
+   * Measures a model's scheme contributions on calibration data in a worker (the scheme search's
+   * input; progress counts trial runs). Rejects with an AbortError when `signal` fires, and naming
+   * the problem when the model's task is unknown.
+   */
+  calibrate(model: Model, opts: { signal?: AbortSignal; onProgress?: (p: CalibrationProgress) => void } = {}): Promise<Contributions> {
+    return this.pool.runWithProgress((progress) => ({ kind: 'calibrate', task: { modelFile: encodeModel(model), progress } }) satisfies TrainingJob, opts);
   }
 
   /** Stops the workers (running tasks are aborted). */
