@@ -131,4 +131,22 @@ describe('federated rounds survive SIGKILL of the app (child processes)', () => 
     for (const r of final.rounds) expect(r.aggregatedUploads).toBeGreaterThanOrEqual(1);
     for (const v of made) expect(v.lineage!.participants).toBe(final.rounds.find((r) => r.round === v.lineage!.round)!.aggregatedUploads);
   }, 600_000);
+
+  it('calibrates a searched job again after a SIGKILL mid-calibration, then runs it', async () => {
+    const latest = (await app.client.call('models.get', { id: modelId })).versions.at(-1)!;
+    // The buffered job before ends by catching the fleet up to its last version: wait for two of them.
+    await pollUntil('two devices online on the latest version', async () => (await Promise.all(ids.map((d) => app.client.call('fleet.get', { id: d })))).filter((d) => d.status === 'online' && d.modelSlots.find((s) => s.active)?.digest === latest.digest).length >= 2 || undefined, 120_000);
+    const created = await app.client.call('rounds.create', { modelId, version: latest.version, scheme: 'searched', cohort: { tags: ['flc'], minDevices: 2 }, rounds: 1, local: { epochs: 1, samples: 40 }, roundDeadlineMs: 90_000, minCompletion: 0.5 });
+    const id = created.job!.id;
+    await waitJob(id, 'calibration under way', (j) => j.state === 'calibrating' && (j.calibration?.done ?? 0) > 0, 90_000);
+    await crashAndRestart();
+    // The restarted app calibrates from the start: nothing of the killed worker's progress survives.
+    const again = await waitJob(id, 'calibration again', (j) => (j.state === 'calibrating' && j.calibration ? j : undefined), 90_000);
+    expect(again.rounds).toEqual([]);
+    const final = await waitJob(id, 'the job to end', (j) => (j.state === 'calibrating' || j.state === 'running' ? undefined : j), 240_000);
+    expect({ state: final.state, rounds: final.rounds.map((r) => r.state) }, JSON.stringify({ reason: final.stateReason, rounds: final.rounds })).toEqual({ state: 'done', rounds: ['done'] });
+    expect(final.classes.map((c) => [c.scheme, c.fits])).toEqual([[null, true]]);
+    const participants = await app.client.call('rounds.participants', { id, round: 0 });
+    for (const p of participants.filter((q) => q.state === 'aggregated')) expect(p.scheme).toBe(final.classes[0].description);
+  }, 600_000);
 });

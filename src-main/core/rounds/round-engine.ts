@@ -68,6 +68,8 @@ interface Live {
   caughtUp: Set<string>;
   /** Catch-up deltas between the job's versions. */
   catchUps: CatchUpDeltas;
+  /** Since when the next round has been waiting for enough eligible devices (unset while it is not). */
+  waitingForDevicesSince?: number;
 }
 
 /**
@@ -267,12 +269,22 @@ export class RoundEngine {
     const fitting = eligible.filter((d) => live.schemes.has(d.mcu));
     const index = job.currentRound;
     const round = newRound(job, index, baseVersion, base, 'selecting', now);
+    if (fitting.length < job.spec.cohort.minDevices) {
+      // Devices may still come: after an app restart their births arrive within seconds. A round
+      // waits up to its deadline for enough of them before it fails.
+      if (live.waitingForDevicesSince === undefined) {
+        live.waitingForDevicesSince = now;
+        this.deps.logger.info(`rounds: ${job.id}: round ${index} waits for devices: ${fitting.length} eligible, the cohort needs ${job.spec.cohort.minDevices}`);
+      }
+      if (now - live.waitingForDevicesSince < job.spec.roundDeadlineMs) return;
+    }
+    live.waitingForDevicesSince = undefined;
     const size = cohortSize(fitting.length, job.spec.cohort);
     const chosen = fitting.length >= job.spec.cohort.minDevices ? chooseCohort(fitting, size, (job.seed + index * 0x9e3779b1) >>> 0) : [];
     const participants = chosen.map((d) => newParticipant(job, index, d, now));
     if (chosen.length === 0) {
       round.state = 'failed';
-      round.stateReason = `TOO_FEW_DEVICES: ${fitting.length} eligible device(s), the cohort needs ${job.spec.cohort.minDevices}`;
+      round.stateReason = `TOO_FEW_DEVICES: ${fitting.length} eligible device(s) after waiting ${Math.round(job.spec.roundDeadlineMs / 1000)} s, the cohort needs ${job.spec.cohort.minDevices}`;
       round.endedAt = now;
     }
     this.deps.store.transaction(() => {

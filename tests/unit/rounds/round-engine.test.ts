@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedJobSpec, type ClassPlan, type CommandRecord, type ModelLineage } from '../../../src-main/core/contract';
+import { FederatedCohort, FederatedJobSpec, type ClassPlan, type CommandRecord, type ModelLineage } from '../../../src-main/core/contract';
 import type { Model } from '../../../src-main/core/engine/ir';
 import { modelDigest } from '../../../src-main/core/engine/model-digest';
 import { silentLogger } from '../../../src-main/core/common/logger';
@@ -46,7 +46,7 @@ afterEach(() => {
 /** A job, a fleet of in-memory devices that answer start_round, uploads handed straight to the engine. */
 type Published = Array<{ model: Model; lineage: ModelLineage; version: number }>;
 
-function setup(store = Store.openFile(':memory:'), published: Published = [], options: { dieAfterPublish?: boolean; downloads?: DeltaDownloads } = {}) {
+function setup(store = Store.openFile(':memory:'), published: Published = [], options: { dieAfterPublish?: boolean; downloads?: DeltaDownloads; candidates?: () => CohortCandidate[] } = {}) {
   if (!stores.includes(store)) stores.push(store);
   let now = 1_000_000;
   const sent: CommandRequest[] = [];
@@ -70,7 +70,7 @@ function setup(store = Store.openFile(':memory:'), published: Published = [], op
       },
       recent: () => [],
     },
-    candidates: () => DEVICES,
+    candidates: options.candidates ?? (() => DEVICES),
     model: (_modelId, version) => {
       const stored = published.find((p) => p.version === version);
       return stored ? { model: stored.model, digest: modelDigest(stored.model) } : { model: base, digest };
@@ -289,6 +289,38 @@ describe('RoundEngine (synchronous rounds)', () => {
     expect(round!.stateReason).toContain('completion 1/5 is below the minimum 0.8');
     expect(t.published).toHaveLength(0);
     t.engine.dispose();
+  });
+
+  it('waits up to the round deadline for enough eligible devices before it fails the round with TOO_FEW_DEVICES', async () => {
+    let online: CohortCandidate[] = DEVICES.map((d) => ({ ...d, status: 'offline' }));
+    const t = setup(undefined, [], { candidates: () => online });
+    t.engine.start();
+    t.store.rounds.insertJob(job({ roundDeadlineMs: 60_000, cohort: FederatedCohort.parse({ minDevices: 2 }) }));
+    t.engine.add(t.store.rounds.job('job-1')!);
+    await t.engine.tick();
+    t.advance(59_000);
+    await t.engine.tick();
+    // Nothing stored yet: no round failed while devices might still come (an app just restarted).
+    expect(t.store.rounds.rounds('job-1')).toEqual([]);
+    expect(t.store.rounds.job('job-1')!.state).toBe('running');
+    online = DEVICES.map((d) => ({ ...d }));
+    await t.engine.tick();
+    expect(t.store.rounds.rounds('job-1').map((r) => r.state)).toEqual(['selecting']);
+    t.engine.dispose();
+
+    // Nobody comes: the round fails once the deadline has passed, and the job with it.
+    online = DEVICES.map((d) => ({ ...d, status: 'offline' }));
+    const u = setup(undefined, [], { candidates: () => online });
+    u.engine.start();
+    u.store.rounds.insertJob(job({ roundDeadlineMs: 60_000, cohort: FederatedCohort.parse({ minDevices: 2 }) }));
+    u.engine.add(u.store.rounds.job('job-1')!);
+    await u.engine.tick();
+    u.advance(60_000);
+    await u.engine.tick();
+    const [round] = u.store.rounds.rounds('job-1');
+    expect(round).toMatchObject({ state: 'failed', stateReason: 'TOO_FEW_DEVICES: 0 eligible device(s) after waiting 60 s, the cohort needs 2' });
+    expect(u.store.rounds.job('job-1')!.state).toBe('failed');
+    u.engine.dispose();
   });
 
   it('after a restart mid-round aggregates exactly the uploads it had accepted (stored bytes), and a restart after publishing makes no second version', async () => {
