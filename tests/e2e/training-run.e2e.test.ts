@@ -133,6 +133,29 @@ describe.skipIf(skip)('fleet learning from the UI', () => {
     expect(app.problems).toEqual([]);
   }, 240_000);
 
+  it('runs a searched job from the form: the job page shows the calibration, then each class trains the searched scheme', async () => {
+    const { page } = app;
+    await openJobForm(page);
+    await expect.poll(() => page.locator('[data-testid="job-cohort-summary"]').textContent(), { timeout: 60_000, interval: 250 }).toMatch(/3 matching, 3 eligible/);
+    await page.click('[data-testid="job-next"]');
+    await choose(page, 'job-scheme', /^searched/);
+    expect(await page.locator('[data-testid="job-searched-note"]').textContent()).toContain('measures, on calibration');
+    await setNumber(page, 'job-samples', 40);
+    await page.click('[data-testid="job-next"]');
+    await setNumber(page, 'job-rounds', 1);
+    await setNumber(page, 'job-deadline', 60);
+    await page.click('[data-testid="job-submit"]');
+
+    await page.waitForSelector('[data-testid="job-page"]');
+    await expect.poll(() => page.locator('[data-testid="job-state"]').textContent(), { timeout: 60_000, interval: 100 }).toMatch(/Calibrating schemes · \d+ of \d+ trial runs/);
+    await expect.poll(() => page.locator('[data-testid="job-state"]').textContent(), { timeout: 180_000, interval: 500 }).toMatch(/done/i);
+    const [job] = await app.core.api.call('rounds.list', {});
+    const detail = await app.core.api.call('rounds.get', { id: job!.id });
+    expect(detail.spec.scheme).toBe('searched');
+    expect(detail.classes.map((c) => [c.scheme, c.fits])).toEqual([[null, true]]);
+    expect(app.problems).toEqual([]);
+  }, 240_000);
+
   it('runs a personalization session from the UI: before/after per device, kept or rolled back, reset to global', async () => {
     const { page } = app;
     await page.click('[data-testid="nav-training"]');

@@ -6,7 +6,7 @@ export type JobDraft = Omit<FederatedJobSpec, 'dryRun'>;
 /** The schemes the form offers: `auto`, `searched` and the standard ones (the contract's SchemeName). */
 export const SCHEME_CHOICES: readonly { value: JobForm['scheme']; label: string }[] = [
   { value: 'auto', label: 'auto: the best standard scheme each MCU class fits' },
-  { value: 'searched', label: 'searched: calibrated on this model per MCU class (about a minute before round 1)' },
+  { value: 'searched', label: 'searched: calibrated on this model, per MCU class (trial runs before round 1)' },
   { value: 'bias', label: 'bias: biases of the last layers' },
   { value: 'sparse', label: 'sparse: biases and the first channels of some weights' },
   { value: 'classifier', label: 'classifier: the last layer only' },
