@@ -3,7 +3,8 @@ import { type Activation, type Model, type Op, type Tensor, elementCount } from 
 import { mulberry32 } from '../../../src-main/core/engine/runtime/inputs';
 import { conv2d } from '../../../src-main/core/engine/runtime/kernels/conv';
 import { pad, transpose } from '../../../src-main/core/engine/runtime/kernels/data-movement';
-import { depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from '../../../src-main/core/engine/runtime/kernels/depthwise';
+import { depthwiseConv2d } from '../../../src-main/core/engine/runtime/kernels/depthwise';
+import { depthwiseConv2dInPlace, depthwisePlaneBytes } from '../../../src-main/core/engine/runtime/kernels/depthwise-in-place';
 import { add, addInputTables, broadcast4D } from '../../../src-main/core/engine/runtime/kernels/elementwise';
 import { multiplyByQuantizedMultiplier } from '../../../src-main/core/engine/runtime/fixed-point';
 import { averagePool, maxPool } from '../../../src-main/core/engine/runtime/kernels/pooling';

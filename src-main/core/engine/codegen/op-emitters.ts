@@ -2,7 +2,7 @@ import { DTYPE_BYTES, elementCount, type Model } from '../ir';
 import type { ScheduleStep } from '../planner/schedule';
 import { relu, hardSwish } from '../runtime/kernels/activations';
 import { nearestIndex } from '../runtime/kernels/data-movement';
-import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise-in-place';
 import { dequantize, requantize } from '../runtime/kernels/quantize';
 import type { Broadcast4D } from '../runtime/kernels/elementwise';
 import { leakyRelu } from '../runtime/kernels/leaky-relu';

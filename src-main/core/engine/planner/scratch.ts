@@ -1,5 +1,5 @@
 import type { Model } from '../ir';
-import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise-in-place';
 import { paddedOutputSize } from './geometry';
 import type { ScheduleStep } from './schedule';
 
