@@ -217,6 +217,9 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
   memset(plane, zero_point, (size_t)rows * (size_t)pw);
   for (c = 0; c < c_n; c++) {
     int32_t next = 0;
+    /* scratch row of the window's first plane row; kept without a division (Cortex-M0+ has none) */
+    int32_t top_slot = r->y0 * p->stride_h - iv->y0;
+    while (top_slot >= rows) top_slot -= rows;
     /* The channel's taps, gathered once, and the zero-point correction folded into the start value
      * (every tap reads the padded plane, so the correction is the same for every output). */
     if (taps_n <= TF_MAX_LOCAL_TAPS) {
@@ -235,7 +238,10 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
       int32_t py = next > py0 ? next : py0;
       for (; py < end; py++) {
         const int32_t y = py - p->pad_top;
-        int8_t *dst = plane + (size_t)(py % rows) * (size_t)pw + (size_t)p->pad_left;
+        int32_t slot = top_slot + (py - py0);
+        int8_t *dst;
+        while (slot >= rows) slot -= rows;
+        dst = plane + (size_t)slot * (size_t)pw + (size_t)p->pad_left;
         if (y < 0 || y >= iv->bh) {
           memset(dst, zero_point, (size_t)iv->bw);
         } else {
@@ -248,7 +254,7 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
         const int32_t px0 = ox * p->stride_w - iv->x0;
         int8_t *dst = buf + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n + (size_t)c;
         /* the window's rows are consecutive modulo `rows`; dil_h < rows whenever kh > 1 */
-        int32_t slot = py0 % rows;
+        int32_t slot = top_slot;
         int32_t acc = 0;
         if (taps_n <= TF_MAX_LOCAL_TAPS) {
           const int32_t *t = taps;
@@ -272,6 +278,8 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
         }
         *dst = finish(p, acc, c);
       }
+      top_slot += p->stride_h;
+      while (top_slot >= rows) top_slot -= rows;
     }
   }
 }
