@@ -201,23 +201,25 @@ void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, 
 }
 
 void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
-                          const tf_region *r, int32_t plane_h, int32_t plane_w, int8_t *plane) {
+                          const tf_region *r, int32_t plane_h, int32_t plane_w, int32_t ring_rows, int8_t *plane) {
   const int32_t c_n = iv->c;
-  const int32_t ph = plane_h;
+  const int32_t rows = ring_rows > 0 ? ring_rows : plane_h;
   const int32_t pw = plane_w;
-  /* plane row 0 is full-tensor row iv->y0 - pad_top; plane column 0 is column iv->x0 - pad_left */
+  const int32_t span = (p->kh - 1) * p->dil_h + 1;
+  /* plane row 0 is full-tensor row iv->y0 - pad_top; plane column 0 is column iv->x0 - pad_left;
+   * plane row py lives in scratch row py % rows */
   const int32_t zero_point = -p->in_offset;
   const int32_t taps_n = p->kh * p->kw;
   int32_t taps[TF_MAX_LOCAL_TAPS];
   int32_t bias = 0;
-  int32_t c, y, x, oy, ox, ky, kx;
+  int32_t c, x, oy, ox, ky, kx;
+  /* The padding columns are never copied over, so they keep the zero point for every channel. */
+  memset(plane, zero_point, (size_t)rows * (size_t)pw);
   for (c = 0; c < c_n; c++) {
-    memset(plane, zero_point, (size_t)ph * (size_t)pw);
-    for (y = 0; y < iv->bh; y++) {
-      const int8_t *src = buf + (size_t)y * (size_t)iv->bw * (size_t)c_n + (size_t)c;
-      int8_t *dst = plane + (size_t)(y + p->pad_top) * (size_t)pw + (size_t)p->pad_left;
-      for (x = 0; x < iv->bw; x++) dst[x] = src[(size_t)x * (size_t)c_n];
-    }
+    int32_t next = 0;
+    /* scratch row of the window's first plane row; kept without a division (Cortex-M0+ has none) */
+    int32_t top_slot = r->y0 * p->stride_h - iv->y0;
+    while (top_slot >= rows) top_slot -= rows;
     /* The channel's taps, gathered once, and the zero-point correction folded into the start value
      * (every tap reads the padded plane, so the correction is the same for every output). */
     if (taps_n <= TF_MAX_LOCAL_TAPS) {
@@ -230,28 +232,54 @@ void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *i
     }
     for (oy = r->y0; oy < r->y1; oy++) {
       const int32_t py0 = oy * p->stride_h - iv->y0;
+      /* The whole plane before the first output row, or (ring) the rows this output row reads
+       * that are not copied yet; rows between windows are never read, so never copied. */
+      const int32_t end = ring_rows > 0 ? py0 + span : plane_h;
+      int32_t py = next > py0 ? next : py0;
+      for (; py < end; py++) {
+        const int32_t y = py - p->pad_top;
+        int32_t slot = top_slot + (py - py0);
+        int8_t *dst;
+        while (slot >= rows) slot -= rows;
+        dst = plane + (size_t)slot * (size_t)pw + (size_t)p->pad_left;
+        if (y < 0 || y >= iv->bh) {
+          memset(dst, zero_point, (size_t)iv->bw);
+        } else {
+          const int8_t *src = buf + (size_t)y * (size_t)iv->bw * (size_t)c_n + (size_t)c;
+          for (x = 0; x < iv->bw; x++) dst[x] = src[(size_t)x * (size_t)c_n];
+        }
+      }
+      if (end > next) next = end;
       for (ox = r->x0; ox < r->x1; ox++) {
         const int32_t px0 = ox * p->stride_w - iv->x0;
         int8_t *dst = buf + ((size_t)(oy - ov->y0) * (size_t)ov->bw + (size_t)(ox - ov->x0)) * (size_t)c_n + (size_t)c;
+        /* the window's rows are consecutive modulo `rows`; dil_h < rows whenever kh > 1 */
+        int32_t slot = top_slot;
         int32_t acc = 0;
         if (taps_n <= TF_MAX_LOCAL_TAPS) {
           const int32_t *t = taps;
           acc = bias;
           for (ky = 0; ky < p->kh; ky++, t += p->kw) {
-            const int8_t *row = plane + (size_t)(py0 + ky * p->dil_h) * (size_t)pw + (size_t)px0;
+            const int8_t *row = plane + (size_t)slot * (size_t)pw + (size_t)px0;
             for (kx = 0; kx < p->kw; kx++) acc += t[kx] * (int32_t)row[kx * p->dil_w];
+            slot += p->dil_h;
+            if (slot >= rows) slot -= rows;
           }
           *dst = requant_out(p, acc, c);
           continue;
         }
         for (ky = 0; ky < p->kh; ky++) {
-          const int8_t *row = plane + (size_t)(py0 + ky * p->dil_h) * (size_t)pw + (size_t)px0;
+          const int8_t *row = plane + (size_t)slot * (size_t)pw + (size_t)px0;
           const int8_t *f = p->filter + (size_t)ky * (size_t)p->kw * (size_t)c_n + (size_t)c;
           for (kx = 0; kx < p->kw; kx++)
             acc += (int32_t)f[(size_t)kx * (size_t)c_n] * ((int32_t)row[kx * p->dil_w] + p->in_offset);
+          slot += p->dil_h;
+          if (slot >= rows) slot -= rows;
         }
         *dst = finish(p, acc, c);
       }
+      top_slot += p->stride_h;
+      while (top_slot >= rows) top_slot -= rows;
     }
   }
 }

@@ -83,13 +83,17 @@ void tf_conv3x3_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv,
 void tf_dwconv_s8(const tf_conv_params *p, const int8_t *in, const tf_view *iv, int8_t *out, const tf_view *ov,
                   const tf_region *r);
 /**
- * In-place depthwise (depth multiplier 1): the output overwrites the input buffer `buf`. Channel by
- * channel, the input plane is copied into `plane` (plane_h x plane_w bytes, the view placed at row
- * pad_top and column pad_left, everything else the input zero point). Output channel c only lands
- * on bytes of input channel c, which is already copied, so no other input is overwritten.
+ * In-place depthwise (depth multiplier 1): the output overwrites the input buffer `buf`, channel by
+ * channel. The channel's padded plane is plane_h x plane_w bytes (the view placed at row pad_top and
+ * column pad_left, everything else the input zero point). With ring_rows 0 the whole plane is copied
+ * into `plane` before the channel's outputs; otherwise `plane` is a ring of ring_rows rows, each
+ * plane row copied just before the first output row that reads it. The caller chooses ring_rows
+ * (the TS runtime's depthwiseInPlaceScratch) so that no output overwrites an input row not yet
+ * copied; output channel c only lands on bytes of input channel c. `plane` holds
+ * (ring_rows ? ring_rows : plane_h) * plane_w bytes.
  */
 void tf_dwconv_inplace_s8(const tf_conv_params *p, int8_t *buf, const tf_view *iv, const tf_view *ov,
-                          const tf_region *r, int32_t plane_h, int32_t plane_w, int8_t *plane);
+                          const tf_region *r, int32_t plane_h, int32_t plane_w, int32_t ring_rows, int8_t *plane);
 
 /** FULLY_CONNECTED constants. */
 typedef struct {

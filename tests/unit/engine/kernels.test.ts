@@ -3,12 +3,14 @@ import { type Activation, type Model, type Op, type Tensor, elementCount } from 
 import { mulberry32 } from '../../../src-main/core/engine/runtime/inputs';
 import { conv2d } from '../../../src-main/core/engine/runtime/kernels/conv';
 import { pad, transpose } from '../../../src-main/core/engine/runtime/kernels/data-movement';
-import { depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from '../../../src-main/core/engine/runtime/kernels/depthwise';
+import { depthwiseConv2d } from '../../../src-main/core/engine/runtime/kernels/depthwise';
+import { depthwiseConv2dInPlace, depthwiseInPlaceScratch, depthwisePlaneBytes } from '../../../src-main/core/engine/runtime/kernels/depthwise-in-place';
 import { add, addInputTables, broadcast4D } from '../../../src-main/core/engine/runtime/kernels/elementwise';
 import { multiplyByQuantizedMultiplier } from '../../../src-main/core/engine/runtime/fixed-point';
 import { averagePool, maxPool } from '../../../src-main/core/engine/runtime/kernels/pooling';
 import { type PreparedOp, prepareOp, runPrepared } from '../../../src-main/core/engine/runtime/prepare';
 import { referenceTflm } from '../../integration/engine-oracle-reference';
+import { depthwiseParamsOf, inPlaceCases, outputSize } from '../../support/depthwise-in-place-cases';
 
 /**
  * Kernels on models built here (no files needed): the tflm kernels against a scalar TFLite Micro
@@ -183,6 +185,56 @@ describe('kernel properties the memory planner relies on', () => {
       depthwiseConv2dInPlace(buffer, plane, p.kernel.params);
       expect(Array.from(buffer.subarray(0, expected.length)), JSON.stringify(c)).toEqual(Array.from(expected));
     }
+  });
+
+  it('in-place depthwise, ring of rows or whole plane, equals the out-of-place kernel on every geometry, both roundings, within its scratch', () => {
+    const cases = inPlaceCases(300, 5);
+    const methods = { ring: 0, plane: 0 };
+    for (const g of cases) {
+      for (const singleRounding of [false, true]) {
+        const p = depthwiseParamsOf(g, rnd, singleRounding);
+        const inBytes = g.batches * g.inH * g.inW * g.channels;
+        const outBytes = g.batches * p.outH * p.outW * g.channels;
+        const input = randomInt8(inBytes);
+        const expected = new Int8Array(outBytes);
+        depthwiseConv2d(input, expected, p);
+        const buffer = new Int8Array(Math.max(inBytes, outBytes));
+        buffer.set(input);
+        const bytes = depthwisePlaneBytes(p);
+        // Bytes past the scratch must stay as they were.
+        const scratch = new Int8Array(bytes + 16).fill(0x5a);
+        depthwiseConv2dInPlace(buffer, scratch.subarray(0, bytes + 16), p);
+        const what = JSON.stringify({ ...g, singleRounding, scratch: depthwiseInPlaceScratch(p) });
+        expect(Array.from(buffer.subarray(0, outBytes)), what).toEqual(Array.from(expected));
+        expect(Array.from(scratch.subarray(bytes)), what).toEqual(new Array(16).fill(0x5a));
+        methods[depthwiseInPlaceScratch(p).ringRows > 0 ? 'ring' : 'plane']++;
+      }
+    }
+    expect(methods.ring).toBeGreaterThan(cases.length / 2);
+    expect(methods.plane).toBeGreaterThan(20);
+  });
+
+  it('in-place depthwise scratch: a ring of one window\'s rows where outputs never reach uncopied input, else the plane', () => {
+    const geometry = (inH: number, inW: number, k: number, stride: number, dilation: number, pad: [number, number, number, number]) => {
+      const g = { batches: 1, inH, inW, channels: 1, k: [k, k] as [number, number], stride: [stride, stride] as [number, number], dilation: [dilation, dilation] as [number, number], pad };
+      const [outH, outW] = outputSize(g);
+      return { inH, inW, outH, outW, kH: k, kW: k, strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation, padTop: pad[0], padLeft: pad[2] };
+    };
+    // MobileNetV2's 28x28 3x3 stride-1 layer: 3 rows of 30 instead of the 30x30 plane.
+    expect(depthwiseInPlaceScratch(geometry(28, 28, 3, 1, 1, [1, 1, 1, 1]))).toEqual({ planeH: 30, planeW: 30, ringRows: 3 });
+    expect(depthwisePlaneBytes(geometry(28, 28, 3, 1, 1, [1, 1, 1, 1]))).toBe(90);
+    // Stride 2 (TFLite SAME on an even size: padding below only): 3 rows of 57.
+    expect(depthwisePlaneBytes(geometry(56, 56, 3, 2, 1, [0, 1, 0, 1]))).toBe(3 * 57);
+    // Dilation 2 spans 5 rows.
+    expect(depthwisePlaneBytes(geometry(20, 20, 3, 1, 2, [2, 2, 2, 2]))).toBe(5 * 24);
+    // padTop of a whole window: output row 0 reads only padding, and by the time input row 0 is
+    // needed its bytes hold output row 0's values, so the plane is kept.
+    expect(depthwiseInPlaceScratch(geometry(6, 8, 3, 1, 1, [3, 0, 0, 0]))).toEqual({ planeH: 9, planeW: 8, ringRows: 0 });
+    expect(depthwisePlaneBytes(geometry(6, 8, 3, 1, 1, [3, 0, 0, 0]))).toBe(9 * 8);
+    // Output wider than the input: row r of output passes row r of input.
+    expect(depthwisePlaneBytes(geometry(4, 6, 3, 1, 1, [1, 1, 3, 3]))).toBe(6 * 12);
+    // One output row: the ring would be the whole plane.
+    expect(depthwiseInPlaceScratch(geometry(3, 3, 3, 1, 1, [0, 0, 0, 0])).ringRows).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import { DTYPE_BYTES, elementCount, type Model } from '../ir';
 import type { ScheduleStep } from '../planner/schedule';
 import { relu, hardSwish } from '../runtime/kernels/activations';
 import { nearestIndex } from '../runtime/kernels/data-movement';
-import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { depthwiseInPlaceScratch, depthwisePlaneBytes } from '../runtime/kernels/depthwise-in-place';
 import { dequantize, requantize } from '../runtime/kernels/quantize';
 import type { Broadcast4D } from '../runtime/kernels/elementwise';
 import { leakyRelu } from '../runtime/kernels/leaky-relu';
@@ -137,12 +137,10 @@ export function emitStep(ctx: EmitContext, step: ScheduleStep, prepared: Prepare
       ];
       if (depthwise && step.inPlace) {
         if (p.batches !== 1) throw new Error(`${op.kind} at node ${op.index}: in-place depthwise needs batch 1`);
-        const needH = (p.outH - 1) * p.strideH + (p.kH - 1) * p.dilationH + 1;
-        const needW = (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW + 1;
-        const planeH = Math.max(needH, p.padTop + p.inH);
-        const planeW = Math.max(needW, p.padLeft + p.inW);
-        const plane = ctx.scratch(depthwisePlaneBytes(k.params));
-        return block([...head, `tf_dwconv_inplace_s8(&p, ${ctx.s8(inId)}, &iv, &ov, &r, ${planeH}, ${planeW}, ${plane});`]);
+        // The C kernel takes the TS runtime's choice of ring or whole plane, so both run the same method.
+        const { planeH, planeW, ringRows } = depthwiseInPlaceScratch(p);
+        const plane = ctx.scratch(depthwisePlaneBytes(p));
+        return block([...head, `tf_dwconv_inplace_s8(&p, ${ctx.s8(inId)}, &iv, &ov, &r, ${planeH}, ${planeW}, ${ringRows}, ${plane});`]);
       }
       const noPad = p.padTop === 0 && p.padLeft === 0 && (p.outH - 1) * p.strideH + 1 <= p.inH && (p.outW - 1) * p.strideW + 1 <= p.inW;
       let fn = 'tf_conv_s8';

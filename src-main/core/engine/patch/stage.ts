@@ -1,6 +1,6 @@
 import { elementCount, tensorBytes, type Model, type OpKind } from '../ir';
 import { opMacs } from '../cost/macs';
-import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise-in-place';
 import { isWindowOp, windowOf, type Window } from '../planner/geometry';
 import { planProblem, variableTensors, type MemoryPlan, type PlanProblem, type PlanStepInput } from '../planner/plan';
 import { isArenaTensor, type Schedule, type ScheduleStep } from '../planner/schedule';

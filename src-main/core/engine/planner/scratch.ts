@@ -1,12 +1,13 @@
 import type { Model } from '../ir';
-import { depthwisePlaneBytes } from '../runtime/kernels/depthwise';
+import { depthwisePlaneBytes } from '../runtime/kernels/depthwise-in-place';
 import { paddedOutputSize } from './geometry';
 import type { ScheduleStep } from './schedule';
 
 /**
  * Scratch bytes the runtime's kernel for a step needs while it runs: SVDF's per-filter and per-unit
- * int32 sums, and the in-place depthwise, which copies one input channel, padded, into a plane
- * before writing that channel's outputs over the input. There is no im2col buffer: the C kernel library
+ * int32 sums, and the in-place depthwise, which copies one input channel's padded rows (a ring of one
+ * window's rows, or the whole plane where the ring is unsafe: depthwiseInPlaceScratch) before
+ * writing that channel's outputs over the input. There is no im2col buffer: the C kernel library
  * (resources/c-runtime) accumulates straight from the input, and the TS runtime's one-receptive-field
  * working row is host memory kept with the prepared op.
  */

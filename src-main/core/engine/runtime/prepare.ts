@@ -9,7 +9,8 @@ import { type HardSwishParams, type ReluParams, hardSwish, lookup, relu } from '
 import type { LogisticTflmParams } from './kernels/logistic-tflm';
 import { type ConvParams, conv2d, convPatch } from './kernels/conv';
 import { type ConcatParams, type ElementArray, type PadParams, type ResizeNearestParams, type TransposeParams, concatenation, pad, resizeNearest, transpose } from './kernels/data-movement';
-import { type DepthwiseParams, depthwiseAccumulators, depthwiseConv2d, depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise';
+import { type DepthwiseParams, depthwiseAccumulators, depthwiseConv2d } from './kernels/depthwise';
+import { depthwiseConv2dInPlace, depthwisePlaneBytes } from './kernels/depthwise-in-place';
 import { type AddParams, type Broadcast4D, type MulParams, add, addInputTables, broadcast4D, mul } from './kernels/elementwise';
 import { type FullyConnectedParams, fullyConnected } from './kernels/fully-connected';
 import { type MeanParams, mean } from './kernels/mean';
