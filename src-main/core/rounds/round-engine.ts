@@ -268,7 +268,6 @@ export class RoundEngine {
     const { eligible } = eligibleDevices(candidates, job.spec.cohort, base.digest);
     const fitting = eligible.filter((d) => live.schemes.has(d.mcu));
     const index = job.currentRound;
-    const round = newRound(job, index, baseVersion, base, 'selecting', now);
     if (fitting.length < job.spec.cohort.minDevices) {
       // Devices may still come: after an app restart their births arrive within seconds. A round
       // waits up to its deadline for enough of them before it fails.
@@ -279,6 +278,7 @@ export class RoundEngine {
       if (now - live.waitingForDevicesSince < job.spec.roundDeadlineMs) return;
     }
     live.waitingForDevicesSince = undefined;
+    const round = newRound(job, index, baseVersion, base, 'selecting', now);
     const size = cohortSize(fitting.length, job.spec.cohort);
     const chosen = fitting.length >= job.spec.cohort.minDevices ? chooseCohort(fitting, size, (job.seed + index * 0x9e3779b1) >>> 0) : [];
     const participants = chosen.map((d) => newParticipant(job, index, d, now));

@@ -1,4 +1,4 @@
-import { DTYPE_BYTES, type Model } from '../ir';
+import { DTYPE_BYTES, tensorBytes, type Model } from '../ir';
 import type { Schedule } from '../planner/schedule';
 import { dimsOf } from './region';
 import type { PatchStage } from './stage';
@@ -32,18 +32,13 @@ export function stageOutputOverlap(schedule: Schedule, stage: PatchStage): Stage
     if (readAfter.has(input) || model.outputs.includes(input) || schedule.sharesBytesWith.has(input)) continue;
     if ([...schedule.sharesBytesWith.values()].includes(input) || model.tensors[input].shape[0] !== 1) continue;
     const maxShift = overlapShift(model, stage, input, writer.inputs.includes(input));
-    if (maxShift !== undefined && (!best || bytesOf(model, input) > bytesOf(model, best.input))) best = { input, maxShift };
+    if (!best || tensorBytes(model.tensors[input]) > tensorBytes(model.tensors[best.input])) best = { input, maxShift };
   }
   return best;
 }
 
-function bytesOf(model: Model, tensor: number): number {
-  const t = model.tensors[tensor];
-  return t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-}
-
-/** The largest safe shift of the stage output over `input`, or undefined when every placement would clash. */
-function overlapShift(model: Model, stage: PatchStage, input: number, writerReadsInput: boolean): number | undefined {
+/** The largest safe shift of the stage output over `input` (the input's size when no later read bounds it). */
+function overlapShift(model: Model, stage: PatchStage, input: number, writerReadsInput: boolean): number {
   const inT = model.tensors[input];
   const outT = model.tensors[stage.stageOutput];
   const layout = stage.layouts.get(input)!;
@@ -77,5 +72,5 @@ function overlapShift(model: Model, stage: PatchStage, input: number, writerRead
     const end = ((p.tile.h1 - 1) * outDims.w + p.tile.w1) * outPixel;
     shift = Math.min(shift, stillRead[k] - end);
   });
-  return shift === Infinity ? bytesOf(model, input) : shift;
+  return shift === Infinity ? tensorBytes(inT) : shift;
 }

@@ -272,7 +272,7 @@ export function tiedBytes(plan: Pick<MemoryPlan, 'blocks'>): number {
   return plan.blocks.reduce((sum, f) => {
     if (!f.tie) return sum;
     const l = plan.blocks[f.tie.block];
-    return sum + Math.max(0, Math.min(l.offset + l.bytes, f.offset + f.bytes) - Math.max(l.offset, f.offset));
+    return sum + tiedOverlapBytes(l, f, f.offset - l.offset);
   }, 0);
 }
 
